@@ -1,0 +1,34 @@
+// swift-tools-version: 6.1
+import Foundation
+import PackageDescription
+
+// SwiftPM names a path dependency after its folder, which is whatever the clone is called.
+let rootPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+/// IOCompute's benchmarks, kept in their own package so that library users never build them.
+///
+/// - `swift package benchmark` runs the ordo-one/benchmark suites under `Benchmarks/`.
+/// - `./compare tensor` runs the side-by-side comparisons against NumPy (see `compare`).
+let package = Package(
+    name: "IOComputeBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: "../"),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "TensorBenchmarks",
+            dependencies: [
+                .product(name: "IOTensor", package: rootPackage),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/TensorBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
+            name: "compare-tensor",
+            dependencies: [.product(name: "IOTensor", package: rootPackage)],
+            path: "Sources/CompareTensor"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// IOCompute: a distributed-compute library for Swift, layered as `../shared/DESIGN.md` describes.
+///
+/// Layer 0 is the system-library shims, layer 1 the tensor layer, and `IOCompute` the umbrella that
+/// user programs import. A lower layer never imports a higher one.
+let package = Package(
+    name: "IOCompute",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "IOCompute", targets: ["IOCompute"]),
+        .library(name: "IOTensor", targets: ["IOTensor"]),
+        .executable(name: "iocompute", targets: ["iocompute"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2")
+    ],
+    targets: [
+        // Layer 0: system libraries from Debian packages.
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "blas",
+            providers: [.apt(["libblas-dev", "libopenblas0-pthread"])]),
+        .systemLibrary(
+            name: "CLAPACKE", pkgConfig: "lapacke",
+            providers: [.apt(["liblapacke-dev"])]),
+        .systemLibrary(
+            name: "COpenCL", pkgConfig: "OpenCL",
+            providers: [.apt(["ocl-icd-opencl-dev", "opencl-c-headers", "pocl-opencl-icd"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+
+        // Layer 1: tensors on BLAS and LAPACK, with a few SIMD loops in C for run-time CPU dispatch.
+        .target(name: "CTensorKernels"),
+        .target(name: "IOTensor", dependencies: ["CBLAS", "CLAPACKE", "CZlib", "CTensorKernels"]),
+
+        // Layer 5: the umbrella module and the command line.
+        .target(name: "IOCompute", dependencies: ["IOTensor"]),
+        .executableTarget(
+            name: "iocompute",
+            dependencies: [
+                "IOCompute",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(
+            name: "IOTensorTests", dependencies: ["IOTensor"],
+            exclude: ["Fixtures"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

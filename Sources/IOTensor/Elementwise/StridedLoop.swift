@@ -1,0 +1,155 @@
+/// Offsets, in elements, of up to three operands at the start of a segment.
+struct OperandOffsets {
+    var a = 0
+    var b = 0
+    var c = 0
+}
+
+/// Walks a row-major output of some shape together with up to three strided inputs, as a
+/// sequence of segments: runs along the innermost dimension where every operand has a constant
+/// stride.
+///
+/// Dimensions of size one are dropped and neighbouring dimensions that every operand lays out
+/// contiguously are merged first, so that two contiguous operands of the same shape form a single
+/// segment, and a broadcast row vector forms one segment per row. Work is split across cores by
+/// output element ranges (see ``Parallel``), so a single long segment is split as well.
+struct StridedLoop {
+    /// The collapsed output shape; never empty.
+    let shape: [Int]
+    /// Per operand, the collapsed strides (0 along broadcast dimensions).
+    let strides: [[Int]]
+    /// The number of output elements.
+    let count: Int
+
+    /// - Parameters:
+    ///   - shape: the output shape.
+    ///   - operandStrides: for each input (at most three), its strides against `shape`.
+    init(shape: [Int], operandStrides: [[Int]]) {
+        precondition(operandStrides.count <= 3)
+        count = shape.reduce(1, *)
+        var sizes: [Int] = []
+        var collapsed: [[Int]] = Array(repeating: [], count: operandStrides.count)
+        for axis in shape.indices where shape[axis] != 1 {
+            if let last = sizes.indices.last,
+                operandStrides.indices.allSatisfy({ collapsed[$0][last] == operandStrides[$0][axis] * shape[axis] })
+            {
+                sizes[last] *= shape[axis]
+                for operand in operandStrides.indices { collapsed[operand][last] = operandStrides[operand][axis] }
+            } else {
+                sizes.append(shape[axis])
+                for operand in operandStrides.indices { collapsed[operand].append(operandStrides[operand][axis]) }
+            }
+        }
+        if sizes.isEmpty {
+            sizes = [1]
+            collapsed = collapsed.map { _ in [0] }
+        }
+        self.shape = sizes
+        self.strides = collapsed
+    }
+
+    /// The stride of `operand` along the innermost dimension: the stride within a segment.
+    func innerStride(_ operand: Int) -> Int { strides[operand][shape.count - 1] }
+
+    /// Calls `body(outputStart, offsets, length)` for each segment of the output elements in `range`.
+    func forEachSegment(in range: Range<Int>, _ body: (Int, OperandOffsets, Int) -> Void) {
+        let rank = shape.count
+        let inner = shape[rank - 1]
+        let operandCount = strides.count
+        var index = range.lowerBound
+        while index < range.upperBound {
+            var row = index / inner
+            let column = index - row * inner
+            var offsets = OperandOffsets()
+            var axis = rank - 2
+            while axis >= 0 {
+                let position = row % shape[axis]
+                row /= shape[axis]
+                if operandCount > 0 { offsets.a += position * strides[0][axis] }
+                if operandCount > 1 { offsets.b += position * strides[1][axis] }
+                if operandCount > 2 { offsets.c += position * strides[2][axis] }
+                axis -= 1
+            }
+            if operandCount > 0 { offsets.a += column * strides[0][rank - 1] }
+            if operandCount > 1 { offsets.b += column * strides[1][rank - 1] }
+            if operandCount > 2 { offsets.c += column * strides[2][rank - 1] }
+            let length = min(inner - column, range.upperBound - index)
+            body(index, offsets, length)
+            index += length
+        }
+    }
+
+    /// Runs every segment, split across cores when the loop is large.
+    func run(costPerElement: Int = 1, _ body: (Int, OperandOffsets, Int) -> Void) {
+        Parallel.forEachChunk(count, costPerElement: costPerElement) { range in
+            forEachSegment(in: range, body)
+        }
+    }
+}
+
+extension Tensor {
+    /// This tensor's strides when it is broadcast to `target` (which must be broadcast-compatible):
+    /// aligned on the right, with stride 0 along dimensions it repeats.
+    func broadcastStrides(to target: [Int]) -> [Int] {
+        var result = [Int](repeating: 0, count: target.count)
+        let shift = target.count - rank
+        for axis in 0..<rank where shape[axis] != 1 {
+            result[axis + shift] = strides[axis]
+        }
+        return result
+    }
+}
+
+/// Computes NumPy broadcasting of two shapes: aligned on the right, each pair of dimensions must be
+/// equal or one of them 1.
+func broadcastShapes(_ lhs: [Int], _ rhs: [Int], operation: String) throws(TensorError) -> [Int] {
+    let rank = max(lhs.count, rhs.count)
+    var result = [Int](repeating: 1, count: rank)
+    for position in 0..<rank {
+        let left = position < rank - lhs.count ? 1 : lhs[position - (rank - lhs.count)]
+        let right = position < rank - rhs.count ? 1 : rhs[position - (rank - rhs.count)]
+        if left == right || right == 1 {
+            result[position] = left
+        } else if left == 1 {
+            result[position] = right
+        } else {
+            throw .shapeMismatch(
+                operation: operation, lhs: lhs, rhs: rhs,
+                reason: "dimensions \(left) and \(right) cannot be broadcast together")
+        }
+    }
+    return result
+}
+
+/// Element-size-generic copies, so that one specialized loop moves every dtype of that width.
+enum StridedCopy {
+    /// Copies `source` (any layout) into `destination`, a contiguous tensor of the same shape.
+    static func copy<Scalar>(from source: Tensor<Scalar>, into destination: inout Tensor<Scalar>) {
+        let loop = StridedLoop(shape: source.shape, operandStrides: [source.strides])
+        let from = UnsafeRawPointer(source.basePointer)
+        let to = UnsafeMutableRawPointer(destination.basePointer)
+        switch MemoryLayout<Scalar>.stride {
+        case 1: copy(loop, from, to, as: UInt8.self)
+        case 2: copy(loop, from, to, as: UInt16.self)
+        case 4: copy(loop, from, to, as: UInt32.self)
+        default: copy(loop, from, to, as: UInt64.self)
+        }
+    }
+
+    private static func copy<Word: FixedWidthInteger>(
+        _ loop: StridedLoop, _ from: UnsafeRawPointer, _ to: UnsafeMutableRawPointer, as: Word.Type
+    ) {
+        let source = SharedPointer(from.assumingMemoryBound(to: Word.self))
+        let destination = SharedPointer(to.assumingMemoryBound(to: Word.self))
+        let step = loop.innerStride(0)
+        loop.run { start, offsets, length in
+            let input = source.base + offsets.a
+            let output = destination.base + start
+            if step == 1 {
+                output.update(from: input, count: length)
+            } else {
+                for i in 0..<length { output[i] = input[i * step] }
+            }
+        }
+    }
+}

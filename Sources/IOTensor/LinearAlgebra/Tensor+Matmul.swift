@@ -1,0 +1,130 @@
+// Matrix products on BLAS. A transposed view reaches `cblas_?gemm` as a transpose flag with its
+// leading dimension, never as a copy.
+
+/// How a strided matrix view is handed to BLAS: as stored or transposed, with its leading dimension.
+struct BLASMatrix {
+    let transposed: Bool
+    let leadingDimension: Int
+
+    /// The BLAS description of a `rows`×`columns` view with the given strides, or `nil` when the
+    /// view is neither row- nor column-contiguous (a strided slice) and must be copied first.
+    init?(rows: Int, columns: Int, rowStride: Int, columnStride: Int) {
+        if columnStride == 1 || columns == 1 {
+            let leading = rows == 1 ? Swift.max(columns, 1) : rowStride
+            if leading >= Swift.max(columns, 1) {
+                transposed = false
+                leadingDimension = leading
+                return
+            }
+        }
+        if rowStride == 1 || rows == 1 {
+            let leading = columns == 1 ? Swift.max(rows, 1) : columnStride
+            if leading >= Swift.max(rows, 1) {
+                transposed = true
+                leadingDimension = leading
+                return
+            }
+        }
+        return nil
+    }
+}
+
+func blasInt(_ value: Int, operation: String) throws(TensorError) -> Int32 {
+    guard let narrowed = Int32(exactly: value) else {
+        throw .invalidArgument(operation: operation, reason: "dimension \(value) exceeds the 32-bit range of BLAS and LAPACK")
+    }
+    return narrowed
+}
+
+extension Tensor where Scalar: LinearAlgebraScalar {
+    /// The matrix product, with NumPy's `matmul` rules: two matrices give a matrix; leading
+    /// (batch) dimensions broadcast; a vector operand is treated as a row (on the left) or a column
+    /// (on the right) and that dimension is dropped from the result; two vectors give their dot
+    /// product.
+    ///
+    /// - Throws: ``TensorError/shapeMismatch(operation:lhs:rhs:reason:)`` when the inner dimensions
+    ///   differ or the batch dimensions do not broadcast.
+    public func matmul(_ other: Tensor) throws(TensorError) -> Tensor {
+        guard rank >= 1 && other.rank >= 1 else {
+            throw .shapeMismatch(operation: "matmul", lhs: shape, rhs: other.shape, reason: "scalars have no matrix product")
+        }
+        if rank == 1 && other.rank == 1 { return try Tensor(scalar: dot(other)) }
+        let left = rank == 1 ? try unsqueezed(at: 0) : self
+        let right = other.rank == 1 ? try other.unsqueezed(at: 1) : other
+        var product = try Tensor.batchedProduct(left, right, originalShapes: (shape, other.shape))
+        if rank == 1 { product = try product.squeezed(axis: -2) }
+        if other.rank == 1 { product = try product.squeezed(axis: -1) }
+        return product
+    }
+
+    private static func batchedProduct(_ a: Tensor, _ b: Tensor, originalShapes: ([Int], [Int])) throws(TensorError) -> Tensor {
+        BLASRuntime.prepare()
+        let (m, k) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
+        let (k2, n) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
+        guard k == k2 else {
+            throw .shapeMismatch(
+                operation: "matmul", lhs: originalShapes.0, rhs: originalShapes.1,
+                reason: "inner dimensions \(k) and \(k2) differ")
+        }
+        let batchShape = try broadcastShapes(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), operation: "matmul")
+        let (m32, n32, k32) = (try blasInt(m, operation: "matmul"), try blasInt(n, operation: "matmul"), try blasInt(k, operation: "matmul"))
+        let result = try Tensor.zeros(batchShape + [m, n])
+        if m == 0 || n == 0 || k == 0 { return result }
+
+        let left = try a.broadcast(to: batchShape + [m, k]).blasReady()
+        let right = try b.broadcast(to: batchShape + [k, n]).blasReady()
+        let batches = batchShape.reduce(1, *)
+        let output = result.basePointer
+        for batch in 0..<batches {
+            var offsetA = 0
+            var offsetB = 0
+            var remainder = batch
+            for axis in stride(from: batchShape.count - 1, through: 0, by: -1) {
+                let position = remainder % batchShape[axis]
+                remainder /= batchShape[axis]
+                offsetA += position * left.tensor.strides[axis]
+                offsetB += position * right.tensor.strides[axis]
+            }
+            Scalar._gemm(
+                transposeA: left.layout.transposed, transposeB: right.layout.transposed, m: m32, n: n32, k: k32,
+                alpha: 1, a: left.tensor.basePointer + offsetA, lda: Int32(left.layout.leadingDimension),
+                b: right.tensor.basePointer + offsetB, ldb: Int32(right.layout.leadingDimension), beta: 0,
+                c: output + batch * m * n, ldc: n32)
+        }
+        return result
+    }
+
+    /// This tensor (rank ≥ 2) with its last two axes in a layout BLAS accepts, copying only when
+    /// they are neither row- nor column-contiguous.
+    private func blasReady() throws(TensorError) -> (tensor: Tensor, layout: BLASMatrix) {
+        let (rows, columns) = (shape[rank - 2], shape[rank - 1])
+        if let layout = BLASMatrix(rows: rows, columns: columns, rowStride: strides[rank - 2], columnStride: strides[rank - 1]),
+            layout.leadingDimension <= Int(Int32.max)
+        {
+            return (self, layout)
+        }
+        let copy = contiguous()
+        return (copy, BLASMatrix(rows: rows, columns: columns, rowStride: columns, columnStride: 1)!)
+    }
+
+    /// The dot product of two vectors of one length (`cblas_?dot`).
+    public func dot(_ other: Tensor) throws(TensorError) -> Scalar {
+        guard rank == 1 && other.rank == 1 && shape == other.shape else {
+            throw .shapeMismatch(operation: "dot", lhs: shape, rhs: other.shape, reason: "dot takes two vectors of one length")
+        }
+        let n = try blasInt(count, operation: "dot")
+        BLASRuntime.prepare()
+        guard n > 0 else { return 0 }
+        return Scalar._dot(
+            n: n, x: basePointer, incx: Int32(truncatingIfNeeded: strides[0]),
+            y: other.basePointer, incy: Int32(truncatingIfNeeded: other.strides[0]))
+    }
+
+    /// The outer product of two vectors: `[m] ⊗ [n] → [m, n]`.
+    public func outer(_ other: Tensor) throws(TensorError) -> Tensor {
+        guard rank == 1 && other.rank == 1 else {
+            throw .shapeMismatch(operation: "outer", lhs: shape, rhs: other.shape, reason: "outer takes two vectors")
+        }
+        return try unsqueezed(at: 1).matmul(other.unsqueezed(at: 0))
+    }
+}

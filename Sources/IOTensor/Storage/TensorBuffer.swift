@@ -1,0 +1,49 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Raw, 64-byte-aligned memory that holds a tensor's elements.
+///
+/// Tensors are values: several `Tensor`s (views, copies) may share one buffer, and a tensor writes
+/// to its buffer only when it is the sole owner (copy-on-write, checked with
+/// `isKnownUniquelyReferenced`). That makes sharing a buffer across threads safe, hence the
+/// `@unchecked Sendable`: nothing writes to a buffer that another value can see.
+final class TensorBuffer: @unchecked Sendable {
+    /// The start of the allocation.
+    let base: UnsafeMutableRawPointer
+    /// The size of the allocation in bytes.
+    let byteCount: Int
+
+    /// Buffers at least this large ask the kernel for transparent huge pages, which cuts the cost
+    /// of first touching fresh memory (the same choice NumPy makes for large arrays).
+    static let hugePageThreshold = 4 << 20
+
+    /// Allocates `byteCount` bytes, uninitialized.
+    init(byteCount: Int) {
+        self.byteCount = byteCount
+        let size = max(byteCount, 1)
+        if size >= Self.hugePageThreshold {
+            let hugePage = 2 << 20
+            let rounded = (size + hugePage - 1) / hugePage * hugePage
+            var pointer: UnsafeMutableRawPointer?
+            if posix_memalign(&pointer, hugePage, rounded) == 0, let pointer {
+                #if os(Linux)
+                _ = madvise(pointer, rounded, MADV_HUGEPAGE)
+                #endif
+                base = pointer
+                return
+            }
+        }
+        var pointer: UnsafeMutableRawPointer?
+        if posix_memalign(&pointer, 64, size) == 0, let pointer {
+            base = pointer
+        } else {
+            // Allocation failure is not recoverable for the caller; say so plainly.
+            fatalError("IOTensor: could not allocate \(size) bytes for a tensor")
+        }
+    }
+
+    deinit { free(base) }
+}

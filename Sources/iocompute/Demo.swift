@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import IOCompute
+
+/// `iocompute demo`: the tensor layer doing real work on a real data set.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fit classifiers to the breast-cancer data set with BLAS and LAPACK, and report accuracy and timing.")
+
+    @Option(help: "The breast-cancer CSV (default: Examples/Data/breast_cancer.csv, found from here or from the executable).")
+    var data: String?
+
+    @Option(help: "The seed of the train/test split.")
+    var seed: UInt64 = 42
+
+    func run() async throws {
+        guard let path = data ?? DataLocator.find("Examples/Data/breast_cancer.csv") else {
+            throw ValidationError("could not find Examples/Data/breast_cancer.csv; pass --data PATH")
+        }
+        print("IOCompute demo — the tensor layer on the Breast Cancer Wisconsin data set")
+        print("BLAS core: \(TensorBackend.blasCoreName ?? "not OpenBLAS"), threads: \(TensorBackend.threadCount)\n")
+        let report = try BreastCancerDemo(path: path, seed: seed).run()
+        print(report)
+    }
+}
+
+/// Finds a file of the repository from the working directory or from the executable's folder.
+enum DataLocator {
+    static func find(_ relativePath: String) -> String? {
+        var candidates = [FileManager.default.currentDirectoryPath]
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(folder.path)
+            folder = folder.deletingLastPathComponent()
+        }
+        for base in candidates {
+            let path = URL(fileURLWithPath: base).appendingPathComponent(relativePath).path
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        return nil
+    }
+}

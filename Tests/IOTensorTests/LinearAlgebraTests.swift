@@ -1,0 +1,125 @@
+import Foundation
+import IOTensor
+import Testing
+
+@Suite("Linear algebra")
+struct LinearAlgebraTests {
+    let reference = try! Safetensors.read(contentsOf: fixtures.appendingPathComponent("numpy_reference.safetensors").path)
+
+    @Test("matmul matches a float64 loop for awkward sizes", arguments: [(1, 1, 1), (1, 7, 1), (3, 1, 5), (13, 17, 11), (64, 3, 129), (97, 101, 2)])
+    func matmul(m: Int, k: Int, n: Int) throws {
+        let a = try Tensor<Float>.randomNormal([m, k], seed: UInt64(m * 1000 + k))
+        let b = try Tensor<Float>.randomNormal([k, n], seed: UInt64(k * 1000 + n))
+        let expected = referenceMatmul(doubles(a), doubles(b), m: m, k: k, n: n)
+        let product = try a.matmul(b)
+        #expect(product.shape == [m, n])
+        expectClose(doubles(product), expected, relative: 1e-4, absolute: 1e-4)
+
+        // Transposed views reach BLAS as flags; the product is the same.
+        let viaTransposes = try a.transposed().contiguous().transposed().matmul(b.transposed().contiguous().transposed())
+        expectClose(doubles(viaTransposes), expected, relative: 1e-4, absolute: 1e-4)
+    }
+
+    @Test("matmul of strided slices, vectors and broadcast batches")
+    func shapes() throws {
+        let a = try Tensor<Double>.randomNormal([5, 8], seed: 1)
+        let b = try Tensor<Double>.randomNormal([8, 6], seed: 2)
+        // A column-strided slice must be copied before BLAS sees it.
+        let strided = try a.slice(alongAxis: 1, 0..<8, step: 2)
+        let bHalf = try b.slice(alongAxis: 0, 0..<4)
+        expectClose(try strided.matmul(bHalf).scalars, referenceMatmul(strided.scalars, bHalf.scalars, m: 5, k: 4, n: 6), relative: 1e-12)
+
+        let v = try Tensor<Double>.randomNormal([8], seed: 3)
+        let av = try a.matmul(v)
+        #expect(av.shape == [5])
+        expectClose(av.scalars, referenceMatmul(a.scalars, v.scalars, m: 5, k: 8, n: 1), relative: 1e-12)
+        let vb = try v.matmul(b)
+        #expect(vb.shape == [6])
+        #expect(try v.matmul(v).rank == 0)
+
+        let batch = try Tensor<Double>.randomNormal([3, 1, 5, 8], seed: 4)
+        let right = try Tensor<Double>.randomNormal([2, 8, 6], seed: 5)
+        let product = try batch.matmul(right)
+        #expect(product.shape == [3, 2, 5, 6])
+        for i in 0..<3 {
+            for j in 0..<2 {
+                let expected = referenceMatmul(try batch.select(i).select(0).scalars, try right.select(j).scalars, m: 5, k: 8, n: 6)
+                expectClose(try product.select(i).select(j).scalars, expected, relative: 1e-12)
+            }
+        }
+        #expect(throws: TensorError.self) { try a.matmul(a) }
+        #expect(throws: TensorError.self) { try batch.matmul(try Tensor<Double>.zeros([2, 2, 8, 6])) }
+        #expect(try Tensor<Float>.zeros([3, 0]).matmul(try Tensor<Float>.zeros([0, 2])).scalars == Array(repeating: 0, count: 6))
+    }
+
+    @Test("dot and outer products")
+    func vectorProducts() throws {
+        let x = Tensor<Double>([1, 2, 3])
+        let y = Tensor<Double>([4, -5, 6])
+        #expect(try x.dot(y) == 12)
+        let outer = try x.outer(Tensor<Double>([1, 10]))
+        #expect(outer.scalars == [1, 10, 2, 20, 3, 30])
+        #expect(throws: TensorError.self) { try x.dot(Tensor<Double>([1, 2])) }
+        let strided = try Tensor<Double>.arange(6).slice(alongAxis: 0, 0..<6, step: 2)
+        let stridedDot = try strided.dot(x)
+        #expect(stridedDot == 16)
+    }
+
+    @Test("solve, inverse, determinant and Cholesky match NumPy")
+    func factorizations() throws {
+        let a: Tensor<Double> = try reference.tensor("a")
+        let b: Tensor<Double> = try reference.tensor("b")
+        let spd: Tensor<Double> = try reference.tensor("spd")
+        expectClose(try a.solve(b).scalars, try reference.tensor("solve_a_b", as: Double.self).scalars, relative: 1e-10, absolute: 1e-12)
+        expectClose(try a.solve(b.select(1, alongAxis: 1)).scalars, try reference.tensor("solve_a_b", as: Double.self).select(1, alongAxis: 1).scalars, relative: 1e-10)
+        expectClose(try a.inverse().scalars, try reference.tensor("inverse_a", as: Double.self).scalars, relative: 1e-10, absolute: 1e-12)
+        expectClose([try a.determinant()], try reference.tensor("determinant_a", as: Double.self).scalars, relative: 1e-10)
+        expectClose(try spd.cholesky().scalars, try reference.tensor("cholesky_spd", as: Double.self).scalars, relative: 1e-10, absolute: 1e-12)
+        // Float32 through the `s` routines.
+        let a32 = a.converted(to: Float.self)
+        expectClose(doubles(try a32.solve(b.converted(to: Float.self))), try reference.tensor("solve_a_b", as: Double.self).scalars, relative: 1e-3, absolute: 1e-4)
+    }
+
+    @Test("QR, SVD, symmetric eigendecomposition and least squares reconstruct their inputs")
+    func decompositions() throws {
+        let tall: Tensor<Double> = try reference.tensor("tall")
+        let (q, r) = try tall.qr()
+        #expect(q.shape == [9, 4] && r.shape == [4, 4])
+        expectClose(try q.matmul(r).scalars, tall.scalars, relative: 1e-12, absolute: 1e-12)
+        expectClose(try q.transposed().matmul(q).scalars, try Tensor<Double>.eye(4).scalars, absolute: 1e-12)
+        #expect(try r.select(3).select(0).scalar == 0)
+
+        let (u, s, vt) = try tall.svd()
+        expectClose(s.scalars, try reference.tensor("singular_values_tall", as: Double.self).scalars, relative: 1e-12)
+        expectClose(try (u * s).matmul(vt).scalars, tall.scalars, relative: 1e-12, absolute: 1e-12)
+        let full = try tall.svd(fullMatrices: true)
+        #expect(full.u.shape == [9, 9] && full.vt.shape == [4, 4])
+
+        let spd: Tensor<Double> = try reference.tensor("spd")
+        let (values, vectors) = try spd.symmetricEigen()
+        expectClose(values.scalars, try reference.tensor("eigenvalues_spd", as: Double.self).scalars, relative: 1e-12)
+        expectClose(try spd.matmul(vectors).scalars, try (vectors * values).scalars, relative: 1e-10, absolute: 1e-10)
+
+        let fit = try tall.leastSquares(try reference.tensor("tall_b"))
+        #expect(fit.rank == 4)
+        expectClose(fit.solution.scalars, try reference.tensor("lstsq_tall", as: Double.self).scalars, relative: 1e-10, absolute: 1e-12)
+        // A wide, rank-deficient system gets the minimum-norm solution.
+        let wide = try Tensor<Double>(shape: [2, 3], scalars: [1, 1, 0, 2, 2, 0])
+        let minimumNorm = try wide.leastSquares(Tensor<Double>([2, 4]))
+        #expect(minimumNorm.rank == 1)
+        expectClose(minimumNorm.solution.scalars, [1, 1, 0], absolute: 1e-12)
+    }
+
+    @Test("singular and indefinite matrices and wrong shapes throw typed errors")
+    func errors() throws {
+        let singular = try Tensor<Double>(shape: [3, 3], scalars: [1, 2, 3, 2, 4, 6, 1, 0, 1])
+        #expect(throws: TensorError.singularMatrix(operation: "solve")) { try singular.solve(Tensor<Double>([1, 2, 3])) }
+        #expect(throws: TensorError.singularMatrix(operation: "inverse")) { try singular.inverse() }
+        #expect(try singular.determinant() == 0)
+        let indefinite = try Tensor<Float>(shape: [2, 2], scalars: [1, 2, 2, 1])
+        #expect(throws: TensorError.notPositiveDefinite(operation: "cholesky")) { try indefinite.cholesky() }
+        #expect(throws: TensorError.self) { try Tensor<Double>.zeros([2, 3]).inverse() }
+        #expect(throws: TensorError.self) { try Tensor<Double>.eye(3).solve(Tensor<Double>([1, 2])) }
+        #expect(throws: TensorError.self) { try Tensor<Double>.zeros([4]).svd() }
+    }
+}
