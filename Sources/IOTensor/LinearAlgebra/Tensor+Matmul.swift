@@ -68,8 +68,9 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         }
         let batchShape = try broadcastShapes(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), operation: "matmul")
         let (m32, n32, k32) = (try blasInt(m, operation: "matmul"), try blasInt(n, operation: "matmul"), try blasInt(k, operation: "matmul"))
-        let result = try Tensor.zeros(batchShape + [m, n])
-        if m == 0 || n == 0 || k == 0 { return result }
+        if m == 0 || n == 0 || k == 0 { return try Tensor.zeros(batchShape + [m, n]) }
+        // With β = 0 BLAS writes C without reading it, so the output need not be zeroed first.
+        let result = Tensor(uninitializedShape: batchShape + [m, n])
 
         let left = try a.broadcast(to: batchShape + [m, k]).blasReady()
         let right = try b.broadcast(to: batchShape + [k, n]).blasReady()
