@@ -10,6 +10,8 @@ public enum CSV {
     /// number is decompressed first, whatever its name.
     ///
     /// - Parameters:
+    ///   - path: the file to read.
+    ///   - type: the element type of the result.
     ///   - headerLines: leading lines to skip.
     ///   - delimiter: the field separator.
     /// - Throws: ``TensorIOError/fileNotFound(path:)`` for a missing file,

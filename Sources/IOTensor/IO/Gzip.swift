@@ -10,7 +10,9 @@ public enum Gzip {
     /// The decompressed contents of gzip (or zlib) data; concatenated gzip members are joined, as
     /// `gunzip` does.
     ///
-    /// - Parameter limit: the most bytes to produce; a larger output (a "zip bomb") is an error.
+    /// - Parameters:
+    ///   - bytes: the compressed data.
+    ///   - limit: the most bytes to produce; a larger output (a "zip bomb") is an error.
     /// - Throws: ``TensorIOError/corrupt(what:reason:)`` for damaged data,
     ///   ``TensorIOError/truncated(what:expected:actual:)`` when the stream ends early.
     public static func decompress(_ bytes: [UInt8], limit: Int = 1 << 32) throws(TensorIOError) -> [UInt8] {
