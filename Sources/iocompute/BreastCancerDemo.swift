@@ -78,8 +78,10 @@ struct BreastCancerDemo {
         let top = explained.scalars.prefix(3).map { String(format: "%.1f%%", $0 * 100) }.joined(separator: ", ")
         log("principal components (?gesdd): the first three explain \(top) of the variance   (\(lap()))")
 
-        lines.append(String(format: "\nsummary: least squares %.1f%%, logistic regression %.1f%% held-out accuracy on %d patients",
-            linearAccuracy * 100, logisticAccuracy * 100, testRows.count))
+        lines.append(
+            String(
+                format: "\nsummary: least squares %.1f%%, logistic regression %.1f%% held-out accuracy on %d patients",
+                linearAccuracy * 100, logisticAccuracy * 100, testRows.count))
         return lines.joined(separator: "\n")
     }
 

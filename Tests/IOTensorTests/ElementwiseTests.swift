@@ -19,7 +19,8 @@ struct ElementwiseTests {
             (try b.pow(a), { Foundation.pow($0, $1) }),
         ]
         for (index, (result, body)) in cases.enumerated() {
-            let reference = index == 6
+            let reference =
+                index == 6
                 ? referenceBroadcast(b.scalars, b.shape, a.scalars, a.shape, body)
                 : referenceBroadcast(a.scalars, a.shape, b.scalars, b.shape, body)
             #expect(result.shape == reference.shape)

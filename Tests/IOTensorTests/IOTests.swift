@@ -45,17 +45,20 @@ struct IOTests {
         }
     }
 
-    @Test("corrupt headers are typed errors", arguments: [
-        #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#,
-        #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
-        #"{"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}"#,
-        #"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#,
-        #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#,
-        #"{"a":{"dtype":"F32","shape":[1]}}"#,
-        #"{"a":{"dtype":"F32","shape":[9223372036854775807,4],"data_offsets":[0,4]}}"#,
-        #"{"a":[1,2]}"#, #"[1,2]"#, #"{"a":"#, #"not json"#, #"{"__metadata__":{"k":1}}"#, #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} x"#,
-        String(repeating: "[", count: 100_000),
-    ])
+    @Test(
+        "corrupt headers are typed errors",
+        arguments: [
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#,
+            #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+            #"{"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}"#,
+            #"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#,
+            #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#,
+            #"{"a":{"dtype":"F32","shape":[1]}}"#,
+            #"{"a":{"dtype":"F32","shape":[9223372036854775807,4],"data_offsets":[0,4]}}"#,
+            #"{"a":[1,2]}"#, #"[1,2]"#, #"{"a":"#, #"not json"#, #"{"__metadata__":{"k":1}}"#,
+            #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} x"#,
+            String(repeating: "[", count: 100_000),
+        ])
     func corrupt(header: String) {
         var bytes: [UInt8] = []
         let json = Array(header.utf8)
@@ -97,14 +100,18 @@ struct IOTests {
             try CSV.parse(Array("1,2,3\n4,5\n".utf8), as: Double.self)
         }
         #expect(throws: TensorIOError.self) { try CSV.parse(Array("1,x\n".utf8), as: Double.self) }
-        #expect(throws: TensorIOError.fileNotFound(path: "/nonexistent.csv")) { try CSV.read(contentsOf: "/nonexistent.csv", as: Double.self) }
+        #expect(throws: TensorIOError.fileNotFound(path: "/nonexistent.csv")) {
+            try CSV.read(contentsOf: "/nonexistent.csv", as: Double.self)
+        }
 
         let compressed = try FileAccessHelper.bytes(exampleData.appendingPathComponent("digits.csv.gz").path)
         #expect(throws: TensorIOError.self) { try Gzip.decompress(Array(compressed.prefix(compressed.count / 2))) }
         var damaged = compressed
         for index in stride(from: 20, to: 400, by: 7) { damaged[index] ^= 0x5A }
         #expect(throws: TensorIOError.self) { try Gzip.decompress(damaged) }
-        #expect(throws: TensorIOError.tooLarge(what: "decompressed gzip data", limit: 1000)) { try Gzip.decompress(compressed, limit: 1000) }
+        #expect(throws: TensorIOError.tooLarge(what: "decompressed gzip data", limit: 1000)) {
+            try Gzip.decompress(compressed, limit: 1000)
+        }
     }
 }
 

@@ -6,7 +6,9 @@ import Testing
 struct LinearAlgebraTests {
     let reference = try! Safetensors.read(contentsOf: fixtures.appendingPathComponent("numpy_reference.safetensors").path)
 
-    @Test("matmul matches a float64 loop for awkward sizes", arguments: [(1, 1, 1), (1, 7, 1), (3, 1, 5), (13, 17, 11), (64, 3, 129), (97, 101, 2)])
+    @Test(
+        "matmul matches a float64 loop for awkward sizes",
+        arguments: [(1, 1, 1), (1, 7, 1), (3, 1, 5), (13, 17, 11), (64, 3, 129), (97, 101, 2)])
     func matmul(m: Int, k: Int, n: Int) throws {
         let a = try Tensor<Float>.randomNormal([m, k], seed: UInt64(m * 1000 + k))
         let b = try Tensor<Float>.randomNormal([k, n], seed: UInt64(k * 1000 + n))
@@ -71,13 +73,18 @@ struct LinearAlgebraTests {
         let b: Tensor<Double> = try reference.tensor("b")
         let spd: Tensor<Double> = try reference.tensor("spd")
         expectClose(try a.solve(b).scalars, try reference.tensor("solve_a_b", as: Double.self).scalars, relative: 1e-10, absolute: 1e-12)
-        expectClose(try a.solve(b.select(1, alongAxis: 1)).scalars, try reference.tensor("solve_a_b", as: Double.self).select(1, alongAxis: 1).scalars, relative: 1e-10)
+        expectClose(
+            try a.solve(b.select(1, alongAxis: 1)).scalars,
+            try reference.tensor("solve_a_b", as: Double.self).select(1, alongAxis: 1).scalars, relative: 1e-10)
         expectClose(try a.inverse().scalars, try reference.tensor("inverse_a", as: Double.self).scalars, relative: 1e-10, absolute: 1e-12)
         expectClose([try a.determinant()], try reference.tensor("determinant_a", as: Double.self).scalars, relative: 1e-10)
-        expectClose(try spd.cholesky().scalars, try reference.tensor("cholesky_spd", as: Double.self).scalars, relative: 1e-10, absolute: 1e-12)
+        expectClose(
+            try spd.cholesky().scalars, try reference.tensor("cholesky_spd", as: Double.self).scalars, relative: 1e-10, absolute: 1e-12)
         // Float32 through the `s` routines.
         let a32 = a.converted(to: Float.self)
-        expectClose(doubles(try a32.solve(b.converted(to: Float.self))), try reference.tensor("solve_a_b", as: Double.self).scalars, relative: 1e-3, absolute: 1e-4)
+        expectClose(
+            doubles(try a32.solve(b.converted(to: Float.self))), try reference.tensor("solve_a_b", as: Double.self).scalars, relative: 1e-3,
+            absolute: 1e-4)
     }
 
     @Test("QR, SVD, symmetric eigendecomposition and least squares reconstruct their inputs")

@@ -1,6 +1,7 @@
 import Foundation
-@testable import IOTensor
 import Testing
+
+@testable import IOTensor
 
 @Suite("Random numbers")
 struct RandomTests {

@@ -18,17 +18,24 @@ struct ReductionTests {
         return result
     }
 
-    static let cases: [([Int], Int)] = [([1], 0), ([7], 0), ([5, 3], 0), ([5, 3], 1), ([2, 3, 4], 1), ([3, 1, 4099], 2), ([3, 2048, 5], 1), ([1, 70_001], 1)]
+    static let cases: [([Int], Int)] = [
+        ([1], 0), ([7], 0), ([5, 3], 0), ([5, 3], 1), ([2, 3, 4], 1), ([3, 1, 4099], 2), ([3, 2048, 5], 1), ([1, 70_001], 1),
+    ]
 
     @Test("sum, max, min, argmax and argmin along an axis match naive loops", arguments: cases)
     func alongAxis(shape: [Int], axis: Int) throws {
         let t = try Tensor<Double>.randomNormal(shape, seed: UInt64(shape.reduce(1, *)))
         let values = t.scalars
-        expectClose(try t.sum(alongAxis: axis).scalars, reference(values, shape, axis: axis) { $0.reduce(0, +) }, relative: 1e-12, absolute: 1e-10)
+        expectClose(
+            try t.sum(alongAxis: axis).scalars, reference(values, shape, axis: axis) { $0.reduce(0, +) }, relative: 1e-12, absolute: 1e-10)
         expectClose(try t.max(alongAxis: axis).scalars, reference(values, shape, axis: axis) { $0.max()! })
         expectClose(try t.min(alongAxis: axis).scalars, reference(values, shape, axis: axis) { $0.min()! })
-        #expect(try t.argmax(alongAxis: axis).scalars.map(Double.init) == reference(values, shape, axis: axis) { Double($0.firstIndex(of: $0.max()!)!) })
-        #expect(try t.argmin(alongAxis: axis).scalars.map(Double.init) == reference(values, shape, axis: axis) { Double($0.firstIndex(of: $0.min()!)!) })
+        #expect(
+            try t.argmax(alongAxis: axis).scalars.map(Double.init)
+                == reference(values, shape, axis: axis) { Double($0.firstIndex(of: $0.max()!)!) })
+        #expect(
+            try t.argmin(alongAxis: axis).scalars.map(Double.init)
+                == reference(values, shape, axis: axis) { Double($0.firstIndex(of: $0.min()!)!) })
         var keptShape = shape
         keptShape[axis] = 1
         #expect(try t.sum(alongAxis: axis, keepingDimensions: true).shape == keptShape)
@@ -64,16 +71,22 @@ struct ReductionTests {
     func statistics() throws {
         let archive = try Safetensors.read(contentsOf: fixtures.appendingPathComponent("numpy_reference.safetensors").path)
         let tall: Tensor<Double> = try archive.tensor("tall")
-        expectClose(try tall.variance(alongAxis: 0).scalars, try archive.tensor("variance_tall_axis0", as: Double.self).scalars, relative: 1e-12)
-        expectClose(try tall.standardDeviation(alongAxis: 1, correction: 1).scalars, try archive.tensor("std_tall_axis1_ddof1", as: Double.self).scalars, relative: 1e-12)
+        expectClose(
+            try tall.variance(alongAxis: 0).scalars, try archive.tensor("variance_tall_axis0", as: Double.self).scalars, relative: 1e-12)
+        expectClose(
+            try tall.standardDeviation(alongAxis: 1, correction: 1).scalars,
+            try archive.tensor("std_tall_axis1_ddof1", as: Double.self).scalars, relative: 1e-12)
     }
 
     @Test("softmax and log-softmax match NumPy and stay finite for huge logits")
     func softmax() throws {
         let archive = try Safetensors.read(contentsOf: fixtures.appendingPathComponent("numpy_reference.safetensors").path)
         let logits: Tensor<Float> = try archive.tensor("logits")
-        expectClose(doubles(try logits.softmax()), doubles(try archive.tensor("softmax_logits", as: Float.self)), relative: 1e-5, absolute: 1e-7)
-        expectClose(doubles(try logits.logSoftmax()), doubles(try archive.tensor("log_softmax_logits", as: Float.self)), relative: 1e-5, absolute: 1e-4)
+        expectClose(
+            doubles(try logits.softmax()), doubles(try archive.tensor("softmax_logits", as: Float.self)), relative: 1e-5, absolute: 1e-7)
+        expectClose(
+            doubles(try logits.logSoftmax()), doubles(try archive.tensor("log_softmax_logits", as: Float.self)), relative: 1e-5,
+            absolute: 1e-4)
 
         let huge = try Tensor<Float>(shape: [2, 3], scalars: [1000, 1001, 1002, -1000, -1e30, -.infinity])
         let probabilities = try huge.softmax()

@@ -26,7 +26,8 @@ func expectClose(
         } else if e.isInfinite {
             #expect(a == e, "element \(index): expected \(e), got \(a)", sourceLocation: sourceLocation)
         } else if Swift.abs(a - e) > absolute + relative * Swift.abs(e) {
-            Issue.record("element \(index): \(a) differs from expected \(e)\(comment.map { " — \($0)" } ?? "")", sourceLocation: sourceLocation)
+            Issue.record(
+                "element \(index): \(a) differs from expected \(e)\(comment.map { " — \($0)" } ?? "")", sourceLocation: sourceLocation)
             return
         }
     }
@@ -56,7 +57,9 @@ func multiIndex(_ flat: Int, _ shape: [Int]) -> [Int] {
 }
 
 /// A naive float64 reference for a broadcast binary operation.
-func referenceBroadcast(_ a: [Double], _ shapeA: [Int], _ b: [Double], _ shapeB: [Int], _ body: (Double, Double) -> Double) -> (values: [Double], shape: [Int]) {
+func referenceBroadcast(_ a: [Double], _ shapeA: [Int], _ b: [Double], _ shapeB: [Int], _ body: (Double, Double) -> Double) -> (
+    values: [Double], shape: [Int]
+) {
     let rank = max(shapeA.count, shapeB.count)
     let paddedA = Array(repeating: 1, count: rank - shapeA.count) + shapeA
     let paddedB = Array(repeating: 1, count: rank - shapeB.count) + shapeB

@@ -24,32 +24,48 @@ extension Tensor where Scalar: NumericScalar {
     /// A mask of where the elements are equal, with broadcasting.
     public static func .== (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor<Bool> { try compare(.equal, lhs, rhs, name: "equal") }
     /// A mask of where the elements differ, with broadcasting.
-    public static func .!= (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor<Bool> { try compare(.notEqual, lhs, rhs, name: "notEqual") }
+    public static func .!= (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor<Bool> {
+        try compare(.notEqual, lhs, rhs, name: "notEqual")
+    }
     /// A mask of where `lhs` is less than `rhs`, with broadcasting.
     public static func .< (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor<Bool> { try compare(.less, lhs, rhs, name: "less") }
     /// A mask of where `lhs` is at most `rhs`, with broadcasting.
-    public static func .<= (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor<Bool> { try compare(.lessOrEqual, lhs, rhs, name: "lessOrEqual") }
+    public static func .<= (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor<Bool> {
+        try compare(.lessOrEqual, lhs, rhs, name: "lessOrEqual")
+    }
     /// A mask of where `lhs` is greater than `rhs`, with broadcasting.
-    public static func .> (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor<Bool> { try compare(.greater, lhs, rhs, name: "greater") }
+    public static func .> (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor<Bool> {
+        try compare(.greater, lhs, rhs, name: "greater")
+    }
     /// A mask of where `lhs` is at least `rhs`, with broadcasting.
-    public static func .>= (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor<Bool> { try compare(.greaterOrEqual, lhs, rhs, name: "greaterOrEqual") }
+    public static func .>= (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor<Bool> {
+        try compare(.greaterOrEqual, lhs, rhs, name: "greaterOrEqual")
+    }
 
     /// A mask of where the elements equal `rhs`.
     public static func .== (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> { try! compare(.equal, lhs, Tensor(scalar: rhs), name: "equal") }
     /// A mask of where the elements differ from `rhs`.
-    public static func .!= (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> { try! compare(.notEqual, lhs, Tensor(scalar: rhs), name: "notEqual") }
+    public static func .!= (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> {
+        try! compare(.notEqual, lhs, Tensor(scalar: rhs), name: "notEqual")
+    }
     /// A mask of where the elements are less than `rhs`.
     public static func .< (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> { try! compare(.less, lhs, Tensor(scalar: rhs), name: "less") }
     /// A mask of where the elements are at most `rhs`.
-    public static func .<= (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> { try! compare(.lessOrEqual, lhs, Tensor(scalar: rhs), name: "lessOrEqual") }
+    public static func .<= (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> {
+        try! compare(.lessOrEqual, lhs, Tensor(scalar: rhs), name: "lessOrEqual")
+    }
     /// A mask of where the elements are greater than `rhs`.
     public static func .> (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> { try! compare(.greater, lhs, Tensor(scalar: rhs), name: "greater") }
     /// A mask of where the elements are at least `rhs`.
-    public static func .>= (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> { try! compare(.greaterOrEqual, lhs, Tensor(scalar: rhs), name: "greaterOrEqual") }
+    public static func .>= (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> {
+        try! compare(.greaterOrEqual, lhs, Tensor(scalar: rhs), name: "greaterOrEqual")
+    }
 }
 
 extension Tensor where Scalar == Bool {
-    private static func logical(_ a: Tensor, _ b: Tensor, name: String, _ body: @escaping @Sendable (Bool, Bool) -> Bool) throws(TensorError) -> Tensor {
+    private static func logical(_ a: Tensor, _ b: Tensor, name: String, _ body: @escaping @Sendable (Bool, Bool) -> Bool)
+        throws(TensorError) -> Tensor
+    {
         let shape = a.shape == b.shape ? a.shape : try broadcastShapes(a.shape, b.shape, operation: name)
         let result = Tensor(uninitializedShape: shape)
         let loop = StridedLoop(shape: shape, operandStrides: [a.broadcastStrides(to: shape), b.broadcastStrides(to: shape)])
@@ -65,7 +81,9 @@ extension Tensor where Scalar == Bool {
     }
 
     /// True where both masks are true, with broadcasting.
-    public func logicalAnd(_ other: Tensor) throws(TensorError) -> Tensor { try Tensor.logical(self, other, name: "logicalAnd") { $0 && $1 } }
+    public func logicalAnd(_ other: Tensor) throws(TensorError) -> Tensor {
+        try Tensor.logical(self, other, name: "logicalAnd") { $0 && $1 }
+    }
     /// True where either mask is true, with broadcasting.
     public func logicalOr(_ other: Tensor) throws(TensorError) -> Tensor { try Tensor.logical(self, other, name: "logicalOr") { $0 || $1 } }
     /// True where the mask is false.

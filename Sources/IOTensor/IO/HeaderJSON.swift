@@ -173,7 +173,8 @@ struct HeaderJSON {
     }
 
     private mutating func hexQuad() throws(TensorIOError) -> UInt32 {
-        guard position + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[position..<(position + 4)], as: UTF8.self), radix: 16) else {
+        guard position + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[position..<(position + 4)], as: UTF8.self), radix: 16)
+        else {
             throw failure("invalid unicode escape")
         }
         position += 4

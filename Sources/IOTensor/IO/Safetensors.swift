@@ -17,7 +17,8 @@ public struct SafetensorsArchive: Sendable {
     ///   ``TensorError/dtypeMismatch(operation:expected:actual:)`` when it has another dtype.
     public func tensor<Scalar: TensorScalar>(_ name: String, as type: Scalar.Type = Scalar.self) throws(TensorError) -> Tensor<Scalar> {
         guard let erased = tensors[name] else {
-            throw .invalidArgument(operation: "SafetensorsArchive.tensor", reason: "no tensor named \"\(name)\"; the archive holds \(tensors.keys.sorted())")
+            throw .invalidArgument(
+                operation: "SafetensorsArchive.tensor", reason: "no tensor named \"\(name)\"; the archive holds \(tensors.keys.sorted())")
         }
         return try erased.tensor(as: type)
     }
@@ -52,7 +53,9 @@ public enum Safetensors {
     }
 
     /// Writes typed tensors of one element type to `path`.
-    public static func write<Scalar: TensorScalar>(_ tensors: [String: Tensor<Scalar>], metadata: [String: String] = [:], to path: String) throws(TensorIOError) {
+    public static func write<Scalar: TensorScalar>(_ tensors: [String: Tensor<Scalar>], metadata: [String: String] = [:], to path: String)
+        throws(TensorIOError)
+    {
         try write(tensors.mapValues { AnyTensor($0) }, metadata: metadata, to: path)
     }
 
@@ -97,7 +100,9 @@ public enum Safetensors {
             HeaderJSON.writeString(name, into: &header)
             let shape = tensor.shape.map(String.init).joined(separator: ",")
             let end = offset + tensor.byteCount
-            header.append(contentsOf: Array(#":{"dtype":"\#(tensor.dtype.safetensorsName)","shape":[\#(shape)],"data_offsets":[\#(offset),\#(end)]}"#.utf8))
+            header.append(
+                contentsOf: Array(
+                    #":{"dtype":"\#(tensor.dtype.safetensorsName)","shape":[\#(shape)],"data_offsets":[\#(offset),\#(end)]}"#.utf8))
             offset = end
         }
         header.append(UInt8(ascii: "}"))
@@ -155,7 +160,8 @@ public enum Safetensors {
         var expected = 0
         for entry in entries {
             guard entry.begin == expected else {
-                throw .corrupt(what: "safetensors header", reason: "tensor \"\(entry.name)\" starts at byte \(entry.begin), expected \(expected)")
+                throw .corrupt(
+                    what: "safetensors header", reason: "tensor \"\(entry.name)\" starts at byte \(entry.begin), expected \(expected)")
             }
             expected = entry.end
         }
@@ -181,7 +187,9 @@ public enum Safetensors {
         return SafetensorsArchive(tensors: tensors, metadata: metadata)
     }
 
-    private static func entry(_ name: String, _ value: JSONValue, dataLength: Int) throws(TensorIOError) -> (name: String, dtype: DType, shape: [Int], begin: Int, end: Int) {
+    private static func entry(_ name: String, _ value: JSONValue, dataLength: Int) throws(TensorIOError) -> (
+        name: String, dtype: DType, shape: [Int], begin: Int, end: Int
+    ) {
         let what = "safetensors entry \"\(name)\""
         guard case .object(let fields) = value else { throw .corrupt(what: what, reason: "not an object") }
         var dtypeName: String?
@@ -210,7 +218,9 @@ public enum Safetensors {
         }
         let (byteCount, overflow) = elements.multipliedReportingOverflow(by: dtype.byteCount)
         guard !overflow, byteCount == offsets[1] - offsets[0] else {
-            throw .corrupt(what: what, reason: "shape \(shape) of \(dtype) needs \(elements) elements but data_offsets span \(offsets[1] - offsets[0]) bytes")
+            throw .corrupt(
+                what: what,
+                reason: "shape \(shape) of \(dtype) needs \(elements) elements but data_offsets span \(offsets[1] - offsets[0]) bytes")
         }
         return (name, dtype, shape, offsets[0], offsets[1])
     }

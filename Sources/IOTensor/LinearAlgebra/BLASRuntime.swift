@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One-time tuning of the BLAS library that the process loaded.
@@ -20,26 +20,26 @@ enum BLASRuntime {
 
     private static func tune() -> String? {
         #if os(Linux)
-        typealias NameFunction = @convention(c) () -> UnsafeMutablePointer<CChar>?
-        typealias VoidFunction = @convention(c) () -> Void
-        guard let handle = dlopen(nil, RTLD_NOW),
-            let nameSymbol = dlsym(handle, "openblas_get_corename")
-        else { return nil }
-        let currentName = {
-            unsafeBitCast(nameSymbol, to: NameFunction.self)().map { String(cString: $0) } ?? "unknown"
-        }
-        let detected = currentName()
-        guard detected.lowercased() == "prescott", getenv("OPENBLAS_CORETYPE") == nil,
-            let initSymbol = dlsym(handle, "gotoblas_dynamic_init"),
-            let quitSymbol = dlsym(handle, "gotoblas_dynamic_quit"),
-            let better = preferredCore()
-        else { return detected }
-        setenv("OPENBLAS_CORETYPE", better, 1)
-        unsafeBitCast(quitSymbol, to: VoidFunction.self)()
-        unsafeBitCast(initSymbol, to: VoidFunction.self)()
-        return currentName()
+            typealias NameFunction = @convention(c) () -> UnsafeMutablePointer<CChar>?
+            typealias VoidFunction = @convention(c) () -> Void
+            guard let handle = dlopen(nil, RTLD_NOW),
+                let nameSymbol = dlsym(handle, "openblas_get_corename")
+            else { return nil }
+            let currentName = {
+                unsafeBitCast(nameSymbol, to: NameFunction.self)().map { String(cString: $0) } ?? "unknown"
+            }
+            let detected = currentName()
+            guard detected.lowercased() == "prescott", getenv("OPENBLAS_CORETYPE") == nil,
+                let initSymbol = dlsym(handle, "gotoblas_dynamic_init"),
+                let quitSymbol = dlsym(handle, "gotoblas_dynamic_quit"),
+                let better = preferredCore()
+            else { return detected }
+            setenv("OPENBLAS_CORETYPE", better, 1)
+            unsafeBitCast(quitSymbol, to: VoidFunction.self)()
+            unsafeBitCast(initSymbol, to: VoidFunction.self)()
+            return currentName()
         #else
-        return nil
+            return nil
         #endif
     }
 

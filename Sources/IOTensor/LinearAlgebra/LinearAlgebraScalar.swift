@@ -15,13 +15,18 @@ public protocol LinearAlgebraScalar: FloatingScalar {
     /// `cblas_?dot`.
     static func _dot(n: Int32, x: UnsafePointer<Self>, incx: Int32, y: UnsafePointer<Self>, incy: Int32) -> Self
     /// `LAPACKE_?gesv`.
-    static func _gesv(n: Int32, nrhs: Int32, a: UnsafeMutablePointer<Self>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>, b: UnsafeMutablePointer<Self>, ldb: Int32) -> Int32
+    static func _gesv(
+        n: Int32, nrhs: Int32, a: UnsafeMutablePointer<Self>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>, b: UnsafeMutablePointer<Self>,
+        ldb: Int32
+    ) -> Int32
     /// `LAPACKE_?getrf`.
     static func _getrf(m: Int32, n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>) -> Int32
     /// `LAPACKE_?getrf` on a column-major matrix (a row-major buffer read as its transpose).
     static func _getrfColumnMajor(m: Int32, n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>) -> Int32
     /// `LAPACKE_?getrs` on column-major factors, solving with the transpose of the factored matrix.
-    static func _getrsTransposedColumnMajor(n: Int32, nrhs: Int32, a: UnsafePointer<Self>, lda: Int32, ipiv: UnsafePointer<Int32>, b: UnsafeMutablePointer<Self>, ldb: Int32) -> Int32
+    static func _getrsTransposedColumnMajor(
+        n: Int32, nrhs: Int32, a: UnsafePointer<Self>, lda: Int32, ipiv: UnsafePointer<Int32>, b: UnsafeMutablePointer<Self>, ldb: Int32
+    ) -> Int32
     /// `LAPACKE_?getri`.
     static func _getri(n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32, ipiv: UnsafePointer<Int32>) -> Int32
     /// `LAPACKE_?potrf` on the lower triangle.
@@ -33,13 +38,15 @@ public protocol LinearAlgebraScalar: FloatingScalar {
     /// `LAPACKE_?gesdd`.
     static func _gesdd(
         jobz: CChar, m: Int32, n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32, s: UnsafeMutablePointer<Self>,
-        u: UnsafeMutablePointer<Self>, ldu: Int32, vt: UnsafeMutablePointer<Self>, ldvt: Int32) -> Int32
+        u: UnsafeMutablePointer<Self>, ldu: Int32, vt: UnsafeMutablePointer<Self>, ldvt: Int32
+    ) -> Int32
     /// `LAPACKE_?syevd` with eigenvectors, lower triangle.
     static func _syevd(n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32, w: UnsafeMutablePointer<Self>) -> Int32
     /// `LAPACKE_?gelsd`.
     static func _gelsd(
         m: Int32, n: Int32, nrhs: Int32, a: UnsafeMutablePointer<Self>, lda: Int32, b: UnsafeMutablePointer<Self>,
-        ldb: Int32, s: UnsafeMutablePointer<Self>, rcond: Self, rank: UnsafeMutablePointer<Int32>) -> Int32
+        ldb: Int32, s: UnsafeMutablePointer<Self>, rcond: Self, rank: UnsafeMutablePointer<Int32>
+    ) -> Int32
 }
 
 private let rowMajor = Int32(LAPACK_ROW_MAJOR)
@@ -61,16 +68,23 @@ extension Float: LinearAlgebraScalar {
     public static func _dot(n: Int32, x: UnsafePointer<Float>, incx: Int32, y: UnsafePointer<Float>, incy: Int32) -> Float {
         cblas_sdot(n, x, incx, y, incy)
     }
-    public static func _gesv(n: Int32, nrhs: Int32, a: UnsafeMutablePointer<Float>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>, b: UnsafeMutablePointer<Float>, ldb: Int32) -> Int32 {
+    public static func _gesv(
+        n: Int32, nrhs: Int32, a: UnsafeMutablePointer<Float>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>,
+        b: UnsafeMutablePointer<Float>, ldb: Int32
+    ) -> Int32 {
         LAPACKE_sgesv(rowMajor, n, nrhs, a, lda, ipiv, b, ldb)
     }
     public static func _getrf(m: Int32, n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>) -> Int32 {
         LAPACKE_sgetrf(rowMajor, m, n, a, lda, ipiv)
     }
-    public static func _getrfColumnMajor(m: Int32, n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>) -> Int32 {
+    public static func _getrfColumnMajor(m: Int32, n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>)
+        -> Int32
+    {
         LAPACKE_sgetrf(columnMajor, m, n, a, lda, ipiv)
     }
-    public static func _getrsTransposedColumnMajor(n: Int32, nrhs: Int32, a: UnsafePointer<Float>, lda: Int32, ipiv: UnsafePointer<Int32>, b: UnsafeMutablePointer<Float>, ldb: Int32) -> Int32 {
+    public static func _getrsTransposedColumnMajor(
+        n: Int32, nrhs: Int32, a: UnsafePointer<Float>, lda: Int32, ipiv: UnsafePointer<Int32>, b: UnsafeMutablePointer<Float>, ldb: Int32
+    ) -> Int32 {
         LAPACKE_sgetrs(columnMajor, transpose, n, nrhs, a, lda, ipiv, b, ldb)
     }
     public static func _getri(n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32, ipiv: UnsafePointer<Int32>) -> Int32 {
@@ -82,7 +96,8 @@ extension Float: LinearAlgebraScalar {
     public static func _geqrf(m: Int32, n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32, tau: UnsafeMutablePointer<Float>) -> Int32 {
         LAPACKE_sgeqrf(rowMajor, m, n, a, lda, tau)
     }
-    public static func _orgqr(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Float>, lda: Int32, tau: UnsafePointer<Float>) -> Int32 {
+    public static func _orgqr(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Float>, lda: Int32, tau: UnsafePointer<Float>) -> Int32
+    {
         LAPACKE_sorgqr(rowMajor, m, n, k, a, lda, tau)
     }
     public static func _gesdd(
@@ -113,16 +128,23 @@ extension Double: LinearAlgebraScalar {
     public static func _dot(n: Int32, x: UnsafePointer<Double>, incx: Int32, y: UnsafePointer<Double>, incy: Int32) -> Double {
         cblas_ddot(n, x, incx, y, incy)
     }
-    public static func _gesv(n: Int32, nrhs: Int32, a: UnsafeMutablePointer<Double>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>, b: UnsafeMutablePointer<Double>, ldb: Int32) -> Int32 {
+    public static func _gesv(
+        n: Int32, nrhs: Int32, a: UnsafeMutablePointer<Double>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>,
+        b: UnsafeMutablePointer<Double>, ldb: Int32
+    ) -> Int32 {
         LAPACKE_dgesv(rowMajor, n, nrhs, a, lda, ipiv, b, ldb)
     }
     public static func _getrf(m: Int32, n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>) -> Int32 {
         LAPACKE_dgetrf(rowMajor, m, n, a, lda, ipiv)
     }
-    public static func _getrfColumnMajor(m: Int32, n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>) -> Int32 {
+    public static func _getrfColumnMajor(m: Int32, n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32, ipiv: UnsafeMutablePointer<Int32>)
+        -> Int32
+    {
         LAPACKE_dgetrf(columnMajor, m, n, a, lda, ipiv)
     }
-    public static func _getrsTransposedColumnMajor(n: Int32, nrhs: Int32, a: UnsafePointer<Double>, lda: Int32, ipiv: UnsafePointer<Int32>, b: UnsafeMutablePointer<Double>, ldb: Int32) -> Int32 {
+    public static func _getrsTransposedColumnMajor(
+        n: Int32, nrhs: Int32, a: UnsafePointer<Double>, lda: Int32, ipiv: UnsafePointer<Int32>, b: UnsafeMutablePointer<Double>, ldb: Int32
+    ) -> Int32 {
         LAPACKE_dgetrs(columnMajor, transpose, n, nrhs, a, lda, ipiv, b, ldb)
     }
     public static func _getri(n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32, ipiv: UnsafePointer<Int32>) -> Int32 {
@@ -134,7 +156,9 @@ extension Double: LinearAlgebraScalar {
     public static func _geqrf(m: Int32, n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32, tau: UnsafeMutablePointer<Double>) -> Int32 {
         LAPACKE_dgeqrf(rowMajor, m, n, a, lda, tau)
     }
-    public static func _orgqr(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Double>, lda: Int32, tau: UnsafePointer<Double>) -> Int32 {
+    public static func _orgqr(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Double>, lda: Int32, tau: UnsafePointer<Double>)
+        -> Int32
+    {
         LAPACKE_dorgqr(rowMajor, m, n, k, a, lda, tau)
     }
     public static func _gesdd(

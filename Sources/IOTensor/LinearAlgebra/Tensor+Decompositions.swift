@@ -184,7 +184,8 @@ extension Tensor where Scalar: LinearAlgebraScalar {
     public func leastSquares(_ b: Tensor, rcond: Scalar? = nil) throws(TensorError) -> LeastSquaresSolution<Scalar> {
         let (m, n) = try requireMatrix("leastSquares")
         guard (b.rank == 1 || b.rank == 2) && b.shape[0] == shape[0] else {
-            throw .shapeMismatch(operation: "leastSquares", lhs: shape, rhs: b.shape, reason: "b must be [m] or [m, k] with m = \(shape[0])")
+            throw .shapeMismatch(
+                operation: "leastSquares", lhs: shape, rhs: b.shape, reason: "b must be [m] or [m, k] with m = \(shape[0])")
         }
         let (rows, columns) = (Int(m), Int(n))
         let rightColumns = b.rank == 1 ? 1 : b.shape[1]
@@ -193,7 +194,9 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         let work = try Tensor.zeros([height, rightColumns])
         let source = b.contiguous()
         for row in 0..<rows {
-            for column in 0..<rightColumns { work.basePointer[row * rightColumns + column] = source.basePointer[row * rightColumns + column] }
+            for column in 0..<rightColumns {
+                work.basePointer[row * rightColumns + column] = source.basePointer[row * rightColumns + column]
+            }
         }
         let a = contiguous(forceCopy: true)
         let singular = try Tensor.zeros([Swift.min(rows, columns)])

@@ -67,7 +67,9 @@ extension Tensor where Scalar: LinearAlgebraScalar {
                 reason: "inner dimensions \(k) and \(k2) differ")
         }
         let batchShape = try broadcastShapes(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), operation: "matmul")
-        let (m32, n32, k32) = (try blasInt(m, operation: "matmul"), try blasInt(n, operation: "matmul"), try blasInt(k, operation: "matmul"))
+        let (m32, n32, k32) = (
+            try blasInt(m, operation: "matmul"), try blasInt(n, operation: "matmul"), try blasInt(k, operation: "matmul")
+        )
         if m == 0 || n == 0 || k == 0 { return try Tensor.zeros(batchShape + [m, n]) }
         // With β = 0 BLAS writes C without reading it, so the output need not be zeroed first.
         let result = Tensor(uninitializedShape: batchShape + [m, n])

@@ -1,5 +1,5 @@
-import Foundation
 import Dispatch
+import Foundation
 
 /// Splits data-parallel loops over the machine's cores.
 ///
@@ -52,7 +52,6 @@ struct SharedPointer<Pointee>: @unchecked Sendable {
     init(_ base: UnsafeMutablePointer<Pointee>) { self.base = base }
     init(_ base: UnsafePointer<Pointee>) { self.base = UnsafeMutablePointer(mutating: base) }
 }
-
 
 /// Carries a value into a `@Sendable` closure whose execution the caller bounds and synchronizes
 /// itself (see ``Parallel/forEachChunk(_:costPerElement:_:)``).

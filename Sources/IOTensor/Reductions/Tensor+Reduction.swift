@@ -44,7 +44,8 @@ extension Tensor where Scalar: NumericScalar {
     }
 
     func reduce(_ operation: ReductionOperation, axes: [Int]?, keepingDimensions: Bool, name: String) throws(TensorError) -> Tensor {
-        let resolved = try axes.map { (list) throws(TensorError) -> [Int] in try normalizedAxes(list, rank: rank, operation: name) } ?? Array(0..<rank)
+        let resolved =
+            try axes.map { (list) throws(TensorError) -> [Int] in try normalizedAxes(list, rank: rank, operation: name) } ?? Array(0..<rank)
         var result: Tensor
         if resolved.count == rank && rank > 1 && isContiguous {
             // Every axis of a contiguous tensor: one pass over a flat view.
@@ -142,7 +143,9 @@ extension Tensor where Scalar: NumericScalar {
 extension Tensor where Scalar: FloatingScalar {
     /// The arithmetic mean along `axes` (every axis when `nil`).
     public func mean(alongAxes axes: [Int]? = nil, keepingDimensions: Bool = false) throws(TensorError) -> Tensor {
-        let resolved = try axes.map { (list) throws(TensorError) -> [Int] in try normalizedAxes(list, rank: rank, operation: "mean") } ?? Array(0..<rank)
+        let resolved =
+            try axes.map { (list) throws(TensorError) -> [Int] in try normalizedAxes(list, rank: rank, operation: "mean") }
+            ?? Array(0..<rank)
         let total = try sum(alongAxes: resolved, keepingDimensions: keepingDimensions)
         let n = resolved.reduce(1) { $0 * shape[$1] }
         return total / Scalar(n)
@@ -157,7 +160,9 @@ extension Tensor where Scalar: FloatingScalar {
     /// `n - correction` (0 for the population variance as NumPy's default, 1 for the sample
     /// variance as PyTorch's default).
     public func variance(alongAxes axes: [Int]? = nil, correction: Int = 0, keepingDimensions: Bool = false) throws(TensorError) -> Tensor {
-        let resolved = try axes.map { (list) throws(TensorError) -> [Int] in try normalizedAxes(list, rank: rank, operation: "variance") } ?? Array(0..<rank)
+        let resolved =
+            try axes.map { (list) throws(TensorError) -> [Int] in try normalizedAxes(list, rank: rank, operation: "variance") }
+            ?? Array(0..<rank)
         let center = try mean(alongAxes: resolved, keepingDimensions: true)
         let deviations = try (self - center).squared()
         let n = resolved.reduce(1) { $0 * shape[$1] }
@@ -170,7 +175,9 @@ extension Tensor where Scalar: FloatingScalar {
     }
 
     /// The standard deviation along `axes`: the square root of ``variance(alongAxes:correction:keepingDimensions:)``.
-    public func standardDeviation(alongAxes axes: [Int]? = nil, correction: Int = 0, keepingDimensions: Bool = false) throws(TensorError) -> Tensor {
+    public func standardDeviation(alongAxes axes: [Int]? = nil, correction: Int = 0, keepingDimensions: Bool = false) throws(TensorError)
+        -> Tensor
+    {
         try variance(alongAxes: axes, correction: correction, keepingDimensions: keepingDimensions).sqrt()
     }
 
@@ -182,7 +189,9 @@ extension Tensor where Scalar: FloatingScalar {
     /// log Σ eˣ along `axes`, computed as m + log Σ eˣ⁻ᵐ with m the maximum so that it neither
     /// overflows nor underflows.
     public func logSumExp(alongAxes axes: [Int]? = nil, keepingDimensions: Bool = false) throws(TensorError) -> Tensor {
-        let resolved = try axes.map { (list) throws(TensorError) -> [Int] in try normalizedAxes(list, rank: rank, operation: "logSumExp") } ?? Array(0..<rank)
+        let resolved =
+            try axes.map { (list) throws(TensorError) -> [Int] in try normalizedAxes(list, rank: rank, operation: "logSumExp") }
+            ?? Array(0..<rank)
         var peak = try max(alongAxes: resolved, keepingDimensions: true)
         // An all -∞ slice would give -∞ - -∞ = NaN; shifting it by 0 instead yields log 0 = -∞.
         peak = try Tensor.where(peak.isFiniteMask(), peak, Tensor(scalar: 0))

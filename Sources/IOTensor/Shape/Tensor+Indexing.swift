@@ -164,7 +164,8 @@ extension Tensor {
     public func split(sizes: [Int], alongAxis axis: Int = 0) throws(TensorError) -> [Tensor] {
         let resolved = try normalizedAxis(axis, rank: rank, operation: "split")
         guard sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == shape[resolved] else {
-            throw .invalidArgument(operation: "split", reason: "sizes \(sizes) do not add up to dimension \(shape[resolved]) of shape \(shape)")
+            throw .invalidArgument(
+                operation: "split", reason: "sizes \(sizes) do not add up to dimension \(shape[resolved]) of shape \(shape)")
         }
         var pieces: [Tensor] = []
         var start = 0

@@ -18,7 +18,8 @@ extension Tensor {
             try Tensor.validate(shape: known, operation: "reshape")
             let product = known.reduce(1, *)
             guard product > 0, count % product == 0 else {
-                throw .shapeMismatch(operation: "reshape", lhs: shape, rhs: newShape, reason: "\(count) elements cannot fill the target shape")
+                throw .shapeMismatch(
+                    operation: "reshape", lhs: shape, rhs: newShape, reason: "\(count) elements cannot fill the target shape")
             }
             resolved[position] = count / product
         }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Raw, 64-byte-aligned memory that holds a tensor's elements.
@@ -30,7 +30,7 @@ final class TensorBuffer: @unchecked Sendable {
             var pointer: UnsafeMutableRawPointer?
             if posix_memalign(&pointer, hugePage, rounded) == 0, let pointer {
                 #if os(Linux)
-                _ = madvise(pointer, rounded, MADV_HUGEPAGE)
+                    _ = madvise(pointer, rounded, MADV_HUGEPAGE)
                 #endif
                 base = pointer
                 return

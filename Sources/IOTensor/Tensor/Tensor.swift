@@ -167,7 +167,9 @@ extension Tensor {
         for axis in 0..<rank {
             var index = indices[axis]
             if index < 0 { index += shape[axis] }
-            precondition(index >= 0 && index < shape[axis], "Tensor subscript: index \(indices[axis]) is out of range for dimension \(axis) of shape \(shape)")
+            precondition(
+                index >= 0 && index < shape[axis],
+                "Tensor subscript: index \(indices[axis]) is out of range for dimension \(axis) of shape \(shape)")
             position += index * strides[axis]
         }
         return position
