@@ -37,6 +37,17 @@ struct LinearAlgebraTests {
         expectClose(av.scalars, referenceMatmul(a.scalars, v.scalars, m: 5, k: 8, n: 1), relative: 1e-12)
         let vb = try v.matmul(b)
         #expect(vb.shape == [6])
+        expectClose(vb.scalars, referenceMatmul(v.scalars, b.scalars, m: 1, k: 8, n: 6), relative: 1e-12)
+        // Matrix-vector products through gemv, with transposed and strided operands.
+        let at = a.transposed().contiguous().transposed()
+        expectClose(try at.matmul(v).scalars, av.scalars, relative: 1e-12)
+        let w = try Tensor<Double>.randomNormal([16], seed: 6).slice(alongAxis: 0, 0..<16, step: 2)
+        expectClose(try a.matmul(w).scalars, referenceMatmul(a.scalars, w.scalars, m: 5, k: 8, n: 1), relative: 1e-12)
+        expectClose(
+            try w.matmul(at.transposed()).scalars, referenceMatmul(w.scalars, a.transposed().contiguous().scalars, m: 1, k: 8, n: 5),
+            relative: 1e-12)
+        #expect(throws: TensorError.self) { try a.matmul(Tensor<Double>([1, 2])) }
+        #expect(throws: TensorError.self) { try Tensor<Double>([1, 2]).matmul(b) }
         #expect(try v.matmul(v).rank == 0)
 
         let batch = try Tensor<Double>.randomNormal([3, 1, 5, 8], seed: 4)

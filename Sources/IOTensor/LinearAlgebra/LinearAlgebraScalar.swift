@@ -12,6 +12,10 @@ public protocol LinearAlgebraScalar: FloatingScalar {
         transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Self,
         a: UnsafePointer<Self>, lda: Int32, b: UnsafePointer<Self>, ldb: Int32, beta: Self,
         c: UnsafeMutablePointer<Self>, ldc: Int32)
+    /// `cblas_?gemv`: y = α·op(A)·x + β·y, row-major.
+    static func _gemv(
+        transpose: Bool, m: Int32, n: Int32, alpha: Self, a: UnsafePointer<Self>, lda: Int32,
+        x: UnsafePointer<Self>, incx: Int32, beta: Self, y: UnsafeMutablePointer<Self>, incy: Int32)
     /// `cblas_?dot`.
     static func _dot(n: Int32, x: UnsafePointer<Self>, incx: Int32, y: UnsafePointer<Self>, incy: Int32) -> Self
     /// `LAPACKE_?gesv`.
@@ -64,6 +68,12 @@ extension Float: LinearAlgebraScalar {
         c: UnsafeMutablePointer<Float>, ldc: Int32
     ) {
         cblas_sgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+    public static func _gemv(
+        transpose: Bool, m: Int32, n: Int32, alpha: Float, a: UnsafePointer<Float>, lda: Int32,
+        x: UnsafePointer<Float>, incx: Int32, beta: Float, y: UnsafeMutablePointer<Float>, incy: Int32
+    ) {
+        cblas_sgemv(CblasRowMajor, blasTranspose(transpose), m, n, alpha, a, lda, x, incx, beta, y, incy)
     }
     public static func _dot(n: Int32, x: UnsafePointer<Float>, incx: Int32, y: UnsafePointer<Float>, incy: Int32) -> Float {
         cblas_sdot(n, x, incx, y, incy)
@@ -124,6 +134,12 @@ extension Double: LinearAlgebraScalar {
         c: UnsafeMutablePointer<Double>, ldc: Int32
     ) {
         cblas_dgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+    public static func _gemv(
+        transpose: Bool, m: Int32, n: Int32, alpha: Double, a: UnsafePointer<Double>, lda: Int32,
+        x: UnsafePointer<Double>, incx: Int32, beta: Double, y: UnsafeMutablePointer<Double>, incy: Int32
+    ) {
+        cblas_dgemv(CblasRowMajor, blasTranspose(transpose), m, n, alpha, a, lda, x, incx, beta, y, incy)
     }
     public static func _dot(n: Int32, x: UnsafePointer<Double>, incx: Int32, y: UnsafePointer<Double>, incy: Int32) -> Double {
         cblas_ddot(n, x, incx, y, incy)

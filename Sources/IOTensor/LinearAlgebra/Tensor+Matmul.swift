@@ -49,12 +49,48 @@ extension Tensor where Scalar: LinearAlgebraScalar {
             throw .shapeMismatch(operation: "matmul", lhs: shape, rhs: other.shape, reason: "scalars have no matrix product")
         }
         if rank == 1 && other.rank == 1 { return try Tensor(scalar: dot(other)) }
+        if rank == 2 && other.rank == 1 {
+            return try Tensor.matrixVector(self, other, transposingMatrix: false, originalShapes: (shape, other.shape))
+        }
+        if rank == 1 && other.rank == 2 {
+            // v·B = Bᵀ·v
+            return try Tensor.matrixVector(other, self, transposingMatrix: true, originalShapes: (shape, other.shape))
+        }
         let left = rank == 1 ? try unsqueezed(at: 0) : self
         let right = other.rank == 1 ? try other.unsqueezed(at: 1) : other
         var product = try Tensor.batchedProduct(left, right, originalShapes: (shape, other.shape))
         if rank == 1 { product = try product.squeezed(axis: -2) }
         if other.rank == 1 { product = try product.squeezed(axis: -1) }
         return product
+    }
+
+    /// op(matrix)·vector through `cblas_?gemv`, where op transposes when `transposingMatrix` is set.
+    private static func matrixVector(
+        _ matrix: Tensor, _ vector: Tensor, transposingMatrix: Bool, originalShapes: ([Int], [Int])
+    ) throws(TensorError) -> Tensor {
+        let (rows, columns) = (matrix.shape[0], matrix.shape[1])
+        let inner = transposingMatrix ? rows : columns
+        let length = transposingMatrix ? columns : rows
+        guard vector.shape[0] == inner else {
+            throw .shapeMismatch(
+                operation: "matmul", lhs: originalShapes.0, rhs: originalShapes.1,
+                reason: "inner dimensions \(inner) and \(vector.shape[0]) differ")
+        }
+        if length == 0 || inner == 0 { return try Tensor.zeros([length]) }
+        BLASRuntime.prepare()
+        let (stored, layout) = try matrix.blasReady()
+        // BLAS sees the matrix as stored: the view itself, or its transpose when the view is
+        // column-contiguous. Transposing for v·B and for that storage cancel out.
+        let storedRows = layout.transposed ? columns : rows
+        let storedColumns = layout.transposed ? rows : columns
+        let x = vector.strides[0] >= 1 ? vector : vector.contiguous(forceCopy: true)
+        let result = Tensor(uninitializedShape: [length])
+        Scalar._gemv(
+            transpose: transposingMatrix != layout.transposed, m: try blasInt(storedRows, operation: "matmul"),
+            n: try blasInt(storedColumns, operation: "matmul"), alpha: 1, a: stored.basePointer,
+            lda: Int32(layout.leadingDimension), x: x.basePointer, incx: try blasInt(x.strides[0], operation: "matmul"),
+            beta: 0, y: result.basePointer, incy: 1)
+        return result
     }
 
     private static func batchedProduct(_ a: Tensor, _ b: Tensor, originalShapes: ([Int], [Int])) throws(TensorError) -> Tensor {
