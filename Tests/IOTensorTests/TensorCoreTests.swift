@@ -93,3 +93,21 @@ struct TensorCoreTests {
         #expect(try Tensor<Int>.arange(20).description.contains("…"))
     }
 }
+
+@Suite("Limits")
+struct LimitTests {
+    @Test("a tensor larger than the machine's memory is a typed error, not a failed allocation")
+    func hugeShapes() {
+        #expect(throws: TensorError.self) { try Tensor<Double>.zeros([1 << 40]) }
+        #expect(throws: TensorError.self) { try Tensor<Float>.randomNormal([1 << 30, 1 << 20], seed: 1) }
+        #expect(throws: TensorError.self) { try Tensor<Float>.ones([Int.max, 2]) }
+        #expect(throws: TensorError.self) { try Tensor<Double>.arange(0, 1e300) }
+        #expect(throws: TensorError.self) { try Tensor<Double>.linspace(0, 1, count: Int.max) }
+    }
+
+    @Test("reducing over no axes returns the values unchanged")
+    func noAxes() throws {
+        let t = try Tensor<Double>.arange(6).reshaped([2, 3]).transposed()
+        #expect(try t.sum(alongAxes: []) == t.contiguous())
+    }
+}

@@ -16,6 +16,7 @@ public enum Gzip {
     /// - Throws: ``TensorIOError/corrupt(what:reason:)`` for damaged data,
     ///   ``TensorIOError/truncated(what:expected:actual:)`` when the stream ends early.
     public static func decompress(_ bytes: [UInt8], limit: Int = 1 << 32) throws(TensorIOError) -> [UInt8] {
+        guard bytes.count <= Int(UInt32.max) else { throw .tooLarge(what: "compressed gzip input", limit: Int(UInt32.max)) }
         var stream = z_stream()
         // 15 window bits + 32: detect gzip or zlib headers automatically.
         guard inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {

@@ -65,6 +65,7 @@ extension Tensor where Scalar: NumericScalar {
 
     /// Drops size-1 axes at the given positions (the result of a reduction).
     func removingAxes(_ axes: [Int]) -> Tensor {
+        if axes.isEmpty { return self }
         let newShape = shape.indices.filter { !axes.contains($0) }.map { shape[$0] }
         return Tensor(buffer: buffer, shape: newShape, strides: Tensor.contiguousStrides(newShape), offset: offset)
     }

@@ -47,3 +47,14 @@ final class TensorBuffer: @unchecked Sendable {
 
     deinit { free(base) }
 }
+
+/// The machine's physical memory, the ceiling for a single tensor.
+enum MemoryLimit {
+    static let physicalBytes: Int = {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES))
+        let pageSize = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, pageSize > 0 else { return Int.max }
+        let (bytes, overflow) = pages.multipliedReportingOverflow(by: pageSize)
+        return overflow ? Int.max : bytes
+    }()
+}

@@ -33,8 +33,12 @@ extension Tensor where Scalar: NumericScalar {
     /// - Throws: ``TensorError/invalidArgument(operation:reason:)`` for a zero step.
     public static func arange(_ start: Scalar, _ end: Scalar, step: Scalar = 1) throws(TensorError) -> Tensor {
         guard step != .zero else { throw .invalidArgument(operation: "arange", reason: "step must not be zero") }
-        let span = (end.doubleValue - start.doubleValue) / step.doubleValue
-        let count = span.isFinite ? Swift.max(0, Int(span.rounded(.up))) : 0
+        let span = ((end.doubleValue - start.doubleValue) / step.doubleValue).rounded(.up)
+        guard span.isFinite && span < Double(Int.max / 16) else {
+            throw .invalidArgument(operation: "arange", reason: "\(start)..<\(end) in steps of \(step) has too many elements")
+        }
+        let count = Swift.max(0, Int(span))
+        try validate(shape: [count], operation: "arange")
         var result = Tensor(uninitializedShape: [count])
         let pointer = result.basePointer
         for i in 0..<count { pointer[i] = Scalar(converting: start.doubleValue + Double(i) * step.doubleValue) }
@@ -50,6 +54,7 @@ extension Tensor where Scalar: FloatingScalar {
     /// `count` evenly spaced values from `start` to `end`, both included (NumPy's `linspace`).
     public static func linspace(_ start: Scalar, _ end: Scalar, count: Int) throws(TensorError) -> Tensor {
         guard count >= 0 else { throw .invalidArgument(operation: "linspace", reason: "count \(count) is negative") }
+        try validate(shape: [count], operation: "linspace")
         var result = Tensor(uninitializedShape: [count])
         let pointer = result.basePointer
         let step = count > 1 ? (end.doubleValue - start.doubleValue) / Double(count - 1) : 0

@@ -58,17 +58,25 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
         return strides
     }
 
+    /// Checks that `shape` describes a tensor this process could hold: no negative dimension, an
+    /// element count that does not overflow, and a byte size within the machine's memory (a larger
+    /// request would otherwise end the process when the allocation fails).
     static func validate(shape: [Int], operation: String) throws(TensorError) {
         if let negative = shape.first(where: { $0 < 0 }) {
             throw .invalidShape(operation: operation, shape: shape, reason: "dimension \(negative) is negative")
         }
-        var total = 1
+        var total = MemoryLayout<Scalar>.stride
         for dimension in shape {
             let product = total.multipliedReportingOverflow(by: dimension)
             if product.overflow {
-                throw .invalidShape(operation: operation, shape: shape, reason: "the element count overflows Int")
+                throw .invalidShape(operation: operation, shape: shape, reason: "the byte count overflows Int")
             }
             total = product.partialValue
+        }
+        if total > MemoryLimit.physicalBytes {
+            throw .invalidShape(
+                operation: operation, shape: shape,
+                reason: "it needs \(total) bytes, more than this machine's \(MemoryLimit.physicalBytes) bytes of memory")
         }
     }
 
