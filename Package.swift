@@ -44,6 +44,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Examples: one runnable program per capability.
+        .executableTarget(name: "TensorTour", dependencies: ["IOCompute"], path: "Examples/TensorTour"),
+
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
