@@ -50,6 +50,7 @@ let package = Package(
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
+        .testTarget(name: "iocomputeTests", dependencies: ["iocompute"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 import Foundation
-import IOTensor
 import Testing
+
+@testable import IOTensor
 
 @Suite("Linear algebra")
 struct LinearAlgebraTests {
@@ -139,5 +140,24 @@ struct LinearAlgebraTests {
         #expect(throws: TensorError.self) { try Tensor<Double>.zeros([2, 3]).inverse() }
         #expect(throws: TensorError.self) { try Tensor<Double>.eye(3).solve(Tensor<Double>([1, 2])) }
         #expect(throws: TensorError.self) { try Tensor<Double>.zeros([4]).svd() }
+    }
+}
+
+@Suite("BLAS layouts")
+struct BLASLayoutTests {
+    @Test("a transposed view reaches BLAS as a transpose flag with its leading dimension, not a copy")
+    func transposeFlag() throws {
+        let a = try Tensor<Float>.zeros([4, 7])
+        let t = a.transposed()
+        let layout = try #require(BLASMatrix(rows: 7, columns: 4, rowStride: t.strides[0], columnStride: t.strides[1]))
+        #expect(layout.transposed && layout.leadingDimension == 7)
+        let plain = try #require(BLASMatrix(rows: 4, columns: 7, rowStride: 7, columnStride: 1))
+        #expect(!plain.transposed && plain.leadingDimension == 7)
+        // A row slice of a wider matrix keeps the wide leading dimension.
+        let slice = try a.slice(alongAxis: 1, 2..<5)
+        #expect(BLASMatrix(rows: 4, columns: 3, rowStride: slice.strides[0], columnStride: slice.strides[1])?.leadingDimension == 7)
+        // Every other column is neither layout: BLAS cannot take it without a copy.
+        let strided = try a.slice(alongAxis: 1, 0..<7, step: 2)
+        #expect(BLASMatrix(rows: 4, columns: 4, rowStride: strided.strides[0], columnStride: strided.strides[1]) == nil)
     }
 }

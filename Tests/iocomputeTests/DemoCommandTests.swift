@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+/// Runs the built `iocompute` executable as a user would.
+@Suite("iocompute command line")
+struct DemoCommandTests {
+    /// The `iocompute` binary in the build folder that holds this test runner.
+    static var executable: URL {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let candidates = [runner.deletingLastPathComponent(), Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+            .map { $0.appendingPathComponent("iocompute") }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("the demo fits the breast-cancer data set and reports held-out accuracy above 90%")
+    func demo() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.executable.path), "build iocompute first (swift build)")
+        let (status, output) = try Self.run(["demo"])
+        #expect(status == 0, "\(output)")
+        let summary = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("summary:") }))
+        let percentages = summary.split(separator: " ").compactMap { word -> Double? in
+            word.hasSuffix("%") || word.hasSuffix("%,") ? Double(word.trimmingCharacters(in: CharacterSet(charactersIn: "%,"))) : nil
+        }
+        #expect(percentages.count == 2)
+        #expect(percentages.allSatisfy { $0 > 90 }, "\(summary)")
+    }
+
+    @Test("a missing data file is a clear error and a non-zero exit, not a crash")
+    func missingData() throws {
+        let (status, output) = try Self.run(["demo", "--data", "/nonexistent/breast_cancer.csv"])
+        #expect(status != 0)
+        #expect(output.contains("no file at /nonexistent/breast_cancer.csv"), "\(output)")
+    }
+}
