@@ -53,6 +53,15 @@ if wanted("exp_f32_10M"):
     report("exp_f32_10M", elements / median_seconds(lambda: np.exp(x)) / 1e9, "Gelem/s")
 if wanted("sum_f32_10M"):
     report("sum_f32_10M", elements / median_seconds(lambda: x.sum()) / 1e9, "Gelem/s")
+if wanted("add_f32_64"):
+    a = rng.uniform(0, 1, 64).astype(np.float32)
+    b = rng.uniform(0, 1, 64).astype(np.float32)
+
+    def thousand_adds():
+        for _ in range(1000):
+            a + b
+
+    report("add_f32_64", 1000 / median_seconds(thousand_adds) / 1e6, "Mops/s")
 if wanted("softmax_f32_4096x1024"):
     logits = rng.standard_normal((4096, 1024), dtype=np.float32)
     report("softmax_f32_4096x1024", 4096 * 1024 / median_seconds(lambda: softmax(logits)) / 1e9, "Gelem/s")

@@ -44,6 +44,16 @@ if wanted("mul_f32_10M") { report("mul_f32_10M", Double(elements) / (try medianS
 if wanted("exp_f32_10M") { report("exp_f32_10M", Double(elements) / medianSeconds { keep(x.exp()) } / 1e9, "Gelem/s") }
 if wanted("sum_f32_10M") { report("sum_f32_10M", Double(elements) / medianSeconds { keep(x.sum()) } / 1e9, "Gelem/s") }
 
+if wanted("add_f32_64") {
+    // Per-operation overhead: tiny tensors, where bookkeeping rather than arithmetic dominates.
+    let a = try Tensor<Float>.randomUniform([64], seed: 10)
+    let b = try Tensor<Float>.randomUniform([64], seed: 11)
+    let seconds = try medianSeconds {
+        for _ in 0..<1000 { keep(try a + b) }
+    }
+    report("add_f32_64", 1000 / seconds / 1e6, "Mops/s")
+}
+
 if wanted("softmax_f32_4096x1024") {
     let logits = try Tensor<Float>.randomNormal([4096, 1024], seed: 5)
     report("softmax_f32_4096x1024", Double(4096 * 1024) / (try medianSeconds { keep(try logits.softmax(alongAxis: -1)) }) / 1e9, "Gelem/s")

@@ -88,6 +88,21 @@ struct StridedLoop {
 }
 
 extension Tensor {
+    /// Visits this tensor's elements in row-major order as segments `(outputStart, offset, stride,
+    /// length)`, split across cores when large: one segment per core for a contiguous tensor (with
+    /// no strided-loop set-up), one per innermost run otherwise.
+    func forEachSegment(cost: Int, _ body: (Int, Int, Int, Int) -> Void) {
+        if isContiguous {
+            Parallel.forEachChunk(count, costPerElement: cost) { range in
+                body(range.lowerBound, range.lowerBound, 1, range.count)
+            }
+            return
+        }
+        let loop = StridedLoop(shape: shape, operandStrides: [strides])
+        let step = loop.innerStride(0)
+        loop.run(costPerElement: cost) { start, offsets, length in body(start, offsets.a, step, length) }
+    }
+
     /// This tensor's strides when it is broadcast to `target` (which must be broadcast-compatible):
     /// aligned on the right, with stride 0 along dimensions it repeats.
     func broadcastStrides(to target: [Int]) -> [Int] {

@@ -8,6 +8,20 @@ extension Tensor where Scalar: NumericScalar {
     /// `operation` applied to `a` and `b` broadcast to `shape`, which must be their broadcast shape.
     static func applyBinary(_ operation: BinaryOperation, _ a: Tensor, _ b: Tensor, shape: [Int]) -> Tensor {
         let result = Tensor(uninitializedShape: shape)
+        // Fast path for the common cases — same-shape contiguous operands, or a contiguous tensor
+        // and a single value — without building a strided loop.
+        if a.isContiguous && b.isContiguous && (a.shape == shape || a.count == 1) && (b.shape == shape || b.count == 1) {
+            let left = SharedPointer(a.basePointer)
+            let right = SharedPointer(b.basePointer)
+            let output = SharedPointer(result.basePointer)
+            let (strideA, strideB) = (a.count == 1 ? 0 : 1, b.count == 1 ? 0 : 1)
+            Parallel.forEachChunk(result.count) { range in
+                Scalar._binaryKernel(
+                    operation, left.base + range.lowerBound * strideA, strideA,
+                    right.base + range.lowerBound * strideB, strideB, output.base + range.lowerBound, range.count)
+            }
+            return result
+        }
         let loop = StridedLoop(
             shape: shape, operandStrides: [a.broadcastStrides(to: shape), b.broadcastStrides(to: shape)])
         let left = SharedPointer(a.basePointer)
@@ -29,12 +43,10 @@ extension Tensor where Scalar: NumericScalar {
 
     func unary(_ operation: UnaryOperation) -> Tensor {
         let result = Tensor(uninitializedShape: shape)
-        let loop = StridedLoop(shape: shape, operandStrides: [strides])
         let input = SharedPointer(basePointer)
         let output = SharedPointer(result.basePointer)
-        let step = loop.innerStride(0)
-        loop.run { start, offsets, length in
-            Scalar._unaryKernel(operation, input.base + offsets.a, step, output.base + start, length)
+        forEachSegment(cost: 1) { start, offset, step, length in
+            Scalar._unaryKernel(operation, input.base + offset, step, output.base + start, length)
         }
         return result
     }
@@ -121,14 +133,11 @@ extension Tensor where Scalar: NumericScalar {
     /// Every element limited to `range`.
     public func clamped(to range: ClosedRange<Scalar>) -> Tensor {
         let result = Tensor(uninitializedShape: shape)
-        let loop = StridedLoop(shape: shape, operandStrides: [strides])
         let input = SharedPointer(basePointer)
         let output = SharedPointer(result.basePointer)
-        let step = loop.innerStride(0)
-        loop.run { start, offsets, length in
+        forEachSegment(cost: 1) { start, offset, step, length in
             Scalar._clampKernel(
-                input.base + offsets.a, step, lower: range.lowerBound, upper: range.upperBound,
-                output.base + start, length)
+                input.base + offset, step, lower: range.lowerBound, upper: range.upperBound, output.base + start, length)
         }
         return result
     }
@@ -137,12 +146,10 @@ extension Tensor where Scalar: NumericScalar {
 extension Tensor where Scalar: FloatingScalar {
     func floatingUnary(_ operation: FloatingUnaryOperation, cost: Int) -> Tensor {
         let result = Tensor(uninitializedShape: shape)
-        let loop = StridedLoop(shape: shape, operandStrides: [strides])
         let input = SharedPointer(basePointer)
         let output = SharedPointer(result.basePointer)
-        let step = loop.innerStride(0)
-        loop.run(costPerElement: cost) { start, offsets, length in
-            Scalar._floatingUnaryKernel(operation, input.base + offsets.a, step, output.base + start, length)
+        forEachSegment(cost: cost) { start, offset, step, length in
+            Scalar._floatingUnaryKernel(operation, input.base + offset, step, output.base + start, length)
         }
         return result
     }

@@ -44,7 +44,15 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
 
     /// Whether the elements lie in row-major order without gaps, so that they can be read as one
     /// buffer.
-    public var isContiguous: Bool { strides == Self.contiguousStrides(shape) || count <= 1 }
+    public var isContiguous: Bool {
+        var expected = 1
+        for axis in shape.indices.reversed() where shape[axis] != 1 {
+            if shape[axis] == 0 { return true }
+            if strides[axis] != expected { return false }
+            expected *= shape[axis]
+        }
+        return true
+    }
 
     static func elementCount(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 
