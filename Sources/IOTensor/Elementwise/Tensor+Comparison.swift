@@ -4,8 +4,15 @@
 // declares for SIMD vectors; `==` stays whole-tensor equality.
 
 extension Tensor where Scalar: NumericScalar {
-    static func compare(_ operation: ComparisonOperation, _ a: Tensor, _ b: Tensor, name: String) throws(TensorError) -> Tensor<Bool> {
+    static func compare(_ operation: ComparisonOperation, _ a: Tensor, _ b: Tensor, name: String) throws(TensorError)
+        -> Tensor<Bool>
+    {
         let shape = a.shape == b.shape ? a.shape : try broadcastShapes(a.shape, b.shape, operation: name)
+        return applyCompare(operation, a, b, shape: shape)
+    }
+
+    /// `operation` on `a` and `b` broadcast to `shape`, which must be their broadcast shape.
+    static func applyCompare(_ operation: ComparisonOperation, _ a: Tensor, _ b: Tensor, shape: [Int]) -> Tensor<Bool> {
         let result = Tensor<Bool>(uninitializedShape: shape)
         let loop = StridedLoop(
             shape: shape, operandStrides: [a.broadcastStrides(to: shape), b.broadcastStrides(to: shape)])
@@ -43,22 +50,22 @@ extension Tensor where Scalar: NumericScalar {
     }
 
     /// A mask of where the elements equal `rhs`.
-    public static func .== (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> { try! compare(.equal, lhs, Tensor(scalar: rhs), name: "equal") }
+    public static func .== (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> { applyCompare(.equal, lhs, Tensor(scalar: rhs), shape: lhs.shape) }
     /// A mask of where the elements differ from `rhs`.
     public static func .!= (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> {
-        try! compare(.notEqual, lhs, Tensor(scalar: rhs), name: "notEqual")
+        applyCompare(.notEqual, lhs, Tensor(scalar: rhs), shape: lhs.shape)
     }
     /// A mask of where the elements are less than `rhs`.
-    public static func .< (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> { try! compare(.less, lhs, Tensor(scalar: rhs), name: "less") }
+    public static func .< (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> { applyCompare(.less, lhs, Tensor(scalar: rhs), shape: lhs.shape) }
     /// A mask of where the elements are at most `rhs`.
     public static func .<= (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> {
-        try! compare(.lessOrEqual, lhs, Tensor(scalar: rhs), name: "lessOrEqual")
+        applyCompare(.lessOrEqual, lhs, Tensor(scalar: rhs), shape: lhs.shape)
     }
     /// A mask of where the elements are greater than `rhs`.
-    public static func .> (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> { try! compare(.greater, lhs, Tensor(scalar: rhs), name: "greater") }
+    public static func .> (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> { applyCompare(.greater, lhs, Tensor(scalar: rhs), shape: lhs.shape) }
     /// A mask of where the elements are at least `rhs`.
     public static func .>= (lhs: Tensor, rhs: Scalar) -> Tensor<Bool> {
-        try! compare(.greaterOrEqual, lhs, Tensor(scalar: rhs), name: "greaterOrEqual")
+        applyCompare(.greaterOrEqual, lhs, Tensor(scalar: rhs), shape: lhs.shape)
     }
 }
 
@@ -87,7 +94,15 @@ extension Tensor where Scalar == Bool {
     /// True where either mask is true, with broadcasting.
     public func logicalOr(_ other: Tensor) throws(TensorError) -> Tensor { try Tensor.logical(self, other, name: "logicalOr") { $0 || $1 } }
     /// True where the mask is false.
-    public func logicalNot() -> Tensor { try! Tensor.logical(self, Tensor(scalar: true), name: "logicalNot") { a, _ in !a } }
+    public func logicalNot() -> Tensor {
+        let result = Tensor(uninitializedShape: shape)
+        let input = SharedPointer(basePointer)
+        let output = SharedPointer(result.basePointer)
+        forEachSegment(cost: 1) { start, offset, step, length in
+            unarySegment(input.base + offset, step, output.base + start, length) { !$0 }
+        }
+        return result
+    }
     /// The number of true elements.
     public var trueCount: Int { withUnsafeBufferPointer { $0.reduce(0) { $0 + ($1 ? 1 : 0) } } }
 }

@@ -71,7 +71,13 @@ extension Tensor where Scalar: NumericScalar {
     }
 
     /// The sum of all elements, as a scalar tensor.
-    public func sum() -> Tensor { try! reduce(.sum, axes: nil, keepingDimensions: false, name: "sum") }
+    public func sum() -> Tensor {
+        let source = contiguous()
+        let result = Tensor(uninitializedShape: [])
+        let job = ReductionJob(input: source.basePointer, outer: 1, length: count, inner: 1, values: result.basePointer, indices: nil)
+        Scalar._reduceKernel(.sum, job)
+        return result
+    }
 
     /// Sums along `axes` (every axis when `nil`).
     ///

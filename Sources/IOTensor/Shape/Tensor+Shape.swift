@@ -34,7 +34,7 @@ extension Tensor {
     }
 
     /// A one-dimensional view of every element in row-major order.
-    public func flattened() -> Tensor { try! reshaped([count]) }
+    public func flattened() -> Tensor { reshapedUnchecked([count]) }
 
     /// Merges the axes `startAxis...endAxis` into one (PyTorch's `flatten(start_dim, end_dim)`).
     public func flattened(startAxis: Int, endAxis: Int = -1) throws(TensorError) -> Tensor {
@@ -71,9 +71,11 @@ extension Tensor {
     /// The last two axes swapped (the matrix transpose; a vector or scalar is returned as is). A view.
     public func transposed() -> Tensor {
         guard rank >= 2 else { return self }
-        var axes = Array(0..<rank)
-        axes.swapAt(rank - 1, rank - 2)
-        return try! permuted(axes)
+        var newShape = shape
+        var newStrides = strides
+        newShape.swapAt(rank - 1, rank - 2)
+        newStrides.swapAt(rank - 1, rank - 2)
+        return Tensor(buffer: buffer, shape: newShape, strides: newStrides, offset: offset)
     }
 
     /// Axis `source` moved to position `destination`, the others keeping their order. A view.
