@@ -14,7 +14,10 @@ let package = Package(
         .executable(name: "iocompute", targets: ["iocompute"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // Layer 0: system libraries from Debian packages.
@@ -35,8 +38,19 @@ let package = Package(
         .target(name: "CTensorKernels"),
         .target(name: "IOTensor", dependencies: ["CBLAS", "CLAPACKE", "CZlib", "CTensorKernels"]),
 
+        // Layer 3: the task-graph runtime. It knows nothing of tensors; `IORuntimeTensor` (layer 4
+        // bridge) makes them wire-serializable.
+        .target(
+            name: "IORuntime",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]),
+        .target(name: "IORuntimeTensor", dependencies: ["IORuntime", "IOTensor"]),
+
         // Layer 5: the umbrella module and the command line.
-        .target(name: "IOCompute", dependencies: ["IOTensor"]),
+        .target(name: "IOCompute", dependencies: ["IOTensor", "IORuntime", "IORuntimeTensor"]),
         .executableTarget(
             name: "iocompute",
             dependencies: [
@@ -51,6 +65,7 @@ let package = Package(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
         .testTarget(name: "iocomputeTests", dependencies: ["iocompute"]),
+        .testTarget(name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"]),
     ],
     swiftLanguageModes: [.v6]
 )

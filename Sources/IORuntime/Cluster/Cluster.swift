@@ -1,0 +1,194 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A pool of workers that runs registered functions as tasks and keeps their results as objects.
+///
+/// ```swift
+/// let square = RemoteFunction("square") { (x: Int) async throws -> Int in x * x }
+/// let cluster = try await Cluster.start(.inProcess(workers: 4), registry: Registry().function(square))
+/// let refs = try await (0..<100).asyncMap { try await cluster.submit(square, $0) }
+/// let squares = try await cluster.get(refs)
+/// try await cluster.shutdown()
+/// ```
+///
+/// Every operation is safe to call from any task. Submissions return at once with an
+/// ``ObjectRef``; passing a ref to another submission makes that task wait for the object.
+public final class Cluster: Sendable {
+    let core: ClusterCore
+
+    private init(core: ClusterCore) { self.core = core }
+
+    /// Starts a cluster.
+    ///
+    /// - Throws: ``ClusterError/invalidConfiguration(_:)`` for a bad configuration,
+    ///   ``ClusterError/duplicateRegistration(name:)`` when two functions share a name.
+    public static func start(_ configuration: ClusterConfiguration, registry: Registry) async throws -> Cluster {
+        let core = try ClusterCore(configuration: configuration, registry: registry)
+        try await core.start()
+        return Cluster(core: core)
+    }
+
+    /// The configuration the cluster runs with.
+    public var configuration: ClusterConfiguration { core.configuration }
+
+    /// Submits `function` with `arguments` — values, or refs the task will wait for — and returns
+    /// a ref to its result at once.
+    ///
+    /// - Throws: ``ClusterError/notRegistered(name:)`` when the function is not in the registry,
+    ///   ``ClusterError/unschedulable(task:reason:)`` when no worker could ever run it,
+    ///   ``ClusterError/shutDown`` after ``shutdown()``.
+    public func submit<each Argument: WireSerializable, Result: WireSerializable, each Input: TaskArgumentConvertible>(
+        _ function: RemoteFunction<repeat each Argument, Result>, _ arguments: repeat each Input,
+        options: TaskOptions = TaskOptions()
+    ) async throws -> ObjectRef<Result> where repeat (each Input).ArgumentValue == each Argument {
+        let registered = try core.registry.lookup(function.name, signature: function.signature)
+        var slots: [TaskRecord.Slot] = []
+        var handles: [ObjectHandle] = []
+        for argument in repeat each arguments {
+            switch argument.taskArgument.storage {
+            case .value(let value):
+                slots.append(.value(core.routesPayload(value)))
+            case .reference(let id, let handle):
+                guard handle.core === core else { throw ClusterError.objectLost(id) }
+                slots.append(.object(id))
+                handles.append(handle)
+            case .gathered(let ids, let refHandles, let assemble):
+                for (id, handle) in zip(ids, refHandles) where handle.core !== core { throw ClusterError.objectLost(id) }
+                slots.append(.gathered(ids, assemble: assemble))
+                handles.append(contentsOf: refHandles)
+            }
+        }
+        return ObjectRef(handle: try core.submit(registered, arguments: slots, holding: handles, options: options))
+    }
+
+    /// The value of `ref`, waiting for it.
+    public func get<Value>(_ ref: ObjectRef<Value>) async throws -> Value { try await ref.get() }
+
+    /// The values of `refs`, in order, waiting for all of them.
+    public func get<Value>(_ refs: [ObjectRef<Value>]) async throws -> [Value] {
+        var values: [Value] = []
+        values.reserveCapacity(refs.count)
+        for ref in refs { values.append(try await ref.get()) }
+        return values
+    }
+
+    /// Waits until `count` of `refs` (all by default) are ready or have failed, or until
+    /// `timeout` passes, and returns which are ready and which are still pending (each in the
+    /// order given).
+    public func wait<Value>(
+        _ refs: [ObjectRef<Value>], count: Int? = nil, timeout: Duration? = nil
+    ) async -> (ready: [ObjectRef<Value>], pending: [ObjectRef<Value>]) {
+        let needed = min(max(count ?? refs.count, 0), refs.count)
+        let gate = WaitGate(needed: needed)
+        if needed > 0 {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                gate.arm(continuation)
+                for ref in refs { core.whenSettled(ref.id) { gate.settle() } }
+                if let timeout {
+                    Task {
+                        try? await Task.sleep(for: timeout)
+                        gate.open()
+                    }
+                }
+            }
+        }
+        var ready: [ObjectRef<Value>] = []
+        var pending: [ObjectRef<Value>] = []
+        for ref in refs {
+            if core.isSettled(ref.id) { ready.append(ref) } else { pending.append(ref) }
+        }
+        return (ready, pending)
+    }
+
+    /// Stores `value` in the object store and returns a ref to it.
+    public func put<Value: WireSerializable>(_ value: Value) async throws -> ObjectRef<Value> {
+        ObjectRef(handle: try core.put(value))
+    }
+
+    /// Cancels the task that makes `ref` and every task that depends on it; their `get()` throws
+    /// `CancellationError`. A running task is asked to stop through Swift task cancellation.
+    public func cancel<Value>(_ ref: ObjectRef<Value>) { core.cancel(ref.id) }
+
+    /// Workers, tasks and object-store use.
+    public func status() async -> ClusterStatus { core.status() }
+
+    /// Writes the recent task events as Chrome trace JSON to `path` (open it in Perfetto or
+    /// `chrome://tracing`).
+    public func timeline(to path: String) throws {
+        let json = Array(core.timeline.chromeTraceJSON().utf8)
+        guard let file = fopen(path, "w") else { throw ClusterError.invalidConfiguration("cannot write \(path)") }
+        defer { fclose(file) }
+        guard fwrite(json, 1, json.count, file) == json.count else { throw ClusterError.invalidConfiguration("cannot write \(path)") }
+    }
+
+    /// Stops the cluster: tasks not yet finished fail with ``ClusterError/shutDown``, running ones
+    /// are cancelled (and given up to `grace` to stop), and spilled objects are deleted.
+    public func shutdown(grace: Duration = .seconds(5)) async {
+        await core.shutdown(grace: grace)
+    }
+}
+
+/// Counts settled objects for `Cluster.wait` and resumes the waiter once, on the needed count or
+/// on timeout.
+private final class WaitGate: Sendable {
+    private struct State {
+        var remaining: Int
+        var continuation: CheckedContinuation<Void, Never>?
+        var opened = false
+    }
+    private let state: Mutex<State>
+
+    init(needed: Int) { state = Mutex(State(remaining: needed)) }
+
+    func arm(_ continuation: CheckedContinuation<Void, Never>) {
+        let openNow = state.withLock { state -> Bool in
+            if state.opened || state.remaining <= 0 { return true }
+            state.continuation = continuation
+            return false
+        }
+        if openNow { continuation.resume() }
+    }
+
+    func settle() {
+        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.remaining -= 1
+            guard state.remaining <= 0, !state.opened else { return nil }
+            state.opened = true
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume()
+    }
+
+    func open() {
+        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.opened else { return nil }
+            state.opened = true
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume()
+    }
+}
+
+extension ClusterCore {
+    /// A task argument's payload, through the codec in codec mode.
+    func routesPayload(_ value: any WireSerializable) -> Payload {
+        let payload = Payload.value(value)
+        guard configuration.routesThroughCodec else { return payload }
+        let (typeName, bytes) = payload.encoded
+        return .bytes(typeName: typeName, bytes)
+    }
+
+    /// Whether `id` is sealed (in memory or on disk) or failed.
+    func isSettled(_ id: ObjectID) -> Bool {
+        state.withLock { state in
+            guard let entry = state.objects[id] else { return true }
+            if case .pending = entry.state { return false }
+            return true
+        }
+    }
+}

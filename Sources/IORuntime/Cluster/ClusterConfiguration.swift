@@ -1,0 +1,51 @@
+/// How a cluster runs: where its workers are, what each can hold, and how its object store
+/// manages memory.
+public struct ClusterConfiguration: Sendable {
+    /// Where the workers run.
+    public enum Mode: Sendable, Equatable {
+        /// Executors on a thread pool inside this process; objects are shared by reference.
+        case inProcess
+    }
+
+    /// Where the workers run.
+    public var mode: Mode
+    /// The number of workers.
+    public var workers: Int
+    /// The resources each worker offers.
+    public var resourcesPerWorker: ResourceSet
+    /// The object store's memory cap in bytes; least recently used objects beyond it are spilled
+    /// to disk and restored when read.
+    public var objectStoreMemory: Int
+    /// Where spilled objects go (a fresh folder under the system's temporary folder by default).
+    public var spillDirectory: String?
+    /// Routes every message and object through the wire codec and an ``InProcessTransport``, as a
+    /// multi-process cluster would, so that the codec is exercised without sockets (tests).
+    public var routesThroughCodec: Bool
+    /// Records task start and end events for ``Cluster/timeline(to:)``; the most recent
+    /// `timelineCapacity` events are kept.
+    public var timelineCapacity: Int
+
+    /// The embedded default: `workers` executors in this process, one CPU each.
+    ///
+    /// - Parameters:
+    ///   - workers: the number of workers (the machine's core count is a good start).
+    ///   - resourcesPerWorker: what each worker offers (`[.cpu: 1]` by default).
+    ///   - objectStoreMemory: the object store's cap (2 GiB by default).
+    ///   - routesThroughCodec: send everything through the wire codec (for tests).
+    public static func inProcess(
+        workers: Int, resourcesPerWorker: ResourceSet = [.cpu: 1], objectStoreMemory: Int = 2 << 30,
+        spillDirectory: String? = nil, routesThroughCodec: Bool = false, timelineCapacity: Int = 100_000
+    ) -> ClusterConfiguration {
+        ClusterConfiguration(
+            mode: .inProcess, workers: workers, resourcesPerWorker: resourcesPerWorker,
+            objectStoreMemory: objectStoreMemory, spillDirectory: spillDirectory,
+            routesThroughCodec: routesThroughCodec, timelineCapacity: timelineCapacity)
+    }
+
+    func validate() throws(ClusterError) {
+        guard workers >= 1 else { throw .invalidConfiguration("at least one worker is needed, not \(workers)") }
+        guard resourcesPerWorker.isValid else { throw .invalidConfiguration("resources must be finite and non-negative") }
+        guard objectStoreMemory > 0 else { throw .invalidConfiguration("the object store needs a positive memory cap") }
+        guard timelineCapacity >= 0 else { throw .invalidConfiguration("the timeline capacity cannot be negative") }
+    }
+}

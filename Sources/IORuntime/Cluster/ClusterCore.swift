@@ -1,0 +1,349 @@
+import Logging
+import Synchronization
+
+/// The owner side of a cluster: the object table, the task table and the scheduler, behind one
+/// lock, plus the router that carries messages to workers.
+///
+/// Every public `Cluster` operation lands here. Methods take the lock for a state transition,
+/// collect `Effects`, and perform them — messages to workers, resumed waiters — after unlocking,
+/// so no user code and no message delivery ever runs under the lock.
+final class ClusterCore: Sendable {
+    let ids = IdentifierSource()
+    let registry: Registry
+    let configuration: ClusterConfiguration
+    let spill: SpillStore
+    let state: Mutex<CoreState>
+    /// Handles whose deinit ran; drained under the main lock. A separate lock, because a handle
+    /// may be released while the main lock is held (when a task record drops its inputs).
+    let pendingReleases = Mutex<[ObjectID]>([])
+    let router: MessageRouter
+    let timeline: Timeline
+    let metrics = RuntimeMetrics()
+    let logger = Logger(label: "iocompute.scheduler")
+
+    init(configuration: ClusterConfiguration, registry: Registry) throws(ClusterError) {
+        try configuration.validate()
+        try registry.validate()
+        self.configuration = configuration
+        self.registry = registry
+        spill = try SpillStore(directory: configuration.spillDirectory)
+        let workers = (0..<configuration.workers).map {
+            WorkerSlot(id: $0, total: configuration.resourcesPerWorker, available: configuration.resourcesPerWorker)
+        }
+        state = Mutex(CoreState(workers: workers, routesThroughCodec: configuration.routesThroughCodec))
+        router = MessageRouter(workerCount: configuration.workers, routesThroughCodec: configuration.routesThroughCodec)
+        timeline = Timeline(capacity: configuration.timelineCapacity)
+    }
+
+    /// Connects the router to the workers and to this core.
+    func start() async throws {
+        try await router.start(core: self, registry: registry)
+    }
+
+    private func perform(_ effects: Effects) {
+        for (waiter, result) in effects.resumptions { waiter.resume(with: result) }
+        for (worker, assignment) in effects.dispatches { router.send(.execute(assignment), toWorker: worker) }
+        for (worker, taskID) in effects.cancellations { router.send(.cancel(taskID: taskID), toWorker: worker) }
+    }
+
+    /// The payload of a new object, routed through the codec when the cluster is in codec mode.
+    private func storedPayload(_ value: any WireSerializable) -> Payload {
+        let payload = Payload.value(value)
+        guard configuration.routesThroughCodec else { return payload }
+        let (typeName, bytes) = payload.encoded
+        return .bytes(typeName: typeName, bytes)
+    }
+
+    // MARK: Submitting
+
+    func submit(
+        _ function: ErasedFunction, arguments: [TaskRecord.Slot], holding handles: [ObjectHandle], options: TaskOptions
+    ) throws(ClusterError) -> ObjectHandle {
+        drainReleases()
+        guard options.resources.isValid, options.maxRetries >= 0 else {
+            throw .unschedulable(task: function.name, reason: "resources must be finite and non-negative, retries at least 0")
+        }
+        let taskID = ids.nextSequence()
+        let result = ids.nextObject()
+        let effects = try state.withLock { (state) throws(ClusterError) -> Effects in
+            guard !state.isShutDown else { throw .shutDown }
+            guard state.isSatisfiable(options) else {
+                throw .unschedulable(
+                    task: function.name,
+                    reason: "no worker offers \(options.resources) (each offers \(configuration.resourcesPerWorker))")
+            }
+            var effects = Effects()
+            state.objects[result] = ObjectEntry(state: .pending, handles: 1, producer: taskID)
+            state.submitted += 1
+            var task = TaskRecord(
+                id: taskID, function: function, arguments: arguments, unresolved: 0, result: result,
+                options: options, heldInputs: handles)
+            var failedInput: (any Error)?
+            for id in task.arguments.flatMap(\.objectIDs) {
+                guard let entry = state.objects[id] else {
+                    failedInput = ClusterError.objectLost(id)
+                    break
+                }
+                switch entry.state {
+                case .pending:
+                    task.unresolved += 1
+                    state.objects[id]?.dependents.append(taskID)
+                case .failed(let error):
+                    failedInput = error
+                case .ready, .spilled:
+                    break
+                }
+                if failedInput != nil { break }
+            }
+            if let failedInput {
+                // Undo the dependent registrations made so far, then fail the result.
+                for id in task.arguments.flatMap(\.objectIDs) { state.objects[id]?.dependents.removeAll { $0 == taskID } }
+                state.failed += 1
+                state.fail(result, failedInput, effects: &effects)
+                return effects
+            }
+            if task.unresolved == 0 {
+                task.phase = .waitingForResources
+                state.readyQueues[ReadyQueueKey(resources: options.resources, placement: options.placement), default: []].append(taskID)
+            }
+            state.tasks[taskID] = task
+            state.schedule(effects: &effects, spill: spill)
+            return effects
+        }
+        metrics.submitted.increment()
+        perform(effects)
+        return ObjectHandle(adopting: result, core: self)
+    }
+
+    // MARK: Completing
+
+    func complete(_ completion: TaskCompletion) {
+        let ended = ContinuousClock.now
+        var timelineEvent: TimelineEvent?
+        let effects = state.withLock { state -> Effects in
+            var effects = Effects()
+            guard var task = state.tasks[completion.taskID], task.attempt == completion.attempt,
+                case .running(let worker) = task.phase
+            else { return effects }
+            state.workers[worker].available.add(task.options.resources)
+            state.workers[worker].running -= 1
+            if let started = task.startedAt {
+                timelineEvent = TimelineEvent(
+                    name: task.function.name, taskID: task.id, worker: worker, start: started, end: ended,
+                    succeeded: { if case .success = completion.outcome { return true } else { return false } }())
+            }
+            var outcome = completion.outcome
+            if task.cancelRequested { outcome = .cancelled }
+            switch outcome {
+            case .success(let payload):
+                state.tasks[task.id] = nil
+                state.finished += 1
+                state.seal(task.result, payload, location: worker, effects: &effects)
+            case .thrown(let error):
+                if task.options.retryOnThrownErrors && task.attempt < task.options.maxRetries {
+                    task.attempt += 1
+                    task.phase = .waitingForResources
+                    state.tasks[task.id] = task
+                    state.readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement), default: []]
+                        .append(task.id)
+                } else {
+                    state.tasks[task.id] = nil
+                    state.failed += 1
+                    state.fail(task.result, error, effects: &effects)
+                }
+            case .timedOut:
+                state.tasks[task.id] = nil
+                state.failed += 1
+                let seconds = task.options.timeout.map { Double($0.components.seconds) + Double($0.components.attoseconds) * 1e-18 } ?? 0
+                state.fail(task.result, ClusterError.timedOut(task: task.function.name, seconds: seconds), effects: &effects)
+            case .cancelled:
+                state.tasks[task.id] = nil
+                state.failed += 1
+                state.fail(task.result, CancellationError(), effects: &effects)
+            }
+            state.schedule(effects: &effects, spill: spill)
+            if effects.spillCandidates { state.enforce(capacity: configuration.objectStoreMemory, spill: spill) }
+            return effects
+        }
+        if let timelineEvent {
+            timeline.record(timelineEvent)
+            metrics.record(timelineEvent)
+        }
+        perform(effects)
+    }
+
+    // MARK: Reading objects
+
+    func payload(of id: ObjectID) async throws -> Payload {
+        enum Lookup {
+            case found(Payload)
+            case failed(any Error)
+            case pending
+        }
+        let lookup = state.withLock { state -> Lookup in
+            guard let entry = state.objects[id] else { return .failed(ClusterError.objectLost(id)) }
+            switch entry.state {
+            case .ready(let payload):
+                let now = state.tick()
+                state.objects[id]?.lastAccess = now
+                return .found(payload)
+            case .spilled:
+                let restored = state.restore(id, spill: spill)
+                state.enforce(capacity: configuration.objectStoreMemory, spill: spill)
+                switch restored {
+                case .success(let payload): return .found(payload)
+                case .failure(let error): return .failed(error)
+                }
+            case .failed(let error): return .failed(error)
+            case .pending: return .pending
+            }
+        }
+        switch lookup {
+        case .found(let payload): return payload
+        case .failed(let error): throw error
+        case .pending:
+            return try await withCheckedThrowingContinuation { continuation in
+                let immediate = state.withLock { state -> Result<Payload, any Error>? in
+                    guard let entry = state.objects[id] else { return .failure(ClusterError.objectLost(id)) }
+                    switch entry.state {
+                    case .pending:
+                        state.objects[id]?.waiters.append(.continuation(continuation))
+                        return nil
+                    case .ready(let payload): return .success(payload)
+                    case .failed(let error): return .failure(error)
+                    case .spilled: return state.restore(id, spill: spill)
+                    }
+                }
+                if let immediate { continuation.resume(with: immediate) }
+            }
+        }
+    }
+
+    func value<T: WireSerializable>(of id: ObjectID, as type: T.Type) async throws -> T {
+        let payload = try await payload(of: id)
+        do {
+            return try payload.value(as: T.self)
+        } catch let error as WireError {
+            if case .typeMismatch(let expected, let found) = error {
+                throw ClusterError.typeMismatch(object: id, expected: expected, stored: found)
+            }
+            throw error
+        }
+    }
+
+    /// Calls `callback` once `id` is sealed or has failed (at once if it already has).
+    func whenSettled(_ id: ObjectID, _ callback: @escaping @Sendable () -> Void) {
+        let settled = state.withLock { state -> Bool in
+            guard let entry = state.objects[id], case .pending = entry.state else { return true }
+            state.objects[id]?.waiters.append(.callback { _ in callback() })
+            return false
+        }
+        if settled { callback() }
+    }
+
+    // MARK: Putting objects
+
+    func put(_ value: any WireSerializable) throws(ClusterError) -> ObjectHandle {
+        drainReleases()
+        let id = ids.nextObject()
+        let payload = storedPayload(value)
+        try state.withLock { (state) throws(ClusterError) in
+            guard !state.isShutDown else { throw .shutDown }
+            state.objects[id] = ObjectEntry(state: .pending, handles: 1)
+            var effects = Effects()
+            state.seal(id, payload, location: nil, effects: &effects)
+            state.enforce(capacity: configuration.objectStoreMemory, spill: spill)
+        }
+        return ObjectHandle(adopting: id, core: self)
+    }
+
+    // MARK: Releasing objects
+
+    /// Called from `ObjectHandle.deinit`, possibly under the main lock: queue the release and
+    /// let a task drain the queue.
+    func releaseHandle(_ id: ObjectID) {
+        let first = pendingReleases.withLock { queue -> Bool in
+            queue.append(id)
+            return queue.count == 1
+        }
+        if first { Task.detached { [self] in self.drainReleases() } }
+    }
+
+    func drainReleases() {
+        let ids = pendingReleases.withLock { queue -> [ObjectID] in
+            let taken = queue
+            queue.removeAll()
+            return taken
+        }
+        guard !ids.isEmpty else { return }
+        state.withLock { state in
+            for id in ids { state.release(id, spill: spill) }
+        }
+    }
+
+    // MARK: Cancelling
+
+    func cancel(_ id: ObjectID) {
+        let effects = state.withLock { state -> Effects in
+            var effects = Effects()
+            guard let producer = state.objects[id]?.producer, var task = state.tasks[producer] else { return effects }
+            switch task.phase {
+            case .running(let worker):
+                task.cancelRequested = true
+                state.tasks[producer] = task
+                effects.cancellations.append((worker, producer))
+            case .waitingForInputs, .waitingForResources:
+                if case .waitingForResources = task.phase {
+                    state.readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement)]?
+                        .removeAll { $0 == producer }
+                }
+                for input in task.arguments.flatMap(\.objectIDs) { state.objects[input]?.dependents.removeAll { $0 == producer } }
+                state.tasks[producer] = nil
+                state.failed += 1
+                state.fail(id, CancellationError(), effects: &effects)
+            }
+            return effects
+        }
+        perform(effects)
+    }
+
+    // MARK: Status and shutdown
+
+    func status() -> ClusterStatus {
+        drainReleases()
+        return state.withLock { state in
+            let running = state.tasks.values.filter { if case .running = $0.phase { return true } else { return false } }.count
+            return ClusterStatus(
+                workers: state.workers.map { .init(id: $0.id, total: $0.total, available: $0.available, runningTasks: $0.running) },
+                tasks: .init(
+                    submitted: state.submitted, waiting: state.tasks.count - running, running: running,
+                    finished: state.finished, failed: state.failed),
+                objectStore: .init(
+                    objects: state.objects.count, bytesInMemory: state.bytesInMemory, bytesSpilled: state.bytesSpilled,
+                    spilledObjects: state.spilledObjects, totalSpills: state.totalSpills, totalRestores: state.totalRestores,
+                    capacity: configuration.objectStoreMemory))
+        }
+    }
+
+    /// Fails every task that has not finished, cancels the running ones, waits up to
+    /// `grace` for them to stop, and frees the spill folder.
+    func shutdown(grace: Duration) async {
+        let effects = state.withLock { state -> Effects in
+            var effects = Effects()
+            guard !state.isShutDown else { return effects }
+            state.isShutDown = true
+            for (taskID, task) in state.tasks {
+                if case .running(let worker) = task.phase { effects.cancellations.append((worker, taskID)) }
+            }
+            let pendingResults = state.tasks.values.map(\.result)
+            state.tasks = [:]
+            state.readyQueues = [:]
+            for result in pendingResults { state.fail(result, ClusterError.shutDown, effects: &effects) }
+            return effects
+        }
+        perform(effects)
+        await router.shutdown(grace: grace)
+        drainReleases()
+        spill.removeAll()
+    }
+}

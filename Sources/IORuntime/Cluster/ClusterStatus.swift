@@ -1,0 +1,55 @@
+/// A snapshot of a cluster: its workers, tasks and object store.
+public struct ClusterStatus: Sendable, CustomStringConvertible {
+    /// One worker's resources and load.
+    public struct Worker: Sendable {
+        public let id: Int
+        public let total: ResourceSet
+        public let available: ResourceSet
+        public let runningTasks: Int
+    }
+
+    /// Task counts by state.
+    public struct Tasks: Sendable {
+        public let submitted: Int
+        public let waiting: Int
+        public let running: Int
+        public let finished: Int
+        public let failed: Int
+    }
+
+    /// Object-store use.
+    public struct ObjectStore: Sendable {
+        /// Objects alive (held by a ref or needed by a task).
+        public let objects: Int
+        /// Bytes of objects in memory.
+        public let bytesInMemory: Int
+        /// Bytes of objects spilled to disk.
+        public let bytesSpilled: Int
+        /// Objects on disk now.
+        public let spilledObjects: Int
+        /// Objects spilled since the cluster started.
+        public let totalSpills: Int
+        /// Objects restored from disk since the cluster started.
+        public let totalRestores: Int
+        /// The memory cap.
+        public let capacity: Int
+    }
+
+    public let workers: [Worker]
+    public let tasks: Tasks
+    public let objectStore: ObjectStore
+
+    public var description: String {
+        var lines = ["cluster: \(workers.count) workers"]
+        for worker in workers {
+            lines.append("  worker \(worker.id): \(worker.runningTasks) running, available \(worker.available) of \(worker.total)")
+        }
+        lines.append(
+            "tasks: \(tasks.submitted) submitted, \(tasks.waiting) waiting, \(tasks.running) running, \(tasks.finished) finished, \(tasks.failed) failed"
+        )
+        lines.append(
+            "objects: \(objectStore.objects), \(objectStore.bytesInMemory) bytes in memory (cap \(objectStore.capacity)), \(objectStore.bytesSpilled) bytes spilled in \(objectStore.spilledObjects) objects"
+        )
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,304 @@
+import DequeModule
+
+/// Work to do once the core's lock is released: deliver messages and resume waiters.
+struct Effects {
+    var dispatches: [(worker: Int, assignment: TaskAssignment)] = []
+    var cancellations: [(worker: Int, taskID: UInt64)] = []
+    var resumptions: [(ObjectWaiter, Result<Payload, any Error>)] = []
+    var spillCandidates = false
+}
+
+/// The owner's whole view of the cluster, guarded by `ClusterCore`'s lock. Every transition
+/// (submit, complete, release, cancel) is a method here that returns the `Effects` to perform
+/// outside the lock.
+struct CoreState {
+    var objects: [ObjectID: ObjectEntry] = [:]
+    var tasks: [UInt64: TaskRecord] = [:]
+    var readyQueues: [ReadyQueueKey: Deque<UInt64>] = [:]
+    var workers: [WorkerSlot]
+    var isShutDown = false
+    var accessClock: UInt64 = 0
+    var bytesInMemory = 0
+    var bytesSpilled = 0
+    var spilledObjects = 0
+    var totalSpills = 0
+    var totalRestores = 0
+    var submitted = 0
+    var finished = 0
+    var failed = 0
+    var spreadCursor = 0
+    let routesThroughCodec: Bool
+
+    init(workers: [WorkerSlot], routesThroughCodec: Bool) {
+        self.workers = workers
+        self.routesThroughCodec = routesThroughCodec
+    }
+
+    mutating func tick() -> UInt64 {
+        accessClock &+= 1
+        return accessClock
+    }
+
+    // MARK: Sealing and failing objects
+
+    /// Seals `id` with `payload` and wakes whoever waits for it.
+    mutating func seal(_ id: ObjectID, _ payload: Payload, location: Int?, effects: inout Effects) {
+        guard var entry = objects[id] else { return }
+        entry.state = .ready(payload)
+        entry.byteCount = payload.byteCount
+        entry.lastAccess = tick()
+        entry.location = location
+        entry.producer = nil
+        bytesInMemory += entry.byteCount
+        let waiters = entry.waiters
+        let dependents = entry.dependents
+        entry.waiters = []
+        entry.dependents = []
+        objects[id] = entry
+        for waiter in waiters { effects.resumptions.append((waiter, .success(payload))) }
+        for dependent in dependents { inputBecameReady(dependent) }
+        effects.spillCandidates = true
+    }
+
+    /// Fails `id` with `error`, and every task waiting on it, transitively.
+    mutating func fail(_ id: ObjectID, _ error: any Error, effects: inout Effects) {
+        var worklist = [id]
+        while let next = worklist.popLast() {
+            guard var entry = objects[next] else { continue }
+            if case .failed = entry.state { continue }
+            entry.state = .failed(error)
+            entry.producer = nil
+            let waiters = entry.waiters
+            let dependents = entry.dependents
+            entry.waiters = []
+            entry.dependents = []
+            objects[next] = entry
+            for waiter in waiters { effects.resumptions.append((waiter, .failure(error))) }
+            for dependent in dependents {
+                guard let task = tasks.removeValue(forKey: dependent) else { continue }
+                removeFromReadyQueue(task)
+                failed += 1
+                worklist.append(task.result)
+            }
+        }
+    }
+
+    private mutating func inputBecameReady(_ taskID: UInt64) {
+        guard var task = tasks[taskID] else { return }
+        task.unresolved -= 1
+        if task.unresolved == 0 {
+            task.phase = .waitingForResources
+            readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement), default: []].append(taskID)
+        }
+        tasks[taskID] = task
+    }
+
+    private mutating func removeFromReadyQueue(_ task: TaskRecord) {
+        guard case .waitingForResources = task.phase else { return }
+        let key = ReadyQueueKey(resources: task.options.resources, placement: task.options.placement)
+        readyQueues[key]?.removeAll { $0 == task.id }
+    }
+
+    // MARK: Scheduling
+
+    /// Places as many ready tasks as resources allow.
+    mutating func schedule(effects: inout Effects, spill: SpillStore) {
+        for key in Array(readyQueues.keys) {
+            while let taskID = readyQueues[key]?.first {
+                guard let task = tasks[taskID] else {
+                    readyQueues[key]?.removeFirst()
+                    continue
+                }
+                guard let worker = chooseWorker(for: task) else { break }
+                readyQueues[key]?.removeFirst()
+                start(taskID, on: worker, effects: &effects, spill: spill)
+            }
+            if readyQueues[key]?.isEmpty == true { readyQueues[key] = nil }
+        }
+    }
+
+    /// Whether some worker could ever run a task with these needs.
+    func isSatisfiable(_ options: TaskOptions) -> Bool {
+        switch options.placement {
+        case .worker(let index, strict: true):
+            return workers.indices.contains(index) && options.resources.fits(in: workers[index].total)
+        default:
+            return workers.contains { options.resources.fits(in: $0.total) }
+        }
+    }
+
+    private mutating func chooseWorker(for task: TaskRecord) -> Int? {
+        let needs = task.options.resources
+        switch task.options.placement {
+        case .worker(let index, let strict):
+            if workers.indices.contains(index) && needs.fits(in: workers[index].total) {
+                return needs.fits(in: workers[index].available) ? index : nil
+            }
+            if strict { return nil }
+        case .spread:
+            let candidates = workers.indices.filter { needs.fits(in: workers[$0].available) }
+            guard !candidates.isEmpty else { return nil }
+            spreadCursor &+= 1
+            let fewest = candidates.map { workers[$0].running }.min() ?? 0
+            let least = candidates.filter { workers[$0].running == fewest }
+            return least[spreadCursor % least.count]
+        case .automatic:
+            break
+        }
+        // Locality: the worker that made the largest input, when it has room.
+        var largest: (size: Int, worker: Int)?
+        for slot in task.arguments {
+            for id in slot.objectIDs {
+                if let entry = objects[id], let location = entry.location, entry.byteCount > (largest?.size ?? 0) {
+                    largest = (entry.byteCount, location)
+                }
+            }
+        }
+        if let preferred = largest?.worker, workers.indices.contains(preferred), needs.fits(in: workers[preferred].available) {
+            return preferred
+        }
+        // Otherwise the least-loaded worker that fits.
+        var best: Int?
+        for index in workers.indices where needs.fits(in: workers[index].available) {
+            if best == nil || workers[index].running < workers[best!].running { best = index }
+        }
+        return best
+    }
+
+    private mutating func start(_ taskID: UInt64, on worker: Int, effects: inout Effects, spill: SpillStore) {
+        guard var task = tasks[taskID] else { return }
+        var arguments: [Payload] = []
+        arguments.reserveCapacity(task.arguments.count)
+        for slot in task.arguments {
+            switch slot {
+            case .value(let payload): arguments.append(payload)
+            case .object(let id):
+                switch readForTask(id, spill: spill) {
+                case .success(let payload): arguments.append(payload)
+                case .failure(let error):
+                    tasks[taskID] = nil
+                    failed += 1
+                    fail(task.result, error, effects: &effects)
+                    return
+                }
+            case .gathered(let ids, let assemble):
+                var parts: [Payload] = []
+                parts.reserveCapacity(ids.count)
+                for id in ids {
+                    switch readForTask(id, spill: spill) {
+                    case .success(let payload): parts.append(payload)
+                    case .failure(let error):
+                        tasks[taskID] = nil
+                        failed += 1
+                        fail(task.result, error, effects: &effects)
+                        return
+                    }
+                }
+                do {
+                    arguments.append(.value(try assemble(parts)))
+                } catch {
+                    tasks[taskID] = nil
+                    failed += 1
+                    fail(task.result, error, effects: &effects)
+                    return
+                }
+            }
+        }
+        workers[worker].available.subtract(task.options.resources)
+        workers[worker].running += 1
+        task.phase = .running(worker: worker)
+        task.startedAt = .now
+        tasks[taskID] = task
+        effects.dispatches.append(
+            (
+                worker,
+                TaskAssignment(
+                    taskID: taskID, attempt: task.attempt, functionName: task.function.name,
+                    signature: task.function.signature, arguments: arguments, timeout: task.options.timeout)
+            ))
+    }
+
+    /// An input's payload for a starting task, restoring it from disk if it was spilled.
+    private mutating func readForTask(_ id: ObjectID, spill: SpillStore) -> Result<Payload, any Error> {
+        guard let entry = objects[id] else { return .failure(ClusterError.objectLost(id)) }
+        switch entry.state {
+        case .ready(let payload):
+            let now = tick()
+            objects[id]?.lastAccess = now
+            return .success(payload)
+        case .spilled:
+            return restore(id, spill: spill)
+        case .failed(let error):
+            return .failure(error)
+        case .pending:
+            return .failure(ClusterError.objectLost(id))
+        }
+    }
+
+    // MARK: Object memory
+
+    /// Reads a spilled object back into memory.
+    mutating func restore(_ id: ObjectID, spill: SpillStore) -> Result<Payload, any Error> {
+        guard var entry = objects[id], case .spilled(let spilled) = entry.state else {
+            return .failure(ClusterError.objectLost(id))
+        }
+        do {
+            let payload = try spill.restore(id, spilled)
+            bytesSpilled -= spilled.byteCount
+            spilledObjects -= 1
+            totalRestores += 1
+            entry.state = .ready(payload)
+            entry.byteCount = payload.byteCount
+            entry.lastAccess = tick()
+            bytesInMemory += entry.byteCount
+            objects[id] = entry
+            return .success(payload)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Spills least recently used objects until memory use is under `capacity`.
+    mutating func enforce(capacity: Int, spill: SpillStore) {
+        while bytesInMemory > capacity {
+            var victim: (id: ObjectID, access: UInt64)?
+            for (id, entry) in objects {
+                guard case .ready = entry.state, entry.byteCount > 0 else { continue }
+                if victim == nil || entry.lastAccess < victim!.access { victim = (id, entry.lastAccess) }
+            }
+            guard let victim, var entry = objects[victim.id], case .ready(let payload) = entry.state else { return }
+            do {
+                let spilled = try spill.write(victim.id, payload)
+                bytesInMemory -= entry.byteCount
+                bytesSpilled += spilled.byteCount
+                spilledObjects += 1
+                totalSpills += 1
+                entry.state = .spilled(spilled)
+                entry.byteCount = 0
+                objects[victim.id] = entry
+            } catch {
+                // The disk refused: keep the object in memory rather than lose it.
+                return
+            }
+        }
+    }
+
+    /// Drops one handle of `id`; the object goes when none is left.
+    mutating func release(_ id: ObjectID, spill: SpillStore) {
+        guard var entry = objects[id] else { return }
+        entry.handles -= 1
+        if entry.handles > 0 {
+            objects[id] = entry
+            return
+        }
+        objects[id] = nil
+        switch entry.state {
+        case .ready: bytesInMemory -= entry.byteCount
+        case .spilled(let spilled):
+            bytesSpilled -= spilled.byteCount
+            spilledObjects -= 1
+            spill.remove(spilled)
+        case .pending, .failed: break
+        }
+    }
+}

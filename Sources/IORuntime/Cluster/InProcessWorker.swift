@@ -1,0 +1,96 @@
+import Dispatch
+import Synchronization
+
+/// Fires task timeouts; see `InProcessWorker.run`.
+private let timeoutQueue = DispatchQueue(label: "iocompute.task-timeouts")
+
+/// A worker of the in-process cluster: runs the tasks assigned to it as Swift tasks on the shared
+/// thread pool, enforces their timeouts, and reports each outcome once.
+final class InProcessWorker: Sendable {
+    let index: Int
+    private struct Configuration {
+        var registry = Registry()
+        var report: @Sendable (RuntimeMessage) -> Void = { _ in }
+    }
+    private let configuration = Mutex(Configuration())
+    private let jobs = Mutex<[UInt64: Task<Void, Never>]>([:])
+
+    init(index: Int) { self.index = index }
+
+    func configure(registry: Registry, report: @escaping @Sendable (RuntimeMessage) -> Void) {
+        configuration.withLock { $0 = Configuration(registry: registry, report: report) }
+    }
+
+    func handle(_ message: RuntimeMessage) {
+        switch message {
+        case .execute(let assignment): run(assignment)
+        case .cancel(let taskID): jobs.withLock { $0[taskID] }?.cancel()
+        case .completed: break
+        }
+    }
+
+    private func run(_ assignment: TaskAssignment) {
+        let (registry, report) = configuration.withLock { ($0.registry, $0.report) }
+        let worker = index
+        // Exactly one outcome is reported: the job's, or the timeout's, whichever comes first.
+        let reported = Atomic<Bool>(false)
+        let finish: @Sendable (TaskOutcome) -> Bool = { outcome in
+            guard !reported.exchange(true, ordering: .acquiringAndReleasing) else { return false }
+            report(.completed(TaskCompletion(taskID: assignment.taskID, attempt: assignment.attempt, worker: worker, outcome: outcome)))
+            return true
+        }
+        let function: ErasedFunction
+        do {
+            function = try registry.lookup(assignment.functionName, signature: assignment.signature)
+        } catch {
+            _ = finish(.thrown(TaskError(taskName: assignment.functionName, thrown: error)))
+            return
+        }
+        let done = Atomic<Bool>(false)
+        let job = Task { [self] in
+            let outcome: TaskOutcome
+            do {
+                let result = try await TaskContext.$worker.withValue(worker) {
+                    try await TaskContext.$taskName.withValue(assignment.functionName) {
+                        try await function.invoke(assignment.arguments)
+                    }
+                }
+                outcome = .success(.value(result))
+            } catch {
+                outcome =
+                    error is CancellationError || Task.isCancelled
+                    ? .cancelled : .thrown(TaskError(taskName: assignment.functionName, thrown: error))
+            }
+            _ = finish(outcome)
+            self.jobs.withLock { jobs in
+                done.store(true, ordering: .releasing)
+                jobs[assignment.taskID] = nil
+            }
+        }
+        jobs.withLock { jobs in
+            if !done.load(ordering: .acquiring) { jobs[assignment.taskID] = job }
+        }
+        if let timeout = assignment.timeout {
+            // A timer on a private serial queue rather than a Swift task or a global queue: tasks
+            // that compute without suspending can occupy every thread of Swift's cooperative pool
+            // and of the width-limited global queues, and the timeout must still fire. A serial
+            // queue gets a thread of its own.
+            let components = timeout.components
+            let nanoseconds = max(0, components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
+            timeoutQueue.asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: nanoseconds))) {
+                if finish(.timedOut) { job.cancel() }
+            }
+        }
+    }
+
+    func cancelAll() {
+        for job in jobs.withLock({ Array($0.values) }) { job.cancel() }
+    }
+
+    /// Waits for running jobs to end, giving up at `deadline`.
+    func waitForJobs(until deadline: ContinuousClock.Instant) async {
+        while !jobs.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+}

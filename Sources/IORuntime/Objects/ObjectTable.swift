@@ -1,0 +1,105 @@
+import DequeModule
+
+/// Where an object is in its life.
+enum ObjectState {
+    /// Its task has not finished.
+    case pending
+    /// Sealed, in memory.
+    case ready(Payload)
+    /// Sealed, written to disk to stay under the memory cap.
+    case spilled(SpilledObject)
+    /// Its task failed; every read gets this error.
+    case failed(any Error)
+}
+
+/// Someone waiting for an object to be sealed.
+enum ObjectWaiter {
+    case continuation(CheckedContinuation<Payload, any Error>)
+    case callback(@Sendable (Result<Payload, any Error>) -> Void)
+
+    func resume(with result: Result<Payload, any Error>) {
+        switch self {
+        case .continuation(let continuation): continuation.resume(with: result)
+        case .callback(let callback): callback(result)
+        }
+    }
+}
+
+/// The owner's record of one object.
+struct ObjectEntry {
+    var state: ObjectState
+    /// Live `ObjectHandle`s (refs held by users and by waiting tasks).
+    var handles: Int
+    var waiters: [ObjectWaiter] = []
+    /// Tasks waiting for this object before they can run.
+    var dependents: [UInt64] = []
+    /// Bytes held in memory.
+    var byteCount = 0
+    /// The access clock at the last read or write, for least-recently-used spilling.
+    var lastAccess: UInt64 = 0
+    /// The worker that made it, for locality.
+    var location: Int?
+    /// The task that makes it, while it is pending.
+    var producer: UInt64?
+}
+
+/// A task the owner is tracking, from submission until its result is sealed.
+struct TaskRecord {
+    enum Phase {
+        case waitingForInputs
+        case waitingForResources
+        case running(worker: Int)
+    }
+
+    enum Slot {
+        case value(Payload)
+        case object(ObjectID)
+        /// Several objects delivered as one value built by `assemble`.
+        case gathered([ObjectID], assemble: @Sendable ([Payload]) throws -> any WireSerializable)
+
+        /// The objects this argument waits for.
+        var objectIDs: [ObjectID] {
+            switch self {
+            case .value: []
+            case .object(let id): [id]
+            case .gathered(let ids, _): ids
+            }
+        }
+    }
+
+    let id: UInt64
+    let function: ErasedFunction
+    var arguments: [Slot]
+    var unresolved: Int
+    let result: ObjectID
+    let options: TaskOptions
+    var attempt = 0
+    var phase = Phase.waitingForInputs
+    var cancelRequested = false
+    /// Keeps the inputs alive until the task no longer needs them.
+    var heldInputs: [ObjectHandle]
+    var startedAt: ContinuousClock.Instant?
+}
+
+/// The ready tasks that share resource needs and placement, in submission order.
+struct ReadyQueueKey: Hashable {
+    let resources: ResourceSet
+    let placement: Placement
+}
+
+extension ResourceSet: Hashable {
+    public func hash(into hasher: inout Hasher) {
+        for (name, amount) in amounts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            hasher.combine(name)
+            hasher.combine(amount)
+        }
+    }
+}
+
+/// A worker's capacity and load, as the scheduler sees it.
+struct WorkerSlot {
+    let id: Int
+    let total: ResourceSet
+    var available: ResourceSet
+    var running = 0
+}

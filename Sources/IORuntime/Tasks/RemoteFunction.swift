@@ -1,0 +1,95 @@
+/// A function that the cluster can run as a task, by name.
+///
+/// Compiled Swift cannot ship closures between processes, so every process of a cluster runs the
+/// same binary, and a task names a function that binary registered. Arguments and the result are
+/// typed end to end: `submit` checks each argument (a value or an ``ObjectRef``) against the
+/// parameter types at compile time.
+///
+/// ```swift
+/// let square = RemoteFunction("square") { (x: Int) async throws -> Int in x * x }
+/// let registry = Registry().function(square)
+/// ```
+public struct RemoteFunction<each Argument: WireSerializable, Result: WireSerializable>: Sendable {
+    /// The name the function is registered and submitted under.
+    public let name: String
+    let body: @Sendable (repeat each Argument) async throws -> Result
+
+    /// A function called `name` that runs `body`.
+    public init(_ name: String, _ body: @escaping @Sendable (repeat each Argument) async throws -> Result) {
+        self.name = name
+        self.body = body
+    }
+
+    /// The parameter and result types, as written in errors (`(Int, String) -> Double`).
+    public var signature: String {
+        var parameters: [String] = []
+        for type in repeat (each Argument).self { parameters.append(type.wireTypeName) }
+        return "(" + parameters.joined(separator: ", ") + ") -> " + Result.wireTypeName
+    }
+
+    var erased: ErasedFunction {
+        let body = self.body
+        let name = self.name
+        return ErasedFunction(name: name, signature: signature) { payloads in
+            var index = 0
+            func next<Parameter: WireSerializable>(_ type: Parameter.Type) throws -> Parameter {
+                defer { index += 1 }
+                guard index < payloads.count else {
+                    throw ClusterError.signatureMismatch(name: name, registered: "more arguments", requested: "\(payloads.count)")
+                }
+                return try payloads[index].value(as: Parameter.self)
+            }
+            return try await body(repeat try next((each Argument).self))
+        }
+    }
+}
+
+/// A registered function with its types erased: it takes argument payloads and returns its
+/// result as a serializable value.
+struct ErasedFunction: Sendable {
+    let name: String
+    let signature: String
+    let invoke: @Sendable ([Payload]) async throws -> any WireSerializable
+}
+
+/// A value in flight: the value itself in process, or its bytes after a trip through the codec.
+enum Payload: Sendable {
+    case value(any WireSerializable)
+    case bytes(typeName: String, [UInt8])
+
+    /// The value as `T`, decoding bytes when needed.
+    func value<T: WireSerializable>(as type: T.Type) throws -> T {
+        switch self {
+        case .value(let value):
+            guard let typed = value as? T else {
+                throw WireError.typeMismatch(expected: T.wireTypeName, found: String(reflecting: Swift.type(of: value)))
+            }
+            return typed
+        case .bytes(let typeName, let bytes):
+            guard typeName == T.wireTypeName else { throw WireError.typeMismatch(expected: T.wireTypeName, found: typeName) }
+            return try T(wireBytes: bytes)
+        }
+    }
+
+    /// The bytes of this payload, encoding a value.
+    var encoded: (typeName: String, bytes: [UInt8]) {
+        switch self {
+        case .value(let value): (wireTypeName(of: value), value.wireEncoded())
+        case .bytes(let typeName, let bytes): (typeName, bytes)
+        }
+    }
+
+    /// The memory this payload holds, for the object store's accounting.
+    var byteCount: Int {
+        switch self {
+        case .value(let value): value.wireByteCount
+        case .bytes(_, let bytes): bytes.count
+        }
+    }
+}
+
+/// The wire type name of an existential value.
+func wireTypeName(of value: any WireSerializable) -> String {
+    func name<T: WireSerializable>(_ value: T) -> String { T.wireTypeName }
+    return name(value)
+}

@@ -1,0 +1,70 @@
+/// A task failed: it threw, or an object it depended on could not be made.
+///
+/// The error that the task's function threw reaches every `get()` of its result, and of the
+/// results of tasks that depended on it, as this value: the task's name, the thrown error's type
+/// and its message. In process the original error is kept as ``underlying`` too.
+public struct TaskError: Error, Sendable, CustomStringConvertible {
+    /// The registered name of the task that failed first.
+    public let taskName: String
+    /// The type of the error the task threw (`String(reflecting:)` of it).
+    public let errorType: String
+    /// The error's description.
+    public let message: String
+    /// The error itself, when the task ran in this process.
+    public let underlying: (any Error)?
+
+    public init(taskName: String, errorType: String, message: String, underlying: (any Error)? = nil) {
+        self.taskName = taskName
+        self.errorType = errorType
+        self.message = message
+        self.underlying = underlying
+    }
+
+    init(taskName: String, thrown error: any Error) {
+        self.init(
+            taskName: taskName, errorType: String(reflecting: type(of: error)), message: String(describing: error),
+            underlying: error)
+    }
+
+    public var description: String { "task \"\(taskName)\" failed with \(errorType): \(message)" }
+}
+
+/// An error from the cluster itself rather than from a task's code.
+public enum ClusterError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No function or actor type of this name is registered.
+    case notRegistered(name: String)
+    /// A function of this name is registered with another signature.
+    case signatureMismatch(name: String, registered: String, requested: String)
+    /// Two registrations share a name.
+    case duplicateRegistration(name: String)
+    /// No worker has, or could ever have, the resources a task asks for.
+    case unschedulable(task: String, reason: String)
+    /// The cluster has shut down.
+    case shutDown
+    /// A task ran past its timeout.
+    case timedOut(task: String, seconds: Double)
+    /// An object's value has another type than the ref's.
+    case typeMismatch(object: ObjectID, expected: String, stored: String)
+    /// The object no longer exists (every ref to it was dropped, or it was lost).
+    case objectLost(ObjectID)
+    /// The configuration is invalid.
+    case invalidConfiguration(String)
+    /// Spilling an object to disk or restoring it failed.
+    case spillFailed(object: ObjectID, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notRegistered(let name): "\"\(name)\" is not registered; add it to the Registry given to Cluster.start"
+        case .signatureMismatch(let name, let registered, let requested):
+            "\"\(name)\" is registered as \(registered), not \(requested)"
+        case .duplicateRegistration(let name): "\"\(name)\" is registered twice"
+        case .unschedulable(let task, let reason): "task \"\(task)\" cannot be scheduled: \(reason)"
+        case .shutDown: "the cluster has shut down"
+        case .timedOut(let task, let seconds): "task \"\(task)\" timed out after \(seconds) s"
+        case .typeMismatch(let object, let expected, let stored): "object \(object) holds \(stored), not \(expected)"
+        case .objectLost(let object): "object \(object) no longer exists"
+        case .invalidConfiguration(let reason): "invalid cluster configuration: \(reason)"
+        case .spillFailed(let object, let reason): "object \(object) could not be spilled or restored: \(reason)"
+        }
+    }
+}

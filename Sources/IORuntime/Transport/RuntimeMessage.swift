@@ -1,0 +1,148 @@
+/// What the driver and its workers say to each other.
+enum RuntimeMessage: Sendable {
+    /// Driver → worker: run a task.
+    case execute(TaskAssignment)
+    /// Driver → worker: stop a running task.
+    case cancel(taskID: UInt64)
+    /// Worker → driver: a task finished.
+    case completed(TaskCompletion)
+
+    /// The frame kinds of the messages.
+    enum Kind: UInt16 {
+        case execute = 1
+        case cancel = 2
+        case completed = 3
+    }
+}
+
+/// A task for a worker to run.
+struct TaskAssignment: Sendable {
+    let taskID: UInt64
+    let attempt: Int
+    let functionName: String
+    let signature: String
+    let arguments: [Payload]
+    let timeout: Duration?
+}
+
+/// How a task attempt ended.
+enum TaskOutcome: Sendable {
+    case success(Payload)
+    case thrown(TaskError)
+    case timedOut
+    case cancelled
+}
+
+/// A worker's report of a finished task attempt.
+struct TaskCompletion: Sendable {
+    let taskID: UInt64
+    let attempt: Int
+    let worker: Int
+    let outcome: TaskOutcome
+}
+
+// MARK: - Codec
+
+extension Payload {
+    func encode(to encoder: inout WireEncoder) {
+        let (typeName, bytes) = encoded
+        encoder.write(typeName)
+        bytes.withUnsafeBytes { encoder.writeBlock($0) }
+    }
+
+    static func decode(from decoder: inout WireDecoder) throws(WireError) -> Payload {
+        let typeName = try decoder.read(String.self)
+        return .bytes(typeName: typeName, try decoder.readBlock())
+    }
+}
+
+extension RuntimeMessage {
+    /// This message as a frame; values in payloads are encoded here.
+    func frame() -> WireFrame {
+        var encoder = WireEncoder()
+        switch self {
+        case .execute(let assignment):
+            encoder.write(assignment.taskID)
+            encoder.writeLength(assignment.attempt)
+            encoder.write(assignment.functionName)
+            encoder.write(assignment.signature)
+            encoder.writeLength(assignment.arguments.count)
+            for argument in assignment.arguments { argument.encode(to: &encoder) }
+            if let timeout = assignment.timeout {
+                encoder.write(UInt8(1))
+                encoder.write(timeout.components.seconds)
+                encoder.write(timeout.components.attoseconds)
+            } else {
+                encoder.write(UInt8(0))
+            }
+            return WireFrame(kind: Kind.execute.rawValue, payload: encoder.bytes)
+        case .cancel(let taskID):
+            encoder.write(taskID)
+            return WireFrame(kind: Kind.cancel.rawValue, payload: encoder.bytes)
+        case .completed(let completion):
+            encoder.write(completion.taskID)
+            encoder.writeLength(completion.attempt)
+            encoder.writeLength(completion.worker)
+            switch completion.outcome {
+            case .success(let payload):
+                encoder.write(UInt8(0))
+                payload.encode(to: &encoder)
+            case .thrown(let error):
+                encoder.write(UInt8(1))
+                encoder.write(error.taskName)
+                encoder.write(error.errorType)
+                encoder.write(error.message)
+            case .timedOut: encoder.write(UInt8(2))
+            case .cancelled: encoder.write(UInt8(3))
+            }
+            return WireFrame(kind: Kind.completed.rawValue, payload: encoder.bytes)
+        }
+    }
+
+    /// Decodes a message from a frame.
+    init(frame: WireFrame) throws(WireError) {
+        var decoder = WireDecoder(frame.payload)
+        switch Kind(rawValue: frame.kind) {
+        case .execute:
+            let taskID = try decoder.read(UInt64.self)
+            let attempt = try decoder.readLength()
+            let name = try decoder.read(String.self)
+            let signature = try decoder.read(String.self)
+            let count = try decoder.readLength()
+            guard count <= decoder.remaining else { throw .truncated(what: "arguments", needed: count, remaining: decoder.remaining) }
+            var arguments: [Payload] = []
+            for _ in 0..<count { arguments.append(try Payload.decode(from: &decoder)) }
+            var timeout: Duration?
+            switch try decoder.read(UInt8.self) {
+            case 0: timeout = nil
+            case 1: timeout = Duration(secondsComponent: try decoder.read(Int64.self), attosecondsComponent: try decoder.read(Int64.self))
+            case let tag: throw .invalid(what: "timeout", reason: "tag \(tag)")
+            }
+            self = .execute(
+                TaskAssignment(
+                    taskID: taskID, attempt: attempt, functionName: name, signature: signature, arguments: arguments, timeout: timeout))
+        case .cancel:
+            self = .cancel(taskID: try decoder.read(UInt64.self))
+        case .completed:
+            let taskID = try decoder.read(UInt64.self)
+            let attempt = try decoder.readLength()
+            let worker = try decoder.readLength()
+            let outcome: TaskOutcome
+            switch try decoder.read(UInt8.self) {
+            case 0: outcome = .success(try Payload.decode(from: &decoder))
+            case 1:
+                outcome = .thrown(
+                    TaskError(
+                        taskName: try decoder.read(String.self), errorType: try decoder.read(String.self),
+                        message: try decoder.read(String.self)))
+            case 2: outcome = .timedOut
+            case 3: outcome = .cancelled
+            case let tag: throw .invalid(what: "task outcome", reason: "tag \(tag)")
+            }
+            self = .completed(TaskCompletion(taskID: taskID, attempt: attempt, worker: worker, outcome: outcome))
+        case nil:
+            throw .invalid(what: "frame", reason: "unknown message kind \(frame.kind)")
+        }
+        guard decoder.isAtEnd else { throw .invalid(what: "message", reason: "\(decoder.remaining) bytes after it") }
+    }
+}

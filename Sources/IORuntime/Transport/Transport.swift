@@ -1,0 +1,40 @@
+/// The identity of a process endpoint on a transport: the driver, or a worker.
+public struct PeerID: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt32
+    public init(_ rawValue: UInt32) { self.rawValue = rawValue }
+    /// The driver: the process that started the cluster and owns its objects.
+    public static let driver = PeerID(0)
+    public var description: String { rawValue == 0 ? "driver" : "worker-\(rawValue)" }
+}
+
+/// Moves ``WireFrame``s between the endpoints of a cluster and reports the loss of a peer.
+///
+/// The runtime encodes its messages into frames and hands them to a transport; the transport
+/// delivers each frame, in order per sender and receiver pair, to the receiver registered for the
+/// destination. ``InProcessTransport`` does this within one process (and is what the in-process
+/// cluster's codec test mode runs on); a network transport does it over sockets.
+public protocol Transport: Sendable {
+    /// Registers the function that receives frames addressed to `peer`.
+    func register(_ peer: PeerID, receiver: @escaping @Sendable (WireFrame, _ from: PeerID) -> Void) async throws
+    /// Sends `frame` from `source` to `destination`.
+    func send(_ frame: WireFrame, from source: PeerID, to destination: PeerID) throws
+    /// Registers the function told when a peer is lost.
+    func onPeerLost(_ handler: @escaping @Sendable (PeerID) -> Void)
+    /// Stops delivering frames and releases the transport's resources.
+    func shutdown() async
+}
+
+/// An error from a transport.
+public enum TransportError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No receiver is registered for the destination.
+    case unknownPeer(PeerID)
+    /// The transport has shut down.
+    case closed
+
+    public var description: String {
+        switch self {
+        case .unknownPeer(let peer): "no endpoint \(peer) on this transport"
+        case .closed: "the transport is closed"
+        }
+    }
+}

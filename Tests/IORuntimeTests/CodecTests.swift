@@ -1,0 +1,129 @@
+import IORuntime
+import IORuntimeTensor
+import IOTensor
+import Testing
+
+struct Point: WireSerializable, Equatable {
+    var x: Double
+    var label: String
+    func encode(to encoder: inout WireEncoder) {
+        encoder.write(x)
+        encoder.write(label)
+    }
+    init(x: Double, label: String) {
+        self.x = x
+        self.label = label
+    }
+    init(from decoder: inout WireDecoder) throws(WireError) {
+        x = try decoder.read(Double.self)
+        label = try decoder.read(String.self)
+    }
+}
+
+@Suite("Wire codec")
+struct CodecTests {
+    func roundTrip<T: WireSerializable & Equatable>(_ value: T, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let bytes = value.wireEncoded()
+        #expect(try T(wireBytes: bytes) == value, sourceLocation: sourceLocation)
+        // Every strict prefix is an error, never a crash.
+        for length in 0..<bytes.count {
+            #expect(throws: WireError.self, "prefix \(length) of \(bytes.count)", sourceLocation: sourceLocation) {
+                try T(wireBytes: Array(bytes[..<length]))
+            }
+        }
+        // A trailing byte is an error too.
+        #expect(throws: WireError.self, sourceLocation: sourceLocation) { try T(wireBytes: bytes + [0]) }
+    }
+
+    @Test("numbers, booleans and strings round-trip and reject truncation")
+    func scalars() throws {
+        try roundTrip(Int.min)
+        try roundTrip(Int.max)
+        try roundTrip(UInt.max)
+        try roundTrip(Int8(-7))
+        try roundTrip(Int16.min)
+        try roundTrip(Int32(123_456))
+        try roundTrip(Int64(-1))
+        try roundTrip(UInt8(255))
+        try roundTrip(UInt16(65_535))
+        try roundTrip(UInt32(7))
+        try roundTrip(UInt64.max)
+        try roundTrip(Float(-0.0))
+        try roundTrip(Double.infinity)
+        try roundTrip(Double.pi)
+        try roundTrip(true)
+        try roundTrip("")
+        try roundTrip("naïve 日本語 🧮")
+        #expect(try Double(wireBytes: Double.nan.wireEncoded()).isNaN)
+    }
+
+    @Test("collections, optionals and custom types round-trip")
+    func composites() throws {
+        try roundTrip([Float](repeating: 1.5, count: 1000))
+        try roundTrip([Int]())
+        try roundTrip([1, -2, 3])
+        try roundTrip(["a", "bc", ""])
+        try roundTrip([[1.0, 2.0], [], [3.0]])
+        try roundTrip([UInt8](0...255))
+        try roundTrip([true, false, true])
+        try roundTrip(Int?.none)
+        try roundTrip(Optional("x"))
+        try roundTrip(["one": 1, "two": 2])
+        try roundTrip(Point(x: 2.5, label: "p"))
+        try roundTrip([Point(x: 1, label: "a"), Point(x: -1, label: "b")])
+        try roundTrip(ObjectID(session: 0xDEAD_BEEF, sequence: 42))
+    }
+
+    @Test("tensors of every dtype round-trip with their shapes")
+    func tensors() throws {
+        try roundTrip(try Tensor<Float>.randomNormal([3, 5], seed: 1))
+        try roundTrip(try Tensor<Double>.randomUniform([7], seed: 2))
+        try roundTrip(try Tensor<Int32>(shape: [2, 2], scalars: [1, -2, 3, Int32.max]))
+        try roundTrip(try Tensor<Int64>.arange(10))
+        try roundTrip(try Tensor<UInt8>(shape: [3], scalars: [0, 128, 255]))
+        try roundTrip(Tensor<Bool>([true, false]))
+        try roundTrip(try Tensor<Float>.zeros([0, 4]))
+        try roundTrip(Tensor<Double>(scalar: 3))
+        try roundTrip(AnyTensor(try Tensor<Float>.randomNormal([2, 2], seed: 3)))
+        // A transposed view travels as its row-major values.
+        let view = try Tensor<Float>.randomNormal([2, 3], seed: 4).transposed()
+        #expect(try Tensor<Float>(wireBytes: view.wireEncoded()) == view.contiguous())
+        // The wrong element type is a typed mismatch.
+        #expect(throws: WireError.self) { try Tensor<Double>(wireBytes: Tensor<Float>([1]).wireEncoded()) }
+    }
+
+    @Test(
+        "corrupt input is a typed error",
+        arguments: [
+            [UInt8(2)],  // Bool that is neither 0 nor 1
+            [3, 0xFF, 0xFE, 0xFD],  // String of invalid UTF-8
+            [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],  // varint past 64 bits
+            [0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2, 3],  // a 4-billion-element array in 8 bytes
+        ])
+    func corrupt(bytes: [UInt8]) {
+        #expect(throws: WireError.self) { try Bool(wireBytes: bytes) }
+        #expect(throws: WireError.self) { try String(wireBytes: bytes) }
+        #expect(throws: WireError.self) { try [Float](wireBytes: bytes) }
+        #expect(throws: WireError.self) { try [String](wireBytes: bytes) }
+        #expect(throws: WireError.self) { try Tensor<Float>(wireBytes: bytes) }
+    }
+
+    @Test("frames round-trip and reject other versions, truncation and oversized payloads")
+    func frames() throws {
+        let frame = WireFrame(kind: 3, metadata: ["traceparent": "00-abc-def-01"], payload: Array(0..<200))
+        let bytes = frame.encoded()
+        #expect(try WireFrame(decoding: bytes) == frame)
+        for length in 0..<bytes.count {
+            #expect(throws: WireError.self) { try WireFrame(decoding: Array(bytes[..<length])) }
+        }
+        var otherVersion = bytes
+        otherVersion[0] = 99
+        #expect(throws: WireError.unsupportedVersion(99)) { try WireFrame(decoding: otherVersion) }
+        var encoder = WireEncoder()
+        encoder.write(WireFrame.currentVersion)
+        encoder.write(UInt16(1))
+        encoder.writeLength(0)
+        encoder.writeLength(WireFrame.maximumPayload + 1)
+        #expect(throws: WireError.self) { try WireFrame(decoding: encoder.bytes) }
+    }
+}
