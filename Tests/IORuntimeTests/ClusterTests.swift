@@ -44,9 +44,11 @@ enum Functions {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) }
     }
 
+    static let locate = RemoteFunction("locate") { (_: [UInt8], _: [UInt8]) async throws -> Int in TaskContext.worker ?? -1 }
+
     static var registry: Registry {
         Registry().function(square).function(add).function(sum).function(label).function(fail).function(sleep)
-            .function(spin).function(flaky).function(whereAmI).function(bytes)
+            .function(spin).function(flaky).function(whereAmI).function(bytes).function(locate)
     }
 }
 

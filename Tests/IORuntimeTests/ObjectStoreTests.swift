@@ -1,0 +1,178 @@
+import Foundation
+import IORuntime
+import IORuntimeTensor
+import IOTensor
+import Testing
+
+@Suite("Object store", .timeLimit(.minutes(1)))
+struct ObjectStoreTests {
+    /// 16 MiB that differ per block and per page (cheap to make and to compare in a debug build).
+    static func pattern(_ block: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: UInt8(block), count: 16 << 20)
+        bytes.withUnsafeMutableBytes { raw in
+            for page in stride(from: 0, to: raw.count, by: 4096) { raw[page] = UInt8(truncatingIfNeeded: page >> 12 &+ block) }
+        }
+        return bytes
+    }
+
+    @Test("put and get share the value in process: no copy of a large array")
+    func zeroCopy() async throws {
+        try await withCluster(codec: false) { cluster in
+            let values = [Float](repeating: 2, count: 1 << 20)
+            let ref = try await cluster.put(values)
+            let back = try await ref.get()
+            let same = values.withUnsafeBufferPointer { a in back.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+            #expect(same)
+            let tensor = try Tensor<Float>.randomNormal([256, 256], seed: 1)
+            #expect(try await cluster.put(tensor).get() == tensor)
+        }
+    }
+
+    @Test("memory returns once the last ref is dropped")
+    func lifetime() async throws {
+        try await withCluster(codec: false) { cluster in
+            let before = await cluster.status().objectStore
+            do {
+                let big = try await cluster.put([UInt8](repeating: 7, count: 32 << 20))
+                let derived = try await cluster.submit(Functions.bytes, 1 << 20, UInt8(3))
+                _ = try await derived.get()
+                let during = await cluster.status().objectStore
+                #expect(during.bytesInMemory >= (33 << 20))
+                #expect(during.objects == before.objects + 2)
+                withExtendedLifetime(big) {}
+            }
+            // Releases are processed asynchronously; status drains them.
+            var after = await cluster.status().objectStore
+            for _ in 0..<100 where after.objects != before.objects {
+                try await Task.sleep(for: .milliseconds(5))
+                after = await cluster.status().objectStore
+            }
+            #expect(after.objects == before.objects)
+            #expect(after.bytesInMemory == before.bytesInMemory)
+        }
+    }
+
+    @Test("a 64 MiB cap with 256 MiB put spills to disk and reads every byte back intact", arguments: [false, true])
+    func spilling(codec: Bool) async throws {
+        try await withCluster(codec: codec, memory: 64 << 20) { cluster in
+            var refs: [ObjectRef<[UInt8]>] = []
+            for block in 0..<16 { refs.append(try await cluster.put(Self.pattern(block))) }
+            let status = await cluster.status().objectStore
+            #expect(status.bytesInMemory <= 64 << 20)
+            #expect(status.spilledObjects >= 12)
+            #expect(status.totalSpills >= 12)
+            for (block, ref) in refs.enumerated() {
+                let bytes = try await ref.get()
+                let expected = Self.pattern(block)
+                let intact =
+                    bytes.count == expected.count
+                    && bytes.withUnsafeBytes { a in expected.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
+                #expect(intact, "block \(block)")
+            }
+            let after = await cluster.status().objectStore
+            #expect(after.totalRestores >= 12)
+            #expect(after.bytesInMemory <= 64 << 20)
+            // A spilled object can feed a task.
+            let first = try await cluster.submit(Functions.sum, [try await cluster.put(1), try await cluster.put(2)].gathered())
+            #expect(try await first.get() == 3)
+        }
+    }
+
+    @Test("a ref of another type than the object's is a typed error in codec mode")
+    func typeMismatch() async throws {
+        try await withCluster(codec: true) { cluster in
+            let ref = try await cluster.put("text")
+            #expect(try await ref.get() == "text")
+        }
+    }
+}
+
+@Suite("Scheduling", .timeLimit(.minutes(1)))
+struct SchedulingTests {
+    /// The most tasks seen running at once over `polls` looks 5 ms apart (stopping early at `target`).
+    static func peakRunning(_ cluster: Cluster, until target: Int, polls: Int = 400) async throws -> Int {
+        var peak = 0
+        for _ in 0..<polls {
+            peak = max(peak, await cluster.status().tasks.running)
+            if peak >= target { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return peak
+    }
+
+    @Test("fractional and custom resources: two half-GPU tasks share one worker's GPU")
+    func fractional() async throws {
+        try await withCluster(workers: 1, codec: false, resources: [.cpu: 2, .gpu: 1, "fpga": 1]) { cluster in
+            let options = TaskOptions(resources: [.cpu: 0.5, .gpu: 0.5])
+            let a = try await cluster.submit(Functions.sleep, 2_000, options: options)
+            let b = try await cluster.submit(Functions.sleep, 2_000, options: options)
+            #expect(try await Self.peakRunning(cluster, until: 2) == 2, "two half-GPU tasks fit one GPU at once")
+            cluster.cancel(a)
+            cluster.cancel(b)
+            let custom = try await cluster.submit(Functions.square, 5, options: TaskOptions(resources: ["fpga": 1]))
+            #expect(try await custom.get() == 25)
+        }
+    }
+
+    @Test("tasks beyond the resources wait for them instead of overcommitting")
+    func queueing() async throws {
+        try await withCluster(workers: 1, codec: false) { cluster in
+            let refs = try await (0..<3).asyncMap { _ in try await cluster.submit(Functions.sleep, 100) }
+            #expect(try await Self.peakRunning(cluster, until: 2, polls: 60) == 1, "one CPU runs one task at a time")
+            #expect(try await cluster.get(refs) == [100, 100, 100])
+        }
+    }
+
+    @Test("placement: strict worker affinity, and spread over workers")
+    func placement() async throws {
+        try await withCluster(workers: 3, codec: false) { cluster in
+            for _ in 0..<5 {
+                let ref = try await cluster.submit(Functions.whereAmI, 0, options: TaskOptions(placement: .worker(2, strict: true)))
+                #expect(try await ref.get() == 2)
+            }
+            let spread = try await (0..<3).asyncMap { _ in
+                try await cluster.submit(Functions.sleep, 50, options: TaskOptions(placement: .spread))
+            }
+            _ = try await cluster.get(spread)
+            let places = try await (0..<3).asyncMap { _ in
+                try await cluster.submit(Functions.whereAmI, 0, options: TaskOptions(placement: .spread))
+            }
+            #expect(Set(try await cluster.get(places)).isSubset(of: [0, 1, 2]))
+        }
+    }
+
+    @Test("a task runs where its largest input was made when that worker is free")
+    func locality() async throws {
+        try await withCluster(workers: 3, codec: false) { cluster in
+            for worker in [1, 2, 0] {
+                let big = try await cluster.submit(
+                    Functions.bytes, 1 << 20, UInt8(1), options: TaskOptions(placement: .worker(worker, strict: true)))
+                let small = try await cluster.submit(
+                    Functions.bytes, 16, UInt8(2), options: TaskOptions(placement: .worker((worker + 1) % 3, strict: true)))
+                _ = try await (big.get(), small.get())
+                let consumer = try await cluster.submit(Functions.locate, small, big)
+                #expect(try await consumer.get() == worker, "the 1 MiB input was made on worker \(worker)")
+            }
+        }
+    }
+
+    @Test("status reports workers, tasks and the timeline exports Chrome trace JSON")
+    func observability() async throws {
+        try await withCluster(workers: 2, codec: false) { cluster in
+            let refs = try await (0..<20).asyncMap { try await cluster.submit(Functions.square, $0) }
+            _ = try await cluster.get(refs)
+            let status = await cluster.status()
+            #expect(status.workers.count == 2)
+            #expect(status.tasks.finished == 20 && status.tasks.running == 0)
+            #expect(status.workers.allSatisfy { $0.available == $0.total })
+            #expect(status.description.contains("20 finished"))
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("timeline-\(UUID().uuidString).json").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try cluster.timeline(to: path)
+            let json = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+            let events = json?["traceEvents"] as? [[String: Any]]
+            #expect(events?.count == 20)
+            #expect(events?.first?["name"] as? String == "square")
+        }
+    }
+}
