@@ -26,6 +26,10 @@ let package = Package(
             path: "Benchmarks/TensorBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         .executableTarget(
+            name: "compare-runtime",
+            dependencies: [.product(name: "IOCompute", package: rootPackage)],
+            path: "Sources/CompareRuntime"),
+        .executableTarget(
             name: "compare-tensor",
             dependencies: [.product(name: "IOTensor", package: rootPackage)],
             path: "Sources/CompareTensor"),

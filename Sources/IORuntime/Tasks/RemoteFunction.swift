@@ -12,19 +12,18 @@
 public struct RemoteFunction<each Argument: WireSerializable, Result: WireSerializable>: Sendable {
     /// The name the function is registered and submitted under.
     public let name: String
+    /// The parameter and result types, as written in errors (`(Int, String) -> Double`); the
+    /// registry checks submissions against it.
+    public let signature: String
     let body: @Sendable (repeat each Argument) async throws -> Result
 
     /// A function called `name` that runs `body`.
     public init(_ name: String, _ body: @escaping @Sendable (repeat each Argument) async throws -> Result) {
         self.name = name
         self.body = body
-    }
-
-    /// The parameter and result types, as written in errors (`(Int, String) -> Double`).
-    public var signature: String {
         var parameters: [String] = []
         for type in repeat (each Argument).self { parameters.append(type.wireTypeName) }
-        return "(" + parameters.joined(separator: ", ") + ") -> " + Result.wireTypeName
+        signature = "(" + parameters.joined(separator: ", ") + ") -> " + Result.wireTypeName
     }
 
     var erased: ErasedFunction {

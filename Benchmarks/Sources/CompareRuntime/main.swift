@@ -1,0 +1,114 @@
+// The IOCompute half of `compare runtime`: the runtime workloads on an in-process cluster, printed
+// as `NAME VALUE UNIT` lines with VALUE a throughput (higher is better). `Peers/runtime_ray.py`
+// runs the same workloads on Ray.
+import Foundation
+import IOCompute
+
+@inline(never) func keep<T>(_ value: T) { withExtendedLifetime(value) {} }
+
+func report(_ name: String, _ value: Double, _ unit: String) {
+    print("\(name) \(String(format: "%.4g", value)) \(unit)")
+    fflush(nil)
+}
+
+/// The best (smallest) of `rounds` timings of `body`, in seconds, after one warm-up.
+func bestSeconds(rounds: Int = 5, _ body: () async throws -> Void) async rethrows -> Double {
+    try await body()
+    var best = Double.infinity
+    for _ in 0..<rounds {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try await body()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return best
+}
+
+/// The registered functions, as statics (initialized once, thread-safely) rather than top-level
+/// variables of `main.swift`, which belong to the main actor.
+enum Functions {
+    static let noop = RemoteFunction("noop") { (x: Int) async throws -> Int in x }
+    static let increment = RemoteFunction("increment") { (x: Int) async throws -> Int in x + 1 }
+}
+
+func wanted(_ name: String) -> Bool {
+    let selected = Set(CommandLine.arguments.dropFirst())
+    return selected.isEmpty || selected.contains(name)
+}
+
+// The workloads run off the main actor, as a server's request handlers would: awaiting from the
+// main actor adds two thread hops to every call.
+try await Task.detached { try await runWorkloads() }.value
+
+func runWorkloads() async throws {
+    let noop = Functions.noop
+    let increment = Functions.increment
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let cluster = try await Cluster.start(.inProcess(workers: cores), registry: Registry().function(noop).function(increment))
+
+    if wanted("tasks_sync") {
+        let count = 2_000
+        let seconds = try await bestSeconds {
+            for i in 0..<count { keep(try await cluster.submit(noop, i).get()) }
+        }
+        report("tasks_sync", Double(count) / seconds, "tasks/s")
+    }
+
+    if wanted("tasks_async") {
+        let count = 1_000
+        let seconds = try await bestSeconds {
+            var refs: [ObjectRef<Int>] = []
+            refs.reserveCapacity(count)
+            for i in 0..<count { refs.append(try await cluster.submit(noop, i)) }
+            keep(try await cluster.get(refs))
+        }
+        report("tasks_async", Double(count) / seconds, "tasks/s")
+    }
+
+    if wanted("chain_100") {
+        let seconds = try await bestSeconds {
+            var ref = try await cluster.put(0)
+            for _ in 0..<100 { ref = try await cluster.submit(increment, ref) }
+            keep(try await ref.get())
+        }
+        report("chain_100", 100 / seconds, "tasks/s")
+    }
+
+    let mebibytes100 = 100 << 20
+    if wanted("put_100MiB") || wanted("get_100MiB") {
+        let payload = [UInt8](repeating: 1, count: mebibytes100)
+        if wanted("put_100MiB") {
+            let seconds = try await bestSeconds { keep(try await cluster.put(payload)) }
+            report("put_100MiB", Double(mebibytes100) / seconds / Double(1 << 30), "GiB/s")
+        }
+        if wanted("get_100MiB") {
+            let ref = try await cluster.put(payload)
+            let seconds = try await bestSeconds { keep(try await ref.get()) }
+            report("get_100MiB", Double(mebibytes100) / seconds / Double(1 << 30), "GiB/s")
+        }
+    }
+
+    if wanted("get_small") {
+        let ref = try await cluster.put(42)
+        let count = 10_000
+        let seconds = try await bestSeconds {
+            for _ in 0..<count { keep(try await ref.get()) }
+        }
+        report("get_small", Double(count) / seconds, "gets/s")
+    }
+
+    if wanted("wait_1000") {
+        let refs = try await (0..<1_000).asyncMap { try await cluster.put($0) }
+        let seconds = await bestSeconds { keep(await cluster.wait(refs, count: refs.count)) }
+        report("wait_1000", 1 / seconds, "waits/s")
+    }
+
+    await cluster.shutdown()
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
