@@ -122,9 +122,12 @@ final class ClusterCore: Sendable {
         var timelineEvent: TimelineEvent?
         let effects = state.withLock { state -> Effects in
             var effects = Effects()
-            guard var task = state.tasks[completion.taskID], task.attempt == completion.attempt,
-                case .running(let worker) = task.phase
+            guard let index = state.tasks.index(forKey: completion.taskID),
+                state.tasks.values[index].attempt == completion.attempt,
+                case .running(let worker) = state.tasks.values[index].phase
             else { return effects }
+            // Take the record out of the table (a move, not a copy); a retry puts it back.
+            var task = state.tasks.remove(at: index).value
             state.workers[worker].available.add(task.options.resources)
             state.workers[worker].running -= 1
             if let started = task.startedAt {
@@ -136,7 +139,6 @@ final class ClusterCore: Sendable {
             if task.cancelRequested { outcome = .cancelled }
             switch outcome {
             case .success(let payload):
-                state.tasks[task.id] = nil
                 state.finished += 1
                 state.seal(task.result, payload, location: worker, effects: &effects)
             case .thrown(let error):
@@ -147,17 +149,14 @@ final class ClusterCore: Sendable {
                     state.readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement), default: []]
                         .append(task.id)
                 } else {
-                    state.tasks[task.id] = nil
                     state.failed += 1
                     state.fail(task.result, error, effects: &effects)
                 }
             case .timedOut:
-                state.tasks[task.id] = nil
                 state.failed += 1
                 let seconds = task.options.timeout.map { Double($0.components.seconds) + Double($0.components.attoseconds) * 1e-18 } ?? 0
                 state.fail(task.result, ClusterError.timedOut(task: task.function.name, seconds: seconds), effects: &effects)
             case .cancelled:
-                state.tasks[task.id] = nil
                 state.failed += 1
                 state.fail(task.result, CancellationError(), effects: &effects)
             }

@@ -43,18 +43,23 @@ struct CoreState {
 
     /// Seals `id` with `payload` and wakes whoever waits for it.
     mutating func seal(_ id: ObjectID, _ payload: Payload, location: Int?, effects: inout Effects) {
-        guard var entry = objects[id] else { return }
-        entry.state = .ready(payload)
-        entry.byteCount = payload.byteCount
-        entry.lastAccess = tick()
-        entry.location = location
-        entry.producer = nil
-        bytesInMemory += entry.byteCount
-        let waiters = entry.waiters
-        let dependents = entry.dependents
-        entry.waiters = []
-        entry.dependents = []
-        objects[id] = entry
+        // In place through the values view: one hash lookup and no copy of the entry.
+        guard let index = objects.index(forKey: id) else { return }
+        let now = tick()
+        let byteCount = payload.byteCount
+        let (waiters, dependents): ([ObjectWaiter], [UInt64]) = {
+            defer {
+                objects.values[index].waiters = []
+                objects.values[index].dependents = []
+            }
+            return (objects.values[index].waiters, objects.values[index].dependents)
+        }()
+        objects.values[index].state = .ready(payload)
+        objects.values[index].byteCount = byteCount
+        objects.values[index].lastAccess = now
+        objects.values[index].location = location
+        objects.values[index].producer = nil
+        bytesInMemory += byteCount
         for waiter in waiters { effects.resumptions.append((waiter, .success(payload))) }
         for dependent in dependents { inputBecameReady(dependent) }
         effects.spillCandidates = true
@@ -84,13 +89,13 @@ struct CoreState {
     }
 
     private mutating func inputBecameReady(_ taskID: UInt64) {
-        guard var task = tasks[taskID] else { return }
-        task.unresolved -= 1
-        if task.unresolved == 0 {
-            task.phase = .waitingForResources
-            readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement), default: []].append(taskID)
+        guard let index = tasks.index(forKey: taskID) else { return }
+        tasks.values[index].unresolved -= 1
+        if tasks.values[index].unresolved == 0 {
+            tasks.values[index].phase = .waitingForResources
+            let options = tasks.values[index].options
+            readyQueues[ReadyQueueKey(resources: options.resources, placement: options.placement), default: []].append(taskID)
         }
-        tasks[taskID] = task
     }
 
     private mutating func removeFromReadyQueue(_ task: TaskRecord) {
@@ -166,7 +171,8 @@ struct CoreState {
     }
 
     private mutating func start(_ taskID: UInt64, on worker: Int, effects: inout Effects, spill: SpillStore) {
-        guard var task = tasks[taskID] else { return }
+        guard let index = tasks.index(forKey: taskID) else { return }
+        let task = tasks.values[index]
         var arguments: [Payload] = []
         arguments.reserveCapacity(task.arguments.count)
         for slot in task.arguments {
@@ -206,9 +212,10 @@ struct CoreState {
         }
         workers[worker].available.subtract(task.options.resources)
         workers[worker].running += 1
-        task.phase = .running(worker: worker)
-        task.startedAt = .now
-        tasks[taskID] = task
+        if let current = tasks.index(forKey: taskID) {
+            tasks.values[current].phase = .running(worker: worker)
+            tasks.values[current].startedAt = .now
+        }
         effects.dispatches.append(
             (
                 worker,
