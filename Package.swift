@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "IOCompute", targets: ["IOCompute"]),
         .library(name: "IOTensor", targets: ["IOTensor"]),
+        .library(name: "IORuntime", targets: ["IORuntime"]),
         .executable(name: "iocompute", targets: ["iocompute"]),
     ],
     dependencies: [
@@ -60,6 +61,8 @@ let package = Package(
 
         // Examples: one runnable program per capability.
         .executableTarget(name: "TensorTour", dependencies: ["IOCompute"], path: "Examples/TensorTour"),
+        .executableTarget(name: "MonteCarloPi", dependencies: ["IOCompute"], path: "Examples/MonteCarloPi"),
+        .executableTarget(name: "WordCount", dependencies: ["IOCompute"], path: "Examples/WordCount"),
 
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],

@@ -5,7 +5,7 @@ import IOCompute
 /// `iocompute demo`: the tensor layer doing real work on a real data set.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fit classifiers to the breast-cancer data set with BLAS and LAPACK, and report accuracy and timing.")
+        abstract: "Fit classifiers to the breast-cancer data set with BLAS and LAPACK, then run task graphs on the embedded cluster.")
 
     @Option(help: "The breast-cancer CSV (default: Examples/Data/breast_cancer.csv, found from here or from the executable).")
     var data: String?
@@ -19,8 +19,11 @@ struct Demo: AsyncParsableCommand {
         }
         print("IOCompute demo — the tensor layer on the Breast Cancer Wisconsin data set")
         print("BLAS core: \(TensorBackend.blasCoreName ?? "not OpenBLAS"), threads: \(TensorBackend.threadCount)\n")
-        let report = try BreastCancerDemo(path: path, seed: seed).run()
-        print(report)
+        let summary = try BreastCancerDemo(path: path, seed: seed).run()
+        print("")
+        let graph = try await TaskGraphDemo.run(path: path, seed: seed)
+        print("\n" + graph)
+        print(summary)
     }
 }
 

@@ -25,7 +25,7 @@ struct DemoCommandTests {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test("the demo fits the breast-cancer data set and reports held-out accuracy above 90%")
+    @Test("the demo fits the breast-cancer data set above 90% held-out accuracy and runs its task graphs")
     func demo() throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.executable.path), "build iocompute first (swift build)")
         let (status, output) = try Self.run(["demo"])
@@ -36,6 +36,10 @@ struct DemoCommandTests {
         }
         #expect(percentages.count == 2)
         #expect(percentages.allSatisfy { $0 > 90 }, "\(summary)")
+        // The task-graph part ran every task without a failure.
+        let graph = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("task graph:") }))
+        #expect(graph.contains(" 0 failed"), "\(graph)")
+        #expect(graph.contains("20066 tasks finished"), "\(graph)")
     }
 
     @Test("a missing data file is a clear error and a non-zero exit, not a crash")
