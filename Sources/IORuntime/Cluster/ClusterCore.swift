@@ -20,6 +20,10 @@ final class ClusterCore: Sendable {
     let timeline: Timeline
     let metrics = RuntimeMetrics()
     let logger = Logger(label: "iocompute.scheduler")
+    let actorHub: ActorHub
+    /// The driver's actor system, then one per worker.
+    let driverActorSystem: ClusterActorSystem
+    let workerActorSystems: [ClusterActorSystem]
 
     init(configuration: ClusterConfiguration, registry: Registry) throws(ClusterError) {
         try configuration.validate()
@@ -33,11 +37,47 @@ final class ClusterCore: Sendable {
         state = Mutex(CoreState(workers: workers, routesThroughCodec: configuration.routesThroughCodec))
         router = MessageRouter(workerCount: configuration.workers, routesThroughCodec: configuration.routesThroughCodec)
         timeline = Timeline(capacity: configuration.timelineCapacity)
+        actorHub = ActorHub(session: ids.session, routesThroughCodec: configuration.routesThroughCodec, router: router)
+        driverActorSystem = ClusterActorSystem(hub: actorHub, worker: nil)
+        workerActorSystems = (0..<configuration.workers).map { [actorHub] in ClusterActorSystem(hub: actorHub, worker: $0) }
     }
 
-    /// Connects the router to the workers and to this core.
+    /// Connects the router to the workers, the actor systems and this core.
     func start() async throws {
-        try await router.start(core: self, registry: registry)
+        var systems: [PeerID: ClusterActorSystem] = [.driver: driverActorSystem]
+        for system in workerActorSystems { systems[system.peer] = system }
+        try await router.start(core: self, registry: registry, actorSystems: systems)
+    }
+
+    // MARK: Actor placement
+
+    /// Picks a worker for an actor and holds `resources` there until ``releaseActor(_:worker:)``.
+    func reserveActor(_ resources: ResourceSet, placement: Placement, typeName: String) throws(ClusterError) -> Int {
+        try state.withLock { (state) throws(ClusterError) -> Int in
+            guard !state.isShutDown else { throw .shutDown }
+            let options = TaskOptions(resources: resources, placement: placement)
+            guard resources.isValid, state.isSatisfiable(options) else {
+                throw .unschedulable(
+                    task: typeName, reason: "no worker offers \(resources) (each offers \(configuration.resourcesPerWorker))")
+            }
+            guard let worker = state.chooseWorker(needs: resources, placement: placement, inputs: []) else {
+                throw .unschedulable(task: typeName, reason: "no worker has \(resources) free now")
+            }
+            state.workers[worker].available.subtract(resources)
+            return worker
+        }
+    }
+
+    /// Gives back an actor's resources.
+    func releaseActor(_ resources: ResourceSet, worker: Int) {
+        let effects = state.withLock { state -> Effects in
+            var effects = Effects()
+            guard state.workers.indices.contains(worker) else { return effects }
+            state.workers[worker].available.add(resources)
+            state.schedule(effects: &effects, spill: spill)
+            return effects
+        }
+        perform(effects)
     }
 
     private func perform(_ effects: Effects) {
@@ -342,6 +382,7 @@ final class ClusterCore: Sendable {
         }
         perform(effects)
         await router.shutdown(grace: grace)
+        actorHub.close()
         drainReleases()
         spill.removeAll()
     }

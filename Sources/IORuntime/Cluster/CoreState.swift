@@ -133,8 +133,13 @@ struct CoreState {
     }
 
     private mutating func chooseWorker(for task: TaskRecord) -> Int? {
-        let needs = task.options.resources
-        switch task.options.placement {
+        chooseWorker(needs: task.options.resources, placement: task.options.placement, inputs: task.arguments.flatMap(\.objectIDs))
+    }
+
+    /// The worker for work needing `needs` under `placement`, preferring the one that made the
+    /// largest of `inputs`, then the least loaded; `nil` when none has room now.
+    mutating func chooseWorker(needs: ResourceSet, placement: Placement, inputs: [ObjectID]) -> Int? {
+        switch placement {
         case .worker(let index, let strict):
             if workers.indices.contains(index) && needs.fits(in: workers[index].total) {
                 return needs.fits(in: workers[index].available) ? index : nil
@@ -152,11 +157,9 @@ struct CoreState {
         }
         // Locality: the worker that made the largest input, when it has room.
         var largest: (size: Int, worker: Int)?
-        for slot in task.arguments {
-            for id in slot.objectIDs {
-                if let entry = objects[id], let location = entry.location, entry.byteCount > (largest?.size ?? 0) {
-                    largest = (entry.byteCount, location)
-                }
+        for id in inputs {
+            if let entry = objects[id], let location = entry.location, entry.byteCount > (largest?.size ?? 0) {
+                largest = (entry.byteCount, location)
             }
         }
         if let preferred = largest?.worker, workers.indices.contains(preferred), needs.fits(in: workers[preferred].available) {

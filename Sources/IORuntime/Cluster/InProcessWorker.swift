@@ -10,6 +10,7 @@ final class InProcessWorker: Sendable {
     let index: Int
     private struct Configuration {
         var registry = Registry()
+        var actorSystem: ClusterActorSystem?
         var report: @Sendable (RuntimeMessage) -> Void = { _ in }
     }
     private let configuration = Mutex(Configuration())
@@ -17,20 +18,20 @@ final class InProcessWorker: Sendable {
 
     init(index: Int) { self.index = index }
 
-    func configure(registry: Registry, report: @escaping @Sendable (RuntimeMessage) -> Void) {
-        configuration.withLock { $0 = Configuration(registry: registry, report: report) }
+    func configure(registry: Registry, actorSystem: ClusterActorSystem?, report: @escaping @Sendable (RuntimeMessage) -> Void) {
+        configuration.withLock { $0 = Configuration(registry: registry, actorSystem: actorSystem, report: report) }
     }
 
     func handle(_ message: RuntimeMessage) {
         switch message {
         case .execute(let assignment): run(assignment)
         case .cancel(let taskID): jobs.withLock { $0[taskID] }?.cancel()
-        case .completed: break
+        case .completed, .actorCall, .actorReply: break
         }
     }
 
     private func run(_ assignment: TaskAssignment) {
-        let (registry, report) = configuration.withLock { ($0.registry, $0.report) }
+        let (registry, report, actorSystem) = configuration.withLock { ($0.registry, $0.report, $0.actorSystem) }
         let worker = index
         // Exactly one outcome is reported: the job's, or the timeout's, whichever comes first.
         let reported = Atomic<Bool>(false)
@@ -52,7 +53,9 @@ final class InProcessWorker: Sendable {
             do {
                 let result = try await TaskContext.$worker.withValue(worker) {
                     try await TaskContext.$taskName.withValue(assignment.functionName) {
-                        try await function.invoke(assignment.arguments)
+                        try await ClusterActorSystem.$current.withValue(actorSystem) {
+                            try await function.invoke(assignment.arguments)
+                        }
                     }
                 }
                 outcome = .success(.value(result))

@@ -1,13 +1,14 @@
 import Logging
 import Synchronization
 
-/// Carries messages between the owner (`ClusterCore`) and the in-process workers: directly as
-/// Swift values, or — in codec mode — encoded into frames and sent through an
-/// ``InProcessTransport``, exactly as a multi-process cluster would.
+/// Carries messages between the owner (`ClusterCore`), the in-process workers and the actor
+/// systems: directly as Swift values, or — in codec mode — encoded into frames and sent through
+/// an ``InProcessTransport``, exactly as a multi-process cluster would.
 final class MessageRouter: Sendable {
     let workers: [InProcessWorker]
     let transport: InProcessTransport?
     private let core = Mutex<ClusterCore?>(nil)
+    private let actorSystems = Mutex<[PeerID: ClusterActorSystem]>([:])
     private let logger = Logger(label: "iocompute.transport")
 
     init(workerCount: Int, routesThroughCodec: Bool) {
@@ -15,65 +16,67 @@ final class MessageRouter: Sendable {
         workers = (0..<workerCount).map { InProcessWorker(index: $0) }
     }
 
-    func start(core: ClusterCore, registry: Registry) async throws {
+    func start(core: ClusterCore, registry: Registry, actorSystems: [PeerID: ClusterActorSystem]) async throws {
         self.core.withLock { $0 = core }
+        self.actorSystems.withLock { $0 = actorSystems }
         for worker in workers {
-            worker.configure(registry: registry) { [weak self] message in self?.sendToDriver(message, from: worker.index) }
-        }
-        guard let transport else { return }
-        try await transport.register(.driver) { [weak self] frame, peer in self?.receive(frame, from: peer, at: nil) }
-        for worker in workers {
-            try await transport.register(PeerID(UInt32(worker.index + 1))) { [weak self] frame, peer in
-                self?.receive(frame, from: peer, at: worker)
+            let peer = PeerID(UInt32(worker.index + 1))
+            worker.configure(registry: registry, actorSystem: actorSystems[peer]) { [weak self] message in
+                self?.send(message, from: peer, to: .driver)
             }
         }
+        guard let transport else { return }
+        for peer in [PeerID.driver] + workers.map({ PeerID(UInt32($0.index + 1)) }) {
+            try await transport.register(peer) { [weak self] frame, source in self?.receive(frame, from: source, at: peer) }
+        }
     }
 
-    private func receive(_ frame: WireFrame, from peer: PeerID, at worker: InProcessWorker?) {
-        let message: RuntimeMessage
+    private func receive(_ frame: WireFrame, from source: PeerID, at destination: PeerID) {
         do {
-            message = try RuntimeMessage(frame: frame)
+            deliver(try RuntimeMessage(frame: frame), to: destination)
         } catch {
-            logger.error("dropped a malformed frame from \(peer): \(error)")
-            return
-        }
-        if let worker {
-            worker.handle(message)
-        } else {
-            deliverToCore(message)
+            logger.error("dropped a malformed frame from \(source): \(error)")
         }
     }
 
-    private func deliverToCore(_ message: RuntimeMessage) {
-        guard case .completed(let completion) = message else {
-            logger.error("the driver received a message meant for a worker")
+    /// Hands a message to the endpoint it is addressed to.
+    private func deliver(_ message: RuntimeMessage, to destination: PeerID) {
+        switch message {
+        case .execute, .cancel:
+            let index = Int(destination.rawValue) - 1
+            guard workers.indices.contains(index) else {
+                logger.error("a task message was addressed to \(destination), which is not a worker")
+                return
+            }
+            workers[index].handle(message)
+        case .completed(let completion):
+            core.withLock { $0 }?.complete(completion)
+        case .actorCall(let call):
+            guard let system = actorSystems.withLock({ $0[destination] }) else {
+                logger.error("an actor call was addressed to \(destination), which hosts no actors")
+                return
+            }
+            system.host(call)
+        case .actorReply(let reply):
+            core.withLock { $0 }?.actorHub.deliver(reply)
+        }
+    }
+
+    /// Sends `message` from `source` to `destination`.
+    func send(_ message: RuntimeMessage, from source: PeerID, to destination: PeerID) {
+        guard let transport else {
+            deliver(message, to: destination)
             return
         }
-        core.withLock { $0 }?.complete(completion)
+        do {
+            try transport.send(message.frame(), from: source, to: destination)
+        } catch {
+            logger.error("could not send from \(source) to \(destination): \(error)")
+        }
     }
 
     func send(_ message: RuntimeMessage, toWorker index: Int) {
-        guard let transport else {
-            workers[index].handle(message)
-            return
-        }
-        do {
-            try transport.send(message.frame(), from: .driver, to: PeerID(UInt32(index + 1)))
-        } catch {
-            logger.error("could not send to worker \(index): \(error)")
-        }
-    }
-
-    func sendToDriver(_ message: RuntimeMessage, from index: Int) {
-        guard let transport else {
-            deliverToCore(message)
-            return
-        }
-        do {
-            try transport.send(message.frame(), from: PeerID(UInt32(index + 1)), to: .driver)
-        } catch {
-            logger.error("worker \(index) could not reach the driver: \(error)")
-        }
+        send(message, from: .driver, to: PeerID(UInt32(index + 1)))
     }
 
     /// Cancels every job, waits up to `grace` for them to end, and disconnects.
@@ -81,7 +84,9 @@ final class MessageRouter: Sendable {
         for worker in workers { worker.cancelAll() }
         let deadline = ContinuousClock.now + grace
         for worker in workers { await worker.waitForJobs(until: deadline) }
+        for system in actorSystems.withLock({ Array($0.values) }) { system.closeMailboxes() }
         await transport?.shutdown()
         core.withLock { $0 = nil }
+        actorSystems.withLock { $0 = [:] }
     }
 }

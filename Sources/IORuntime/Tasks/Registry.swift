@@ -1,3 +1,5 @@
+import Distributed
+
 /// The functions (and, later, actor types) a cluster's processes can run, by name.
 ///
 /// Build one value with chained calls and pass it to ``Cluster/start(_:registry:)``; every process
@@ -8,6 +10,7 @@
 /// ```
 public struct Registry: Sendable {
     var functions: [String: ErasedFunction] = [:]
+    var actors: [String: @Sendable (ClusterActorSystem) throws -> any DistributedActor] = [:]
     var duplicates: [String] = []
 
     public init() {}
@@ -19,6 +22,18 @@ public struct Registry: Sendable {
         var copy = self
         if copy.functions[function.name] != nil { copy.duplicates.append(function.name) }
         copy.functions[function.name] = function.erased
+        return copy
+    }
+
+    /// This registry with the distributed actor type `type`, which `factory` builds on the actor
+    /// system it is given (`{ system in Counter(actorSystem: system) }`).
+    public func actor<Act: DistributedActor>(
+        _ type: Act.Type, factory: @escaping @Sendable (ClusterActorSystem) throws -> Act
+    ) -> Registry where Act.ActorSystem == ClusterActorSystem {
+        var copy = self
+        let name = String(reflecting: type)
+        if copy.actors[name] != nil { copy.duplicates.append(name) }
+        copy.actors[name] = { system in try factory(system) }
         return copy
     }
 

@@ -10,31 +10,30 @@
 /// let registry = Registry().function(square)
 /// ```
 public struct RemoteFunction<each Argument: WireSerializable, Result: WireSerializable>: Sendable {
+    // The only stored property is non-generic. Stored properties whose types depend on the
+    // parameter pack (the typed closure) were read at wrong offsets from other modules with this
+    // toolchain (a crash in `Registry.function` for a five-parameter function), so the typed body
+    // lives only inside the erased closure.
+    let erased: ErasedFunction
+
     /// The name the function is registered and submitted under.
-    public let name: String
+    public var name: String { erased.name }
+
     /// The parameter and result types, as written in errors (`(Int, String) -> Double`); the
     /// registry checks submissions against it.
-    public let signature: String
-    let body: @Sendable (repeat each Argument) async throws -> Result
+    public var signature: String { erased.signature }
 
     /// A function called `name` that runs `body`.
     public init(_ name: String, _ body: @escaping @Sendable (repeat each Argument) async throws -> Result) {
-        self.name = name
-        self.body = body
         var parameters: [String] = []
         for type in repeat (each Argument).self { parameters.append(type.wireTypeName) }
-        signature = "(" + parameters.joined(separator: ", ") + ") -> " + Result.wireTypeName
-    }
-
-    var erased: ErasedFunction {
-        let body = self.body
-        let name = self.name
-        return ErasedFunction(name: name, signature: signature) { payloads in
+        let signature = "(" + parameters.joined(separator: ", ") + ") -> " + Result.wireTypeName
+        erased = ErasedFunction(name: name, signature: signature) { payloads in
             var index = 0
             func next<Parameter: WireSerializable>(_ type: Parameter.Type) throws -> Parameter {
                 defer { index += 1 }
                 guard index < payloads.count else {
-                    throw ClusterError.signatureMismatch(name: name, registered: "more arguments", requested: "\(payloads.count)")
+                    throw ClusterError.signatureMismatch(name: name, registered: signature, requested: "\(payloads.count) arguments")
                 }
                 return try payloads[index].value(as: Parameter.self)
             }

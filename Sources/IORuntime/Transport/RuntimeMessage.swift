@@ -6,12 +6,18 @@ enum RuntimeMessage: Sendable {
     case cancel(taskID: UInt64)
     /// Worker → driver: a task finished.
     case completed(TaskCompletion)
+    /// Caller → host: call a method of a distributed actor.
+    case actorCall(ActorCall)
+    /// Host → caller: the outcome of an actor call.
+    case actorReply(ActorReply)
 
     /// The frame kinds of the messages.
     enum Kind: UInt16 {
         case execute = 1
         case cancel = 2
         case completed = 3
+        case actorCall = 4
+        case actorReply = 5
     }
 }
 
@@ -96,6 +102,31 @@ extension RuntimeMessage {
             case .cancelled: encoder.write(UInt8(3))
             }
             return WireFrame(kind: Kind.completed.rawValue, payload: encoder.bytes)
+        case .actorCall(let call):
+            encoder.write(call.callID)
+            encoder.write(call.replyTo.rawValue)
+            call.actor.encode(to: &encoder)
+            encoder.write(call.target)
+            encoder.writeLength(call.genericSubstitutions.count)
+            for name in call.genericSubstitutions { encoder.write(name) }
+            encoder.writeLength(call.arguments.count)
+            for argument in call.arguments { argument.encode(to: &encoder) }
+            return WireFrame(kind: Kind.actorCall.rawValue, payload: encoder.bytes)
+        case .actorReply(let reply):
+            encoder.write(reply.callID)
+            switch reply.outcome {
+            case .value(let payload):
+                encoder.write(UInt8(0))
+                payload.encode(to: &encoder)
+            case .void:
+                encoder.write(UInt8(1))
+            case .thrown(let error):
+                encoder.write(UInt8(2))
+                encoder.write(error.taskName)
+                encoder.write(error.errorType)
+                encoder.write(error.message)
+            }
+            return WireFrame(kind: Kind.actorReply.rawValue, payload: encoder.bytes)
         }
     }
 
@@ -140,6 +171,39 @@ extension RuntimeMessage {
             case let tag: throw .invalid(what: "task outcome", reason: "tag \(tag)")
             }
             self = .completed(TaskCompletion(taskID: taskID, attempt: attempt, worker: worker, outcome: outcome))
+        case .actorCall:
+            let callID = try decoder.read(UInt64.self)
+            let replyTo = PeerID(try decoder.read(UInt32.self))
+            let actor = try ActorIdentity(from: &decoder)
+            let target = try decoder.read(String.self)
+            let substitutionCount = try decoder.readLength()
+            guard substitutionCount <= decoder.remaining else {
+                throw .truncated(what: "generic substitutions", needed: substitutionCount, remaining: decoder.remaining)
+            }
+            var substitutions: [String] = []
+            for _ in 0..<substitutionCount { substitutions.append(try decoder.read(String.self)) }
+            let count = try decoder.readLength()
+            guard count <= decoder.remaining else { throw .truncated(what: "arguments", needed: count, remaining: decoder.remaining) }
+            var arguments: [Payload] = []
+            for _ in 0..<count { arguments.append(try Payload.decode(from: &decoder)) }
+            self = .actorCall(
+                ActorCall(
+                    callID: callID, replyTo: replyTo, actor: actor, target: target, genericSubstitutions: substitutions,
+                    arguments: arguments))
+        case .actorReply:
+            let callID = try decoder.read(UInt64.self)
+            let outcome: ActorReply.Outcome
+            switch try decoder.read(UInt8.self) {
+            case 0: outcome = .value(try Payload.decode(from: &decoder))
+            case 1: outcome = .void
+            case 2:
+                outcome = .thrown(
+                    TaskError(
+                        taskName: try decoder.read(String.self), errorType: try decoder.read(String.self),
+                        message: try decoder.read(String.self)))
+            case let tag: throw .invalid(what: "actor reply", reason: "tag \(tag)")
+            }
+            self = .actorReply(ActorReply(callID: callID, outcome: outcome))
         case nil:
             throw .invalid(what: "frame", reason: "unknown message kind \(frame.kind)")
         }

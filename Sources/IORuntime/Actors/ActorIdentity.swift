@@ -1,0 +1,65 @@
+/// The identity of a distributed actor in a cluster.
+public struct ActorIdentity: Hashable, Sendable, Codable, CustomStringConvertible, WireSerializable {
+    /// The session of the cluster that created the actor.
+    public let session: UInt64
+    /// The actor's sequence number in its session.
+    public let sequence: UInt64
+
+    public init(session: UInt64, sequence: UInt64) {
+        self.session = session
+        self.sequence = sequence
+    }
+
+    public func encode(to encoder: inout WireEncoder) {
+        encoder.write(session)
+        encoder.write(sequence)
+    }
+
+    public init(from decoder: inout WireDecoder) throws(WireError) {
+        session = try decoder.read(UInt64.self)
+        sequence = try decoder.read(UInt64.self)
+    }
+
+    public var description: String { "actor-\(String(session, radix: 16))-\(sequence)" }
+}
+
+/// Options for spawning an actor.
+public struct ActorOptions: Sendable {
+    /// The resources the actor holds for its whole life (none by default, so that actors do not
+    /// starve tasks of CPUs; ask for some to place actors by capacity).
+    public var resources: ResourceSet
+    /// Where the actor may live.
+    public var placement: Placement
+    /// A name under which ``Cluster/actor(named:as:)`` finds it; names are unique per cluster.
+    public var name: String?
+
+    public init(resources: ResourceSet = [:], placement: Placement = .automatic, name: String? = nil) {
+        self.resources = resources
+        self.placement = placement
+        self.name = name
+    }
+}
+
+/// An error from a call on a distributed actor, or from spawning one.
+public enum ActorError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No actor with this identity lives in the cluster.
+    case notFound(ActorIdentity)
+    /// No actor has this name.
+    case nameNotFound(String)
+    /// Another actor already has this name.
+    case nameTaken(String)
+    /// The actor was built by its factory with another actor system than the one given.
+    case wrongSystem(String)
+    /// A call could not be decoded or dispatched.
+    case invocationFailed(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let id): "no actor \(id) in this cluster"
+        case .nameNotFound(let name): "no actor is named \"\(name)\""
+        case .nameTaken(let name): "an actor named \"\(name)\" already exists"
+        case .wrongSystem(let type): "the factory for \(type) must build the actor with the system it is given"
+        case .invocationFailed(let reason): "the actor call failed: \(reason)"
+        }
+    }
+}

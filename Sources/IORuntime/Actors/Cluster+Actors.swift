@@ -1,0 +1,50 @@
+import Distributed
+
+extension Cluster {
+    /// Creates an actor of a registered type on a worker with room for `options.resources`, and
+    /// returns a reference to it.
+    ///
+    /// The actor lives until ``kill(_:)`` or ``shutdown(grace:)``. Its reference can be passed to
+    /// tasks and to other actors (declare `extension MyActor: WireSerializable {}` to allow it).
+    ///
+    /// - Throws: ``ClusterError/notRegistered(name:)`` for an unregistered type,
+    ///   ``ClusterError/unschedulable(task:reason:)`` when no worker has room,
+    ///   ``ActorError/nameTaken(_:)`` when the name is in use.
+    public func spawn<Act: DistributedActor>(_ type: Act.Type, options: ActorOptions = ActorOptions()) async throws -> Act
+    where Act.ActorSystem == ClusterActorSystem {
+        let typeName = String(reflecting: type)
+        guard let factory = core.registry.actors[typeName] else { throw ClusterError.notRegistered(name: typeName) }
+        let worker = try core.reserveActor(options.resources, placement: options.placement, typeName: typeName)
+        let system = core.workerActorSystems[worker]
+        do {
+            let built = try ClusterActorSystem.$current.withValue(system) { try factory(system) }
+            guard let actor = built as? Act, actor.actorSystem === system else { throw ActorError.wrongSystem(typeName) }
+            try core.actorHub.setDetails(actor.id, name: options.name, resources: options.resources)
+            return try reference(to: actor.id, as: type)
+        } catch {
+            core.releaseActor(options.resources, worker: worker)
+            throw error
+        }
+    }
+
+    /// The actor registered under `name`, as a reference of type `type`.
+    public func actor<Act: DistributedActor>(named name: String, as type: Act.Type) throws -> Act
+    where Act.ActorSystem == ClusterActorSystem {
+        guard let id = core.actorHub.lookup(name: name) else { throw ActorError.nameNotFound(name) }
+        return try reference(to: id, as: type)
+    }
+
+    /// Stops an actor: it leaves the cluster, its resources return to its worker, and later calls
+    /// throw ``ActorError/notFound(_:)``.
+    public func kill<Act: DistributedActor>(_ actor: Act) where Act.ActorSystem == ClusterActorSystem {
+        guard let hosted = core.actorHub.resign(actor.id) else { return }
+        core.releaseActor(hosted.resources, worker: hosted.worker)
+    }
+
+    /// The reference the driver uses: the actor itself in process, a proxy when the cluster routes
+    /// through the codec.
+    private func reference<Act: DistributedActor>(to id: ActorIdentity, as type: Act.Type) throws -> Act
+    where Act.ActorSystem == ClusterActorSystem {
+        try Act.resolve(id: id, using: core.driverActorSystem)
+    }
+}
