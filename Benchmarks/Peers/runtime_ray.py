@@ -62,6 +62,32 @@ if wanted("chain_100"):
 
     report("chain_100", 100 / best_seconds(chain, rounds=3), "tasks/s")
 
+@ray.remote
+class Accumulator:
+    def __init__(self):
+        self.total = 0
+
+    def add(self, amount):
+        self.total += amount
+        return self.total
+
+
+if wanted("actor_calls_sync") or wanted("actor_calls_async") or wanted("actor_calls_sync_codec"):
+    accumulator = Accumulator.remote()
+    ray.get(accumulator.add.remote(0))
+    if wanted("actor_calls_sync"):
+        count = 500
+        seconds = best_seconds(lambda: [ray.get(accumulator.add.remote(1)) for _ in range(count)], rounds=3)
+        report("actor_calls_sync", count / seconds, "calls/s")
+    if wanted("actor_calls_sync_codec"):
+        count = 500
+        seconds = best_seconds(lambda: [ray.get(accumulator.add.remote(1)) for _ in range(count)], rounds=3)
+        report("actor_calls_sync_codec", count / seconds, "calls/s")
+    if wanted("actor_calls_async"):
+        count = 1000
+        seconds = best_seconds(lambda: ray.get([accumulator.add.remote(1) for _ in range(count)]), rounds=3)
+        report("actor_calls_async", count / seconds, "calls/s")
+
 mebibytes100 = 100 << 20
 payload = np.ones(mebibytes100, dtype=np.uint8)
 if wanted("put_100MiB"):

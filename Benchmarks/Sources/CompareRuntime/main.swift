@@ -1,6 +1,7 @@
 // The IOCompute half of `compare runtime`: the runtime workloads on an in-process cluster, printed
 // as `NAME VALUE UNIT` lines with VALUE a throughput (higher is better). `Peers/runtime_ray.py`
 // runs the same workloads on Ray.
+import Distributed
 import Foundation
 import IOCompute
 
@@ -23,6 +24,16 @@ func bestSeconds(rounds: Int = 5, _ body: () async throws -> Void) async rethrow
     return best
 }
 
+/// The actor the actor-call workloads use.
+distributed actor Accumulator {
+    typealias ActorSystem = ClusterActorSystem
+    var total = 0
+    distributed func add(_ amount: Int) -> Int {
+        total += amount
+        return total
+    }
+}
+
 /// The registered functions, as statics (initialized once, thread-safely) rather than top-level
 /// variables of `main.swift`, which belong to the main actor.
 enum Functions {
@@ -43,7 +54,9 @@ func runWorkloads() async throws {
     let noop = Functions.noop
     let increment = Functions.increment
     let cores = ProcessInfo.processInfo.activeProcessorCount
-    let cluster = try await Cluster.start(.inProcess(workers: cores), registry: Registry().function(noop).function(increment))
+    let registry = Registry().function(noop).function(increment)
+    .actor(Accumulator.self) { system in Accumulator(actorSystem: system) }
+let cluster = try await Cluster.start(.inProcess(workers: cores), registry: registry)
 
     if wanted("tasks_sync") {
         let count = 2_000
@@ -73,7 +86,42 @@ func runWorkloads() async throws {
         report("chain_100", 100 / seconds, "tasks/s")
     }
 
-    let mebibytes100 = 100 << 20
+    if wanted("actor_calls_sync") || wanted("actor_calls_async") {
+    let accumulator = try await cluster.spawn(Accumulator.self)
+    if wanted("actor_calls_sync") {
+        let count = 20_000
+        let seconds = try await bestSeconds {
+            for _ in 0..<count { keep(try await accumulator.add(1)) }
+        }
+        report("actor_calls_sync", Double(count) / seconds, "calls/s")
+    }
+    if wanted("actor_calls_async") {
+        let count = 1_000
+        let seconds = try await bestSeconds {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<count { group.addTask { try await accumulator.add(1) } }
+                for try await value in group { keep(value) }
+            }
+        }
+        report("actor_calls_async", Double(count) / seconds, "calls/s")
+    }
+}
+
+if wanted("actor_calls_sync_codec") {
+    // The same calls through proxies, the wire codec and the in-process transport: the path a
+    // multi-process cluster takes, minus the sockets. Ray has no such mode; its figure is the
+    // same workload's.
+    let codecCluster = try await Cluster.start(.inProcess(workers: cores, routesThroughCodec: true), registry: registry)
+    let accumulator = try await codecCluster.spawn(Accumulator.self)
+    let count = 5_000
+    let seconds = try await bestSeconds {
+        for _ in 0..<count { keep(try await accumulator.add(1)) }
+    }
+    report("actor_calls_sync_codec", Double(count) / seconds, "calls/s")
+    await codecCluster.shutdown()
+}
+
+let mebibytes100 = 100 << 20
     if wanted("put_100MiB") || wanted("get_100MiB") {
         let payload = [UInt8](repeating: 1, count: mebibytes100)
         if wanted("put_100MiB") {

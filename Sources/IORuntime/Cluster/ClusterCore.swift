@@ -160,8 +160,11 @@ final class ClusterCore: Sendable {
     func complete(_ completion: TaskCompletion) {
         let ended = ContinuousClock.now
         var timelineEvent: TimelineEvent?
+        var store: (before: StoreSnapshot, after: StoreSnapshot)?
         let effects = state.withLock { state -> Effects in
             var effects = Effects()
+            let before = state.storeSnapshot
+            defer { store = (before, state.storeSnapshot) }
             guard let index = state.tasks.index(forKey: completion.taskID),
                 state.tasks.values[index].attempt == completion.attempt,
                 case .running(let worker) = state.tasks.values[index].phase
@@ -208,6 +211,7 @@ final class ClusterCore: Sendable {
             timeline.record(timelineEvent)
             metrics.record(timelineEvent)
         }
+        if let store { metrics.observeStore(store.after, since: store.before) }
         perform(effects)
     }
 
@@ -286,13 +290,16 @@ final class ClusterCore: Sendable {
         drainReleases()
         let id = ids.nextObject()
         let payload = storedPayload(value)
-        try state.withLock { (state) throws(ClusterError) in
+        let store = try state.withLock { (state) throws(ClusterError) -> (StoreSnapshot, StoreSnapshot) in
             guard !state.isShutDown else { throw .shutDown }
+            let before = state.storeSnapshot
             state.objects[id] = ObjectEntry(state: .pending, handles: 1)
             var effects = Effects()
             state.seal(id, payload, location: nil, effects: &effects)
             state.enforce(capacity: configuration.objectStoreMemory, spill: spill)
+            return (before, state.storeSnapshot)
         }
+        metrics.observeStore(store.1, since: store.0)
         return ObjectHandle(adopting: id, core: self)
     }
 

@@ -34,6 +34,10 @@ struct CoreState {
         self.routesThroughCodec = routesThroughCodec
     }
 
+    var storeSnapshot: StoreSnapshot {
+        StoreSnapshot(bytesInMemory: bytesInMemory, bytesSpilled: bytesSpilled, totalSpills: totalSpills, totalRestores: totalRestores)
+    }
+
     mutating func tick() -> UInt64 {
         accessClock &+= 1
         return accessClock
