@@ -10,6 +10,7 @@ final class ActorHub: Sendable {
         var instance: (any DistributedActor)?
         var name: String?
         var resources: ResourceSet
+        var placement: Placement = .automatic
     }
 
     private struct State {
@@ -51,7 +52,7 @@ final class ActorHub: Sendable {
 
     func hosted(_ id: ActorIdentity) -> Hosted? { state.withLock { $0.actors[id] } }
 
-    func setDetails(_ id: ActorIdentity, name: String?, resources: ResourceSet) throws(ActorError) {
+    func setDetails(_ id: ActorIdentity, name: String?, resources: ResourceSet, placement: Placement) throws(ActorError) {
         try state.withLock { (state) throws(ActorError) in
             if let name {
                 guard state.names[name] == nil else { throw .nameTaken(name) }
@@ -59,6 +60,7 @@ final class ActorHub: Sendable {
             }
             state.actors[id]?.name = name
             state.actors[id]?.resources = resources
+            state.actors[id]?.placement = placement
         }
     }
 

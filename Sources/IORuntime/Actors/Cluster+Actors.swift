@@ -19,13 +19,25 @@ extension Cluster {
         do {
             let built = try ClusterActorSystem.$current.withValue(system) { try factory(system) }
             guard let actor = built as? Act, actor.actorSystem === system else { throw ActorError.wrongSystem(typeName) }
-            try core.actorHub.setDetails(actor.id, name: options.name, resources: options.resources)
+            try core.actorHub.setDetails(actor.id, name: options.name, resources: options.resources, placement: options.placement)
             return try reference(to: actor.id, as: type)
         } catch {
-            core.releaseActor(options.resources, worker: worker)
+            core.releaseActor(options.resources, placement: options.placement, worker: worker)
             throw error
         }
     }
+
+    /// Reserves `bundles` of resources together — all or none — laid out by `strategy`; tasks and
+    /// actors placed with ``PlacementGroup/bundle(_:)`` then draw on those reservations.
+    ///
+    /// - Throws: ``ClusterError/unschedulable(task:reason:)`` when the bundles do not fit the free
+    ///   resources now (the request is not queued).
+    public func createPlacementGroup(_ bundles: [ResourceSet], strategy: PlacementStrategy = .pack) async throws -> PlacementGroup {
+        try core.createPlacementGroup(bundles, strategy: strategy)
+    }
+
+    /// Releases a placement group's reservations.
+    public func removePlacementGroup(_ group: PlacementGroup) { core.removePlacementGroup(group) }
 
     /// The actor registered under `name`, as a reference of type `type`.
     public func actor<Act: DistributedActor>(named name: String, as type: Act.Type) throws -> Act
@@ -38,7 +50,7 @@ extension Cluster {
     /// throw ``ActorError/notFound(_:)``.
     public func kill<Act: DistributedActor>(_ actor: Act) where Act.ActorSystem == ClusterActorSystem {
         guard let hosted = core.actorHub.resign(actor.id) else { return }
-        core.releaseActor(hosted.resources, worker: hosted.worker)
+        core.releaseActor(hosted.resources, placement: hosted.placement, worker: hosted.worker)
     }
 
     /// The reference the driver uses: the actor itself in process, a proxy when the cluster routes

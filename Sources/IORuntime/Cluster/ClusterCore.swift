@@ -49,6 +49,33 @@ final class ClusterCore: Sendable {
         try await router.start(core: self, registry: registry, actorSystems: systems)
     }
 
+    // MARK: Placement groups
+
+    func createPlacementGroup(_ bundles: [ResourceSet], strategy: PlacementStrategy) throws(ClusterError) -> PlacementGroup {
+        guard !bundles.isEmpty, bundles.allSatisfy(\.isValid) else {
+            throw .unschedulable(task: "placement group", reason: "bundles must be non-empty, finite and non-negative")
+        }
+        let id = ids.nextSequence()
+        let workers = try state.withLock { (state) throws(ClusterError) -> [Int] in
+            guard !state.isShutDown else { throw .shutDown }
+            guard let workers = state.reserve(bundles: bundles, strategy: strategy, group: id) else {
+                throw .unschedulable(task: "placement group", reason: "\(bundles) do not fit the free resources with strategy \(strategy)")
+            }
+            return workers
+        }
+        return PlacementGroup(id: id, bundles: bundles, workers: workers)
+    }
+
+    func removePlacementGroup(_ group: PlacementGroup) {
+        let effects = state.withLock { state -> Effects in
+            var effects = Effects()
+            state.removePlacementGroup(group.id)
+            state.schedule(effects: &effects, spill: spill)
+            return effects
+        }
+        perform(effects)
+    }
+
     // MARK: Actor placement
 
     /// Picks a worker for an actor and holds `resources` there until ``releaseActor(_:worker:)``.
@@ -63,17 +90,17 @@ final class ClusterCore: Sendable {
             guard let worker = state.chooseWorker(needs: resources, placement: placement, inputs: []) else {
                 throw .unschedulable(task: typeName, reason: "no worker has \(resources) free now")
             }
-            state.workers[worker].available.subtract(resources)
+            state.acquire(resources, placement: placement, worker: worker)
             return worker
         }
     }
 
     /// Gives back an actor's resources.
-    func releaseActor(_ resources: ResourceSet, worker: Int) {
+    func releaseActor(_ resources: ResourceSet, placement: Placement, worker: Int) {
         let effects = state.withLock { state -> Effects in
             var effects = Effects()
             guard state.workers.indices.contains(worker) else { return effects }
-            state.workers[worker].available.add(resources)
+            state.giveBack(resources, placement: placement, worker: worker)
             state.schedule(effects: &effects, spill: spill)
             return effects
         }
@@ -171,7 +198,7 @@ final class ClusterCore: Sendable {
             else { return effects }
             // Take the record out of the table (a move, not a copy); a retry puts it back.
             var task = state.tasks.remove(at: index).value
-            state.workers[worker].available.add(task.options.resources)
+            state.giveBack(task.options.resources, placement: task.options.placement, worker: worker)
             state.workers[worker].running -= 1
             if let started = task.startedAt {
                 timelineEvent = TimelineEvent(

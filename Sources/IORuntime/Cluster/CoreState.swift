@@ -27,6 +27,7 @@ struct CoreState {
     var finished = 0
     var failed = 0
     var spreadCursor = 0
+    var placementGroups: [UInt64: [BundleSlot]] = [:]
     let routesThroughCodec: Bool
 
     init(workers: [WorkerSlot], routesThroughCodec: Bool) {
@@ -129,6 +130,9 @@ struct CoreState {
     /// Whether some worker could ever run a task with these needs.
     func isSatisfiable(_ options: TaskOptions) -> Bool {
         switch options.placement {
+        case .bundle(let group, let index):
+            guard let bundles = placementGroups[group], bundles.indices.contains(index) else { return false }
+            return options.resources.fits(in: bundles[index].total)
         case .worker(let index, strict: true):
             return workers.indices.contains(index) && options.resources.fits(in: workers[index].total)
         default:
@@ -144,6 +148,9 @@ struct CoreState {
     /// largest of `inputs`, then the least loaded; `nil` when none has room now.
     mutating func chooseWorker(needs: ResourceSet, placement: Placement, inputs: [ObjectID]) -> Int? {
         switch placement {
+        case .bundle(let group, let index):
+            guard let bundle = placementGroups[group]?[safe: index] else { return nil }
+            return needs.fits(in: bundle.available) ? bundle.worker : nil
         case .worker(let index, let strict):
             if workers.indices.contains(index) && needs.fits(in: workers[index].total) {
                 return needs.fits(in: workers[index].available) ? index : nil
@@ -217,7 +224,7 @@ struct CoreState {
                 }
             }
         }
-        workers[worker].available.subtract(task.options.resources)
+        acquire(task.options.resources, placement: task.options.placement, worker: worker)
         workers[worker].running += 1
         if let current = tasks.index(forKey: taskID) {
             tasks.values[current].phase = .running(worker: worker)
@@ -315,4 +322,8 @@ struct CoreState {
         case .pending, .failed: break
         }
     }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

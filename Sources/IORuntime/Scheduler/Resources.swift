@@ -61,6 +61,9 @@ public enum Placement: Sendable, Hashable {
     case spread
     /// On the given worker; when `strict` is false, elsewhere if that worker can never fit it.
     case worker(Int, strict: Bool)
+    /// Inside bundle `index` of a placement group, drawing on its reservation
+    /// (see ``PlacementGroup/bundle(_:)``).
+    case bundle(group: UInt64, index: Int)
 }
 
 /// Options that every submission accepts.
