@@ -26,6 +26,14 @@ let package = Package(
             path: "Benchmarks/TensorBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         .executableTarget(
+            name: "RuntimeBenchmarks",
+            dependencies: [
+                .product(name: "IOCompute", package: rootPackage),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/RuntimeBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
             name: "compare-runtime",
             dependencies: [.product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareRuntime"),
