@@ -127,3 +127,38 @@ struct CodecTests {
         #expect(throws: WireError.self) { try WireFrame(decoding: encoder.bytes) }
     }
 }
+
+struct TrainingConfig: WireCodable, Equatable {
+    var learningRate: Double
+    var layers: [Int]
+    var name: String?
+}
+
+@Suite("Codable bridge")
+struct CodableBridgeTests {
+    @Test("Codable types adopt WireCodable and round-trip; damage is a typed error")
+    func bridge() throws {
+        let config = TrainingConfig(learningRate: 0.01, layers: [64, 32, 10], name: "mlp")
+        let bytes = config.wireEncoded()
+        #expect(try TrainingConfig(wireBytes: bytes) == config)
+        #expect([config, config].wireEncoded().count > bytes.count)
+        for length in [0, 1, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: WireError.self) { try TrainingConfig(wireBytes: Array(bytes[..<length])) }
+        }
+        var damaged = bytes
+        damaged[damaged.count / 2] ^= 0xFF
+        damaged[damaged.count / 2 + 1] ^= 0xFF
+        #expect(throws: WireError.self) { try TrainingConfig(wireBytes: damaged) }
+    }
+
+    @Test("a WireCodable value is a task argument and result, through the codec too", arguments: [false, true])
+    func inTasks(codec: Bool) async throws {
+        let widen = RemoteFunction("widen") { (config: TrainingConfig) async throws -> TrainingConfig in
+            TrainingConfig(learningRate: config.learningRate * 2, layers: config.layers.map { $0 * 2 }, name: config.name)
+        }
+        let cluster = try await Cluster.start(.inProcess(workers: 1, routesThroughCodec: codec), registry: Registry().function(widen))
+        let result = try await cluster.submit(widen, TrainingConfig(learningRate: 0.5, layers: [1, 2], name: nil)).get()
+        #expect(result == TrainingConfig(learningRate: 1, layers: [2, 4], name: nil))
+        await cluster.shutdown()
+    }
+}

@@ -187,6 +187,7 @@ final class ClusterCore: Sendable {
     func complete(_ completion: TaskCompletion) {
         let ended = ContinuousClock.now
         var timelineEvent: TimelineEvent?
+        var runningNow: Int?
         var store: (before: StoreSnapshot, after: StoreSnapshot)?
         let effects = state.withLock { state -> Effects in
             var effects = Effects()
@@ -200,6 +201,8 @@ final class ClusterCore: Sendable {
             var task = state.tasks.remove(at: index).value
             state.giveBack(task.options.resources, placement: task.options.placement, worker: worker)
             state.workers[worker].running -= 1
+            state.running -= 1
+            runningNow = state.running
             if let started = task.startedAt {
                 timelineEvent = TimelineEvent(
                     name: task.function.name, taskID: task.id, worker: worker, start: started, end: ended,
@@ -239,6 +242,7 @@ final class ClusterCore: Sendable {
             metrics.record(timelineEvent)
         }
         if let store { metrics.observeStore(store.after, since: store.before) }
+        if let runningNow { metrics.running.record(runningNow) }
         perform(effects)
     }
 
@@ -385,7 +389,7 @@ final class ClusterCore: Sendable {
     func status() -> ClusterStatus {
         drainReleases()
         return state.withLock { state in
-            let running = state.tasks.values.filter { if case .running = $0.phase { return true } else { return false } }.count
+            let running = state.running
             return ClusterStatus(
                 workers: state.workers.map { .init(id: $0.id, total: $0.total, available: $0.available, runningTasks: $0.running) },
                 tasks: .init(
@@ -411,6 +415,7 @@ final class ClusterCore: Sendable {
             let pendingResults = state.tasks.values.map(\.result)
             state.tasks = [:]
             state.readyQueues = [:]
+            state.running = 0
             for result in pendingResults { state.fail(result, ClusterError.shutDown, effects: &effects) }
             return effects
         }

@@ -28,6 +28,8 @@ struct CoreState {
     var failed = 0
     var spreadCursor = 0
     var placementGroups: [UInt64: [BundleSlot]] = [:]
+    /// Tasks running now.
+    var running = 0
     let routesThroughCodec: Bool
 
     init(workers: [WorkerSlot], routesThroughCodec: Bool) {
@@ -226,6 +228,7 @@ struct CoreState {
         }
         acquire(task.options.resources, placement: task.options.placement, worker: worker)
         workers[worker].running += 1
+        running += 1
         if let current = tasks.index(forKey: taskID) {
             tasks.values[current].phase = .running(worker: worker)
             tasks.values[current].startedAt = .now

@@ -7,6 +7,7 @@ struct RuntimeMetrics: Sendable {
     let succeeded = Counter(label: "iocompute_tasks_finished_total", dimensions: [("outcome", "success")])
     let failed = Counter(label: "iocompute_tasks_finished_total", dimensions: [("outcome", "failure")])
     let duration = Metrics.Timer(label: "iocompute_task_duration")
+    let running = Gauge(label: "iocompute_tasks_running")
     let storeBytes = Gauge(label: "iocompute_object_store_bytes", dimensions: [("where", "memory")])
     let spilledBytes = Gauge(label: "iocompute_object_store_bytes", dimensions: [("where", "disk")])
     let spills = Counter(label: "iocompute_object_spills_total")
