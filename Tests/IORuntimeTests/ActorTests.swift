@@ -67,14 +67,7 @@ enum ActorFunctions {
 }
 
 func withActorCluster(workers: Int = 2, codec: Bool, _ body: (Cluster) async throws -> Void) async throws {
-    let cluster = try await Cluster.start(.inProcess(workers: workers, routesThroughCodec: codec), registry: ActorFunctions.registry)
-    do {
-        try await body(cluster)
-    } catch {
-        await cluster.shutdown()
-        throw error
-    }
-    await cluster.shutdown()
+    try await withCluster(workers: workers, codec: codec, registry: ActorFunctions.registry, body)
 }
 
 @Suite("Distributed actors", .timeLimit(.minutes(1)))

@@ -55,11 +55,11 @@ enum Functions {
 /// Runs `body` on a fresh cluster, directly or through the codec, and shuts it down.
 func withCluster(
     workers: Int = 2, codec: Bool, resources: ResourceSet = [.cpu: 1], memory: Int = 1 << 30,
-    _ body: (Cluster) async throws -> Void
+    registry: Registry = Functions.registry, _ body: (Cluster) async throws -> Void
 ) async throws {
     let cluster = try await Cluster.start(
         .inProcess(workers: workers, resourcesPerWorker: resources, objectStoreMemory: memory, routesThroughCodec: codec),
-        registry: Functions.registry)
+        registry: registry)
     do {
         try await body(cluster)
     } catch {

@@ -39,7 +39,7 @@ public final class Cluster: Sendable {
     ///
     /// - Throws: ``ClusterError/notRegistered(name:)`` when the function is not in the registry,
     ///   ``ClusterError/unschedulable(task:reason:)`` when no worker could ever run it,
-    ///   ``ClusterError/shutDown`` after ``shutdown()``.
+    ///   ``ClusterError/shutDown`` after ``shutdown(grace:)``.
     public func submit<each Argument: WireSerializable, Result: WireSerializable, each Input: TaskArgumentConvertible>(
         _ function: RemoteFunction<repeat each Argument, Result>, _ arguments: repeat each Input,
         options: TaskOptions = TaskOptions()

@@ -31,7 +31,9 @@ public struct ClusterConfiguration: Sendable {
     ///   - workers: the number of workers (the machine's core count is a good start).
     ///   - resourcesPerWorker: what each worker offers (`[.cpu: 1]` by default).
     ///   - objectStoreMemory: the object store's cap (2 GiB by default).
+    ///   - spillDirectory: where objects over the cap are written (a fresh temporary folder by default).
     ///   - routesThroughCodec: send everything through the wire codec (for tests).
+    ///   - timelineCapacity: how many recent task events the timeline keeps.
     public static func inProcess(
         workers: Int, resourcesPerWorker: ResourceSet = [.cpu: 1], objectStoreMemory: Int = 2 << 30,
         spillDirectory: String? = nil, routesThroughCodec: Bool = false, timelineCapacity: Int = 100_000

@@ -191,40 +191,24 @@ struct CoreState {
         let task = tasks.values[index]
         var arguments: [Payload] = []
         arguments.reserveCapacity(task.arguments.count)
-        for slot in task.arguments {
-            switch slot {
-            case .value(let payload): arguments.append(payload)
-            case .object(let id):
-                switch readForTask(id, spill: spill) {
-                case .success(let payload): arguments.append(payload)
-                case .failure(let error):
-                    tasks[taskID] = nil
-                    failed += 1
-                    fail(task.result, error, effects: &effects)
-                    return
-                }
-            case .gathered(let ids, let assemble):
-                var parts: [Payload] = []
-                parts.reserveCapacity(ids.count)
-                for id in ids {
-                    switch readForTask(id, spill: spill) {
-                    case .success(let payload): parts.append(payload)
-                    case .failure(let error):
-                        tasks[taskID] = nil
-                        failed += 1
-                        fail(task.result, error, effects: &effects)
-                        return
-                    }
-                }
-                do {
+        do {
+            for slot in task.arguments {
+                switch slot {
+                case .value(let payload): arguments.append(payload)
+                case .object(let id): arguments.append(try readForTask(id, spill: spill).get())
+                case .gathered(let ids, let assemble):
+                    var parts: [Payload] = []
+                    parts.reserveCapacity(ids.count)
+                    for id in ids { parts.append(try readForTask(id, spill: spill).get()) }
                     arguments.append(.value(try assemble(parts)))
-                } catch {
-                    tasks[taskID] = nil
-                    failed += 1
-                    fail(task.result, error, effects: &effects)
-                    return
                 }
             }
+        } catch {
+            // An input that cannot be read (restoring it from disk failed) fails the task.
+            tasks[taskID] = nil
+            failed += 1
+            fail(task.result, error, effects: &effects)
+            return
         }
         acquire(task.options.resources, placement: task.options.placement, worker: worker)
         workers[worker].running += 1
