@@ -215,6 +215,8 @@ final class ClusterCore: Sendable {
                 state.finished += 1
                 state.seal(task.result, payload, location: worker, effects: &effects)
             case .thrown(let error):
+                logger.debug(
+                    "task failed", metadata: ["task": "\(task.function.name)", "attempt": "\(task.attempt)", "error": "\(error.message)"])
                 if task.options.retryOnThrownErrors && task.attempt < task.options.maxRetries {
                     task.attempt += 1
                     task.phase = .waitingForResources

@@ -1,4 +1,5 @@
 import DequeModule
+import Logging
 
 /// Work to do once the core's lock is released: deliver messages and resume waiters.
 struct Effects {
@@ -286,6 +287,7 @@ struct CoreState {
                 objects[victim.id] = entry
             } catch {
                 // The disk refused: keep the object in memory rather than lose it.
+                Logger(label: "iocompute.objectstore").warning("could not spill \(victim.id): \(error); keeping it in memory")
                 return
             }
         }
