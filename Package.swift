@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // Layer 0: system libraries from Debian packages.
@@ -49,9 +51,18 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]),
         .target(name: "IORuntimeTensor", dependencies: ["IORuntime", "IOTensor"]),
+        .target(
+            name: "IOTransportTCP",
+            dependencies: [
+                "IORuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // Layer 5: the umbrella module and the command line.
-        .target(name: "IOCompute", dependencies: ["IOTensor", "IORuntime", "IORuntimeTensor"]),
+        .target(name: "IOCompute", dependencies: ["IOTensor", "IORuntime", "IORuntimeTensor", "IOTransportTCP"]),
         .executableTarget(
             name: "iocompute",
             dependencies: [
@@ -69,6 +80,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "iocomputeTests", dependencies: ["iocompute"]),
         .testTarget(name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"]),
+        .testTarget(name: "IOTransportTCPTests", dependencies: ["IOTransportTCP", "IORuntime"]),
     ],
     swiftLanguageModes: [.v6]
 )

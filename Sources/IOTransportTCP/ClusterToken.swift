@@ -1,0 +1,74 @@
+import Crypto
+
+/// The shared secret that nodes of one cluster prove they hold before anything else is read.
+///
+/// Generate one per cluster and hand it to every node out of band (an environment variable, a
+/// file readable only by the cluster's user) — never on a command line, where other users can
+/// read it. Its description is redacted so that it does not end up in logs.
+public struct ClusterToken: Sendable, CustomStringConvertible {
+    /// The secret's bytes (SymmetricKey is not Sendable in this swift-crypto; one is built per use).
+    private let secret: [UInt8]
+
+    var key: SymmetricKey { SymmetricKey(data: secret) }
+
+    /// A fresh random 256-bit token.
+    public static func generate() -> ClusterToken {
+        ClusterToken(secret: SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+    }
+
+    /// The token from its bytes (at least 16).
+    public init(bytes: [UInt8]) throws(TCPTransportError) {
+        guard bytes.count >= 16 else { throw .invalidToken("a token needs at least 16 bytes, got \(bytes.count)") }
+        secret = bytes
+    }
+
+    /// The token from its hexadecimal form (as ``hexadecimal`` writes it).
+    public init(hexadecimal text: String) throws(TCPTransportError) {
+        let characters = Array(text.utf8)
+        guard characters.count % 2 == 0 else { throw .invalidToken("a hexadecimal token needs an even number of digits") }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: characters.count, by: 2) {
+            guard let high = Self.nibble(characters[index]), let low = Self.nibble(characters[index + 1]) else {
+                throw .invalidToken("not a hexadecimal digit")
+            }
+            bytes.append(high << 4 | low)
+        }
+        try self.init(bytes: bytes)
+    }
+
+    private init(secret: [UInt8]) { self.secret = secret }
+
+    /// The token's hexadecimal form, to hand to other nodes.
+    public var hexadecimal: String {
+        secret.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+    }
+
+    public var description: String { "ClusterToken(redacted)" }
+
+    private static func nibble(_ character: UInt8) -> UInt8? {
+        switch character {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+/// An error from the TCP transport.
+public enum TCPTransportError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A token is malformed.
+    case invalidToken(String)
+    /// The peer failed the handshake (wrong token, wrong protocol, or silence).
+    case handshakeFailed(String)
+    /// The connection closed.
+    case connectionClosed
+
+    public var description: String {
+        switch self {
+        case .invalidToken(let reason): "invalid cluster token: \(reason)"
+        case .handshakeFailed(let reason): "handshake failed: \(reason)"
+        case .connectionClosed: "the connection closed"
+        }
+    }
+}

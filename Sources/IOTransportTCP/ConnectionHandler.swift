@@ -1,0 +1,134 @@
+import IORuntime
+import Logging
+import NIOCore
+
+/// One connection's life: the mutual handshake, then routed frames.
+///
+/// After the handshake every frame carries `source (4 bytes) · destination (4 bytes) · WireFrame`.
+/// Anything that breaks the protocol — a bad hello, a wrong proof, a malformed or oversized frame,
+/// silence past the handshake timeout — closes this connection only, with a logged reason.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case awaitingHello
+        case awaitingProof(peer: PeerID, nonce: [UInt8])
+        case established(peer: PeerID)
+        case closed
+    }
+
+    private var state = State.awaitingHello
+    private let hello: Hello
+    private let token: ClusterToken
+    private let limit: FrameLimit
+    private let maximumFrame: Int
+    private let handshakeTimeout: TimeAmount
+    private let transport: TCPTransport
+    private var established: EventLoopPromise<PeerID>?
+    private var timeout: Scheduled<Void>?
+    private let logger = Logger(label: "iocompute.transport.tcp")
+
+    typealias Hello = Handshake.Hello
+
+    init(
+        localPeer: PeerID, token: ClusterToken, limit: FrameLimit, maximumFrame: Int, handshakeTimeout: TimeAmount,
+        transport: TCPTransport, established: EventLoopPromise<PeerID>?
+    ) {
+        hello = Hello.fresh(peer: localPeer)
+        self.token = token
+        self.limit = limit
+        self.maximumFrame = maximumFrame
+        self.handshakeTimeout = handshakeTimeout
+        self.transport = transport
+        self.established = established
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: Handshake.helloSize + 4)
+        buffer.writeFrame(hello.bytes)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        let remote = context.remoteAddress.map { "\($0)" } ?? "unknown"
+        // Both the handler and its context belong to this event loop, where the task runs.
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let milliseconds = handshakeTimeout.nanoseconds / 1_000_000
+        timeout = context.eventLoop.scheduleTask(in: handshakeTimeout) {
+            let (handler, context) = bound.value
+            if case .established = handler.state { return }
+            handler.reject(context, "no handshake from \(remote) within \(milliseconds) ms")
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var frame = unwrapInboundIn(data)
+        let bytes = frame.readBytes(length: frame.readableBytes) ?? []
+        switch state {
+        case .awaitingHello:
+            do {
+                let theirs = try Hello(parsing: bytes)
+                let proof = Handshake.proof(token: token, verifierNonce: theirs.nonce, proverNonce: hello.nonce, prover: hello.peer)
+                var buffer = context.channel.allocator.buffer(capacity: Handshake.proofSize + 4)
+                buffer.writeFrame(proof)
+                context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+                state = .awaitingProof(peer: theirs.peer, nonce: theirs.nonce)
+            } catch {
+                reject(context, "\(error)")
+            }
+        case .awaitingProof(let peer, let nonce):
+            guard bytes.count == Handshake.proofSize,
+                Handshake.verify(bytes, token: token, verifierNonce: hello.nonce, proverNonce: nonce, prover: peer)
+            else {
+                reject(context, "\(peer) failed authentication (wrong cluster token)")
+                return
+            }
+            state = .established(peer: peer)
+            timeout?.cancel()
+            limit.bytes = maximumFrame
+            transport.connectionEstablished(peer: peer, channel: context.channel)
+            established?.succeed(peer)
+            established = nil
+        case .established(let peer):
+            guard bytes.count >= 8 else {
+                reject(context, "a routed frame of \(bytes.count) bytes from \(peer)")
+                return
+            }
+            let source = PeerID(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
+            let destination = PeerID(UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24)
+            do {
+                let wireFrame = try WireFrame(decoding: Array(bytes[8...]))
+                transport.deliver(wireFrame, from: source, to: destination)
+            } catch {
+                reject(context, "a malformed frame from \(peer): \(error)")
+            }
+        case .closed:
+            break
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timeout?.cancel()
+        if case .established(let peer) = state { transport.connectionLost(peer: peer, channel: context.channel) }
+        established?.fail(TCPTransportError.connectionClosed)
+        established = nil
+        state = .closed
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        reject(context, "\(error)")
+    }
+
+    private func reject(_ context: ChannelHandlerContext, _ reason: String) {
+        if case .closed = state { return }
+        let wasEstablished: PeerID? = { if case .established(let peer) = state { return peer } else { return nil } }()
+        logger.warning("dropping connection from \(context.remoteAddress.map { "\($0)" } ?? "unknown"): \(reason)")
+        transport.recordRejection(reason)
+        established?.fail(TCPTransportError.handshakeFailed(reason))
+        established = nil
+        state = .closed
+        timeout?.cancel()
+        if let peer = wasEstablished { transport.connectionLost(peer: peer, channel: context.channel) }
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,198 @@
+import IORuntime
+import IOTransportTCP
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Collects the frames delivered to one endpoint.
+final class Inbox: Sendable {
+    private let frames = Mutex<[(WireFrame, PeerID)]>([])
+    func receive(_ frame: WireFrame, _ source: PeerID) { frames.withLock { $0.append((frame, source)) } }
+    var count: Int { frames.withLock { $0.count } }
+    var all: [(WireFrame, PeerID)] { frames.withLock { $0 } }
+
+    /// Waits (bounded) until `count` frames arrived.
+    func wait(for count: Int) async throws {
+        for _ in 0..<1000 where self.count < count { try await Task.sleep(for: .milliseconds(5)) }
+    }
+}
+
+/// A plain TCP client that speaks whatever bytes a test gives it.
+struct RawPeer {
+    let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TransportError.closed }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    func send(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+
+    /// Reads until the other side closes (true) or five seconds pass (false).
+    func closedByPeer() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return true }
+            if count < 0 { return errno == ECONNRESET }
+        }
+    }
+
+    func close() { _ = Glibc.close(descriptor) }
+}
+
+func framed(_ body: [UInt8]) -> [UInt8] {
+    withUnsafeBytes(of: UInt32(body.count).littleEndian) { Array($0) } + body
+}
+
+/// A listening head and a helper to check that it still serves an honest worker.
+struct Head {
+    let transport: TCPTransport
+    let port: Int
+    let inbox = Inbox()
+    let token: ClusterToken
+
+    init(configuration: TCPTransport.Configuration = .init(handshakeTimeout: .milliseconds(300))) async throws {
+        token = ClusterToken.generate()
+        transport = TCPTransport(localPeer: .driver, token: token, configuration: configuration)
+        let inbox = self.inbox
+        try await transport.register(.driver) { frame, source in inbox.receive(frame, source) }
+        port = try await transport.listen()
+    }
+
+    /// Connects an honest worker, sends one frame, and checks that it arrives.
+    func stillServes(worker: UInt32 = 9) async throws {
+        let before = inbox.count
+        let client = TCPTransport(localPeer: PeerID(worker), token: token)
+        #expect(try await client.connect(host: "127.0.0.1", port: port) == .driver)
+        try client.send(WireFrame(kind: 1, payload: [1, 2, 3]), from: PeerID(worker), to: .driver)
+        try await inbox.wait(for: before + 1)
+        #expect(inbox.count == before + 1)
+        await client.shutdown()
+    }
+}
+
+@Suite("TCP transport", .timeLimit(.minutes(1)))
+struct TCPTransportTests {
+    @Test("authenticated peers exchange frames both ways, in order, up to large payloads")
+    func exchange() async throws {
+        let head = try await Head()
+        let worker = TCPTransport(localPeer: PeerID(1), token: head.token)
+        let workerInbox = Inbox()
+        try await worker.register(PeerID(1)) { frame, source in workerInbox.receive(frame, source) }
+        #expect(try await worker.connect(host: "127.0.0.1", port: head.port) == .driver)
+        for index in 0..<100 {
+            try worker.send(WireFrame(kind: 3, metadata: ["n": "\(index)"], payload: [UInt8(index)]), from: PeerID(1), to: .driver)
+        }
+        let large = (0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try worker.send(WireFrame(kind: 3, payload: large), from: PeerID(1), to: .driver)
+        try await head.inbox.wait(for: 101)
+        let received = head.inbox.all
+        #expect(received.count == 101)
+        #expect(received.prefix(100).map { $0.0.metadata["n"] } == (0..<100).map { Optional("\($0)") })
+        #expect(received.last?.0.payload == large)
+        #expect(received.allSatisfy { $0.1 == PeerID(1) })
+        // And back: the head reaches the worker over the same connection.
+        try head.transport.send(WireFrame(kind: 1, payload: [42]), from: .driver, to: PeerID(1))
+        try await workerInbox.wait(for: 1)
+        #expect(workerInbox.all.first?.0.payload == [42])
+        #expect(throws: TransportError.self) { try head.transport.send(WireFrame(kind: 1, payload: []), from: .driver, to: PeerID(77)) }
+        await worker.shutdown()
+        await head.transport.shutdown()
+    }
+
+    @Test("a peer with the wrong token is refused and the node keeps serving")
+    func wrongToken() async throws {
+        let head = try await Head()
+        let intruder = TCPTransport(localPeer: PeerID(2), token: ClusterToken.generate())
+        await #expect(throws: TCPTransportError.self) { try await intruder.connect(host: "127.0.0.1", port: head.port) }
+        #expect(head.transport.rejections.contains { $0.contains("wrong cluster token") })
+        #expect(head.transport.connectedPeers.isEmpty)
+        try await head.stillServes()
+        await intruder.shutdown()
+        await head.transport.shutdown()
+    }
+
+    @Test(
+        "random bytes, a bad version, an oversized length and silence are each dropped",
+        arguments: ["garbage", "version", "oversized", "stall"])
+    func hostilePeers(kind: String) async throws {
+        let head = try await Head()
+        let peer = try RawPeer(port: head.port)
+        switch kind {
+        case "garbage":
+            var generator = SystemRandomNumberGenerator()
+            peer.send(framed((0..<42).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+        case "version":
+            peer.send(framed(Array("IOCP".utf8) + [9, 0] + [1, 0, 0, 0] + Array(repeating: 7, count: 32)))
+        case "oversized":
+            peer.send([0xFF, 0xFF, 0xFF, 0x7F] + Array(repeating: 0, count: 1000))
+        default:
+            break  // connect and say nothing
+        }
+        #expect(peer.closedByPeer(), "the head should close the connection")
+        peer.close()
+        let reasons = head.transport.rejections.joined(separator: " | ")
+        switch kind {
+        case "version": #expect(reasons.contains("protocol version 9"))
+        case "oversized": #expect(reasons.contains("exceeds"))
+        case "stall": #expect(reasons.contains("no handshake"))
+        default: #expect(!reasons.isEmpty)
+        }
+        try await head.stillServes()
+        await head.transport.shutdown()
+    }
+
+    @Test("a frame over the cap after the handshake drops that connection only")
+    func oversizedAfterHandshake() async throws {
+        let head = try await Head(configuration: .init(maximumFrameSize: 1 << 20, handshakeTimeout: .seconds(2)))
+        let lost = Inbox()
+        head.transport.onPeerLost { peer in lost.receive(WireFrame(kind: 0, payload: []), peer) }
+        let big = TCPTransport(localPeer: PeerID(3), token: head.token, configuration: .init(maximumFrameSize: 8 << 20))
+        try await big.connect(host: "127.0.0.1", port: head.port)
+        try big.send(WireFrame(kind: 1, payload: Array(repeating: 1, count: 2 << 20)), from: PeerID(3), to: .driver)
+        try await lost.wait(for: 1)
+        #expect(lost.all.first?.1 == PeerID(3))
+        #expect(head.inbox.count == 0)
+        try await head.stillServes()
+        await big.shutdown()
+        await head.transport.shutdown()
+    }
+
+    @Test("the loss of a connected peer is reported")
+    func peerLoss() async throws {
+        let head = try await Head()
+        let lost = Inbox()
+        head.transport.onPeerLost { peer in lost.receive(WireFrame(kind: 0, payload: []), peer) }
+        let worker = TCPTransport(localPeer: PeerID(5), token: head.token)
+        try await worker.connect(host: "127.0.0.1", port: head.port)
+        for _ in 0..<200 where !head.transport.connectedPeers.contains(PeerID(5)) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(head.transport.connectedPeers.contains(PeerID(5)))
+        await worker.shutdown()
+        try await lost.wait(for: 1)
+        #expect(lost.all.map(\.1) == [PeerID(5)])
+        await head.transport.shutdown()
+    }
+
+    @Test("tokens round-trip through hexadecimal and never print")
+    func tokens() throws {
+        let token = ClusterToken.generate()
+        #expect(try ClusterToken(hexadecimal: token.hexadecimal).hexadecimal == token.hexadecimal)
+        #expect(token.hexadecimal.count == 64)
+        #expect(!"\(token)".contains(token.hexadecimal))
+        #expect(throws: TCPTransportError.self) { try ClusterToken(hexadecimal: "abc") }
+        #expect(throws: TCPTransportError.self) { try ClusterToken(bytes: [1, 2, 3]) }
+    }
+}
