@@ -4,7 +4,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// A ``Transport`` over TCP (SwiftNIO): one connection per pair of processes, authenticated by a
+/// A `Transport` over TCP (SwiftNIO): one connection per pair of processes, authenticated by a
 /// shared ``ClusterToken`` before any other byte is read.
 ///
 /// Frames are length-prefixed and capped (``Configuration/maximumFrameSize``); Nagle's algorithm
