@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "IOCompute", targets: ["IOCompute"]),
         .library(name: "IOTensor", targets: ["IOTensor"]),
         .library(name: "IORuntime", targets: ["IORuntime"]),
+        .library(name: "IOTransportTCP", targets: ["IOTransportTCP"]),
         .executable(name: "iocompute", targets: ["iocompute"]),
     ],
     dependencies: [
@@ -57,6 +58,7 @@ let package = Package(
                 "IORuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -79,7 +81,9 @@ let package = Package(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
         .testTarget(name: "iocomputeTests", dependencies: ["iocompute"]),
-        .testTarget(name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"]),
+        .testTarget(
+            name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"],
+            exclude: ["FuzzRegressions"]),
         .testTarget(name: "IOTransportTCPTests", dependencies: ["IOTransportTCP", "IORuntime"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
+import Foundation
 import Testing
 
-@testable import IORuntime
+@_spi(Fuzzing) @testable import IORuntime
 
 @Suite("Message decoding")
 struct MessageDecodingTests {
@@ -37,6 +38,19 @@ struct MessageDecodingTests {
             let frame = try WireFrame(decoding: message.frame().encoded())
             let decoded = try RuntimeMessage(frame: frame)
             #expect(decoded.frame() == message.frame())
+        }
+    }
+
+    @Test("inputs the fuzzer found are rejected with typed errors (regressions)")
+    func fuzzRegressions() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("FuzzRegressions")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(!names.isEmpty)
+        for name in names {
+            let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(name)))
+            // The first one: a metadata count near Int.max made the error path overflow.
+            #expect(throws: WireError.self, "\(name)") { try WireFrame(decoding: bytes) }
+            WireFuzzing.decodeEverything(bytes)
         }
     }
 

@@ -48,7 +48,9 @@ public struct WireFrame: Sendable, Equatable {
         kind = try decoder.read(UInt16.self)
         let pairs = try decoder.readLength()
         guard pairs <= decoder.remaining / 2 else {
-            throw .truncated(what: "frame metadata", needed: pairs * 2, remaining: decoder.remaining)
+            throw .truncated(
+                what: "frame metadata", needed: pairs.multipliedReportingOverflow(by: 2).overflow ? Int.max : pairs * 2,
+                remaining: decoder.remaining)
         }
         var metadata: [String: String] = [:]
         for _ in 0..<pairs {
