@@ -71,6 +71,12 @@ public final class TCPTransport: Transport {
         return .nanoseconds(parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000)
     }
 
+    /// Writes queue up to the high mark before a connection stops being writable, and it becomes
+    /// writable again below half of it.
+    private var waterMark: ChannelOptions.Types.WriteBufferWaterMark {
+        .init(low: configuration.writeBufferHighWaterMark / 2, high: configuration.writeBufferHighWaterMark)
+    }
+
     private func configure(_ channel: any Channel, established: EventLoopPromise<PeerID>?) -> EventLoopFuture<Void> {
         let limit = FrameLimit(Handshake.maximumFrame)
         return channel.eventLoop.makeCompletedFuture {
@@ -87,10 +93,7 @@ public final class TCPTransport: Transport {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(
-                .writeBufferWaterMark,
-                value: .init(low: configuration.writeBufferHighWaterMark / 2, high: configuration.writeBufferHighWaterMark)
-            )
+            .childChannelOption(.writeBufferWaterMark, value: waterMark)
             .childChannelInitializer { [self] channel in configure(channel, established: nil) }
             .bind(host: host, port: port)
             .get()
@@ -107,10 +110,7 @@ public final class TCPTransport: Transport {
         let promise = group.next().makePromise(of: PeerID.self)
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(
-                .writeBufferWaterMark,
-                value: .init(low: configuration.writeBufferHighWaterMark / 2, high: configuration.writeBufferHighWaterMark)
-            )
+            .channelOption(.writeBufferWaterMark, value: waterMark)
             .channelInitializer { [self] channel in configure(channel, established: promise) }
             .connect(host: host, port: port)
             .get()

@@ -49,6 +49,22 @@ struct TaskCompletion: Sendable {
 
 // MARK: - Codec
 
+extension TaskError {
+    /// A task error travels as its task name, error type and message; the error value itself
+    /// stays in the process that threw it.
+    func encode(to encoder: inout WireEncoder) {
+        encoder.write(taskName)
+        encoder.write(errorType)
+        encoder.write(message)
+    }
+
+    static func decode(from decoder: inout WireDecoder) throws(WireError) -> TaskError {
+        TaskError(
+            taskName: try decoder.read(String.self), errorType: try decoder.read(String.self),
+            message: try decoder.read(String.self))
+    }
+}
+
 extension Payload {
     func encode(to encoder: inout WireEncoder) {
         let (typeName, bytes) = encoded
@@ -95,9 +111,7 @@ extension RuntimeMessage {
                 payload.encode(to: &encoder)
             case .thrown(let error):
                 encoder.write(UInt8(1))
-                encoder.write(error.taskName)
-                encoder.write(error.errorType)
-                encoder.write(error.message)
+                error.encode(to: &encoder)
             case .timedOut: encoder.write(UInt8(2))
             case .cancelled: encoder.write(UInt8(3))
             }
@@ -122,9 +136,7 @@ extension RuntimeMessage {
                 encoder.write(UInt8(1))
             case .thrown(let error):
                 encoder.write(UInt8(2))
-                encoder.write(error.taskName)
-                encoder.write(error.errorType)
-                encoder.write(error.message)
+                error.encode(to: &encoder)
             }
             return WireFrame(kind: Kind.actorReply.rawValue, payload: encoder.bytes)
         }
@@ -163,9 +175,7 @@ extension RuntimeMessage {
             case 0: outcome = .success(try Payload.decode(from: &decoder))
             case 1:
                 outcome = .thrown(
-                    TaskError(
-                        taskName: try decoder.read(String.self), errorType: try decoder.read(String.self),
-                        message: try decoder.read(String.self)))
+                    try TaskError.decode(from: &decoder))
             case 2: outcome = .timedOut
             case 3: outcome = .cancelled
             case let tag: throw .invalid(what: "task outcome", reason: "tag \(tag)")
@@ -198,9 +208,7 @@ extension RuntimeMessage {
             case 1: outcome = .void
             case 2:
                 outcome = .thrown(
-                    TaskError(
-                        taskName: try decoder.read(String.self), errorType: try decoder.read(String.self),
-                        message: try decoder.read(String.self)))
+                    try TaskError.decode(from: &decoder))
             case let tag: throw .invalid(what: "actor reply", reason: "tag \(tag)")
             }
             self = .actorReply(ActorReply(callID: callID, outcome: outcome))
