@@ -85,6 +85,15 @@ let package = Package(
             name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"],
             exclude: ["FuzzRegressions"]),
         .testTarget(name: "IOTransportTCPTests", dependencies: ["IOTransportTCP", "IORuntime"]),
+        // Multi-process clusters: the tests drive clusters whose workers run ClusterTestNode, and
+        // both build their registry from ClusterTestSupport.
+        .target(
+            name: "ClusterTestSupport", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"], path: "Tests/ClusterTestSupport"),
+        .executableTarget(
+            name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP"], path: "Tests/ClusterTestNode"),
+        .testTarget(
+            name: "IOClusterTests",
+            dependencies: ["ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor"]),
     ],
     swiftLanguageModes: [.v6]
 )

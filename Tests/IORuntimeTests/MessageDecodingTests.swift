@@ -32,7 +32,7 @@ struct MessageDecodingTests {
                 ActorCall(
                     callID: 1, replyTo: .driver, actor: ActorIdentity(session: 1, sequence: 2), target: "$s4main7CounterC3addyS2iF",
                     genericSubstitutions: ["Si"], arguments: [.value(5)])),
-            .actorReply(ActorReply(callID: 1, outcome: .void)),
+            .actorReply(ActorReply(callID: 1, replyTo: PeerID(2), outcome: .void)),
         ]
         for message in messages {
             let frame = try WireFrame(decoding: message.frame().encoded())

@@ -32,11 +32,23 @@ public struct ActorOptions: Sendable {
     public var placement: Placement
     /// A name under which ``Cluster/actor(named:as:)`` finds it; names are unique per cluster.
     public var name: String?
+    /// How many times the actor is rebuilt on another worker when its worker process is lost
+    /// (its state starts afresh, as in Ray); past that, calls throw ``ActorError/actorDied(_:reason:)``.
+    public var maxRestarts: Int
+    /// Whether calls in flight when the actor's worker is lost are sent again once it has
+    /// restarted; otherwise they throw ``ActorError/callInterrupted(_:reason:)``. Set it only when
+    /// the actor's methods may safely run twice.
+    public var retriesCallsAfterRestart: Bool
 
-    public init(resources: ResourceSet = [:], placement: Placement = .automatic, name: String? = nil) {
+    public init(
+        resources: ResourceSet = [:], placement: Placement = .automatic, name: String? = nil, maxRestarts: Int = 0,
+        retriesCallsAfterRestart: Bool = false
+    ) {
         self.resources = resources
         self.placement = placement
         self.name = name
+        self.maxRestarts = maxRestarts
+        self.retriesCallsAfterRestart = retriesCallsAfterRestart
     }
 }
 
@@ -52,6 +64,10 @@ public enum ActorError: Error, Sendable, Equatable, CustomStringConvertible {
     case wrongSystem(String)
     /// A call could not be decoded or dispatched.
     case invocationFailed(String)
+    /// The actor's worker was lost and it has no restarts left (or could not be rebuilt).
+    case actorDied(ActorIdentity, reason: String)
+    /// The call was in flight when the actor's worker was lost; it may or may not have run.
+    case callInterrupted(ActorIdentity, reason: String)
 
     public var description: String {
         switch self {
@@ -60,6 +76,8 @@ public enum ActorError: Error, Sendable, Equatable, CustomStringConvertible {
         case .nameTaken(let name): "an actor named \"\(name)\" already exists"
         case .wrongSystem(let type): "the factory for \(type) must build the actor with the system it is given"
         case .invocationFailed(let reason): "the actor call failed: \(reason)"
+        case .actorDied(let id, let reason): "actor \(id) is dead: \(reason)"
+        case .callInterrupted(let id, let reason): "a call to actor \(id) was interrupted: \(reason)"
         }
     }
 }

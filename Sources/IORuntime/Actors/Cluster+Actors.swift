@@ -14,7 +14,22 @@ extension Cluster {
     where Act.ActorSystem == ClusterActorSystem {
         let typeName = String(reflecting: type)
         guard let factory = core.registry.actors[typeName] else { throw ClusterError.notRegistered(name: typeName) }
+        guard options.maxRestarts >= 0 else { throw ClusterError.invalidConfiguration("maxRestarts cannot be negative") }
         let worker = try core.reserveActor(options.resources, placement: options.placement, typeName: typeName)
+        if core.router.isNetwork {
+            // Built by the worker process under an identity chosen here; the driver holds a proxy.
+            let id = ActorIdentity(session: core.actorHub.session, sequence: core.actorHub.nextSequence())
+            do {
+                try await core.actorHub.spawn(id, on: worker, typeName: typeName, options: options) {
+                    core.router.send(.spawnActor(ActorSpawn(actor: id, typeName: typeName)), toWorker: worker)
+                }
+                return try reference(to: id, as: type)
+            } catch {
+                _ = core.actorHub.resign(id)
+                core.releaseActor(options.resources, placement: options.placement, worker: worker)
+                throw (error as? TaskError)?.underlying ?? error
+            }
+        }
         let system = core.workerActorSystems[worker]
         do {
             let built = try ClusterActorSystem.$current.withValue(system) { try factory(system) }
@@ -50,6 +65,7 @@ extension Cluster {
     /// throw ``ActorError/notFound(_:)``.
     public func kill<Act: DistributedActor>(_ actor: Act) where Act.ActorSystem == ClusterActorSystem {
         guard let hosted = core.actorHub.resign(actor.id) else { return }
+        if core.router.isNetwork { core.router.send(.killActor(actor.id), toWorker: hosted.worker) }
         core.releaseActor(hosted.resources, placement: hosted.placement, worker: hosted.worker)
     }
 

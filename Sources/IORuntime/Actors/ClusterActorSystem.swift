@@ -33,6 +33,9 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     /// from the wire resolve against it.
     @TaskLocal public static var current: ClusterActorSystem?
 
+    /// The identity the driver chose for an actor a worker process is building.
+    @TaskLocal static var presetIdentity: ActorIdentity?
+
     let hub: ActorHub
     /// The worker this system belongs to, or `nil` for the driver.
     let worker: Int?
@@ -51,13 +54,17 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
 
     public func resolve<Act>(id: ActorIdentity, as actorType: Act.Type) throws -> Act?
     where Act: DistributedActor, Act.ID == ActorIdentity {
-        guard let hosted = hub.hosted(id) else { throw ActorError.notFound(id) }
-        if hub.routesThroughCodec && hosted.worker != (worker ?? -1) { return nil }
+        guard let hosted = hub.hosted(id) else {
+            // A worker process knows only the actors it hosts; others are reached through the driver.
+            if hub.role == .workerProcess { return nil }
+            throw ActorError.notFound(id)
+        }
+        if hub.routesThroughCodec && (hosted.worker != (worker ?? -1) || hosted.instance == nil) { return nil }
         return hosted.instance as? Act
     }
 
     public func assignID<Act>(_ actorType: Act.Type) -> ActorIdentity where Act: DistributedActor, Act.ID == ActorIdentity {
-        let id = ActorIdentity(session: hub.session, sequence: hub.nextSequence())
+        let id = Self.presetIdentity ?? ActorIdentity(session: hub.session, sequence: hub.nextSequence())
         hub.assign(id, worker: worker ?? -1, typeName: String(reflecting: actorType))
         return id
     }
@@ -82,22 +89,29 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         switch try await call(actor.id, target, invocation).outcome {
         case .value(let payload): return try payload.value(as: Res.self)
         case .void: throw ActorError.invocationFailed("\(target.identifier) returned nothing where \(Res.self) was expected")
-        case .thrown(let error): throw error
+        case .thrown(let error): throw error.underlying as? ActorError ?? error
         }
     }
 
     public func remoteCallVoid<Act, Err>(
         on actor: Act, target: RemoteCallTarget, invocation: inout ClusterInvocationEncoder, throwing: Err.Type
     ) async throws where Act: DistributedActor, Act.ID == ActorIdentity, Err: Error {
-        if case .thrown(let error) = try await call(actor.id, target, invocation).outcome { throw error }
+        if case .thrown(let error) = try await call(actor.id, target, invocation).outcome { throw error.underlying as? ActorError ?? error }
     }
 
     private func call(_ id: ActorIdentity, _ target: RemoteCallTarget, _ invocation: ClusterInvocationEncoder) async throws -> ActorReply {
-        guard let hosted = hub.hosted(id) else { throw ActorError.notFound(id) }
+        // In process, a call goes straight to the host; in a multi-process cluster every call goes
+        // to the driver, which knows where each actor lives and what to do when its worker is lost.
+        let destination: PeerID
+        if hub.role == .inProcess {
+            guard let hosted = hub.hosted(id) else { throw ActorError.notFound(id) }
+            destination = Self.peer(ofWorker: hosted.worker)
+        } else {
+            destination = .driver
+        }
         let call = ActorCall(
             callID: hub.nextSequence(), replyTo: peer, actor: id, target: target.identifier,
             genericSubstitutions: invocation.substitutions, arguments: invocation.arguments)
-        let destination = Self.peer(ofWorker: hosted.worker)
         return try await hub.awaitReply(call.callID) {
             guard let router = hub.router.withLock({ $0 }) else { throw ClusterError.shutDown }
             router.send(.actorCall(call), from: peer, to: destination)
@@ -201,7 +215,9 @@ public struct ClusterResultHandler: DistributedTargetInvocationResultHandler {
 
     func reply(_ outcome: ActorReply.Outcome) {
         guard let router = system.hub.router.withLock({ $0 }) else { return }
-        router.send(.actorReply(ActorReply(callID: call.callID, outcome: outcome)), from: system.peer, to: call.replyTo)
+        let destination = system.hub.role == .workerProcess ? PeerID.driver : call.replyTo
+        router.send(
+            .actorReply(ActorReply(callID: call.callID, replyTo: call.replyTo, outcome: outcome)), from: system.peer, to: destination)
     }
 
     public func onReturn<Success: WireSerializable>(value: Success) async throws { reply(.value(.value(value))) }

@@ -25,14 +25,34 @@ public final class Cluster: Sendable {
     ///
     /// - Throws: ``ClusterError/invalidConfiguration(_:)`` for a bad configuration,
     ///   ``ClusterError/duplicateRegistration(name:)`` when two functions share a name.
+    ///
+    /// With a multi-process configuration (`.localProcesses(workers:)`), the worker processes run
+    /// this same program: in them this call serves as a worker and never returns, so build the
+    /// same `registry` in every process and do nothing before this call that a worker must not do.
     public static func start(_ configuration: ClusterConfiguration, registry: Registry) async throws -> Cluster {
-        let core = try ClusterCore(configuration: configuration, registry: registry)
-        try await core.start()
-        return Cluster(core: core)
+        try configuration.validate()
+        try registry.validate()
+        var link: (any ClusterLink)?
+        if let network = configuration.network {
+            await network.runWorkerIfLaunched(registry: registry)
+            link = try await network.startWorkers(count: configuration.workers)
+        }
+        do {
+            let core = try ClusterCore(configuration: configuration, registry: registry, link: link)
+            try await core.start()
+            return Cluster(core: core)
+        } catch {
+            await link?.shutdown()
+            throw error
+        }
     }
 
     /// The configuration the cluster runs with.
     public var configuration: ClusterConfiguration { core.configuration }
+
+    /// Where the driver of a multi-process cluster accepts its workers' connections
+    /// (`host:port`); `nil` in process.
+    public var driverAddress: String? { core.router.link?.address }
 
     /// Submits `function` with `arguments` — values, or refs the task will wait for — and returns
     /// a ref to its result at once.

@@ -2,9 +2,12 @@
 /// manages memory.
 public struct ClusterConfiguration: Sendable {
     /// Where the workers run.
-    public enum Mode: Sendable, Equatable {
+    public enum Mode: Sendable {
         /// Executors on a thread pool inside this process; objects are shared by reference.
         case inProcess
+        /// Worker processes reached through a network (see `ClusterConfiguration.localProcesses`
+        /// in `IOTransportTCP`); every message and object crosses the wire codec.
+        case network(any ClusterNetwork)
     }
 
     /// Where the workers run.
@@ -24,6 +27,29 @@ public struct ClusterConfiguration: Sendable {
     /// Records task start and end events for ``Cluster/timeline(to:)``; the most recent
     /// `timelineCapacity` events are kept.
     public var timelineCapacity: Int
+    /// How the driver detects lost worker processes (not used in process).
+    public var heartbeat: HeartbeatPolicy = HeartbeatPolicy()
+
+    /// A configuration with every field given; the static constructors are easier to read.
+    public init(
+        mode: Mode, workers: Int, resourcesPerWorker: ResourceSet, objectStoreMemory: Int, spillDirectory: String?,
+        routesThroughCodec: Bool, timelineCapacity: Int, heartbeat: HeartbeatPolicy = HeartbeatPolicy()
+    ) {
+        self.mode = mode
+        self.workers = workers
+        self.resourcesPerWorker = resourcesPerWorker
+        self.objectStoreMemory = objectStoreMemory
+        self.spillDirectory = spillDirectory
+        if case .network = mode { self.routesThroughCodec = true } else { self.routesThroughCodec = routesThroughCodec }
+        self.timelineCapacity = timelineCapacity
+        self.heartbeat = heartbeat
+    }
+
+    /// The network of a multi-process cluster, `nil` in process.
+    var network: (any ClusterNetwork)? {
+        if case .network(let network) = mode { return network }
+        return nil
+    }
 
     /// The embedded default: `workers` executors in this process, one CPU each.
     ///
@@ -49,5 +75,8 @@ public struct ClusterConfiguration: Sendable {
         guard resourcesPerWorker.isValid else { throw .invalidConfiguration("resources must be finite and non-negative") }
         guard objectStoreMemory > 0 else { throw .invalidConfiguration("the object store needs a positive memory cap") }
         guard timelineCapacity >= 0 else { throw .invalidConfiguration("the timeline capacity cannot be negative") }
+        guard heartbeat.interval > .zero, heartbeat.timeout > heartbeat.interval else {
+            throw .invalidConfiguration("the heartbeat timeout must exceed a positive interval")
+        }
     }
 }

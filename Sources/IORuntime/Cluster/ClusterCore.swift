@@ -25,7 +25,7 @@ final class ClusterCore: Sendable {
     let driverActorSystem: ClusterActorSystem
     let workerActorSystems: [ClusterActorSystem]
 
-    init(configuration: ClusterConfiguration, registry: Registry) throws(ClusterError) {
+    init(configuration: ClusterConfiguration, registry: Registry, link: (any ClusterLink)? = nil) throws(ClusterError) {
         try configuration.validate()
         try registry.validate()
         self.configuration = configuration
@@ -35,11 +35,19 @@ final class ClusterCore: Sendable {
             WorkerSlot(id: $0, total: configuration.resourcesPerWorker, available: configuration.resourcesPerWorker)
         }
         state = Mutex(CoreState(workers: workers, routesThroughCodec: configuration.routesThroughCodec))
-        router = MessageRouter(workerCount: configuration.workers, routesThroughCodec: configuration.routesThroughCodec)
+        if let link {
+            router = MessageRouter(link: link, workerCount: configuration.workers)
+        } else {
+            router = MessageRouter(workerCount: configuration.workers, routesThroughCodec: configuration.routesThroughCodec)
+        }
         timeline = Timeline(capacity: configuration.timelineCapacity)
-        actorHub = ActorHub(session: ids.session, routesThroughCodec: configuration.routesThroughCodec, router: router)
+        actorHub = ActorHub(
+            session: ids.session, role: link == nil ? .inProcess : .networkDriver,
+            routesThroughCodec: configuration.routesThroughCodec, router: router)
         driverActorSystem = ClusterActorSystem(hub: actorHub, worker: nil)
-        workerActorSystems = (0..<configuration.workers).map { [actorHub] in ClusterActorSystem(hub: actorHub, worker: $0) }
+        // Worker processes have their own actor systems; only an in-process cluster keeps them here.
+        workerActorSystems =
+            link != nil ? [] : (0..<configuration.workers).map { [actorHub] in ClusterActorSystem(hub: actorHub, worker: $0) }
     }
 
     /// Connects the router to the workers, the actor systems and this core.
@@ -109,8 +117,66 @@ final class ClusterCore: Sendable {
 
     private func perform(_ effects: Effects) {
         for (waiter, result) in effects.resumptions { waiter.resume(with: result) }
-        for (worker, assignment) in effects.dispatches { router.send(.execute(assignment), toWorker: worker) }
+        for (worker, assignment) in effects.dispatches {
+            do {
+                try router.trySend(.execute(assignment), toWorker: worker)
+            } catch TransportError.unknownPeer(let peer) {
+                // The worker's connection is gone: recovering from its loss retries the task.
+                router.declareLost(peer, reason: "its connection is gone")
+            } catch {
+                // The assignment cannot be sent at all (larger than a frame, say): the task fails.
+                complete(
+                    TaskCompletion(
+                        taskID: assignment.taskID, attempt: assignment.attempt, worker: worker,
+                        outcome: .thrown(TaskError(taskName: assignment.functionName, thrown: error))))
+            }
+        }
         for (worker, taskID) in effects.cancellations { router.send(.cancel(taskID: taskID), toWorker: worker) }
+    }
+
+    // MARK: Losing workers (multi-process)
+
+    /// Recovers from the loss of a worker process: retries or fails its tasks, restarts or kills
+    /// its actors, and answers the calls it leaves unanswered.
+    func workerLost(_ worker: Int, reason: String) {
+        let effects = state.withLock { state -> Effects in
+            var effects = Effects()
+            state.loseWorker(worker, reason: reason, effects: &effects, spill: spill)
+            return effects
+        }
+        perform(effects)
+        let loss = actorHub.workerLost(worker, reason: reason)
+        for (id, continuation) in loss.spawns {
+            continuation.resume(
+                throwing: ActorError.actorDied(id, reason: "worker-\(worker + 1) was lost (\(reason)) while the actor was being built"))
+        }
+        for (call, error) in loss.interrupted { router.answer(call, with: error) }
+        for (id, hosted) in loss.restart { restartActor(id, hosted) }
+    }
+
+    /// Builds a lost actor again on another worker, under the same identity.
+    private func restartActor(_ id: ActorIdentity, _ hosted: ActorHub.Hosted) {
+        do {
+            let worker = try reserveActor(hosted.resources, placement: hosted.placement, typeName: hosted.typeName)
+            actorHub.relocate(id, to: worker)
+            logger.info(
+                "restarting actor \(id) (\(hosted.typeName)) on worker-\(worker + 1), restart \(hosted.restarts) of \(hosted.maxRestarts)")
+            router.send(.spawnActor(ActorSpawn(actor: id, typeName: hosted.typeName)), toWorker: worker)
+        } catch {
+            let held = actorHub.giveUpRestart(id, reason: "it could not be restarted: \(error)")
+            for call in held { router.answer(call, with: .actorDied(id, reason: "it could not be restarted: \(error)")) }
+        }
+    }
+
+    /// A worker's answer to a spawn or restart.
+    func actorSpawned(_ answer: ActorSpawned) {
+        let outcome = actorHub.spawned(answer)
+        for call in outcome.calls { router.send(.actorCall(call), toWorker: outcome.worker) }
+        for call in outcome.failed {
+            router.answer(
+                call,
+                with: .actorDied(answer.actor, reason: answer.error.map { "its constructor failed: \($0.message)" } ?? "restart failed"))
+        }
     }
 
     /// The payload of a new object, routed through the codec when the cluster is in codec mode.
@@ -393,7 +459,9 @@ final class ClusterCore: Sendable {
         return state.withLock { state in
             let running = state.running
             return ClusterStatus(
-                workers: state.workers.map { .init(id: $0.id, total: $0.total, available: $0.available, runningTasks: $0.running) },
+                workers: state.workers.map {
+                    .init(id: $0.id, total: $0.total, available: $0.available, runningTasks: $0.running, isAlive: $0.isAlive)
+                },
                 tasks: .init(
                     submitted: state.submitted, waiting: state.tasks.count - running, running: running,
                     finished: state.finished, failed: state.failed),

@@ -6,6 +6,8 @@ public struct ClusterStatus: Sendable, CustomStringConvertible {
         public let total: ResourceSet
         public let available: ResourceSet
         public let runningTasks: Int
+        /// False once the worker's process was lost.
+        public let isAlive: Bool
     }
 
     /// Task counts by state.

@@ -135,11 +135,11 @@ struct CoreState {
         switch options.placement {
         case .bundle(let group, let index):
             guard let bundles = placementGroups[group], bundles.indices.contains(index) else { return false }
-            return options.resources.fits(in: bundles[index].total)
+            return workers[safe: bundles[index].worker]?.isAlive == true && options.resources.fits(in: bundles[index].total)
         case .worker(let index, strict: true):
-            return workers.indices.contains(index) && options.resources.fits(in: workers[index].total)
+            return workers.indices.contains(index) && workers[index].isAlive && options.resources.fits(in: workers[index].total)
         default:
-            return workers.contains { options.resources.fits(in: $0.total) }
+            return workers.contains { $0.isAlive && options.resources.fits(in: $0.total) }
         }
     }
 
@@ -152,15 +152,15 @@ struct CoreState {
     mutating func chooseWorker(needs: ResourceSet, placement: Placement, inputs: [ObjectID]) -> Int? {
         switch placement {
         case .bundle(let group, let index):
-            guard let bundle = placementGroups[group]?[safe: index] else { return nil }
+            guard let bundle = placementGroups[group]?[safe: index], workers[safe: bundle.worker]?.isAlive == true else { return nil }
             return needs.fits(in: bundle.available) ? bundle.worker : nil
         case .worker(let index, let strict):
-            if workers.indices.contains(index) && needs.fits(in: workers[index].total) {
+            if workers.indices.contains(index) && workers[index].isAlive && needs.fits(in: workers[index].total) {
                 return needs.fits(in: workers[index].available) ? index : nil
             }
             if strict { return nil }
         case .spread:
-            let candidates = workers.indices.filter { needs.fits(in: workers[$0].available) }
+            let candidates = workers.indices.filter { workers[$0].isAlive && needs.fits(in: workers[$0].available) }
             guard !candidates.isEmpty else { return nil }
             spreadCursor &+= 1
             let fewest = candidates.map { workers[$0].running }.min() ?? 0
@@ -176,12 +176,14 @@ struct CoreState {
                 largest = (entry.byteCount, location)
             }
         }
-        if let preferred = largest?.worker, workers.indices.contains(preferred), needs.fits(in: workers[preferred].available) {
+        if let preferred = largest?.worker, workers.indices.contains(preferred), workers[preferred].isAlive,
+            needs.fits(in: workers[preferred].available)
+        {
             return preferred
         }
         // Otherwise the least-loaded worker that fits.
         var best: Int?
-        for index in workers.indices where needs.fits(in: workers[index].available) {
+        for index in workers.indices where workers[index].isAlive && needs.fits(in: workers[index].available) {
             if best == nil || workers[index].running < workers[best!].running { best = index }
         }
         return best
@@ -310,6 +312,59 @@ struct CoreState {
             spill.remove(spilled)
         case .pending, .failed: break
         }
+    }
+}
+
+// MARK: - Losing a worker
+
+extension CoreState {
+    /// Takes a lost worker out of service: its running tasks go back to the ready queues when they
+    /// have retries left and fail with ``ClusterError/workerLost(worker:task:reason:)`` when not,
+    /// and waiting tasks that no live worker could ever run fail too.
+    mutating func loseWorker(_ worker: Int, reason: String, effects: inout Effects, spill: SpillStore) {
+        guard workers.indices.contains(worker), workers[worker].isAlive else { return }
+        workers[worker].isAlive = false
+        workers[worker].available = workers[worker].total
+        running -= workers[worker].running
+        workers[worker].running = 0
+        var failures: [(UInt64, any Error)] = []
+        for taskID in Array(tasks.keys) {
+            guard var task = tasks[taskID] else { continue }
+            switch task.phase {
+            case .running(let on) where on == worker:
+                if task.attempt < task.options.maxRetries && !task.cancelRequested {
+                    task.attempt += 1
+                    task.phase = .waitingForResources
+                    tasks[taskID] = task
+                    readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement), default: []]
+                        .append(taskID)
+                } else {
+                    let error: any Error =
+                        task.cancelRequested
+                        ? CancellationError() : ClusterError.workerLost(worker: worker, task: task.function.name, reason: reason)
+                    failures.append((taskID, error))
+                }
+            case .running:
+                continue
+            case .waitingForInputs, .waitingForResources:
+                if !isSatisfiable(task.options) {
+                    failures.append(
+                        (
+                            taskID,
+                            ClusterError.unschedulable(
+                                task: task.function.name, reason: "worker-\(worker + 1) was lost (\(reason)) and no live worker can run it")
+                        ))
+                }
+            }
+        }
+        for (taskID, error) in failures {
+            guard let task = tasks.removeValue(forKey: taskID) else { continue }
+            removeFromReadyQueue(task)
+            for input in task.arguments.flatMap(\.objectIDs) { objects[input]?.dependents.removeAll { $0 == taskID } }
+            failed += 1
+            fail(task.result, error, effects: &effects)
+        }
+        schedule(effects: &effects, spill: spill)
     }
 }
 

@@ -26,7 +26,7 @@ final class InProcessWorker: Sendable {
         switch message {
         case .execute(let assignment): run(assignment)
         case .cancel(let taskID): jobs.withLock { $0[taskID] }?.cancel()
-        case .completed, .actorCall, .actorReply: break
+        default: break
         }
     }
 

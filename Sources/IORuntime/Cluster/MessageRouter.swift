@@ -1,24 +1,57 @@
 import Logging
 import Synchronization
 
-/// Carries messages between the owner (`ClusterCore`), the in-process workers and the actor
-/// systems: directly as Swift values, or — in codec mode — encoded into frames and sent through
-/// an ``InProcessTransport``, exactly as a multi-process cluster would.
-final class MessageRouter: Sendable {
+/// The driver's post office. It carries messages between the owner (`ClusterCore`), the workers
+/// and the actor systems:
+///
+/// - in process, directly as Swift values, or — in codec mode — encoded into frames and sent
+///   through an ``InProcessTransport``, exactly as a multi-process cluster would;
+/// - in a multi-process cluster, over the network's transport to worker processes. There it also
+///   routes every actor call (workers send them to the driver), sends heartbeats, and reports a
+///   worker lost when its connection drops or it stops answering.
+final class MessageRouter: MessageSending, Sendable {
     let workers: [InProcessWorker]
-    let transport: InProcessTransport?
+    let transport: (any Transport)?
+    let link: (any ClusterLink)?
     private let core = Mutex<ClusterCore?>(nil)
     private let actorSystems = Mutex<[PeerID: ClusterActorSystem]>([:])
+    private let health: [WorkerHealth]
+    private let heartbeat = Mutex<Task<Void, Never>?>(nil)
+    private let isClosing = Atomic<Bool>(false)
+    private let clock = ContinuousClock()
+    private let started: ContinuousClock.Instant
     private let logger = Logger(label: "iocompute.transport")
 
+    /// A router for an in-process cluster.
     init(workerCount: Int, routesThroughCodec: Bool) {
         transport = routesThroughCodec ? InProcessTransport() : nil
+        link = nil
         workers = (0..<workerCount).map { InProcessWorker(index: $0) }
+        health = []
+        started = clock.now
     }
+
+    /// A router for a multi-process cluster whose workers `link` reaches.
+    init(link: any ClusterLink, workerCount: Int) {
+        self.link = link
+        transport = link.transport
+        workers = []
+        health = (0..<workerCount).map { _ in WorkerHealth() }
+        started = clock.now
+    }
+
+    var isNetwork: Bool { link != nil }
 
     func start(core: ClusterCore, registry: Registry, actorSystems: [PeerID: ClusterActorSystem]) async throws {
         self.core.withLock { $0 = core }
         self.actorSystems.withLock { $0 = actorSystems }
+        if let link {
+            for worker in health { worker.heard(at: elapsed) }
+            try await link.transport.register(.driver) { [weak self] frame, source in self?.receive(frame, from: source, at: .driver) }
+            link.transport.onPeerLost { [weak self] peer in self?.declareLost(peer, reason: "its connection closed") }
+            startHeartbeats(core.configuration.heartbeat)
+            return
+        }
         for worker in workers {
             let peer = PeerID(UInt32(worker.index + 1))
             worker.configure(registry: registry, actorSystem: actorSystems[peer]) { [weak self] message in
@@ -31,16 +64,25 @@ final class MessageRouter: Sendable {
         }
     }
 
+    private var elapsed: Int64 {
+        let parts = (clock.now - started).components
+        return parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
+    }
+
     private func receive(_ frame: WireFrame, from source: PeerID, at destination: PeerID) {
+        if isNetwork {
+            guard let worker = health[safe: Int(source.rawValue) - 1], !worker.isLost else { return }
+            worker.heard(at: elapsed)
+        }
         do {
-            deliver(try RuntimeMessage(frame: frame), to: destination)
+            deliver(try RuntimeMessage(frame: frame), from: source, to: destination)
         } catch {
             logger.error("dropped a malformed frame from \(source): \(error)")
         }
     }
 
     /// Hands a message to the endpoint it is addressed to.
-    private func deliver(_ message: RuntimeMessage, to destination: PeerID) {
+    private func deliver(_ message: RuntimeMessage, from source: PeerID, to destination: PeerID) {
         switch message {
         case .execute, .cancel:
             let index = Int(destination.rawValue) - 1
@@ -52,41 +94,153 @@ final class MessageRouter: Sendable {
         case .completed(let completion):
             core.withLock { $0 }?.complete(completion)
         case .actorCall(let call):
+            if isNetwork {
+                routeActorCall(call)
+                return
+            }
             guard let system = actorSystems.withLock({ $0[destination] }) else {
                 logger.error("an actor call was addressed to \(destination), which hosts no actors")
                 return
             }
             system.host(call)
         case .actorReply(let reply):
+            guard let core = core.withLock({ $0 }) else { return }
+            if isNetwork {
+                core.actorHub.replied(reply)
+                if reply.replyTo != .driver {
+                    send(message, from: .driver, to: reply.replyTo)
+                    return
+                }
+            }
+            core.actorHub.deliver(reply)
+        case .actorSpawned(let answer):
+            core.withLock { $0 }?.actorSpawned(answer)
+        case .heartbeatAck:
+            break
+        case .heartbeat, .spawnActor, .killActor:
+            logger.error("\(source) sent the driver a message only the driver sends")
+        }
+    }
+
+    /// Sends an actor call on to the worker hosting the actor, holds it while the actor restarts,
+    /// or answers it with an error.
+    func routeActorCall(_ call: ActorCall) {
+        guard let core = core.withLock({ $0 }) else { return }
+        switch core.actorHub.route(call) {
+        case .local:
+            actorSystems.withLock { $0[.driver] }?.host(call)
+        case .forward(let worker):
+            send(.actorCall(call), from: .driver, to: PeerID(UInt32(worker + 1)))
+        case .held:
+            break
+        case .fail(let error):
+            answer(call, with: error)
+        }
+    }
+
+    /// Replies to `call` with `error` on behalf of an actor that cannot answer.
+    func answer(_ call: ActorCall, with error: ActorError) {
+        let reply = ActorReply(
+            callID: call.callID, replyTo: call.replyTo, outcome: .thrown(TaskError(taskName: call.target, thrown: error)))
+        if call.replyTo == .driver {
             core.withLock { $0 }?.actorHub.deliver(reply)
+        } else {
+            send(.actorReply(reply), from: .driver, to: call.replyTo)
+        }
+    }
+
+    /// Sends `message` from `source` to `destination`, logging a failure.
+    func send(_ message: RuntimeMessage, from source: PeerID, to destination: PeerID) {
+        do {
+            try trySend(message, from: source, to: destination)
+        } catch {
+            logger.error("could not send from \(source) to \(destination): \(error)")
         }
     }
 
     /// Sends `message` from `source` to `destination`.
-    func send(_ message: RuntimeMessage, from source: PeerID, to destination: PeerID) {
-        guard let transport else {
-            deliver(message, to: destination)
+    func trySend(_ message: RuntimeMessage, from source: PeerID, to destination: PeerID) throws {
+        if isNetwork && destination == .driver {
+            deliver(message, from: source, to: destination)
             return
         }
-        do {
-            try transport.send(message.frame(), from: source, to: destination)
-        } catch {
-            logger.error("could not send from \(source) to \(destination): \(error)")
+        guard let transport else {
+            deliver(message, from: source, to: destination)
+            return
         }
+        try transport.send(message.frame(), from: source, to: destination)
+    }
+
+    func trySend(_ message: RuntimeMessage, toWorker index: Int) throws {
+        try trySend(message, from: .driver, to: PeerID(UInt32(index + 1)))
     }
 
     func send(_ message: RuntimeMessage, toWorker index: Int) {
         send(message, from: .driver, to: PeerID(UInt32(index + 1)))
     }
 
+    // MARK: Liveness
+
+    private func startHeartbeats(_ policy: HeartbeatPolicy) {
+        let timeout = policy.timeout.components
+        let timeoutNanoseconds = timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000
+        let task = Task { [weak self] in
+            var sequence: UInt64 = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(for: policy.interval)
+                guard let self, !self.isClosing.load(ordering: .relaxed) else { return }
+                sequence &+= 1
+                let now = self.elapsed
+                for (index, worker) in self.health.enumerated() where !worker.isLost {
+                    let silence = now - worker.lastHeard
+                    if silence > timeoutNanoseconds {
+                        self.declareLost(
+                            PeerID(UInt32(index + 1)), reason: "no heartbeat answer for \(Double(silence / 1_000_000) / 1000) s")
+                    } else {
+                        self.send(.heartbeat(sequence), toWorker: index)
+                    }
+                }
+            }
+        }
+        heartbeat.withLock { $0 = task }
+    }
+
+    /// Takes a worker out of the cluster once: ends its process and recovers its work.
+    func declareLost(_ peer: PeerID, reason: String) {
+        guard !isClosing.load(ordering: .relaxed), let worker = health[safe: Int(peer.rawValue) - 1], worker.markLost() else { return }
+        logger.warning("\(peer) is lost: \(reason)")
+        link?.terminate(peer)
+        core.withLock { $0 }?.workerLost(Int(peer.rawValue) - 1, reason: reason)
+    }
+
     /// Cancels every job, waits up to `grace` for them to end, and disconnects.
     func shutdown(grace: Duration) async {
+        isClosing.store(true, ordering: .relaxed)
+        heartbeat.withLock { $0 }?.cancel()
         for worker in workers { worker.cancelAll() }
         let deadline = ContinuousClock.now + grace
         for worker in workers { await worker.waitForJobs(until: deadline) }
         for system in actorSystems.withLock({ Array($0.values) }) { system.closeMailboxes() }
-        await transport?.shutdown()
+        if let link {
+            await link.shutdown()
+        } else {
+            await transport?.shutdown()
+        }
         core.withLock { $0 = nil }
         actorSystems.withLock { $0 = [:] }
     }
+}
+
+/// When the driver last heard from a worker process, and whether it was declared lost.
+final class WorkerHealth: Sendable {
+    private let lastHeardNanoseconds = Atomic<Int64>(0)
+    private let lost = Atomic<Bool>(false)
+
+    var lastHeard: Int64 { lastHeardNanoseconds.load(ordering: .relaxed) }
+    var isLost: Bool { lost.load(ordering: .relaxed) }
+
+    func heard(at nanoseconds: Int64) { lastHeardNanoseconds.store(nanoseconds, ordering: .relaxed) }
+
+    /// Marks the worker lost; true only for the first caller.
+    func markLost() -> Bool { !lost.exchange(true, ordering: .acquiringAndReleasing) }
 }

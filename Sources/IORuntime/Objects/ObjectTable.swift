@@ -102,4 +102,6 @@ struct WorkerSlot {
     let total: ResourceSet
     var available: ResourceSet
     var running = 0
+    /// False once the worker's process is lost; nothing is placed on it again.
+    var isAlive = true
 }

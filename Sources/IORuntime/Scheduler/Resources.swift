@@ -70,7 +70,8 @@ public enum Placement: Sendable, Hashable {
 public struct TaskOptions: Sendable {
     /// The resources the task holds while it runs (one CPU by default).
     public var resources: ResourceSet
-    /// How many times to run the task again after a retryable failure.
+    /// How many times to run the task again after a retryable failure: the loss of its worker
+    /// always, an error it throws when ``retryOnThrownErrors`` is set. Three by default, as in Ray.
     public var maxRetries: Int
     /// Whether an error the task's function throws is retryable (worker loss always is).
     public var retryOnThrownErrors: Bool
@@ -81,7 +82,7 @@ public struct TaskOptions: Sendable {
     public var placement: Placement
 
     public init(
-        resources: ResourceSet = [.cpu: 1], maxRetries: Int = 0, retryOnThrownErrors: Bool = false,
+        resources: ResourceSet = [.cpu: 1], maxRetries: Int = 3, retryOnThrownErrors: Bool = false,
         timeout: Duration? = nil, placement: Placement = .automatic
     ) {
         self.resources = resources

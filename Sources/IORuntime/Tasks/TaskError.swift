@@ -51,6 +51,10 @@ public enum ClusterError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidConfiguration(String)
     /// Spilling an object to disk or restoring it failed.
     case spillFailed(object: ObjectID, reason: String)
+    /// The worker running the task was lost and the task had no retries left.
+    case workerLost(worker: Int, task: String, reason: String)
+    /// A multi-process cluster's workers could not be started or reached.
+    case startFailed(String)
 
     public var description: String {
         switch self {
@@ -65,6 +69,9 @@ public enum ClusterError: Error, Sendable, Equatable, CustomStringConvertible {
         case .objectLost(let object): "object \(object) no longer exists"
         case .invalidConfiguration(let reason): "invalid cluster configuration: \(reason)"
         case .spillFailed(let object, let reason): "object \(object) could not be spilled or restored: \(reason)"
+        case .workerLost(let worker, let task, let reason):
+            "task \"\(task)\" was running on worker-\(worker + 1), which was lost (\(reason)), and has no retries left"
+        case .startFailed(let reason): "the cluster's workers could not be started: \(reason)"
         }
     }
 }

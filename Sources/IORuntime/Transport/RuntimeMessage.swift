@@ -10,6 +10,16 @@ enum RuntimeMessage: Sendable {
     case actorCall(ActorCall)
     /// Host → caller: the outcome of an actor call.
     case actorReply(ActorReply)
+    /// Driver → worker: are you alive? (carries a sequence number).
+    case heartbeat(UInt64)
+    /// Worker → driver: the answer to a heartbeat.
+    case heartbeatAck(UInt64)
+    /// Driver → worker: build an actor of a registered type under an identity the driver chose.
+    case spawnActor(ActorSpawn)
+    /// Worker → driver: the actor is built, or why it is not.
+    case actorSpawned(ActorSpawned)
+    /// Driver → worker: drop an actor.
+    case killActor(ActorIdentity)
 
     /// The frame kinds of the messages.
     enum Kind: UInt16 {
@@ -18,6 +28,11 @@ enum RuntimeMessage: Sendable {
         case completed = 3
         case actorCall = 4
         case actorReply = 5
+        case heartbeat = 6
+        case heartbeatAck = 7
+        case spawnActor = 8
+        case actorSpawned = 9
+        case killActor = 10
     }
 }
 
@@ -29,6 +44,18 @@ struct TaskAssignment: Sendable {
     let signature: String
     let arguments: [Payload]
     let timeout: Duration?
+}
+
+/// A request to build an actor on a worker process.
+struct ActorSpawn: Sendable {
+    let actor: ActorIdentity
+    let typeName: String
+}
+
+/// A worker's answer to ``ActorSpawn``: `error` is `nil` when the actor is built.
+struct ActorSpawned: Sendable {
+    let actor: ActorIdentity
+    let error: TaskError?
 }
 
 /// How a task attempt ended.
@@ -128,6 +155,7 @@ extension RuntimeMessage {
             return WireFrame(kind: Kind.actorCall.rawValue, payload: encoder.bytes)
         case .actorReply(let reply):
             encoder.write(reply.callID)
+            encoder.write(reply.replyTo.rawValue)
             switch reply.outcome {
             case .value(let payload):
                 encoder.write(UInt8(0))
@@ -139,6 +167,28 @@ extension RuntimeMessage {
                 error.encode(to: &encoder)
             }
             return WireFrame(kind: Kind.actorReply.rawValue, payload: encoder.bytes)
+        case .heartbeat(let sequence):
+            encoder.write(sequence)
+            return WireFrame(kind: Kind.heartbeat.rawValue, payload: encoder.bytes)
+        case .heartbeatAck(let sequence):
+            encoder.write(sequence)
+            return WireFrame(kind: Kind.heartbeatAck.rawValue, payload: encoder.bytes)
+        case .spawnActor(let spawn):
+            spawn.actor.encode(to: &encoder)
+            encoder.write(spawn.typeName)
+            return WireFrame(kind: Kind.spawnActor.rawValue, payload: encoder.bytes)
+        case .actorSpawned(let spawned):
+            spawned.actor.encode(to: &encoder)
+            if let error = spawned.error {
+                encoder.write(UInt8(1))
+                error.encode(to: &encoder)
+            } else {
+                encoder.write(UInt8(0))
+            }
+            return WireFrame(kind: Kind.actorSpawned.rawValue, payload: encoder.bytes)
+        case .killActor(let actor):
+            actor.encode(to: &encoder)
+            return WireFrame(kind: Kind.killActor.rawValue, payload: encoder.bytes)
         }
     }
 
@@ -202,6 +252,7 @@ extension RuntimeMessage {
                     arguments: arguments))
         case .actorReply:
             let callID = try decoder.read(UInt64.self)
+            let replyTo = PeerID(try decoder.read(UInt32.self))
             let outcome: ActorReply.Outcome
             switch try decoder.read(UInt8.self) {
             case 0: outcome = .value(try Payload.decode(from: &decoder))
@@ -211,7 +262,22 @@ extension RuntimeMessage {
                     try TaskError.decode(from: &decoder))
             case let tag: throw .invalid(what: "actor reply", reason: "tag \(tag)")
             }
-            self = .actorReply(ActorReply(callID: callID, outcome: outcome))
+            self = .actorReply(ActorReply(callID: callID, replyTo: replyTo, outcome: outcome))
+        case .heartbeat:
+            self = .heartbeat(try decoder.read(UInt64.self))
+        case .heartbeatAck:
+            self = .heartbeatAck(try decoder.read(UInt64.self))
+        case .spawnActor:
+            self = .spawnActor(ActorSpawn(actor: try ActorIdentity(from: &decoder), typeName: try decoder.read(String.self)))
+        case .actorSpawned:
+            let actor = try ActorIdentity(from: &decoder)
+            switch try decoder.read(UInt8.self) {
+            case 0: self = .actorSpawned(ActorSpawned(actor: actor, error: nil))
+            case 1: self = .actorSpawned(ActorSpawned(actor: actor, error: try TaskError.decode(from: &decoder)))
+            case let tag: throw .invalid(what: "actor spawn outcome", reason: "tag \(tag)")
+            }
+        case .killActor:
+            self = .killActor(try ActorIdentity(from: &decoder))
         case nil:
             throw .invalid(what: "frame", reason: "unknown message kind \(frame.kind)")
         }

@@ -1,0 +1,166 @@
+import IORuntime
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A worker process started by the driver: its pid, and the pipes its output comes through.
+final class ChildProcess: Sendable {
+    let pid: pid_t
+    let name: String
+    private let exitStatus = Mutex<Int32?>(nil)
+    private let recentLines = Mutex<[String]>([])
+
+    private init(pid: pid_t, name: String) {
+        self.pid = pid
+        self.name = name
+    }
+
+    /// Starts `executable` with `arguments` and `environment` added to this process's own; the
+    /// bytes of `secret` are readable on the child's file descriptor 3 (and nowhere else: not in its
+    /// arguments, not in its environment). Its output lines are written to ours, prefixed with
+    /// `name`.
+    static func spawn(
+        executable: String, arguments: [String], environment: [String: String], secret: [UInt8], name: String
+    ) throws(ClusterError) -> ChildProcess {
+        guard let secretPipe = makePipe(), let outPipe = makePipe(), let errPipe = makePipe() else {
+            throw .startFailed("cannot create pipes: \(String(cString: strerror(errno)))")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, outPipe.1, 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe.1, 2)
+        posix_spawn_file_actions_adddup2(&actions, secretPipe.0, 3)
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if devNull >= 0 { posix_spawn_file_actions_adddup2(&actions, devNull, 0) }
+
+        var variables = environmentDictionary()
+        for (key, value) in environment { variables[key] = value }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var spawned: pid_t = 0
+        let result = posix_spawn(&spawned, executable, &actions, nil, argv, envp)
+        let pid = spawned
+        for fd in [secretPipe.0, outPipe.1, errPipe.1, devNull] where fd >= 0 { close(fd) }
+        guard result == 0 else {
+            for fd in [secretPipe.1, outPipe.0, errPipe.0] { close(fd) }
+            throw .startFailed("cannot run \(executable): \(String(cString: strerror(result)))")
+        }
+        // The secret is small (well under a pipe's buffer), so this write does not block.
+        secret.withUnsafeBytes { _ = write(secretPipe.1, $0.baseAddress, $0.count) }
+        close(secretPipe.1)
+
+        let child = ChildProcess(pid: pid, name: name)
+        startThread { child.forward(from: errPipe.0, to: 2) }
+        startThread {
+            child.forward(from: outPipe.0, to: 1)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            child.exitStatus.withLock { $0 = status }
+        }
+        return child
+    }
+
+    /// The process's wait status once it has exited and been reaped.
+    var exited: Int32? { exitStatus.withLock { $0 } }
+
+    /// How the process ended, in words.
+    var exitDescription: String {
+        guard let status = exited else { return "running" }
+        let signal = status & 0x7f
+        return signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "killed by signal \(signal)"
+    }
+
+    /// The last lines the process wrote, for error messages.
+    var lastLines: [String] { recentLines.withLock { $0 } }
+
+    func kill(_ signal: Int32 = SIGKILL) {
+        if exited == nil { _ = Glibc.kill(pid, signal) }
+    }
+
+    /// Copies lines from `source` to `destination` with the process's name in front, until EOF.
+    private func forward(from source: Int32, to destination: Int32) {
+        defer { close(source) }
+        var pending: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            pending.append(contentsOf: buffer[0..<count])
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                emit(Array(pending[...newline]), to: destination)
+                pending.removeSubrange(...newline)
+            }
+        }
+        if !pending.isEmpty { emit(pending + [UInt8(ascii: "\n")], to: destination) }
+    }
+
+    private func emit(_ line: [UInt8], to destination: Int32) {
+        let text = String(decoding: line.dropLast(), as: UTF8.self)
+        recentLines.withLock { lines in
+            lines.append(text)
+            if lines.count > 20 { lines.removeFirst() }
+        }
+        let prefixed = Array("(\(name)) ".utf8) + line
+        prefixed.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(destination, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+}
+
+/// A pipe whose ends are closed in child processes (each spawn duplicates the ends it passes on).
+private func makePipe() -> (Int32, Int32)? {
+    var ends: [Int32] = [-1, -1]
+    guard pipe(&ends) == 0 else { return nil }
+    for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+    return (ends[0], ends[1])
+}
+
+/// This process's environment as a dictionary.
+func environmentDictionary() -> [String: String] {
+    var result: [String: String] = [:]
+    var pointer = environ
+    while let entry = pointer.pointee {
+        let text = String(cString: entry)
+        if let equals = text.firstIndex(of: "=") {
+            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        pointer += 1
+    }
+    return result
+}
+
+/// Runs `body` on a new detached thread (for blocking reads that must not hold a pool thread).
+func startThread(_ body: @escaping @Sendable () -> Void) {
+    final class Box: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    var thread = pthread_t()
+    let created = pthread_create(
+        &thread, nil,
+        { argument in
+            let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+    if created == 0 {
+        pthread_detach(thread)
+    } else {
+        Unmanaged<Box>.fromOpaque(box).release()
+    }
+}

@@ -1,0 +1,152 @@
+import IORuntime
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension ClusterConfiguration {
+    /// A cluster of `workers` worker processes on this machine, reached over loopback TCP and
+    /// authenticated with a fresh ``ClusterToken``.
+    ///
+    /// Each worker runs this same program again (or `workerExecutable`), with the same arguments
+    /// (or `workerArguments`); in a worker, ``Cluster/start(_:registry:)`` serves as that worker and
+    /// never returns, so build the same registry in every process. The token reaches the workers
+    /// through a pipe, never a command line or the environment. Worker output appears in this
+    /// process's output, each line prefixed with `(worker-N)`. Workers exit when the driver exits
+    /// or crashes.
+    ///
+    /// - Parameters:
+    ///   - workers: the number of worker processes.
+    ///   - resourcesPerWorker: what each offers (`[.cpu: 1]` by default).
+    ///   - objectStoreMemory: the driver's object store cap (2 GiB by default).
+    ///   - spillDirectory: where the driver spills objects over the cap.
+    ///   - heartbeat: how lost workers are detected.
+    ///   - workerExecutable: the program the workers run (this one by default).
+    ///   - workerArguments: their arguments (this process's by default).
+    ///   - startTimeout: how long the workers have to start and connect.
+    ///   - transport: frame and buffer limits of the connections.
+    public static func localProcesses(
+        workers: Int, resourcesPerWorker: ResourceSet = [.cpu: 1], objectStoreMemory: Int = 2 << 30,
+        spillDirectory: String? = nil, heartbeat: HeartbeatPolicy = HeartbeatPolicy(), workerExecutable: String? = nil,
+        workerArguments: [String]? = nil, startTimeout: Duration = .seconds(60),
+        transport: TCPTransport.Configuration = TCPTransport.Configuration(), timelineCapacity: Int = 100_000
+    ) -> ClusterConfiguration {
+        let network = LocalProcessNetwork(
+            executable: workerExecutable, arguments: workerArguments, startTimeout: startTimeout, transport: transport)
+        return ClusterConfiguration(
+            mode: .network(network), workers: workers, resourcesPerWorker: resourcesPerWorker,
+            objectStoreMemory: objectStoreMemory, spillDirectory: spillDirectory, routesThroughCodec: true,
+            timelineCapacity: timelineCapacity, heartbeat: heartbeat)
+    }
+}
+
+/// Worker processes on this machine, started by the driver and connected back to it over
+/// loopback TCP.
+public struct LocalProcessNetwork: ClusterNetwork {
+    /// The environment variables a worker is started with.
+    enum Variable {
+        static let worker = "IOCOMPUTE_WORKER_ID"
+        static let port = "IOCOMPUTE_DRIVER_PORT"
+        static let parent = "IOCOMPUTE_DRIVER_PID"
+        static let tokenDescriptor = "IOCOMPUTE_TOKEN_FD"
+        static let all = [worker, port, parent, tokenDescriptor]
+    }
+
+    let executable: String?
+    let arguments: [String]?
+    let startTimeout: Duration
+    let transport: TCPTransport.Configuration
+
+    public func runWorkerIfLaunched(registry: Registry) async {
+        await WorkerProcess.runIfLaunched(registry: registry, transport: transport)
+    }
+
+    public func startWorkers(count: Int) async throws -> any ClusterLink {
+        let token = ClusterToken.generate()
+        let transport = TCPTransport(localPeer: .driver, token: token, configuration: self.transport)
+        let port = try await transport.listen(host: "127.0.0.1", port: 0)
+        let executable = self.executable ?? Self.currentExecutable()
+        let arguments = self.arguments ?? Array(CommandLine.arguments.dropFirst())
+        var children: [ChildProcess] = []
+        do {
+            for index in 0..<count {
+                let peer = PeerID(UInt32(index + 1))
+                children.append(
+                    try ChildProcess.spawn(
+                        executable: executable, arguments: arguments,
+                        environment: [
+                            Variable.worker: "\(peer.rawValue)", Variable.port: "\(port)", Variable.parent: "\(getpid())",
+                            Variable.tokenDescriptor: "3",
+                        ],
+                        secret: Array(token.hexadecimal.utf8), name: "\(peer)"))
+            }
+            try await waitForWorkers(children, transport: transport)
+        } catch {
+            for child in children { child.kill() }
+            await transport.shutdown()
+            throw error
+        }
+        return LocalProcessLink(tcp: transport, children: children, address: "127.0.0.1:\(port)")
+    }
+
+    /// Waits until every worker has connected and authenticated; fails early when one exits.
+    private func waitForWorkers(_ children: [ChildProcess], transport: TCPTransport) async throws {
+        let deadline = ContinuousClock.now + startTimeout
+        let expected = Set(children.indices.map { PeerID(UInt32($0 + 1)) })
+        while !expected.isSubset(of: transport.connectedPeers) {
+            for child in children where child.exited != nil {
+                let output = child.lastLines.suffix(5).joined(separator: " | ")
+                throw ClusterError.startFailed("\(child.name) (pid \(child.pid)) \(child.exitDescription) before connecting: \(output)")
+            }
+            guard ContinuousClock.now < deadline else {
+                let missing = expected.subtracting(transport.connectedPeers).sorted { $0.rawValue < $1.rawValue }
+                throw ClusterError.startFailed("\(missing) did not connect within \(startTimeout)")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// The path of the running program.
+    static func currentExecutable() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return CommandLine.arguments[0] }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// The driver's end of a local-process cluster: the TCP transport and the worker processes.
+final class LocalProcessLink: ClusterLink {
+    let tcp: TCPTransport
+    let children: [ChildProcess]
+    let address: String
+
+    init(tcp: TCPTransport, children: [ChildProcess], address: String) {
+        self.tcp = tcp
+        self.children = children
+        self.address = address
+    }
+
+    var transport: any Transport { tcp }
+
+    func terminate(_ peer: PeerID) {
+        children[safe: Int(peer.rawValue) - 1]?.kill()
+    }
+
+    /// Closes the connections (workers exit when the driver's connection goes), then kills the
+    /// workers still running a second later.
+    func shutdown() async {
+        await tcp.shutdown()
+        let deadline = ContinuousClock.now + .seconds(1)
+        while children.contains(where: { $0.exited == nil }) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        for child in children { child.kill() }
+    }
+}
+
+extension Array {
+    fileprivate subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}

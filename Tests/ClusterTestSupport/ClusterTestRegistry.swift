@@ -1,0 +1,91 @@
+import Distributed
+import IORuntime
+import IORuntimeTensor
+import IOTensor
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The functions and actors of the multi-process tests. The test runner (the driver) and the
+/// `ClusterTestNode` worker executable build the same registry from here.
+public enum ClusterTestFunctions {
+    public static let square = RemoteFunction("square") { (x: Int) async throws -> Int in x * x }
+
+    /// Squares after sleeping `milliseconds`, so that a job lasts long enough to lose a worker in.
+    public static let slowSquare = RemoteFunction("slowSquare") { (x: Int, milliseconds: Int) async throws -> Int in
+        try await Task.sleep(for: .milliseconds(milliseconds))
+        return x * x
+    }
+
+    /// The process a task runs in.
+    public static let processID = RemoteFunction("processID") { (delay: Int) async throws -> Int in
+        if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
+        return Int(getpid())
+    }
+
+    public static let fail = RemoteFunction("fail") { (message: String) async throws -> Int in
+        throw TestFailure(message: message)
+    }
+
+    /// Prints a line (to check that worker output reaches the driver) and returns it.
+    public static let shout = RemoteFunction("shout") { (text: String) async throws -> String in
+        print("shout: \(text)")
+        return text
+    }
+
+    /// Sums a tensor, the worker's side of moving a tensor to a worker.
+    public static let tensorSum = RemoteFunction("tensorSum") { (tensor: Tensor<Double>) async throws -> Double in
+        tensor.sum().scalar
+    }
+
+    /// Makes a tensor of `count` values `0, 1, 2, …` on the worker.
+    public static let iota = RemoteFunction("iota") { (count: Int) async throws -> Tensor<Float> in
+        try Tensor<Float>(shape: [count], scalars: (0..<count).map(Float.init))
+    }
+
+    /// Runs until cancelled.
+    public static let spin = RemoteFunction("spin") { (seconds: Int) async throws -> Int in
+        try await Task.sleep(for: .seconds(seconds))
+        return seconds
+    }
+
+    /// Calls an actor it is given, from a worker.
+    public static let bump = RemoteFunction("bump") { (counter: TallyActor, amount: Int) async throws -> Int in
+        try await counter.add(amount)
+    }
+
+    public static var registry: Registry {
+        Registry()
+            .function(square).function(slowSquare).function(processID).function(fail).function(shout)
+            .function(tensorSum).function(iota).function(spin).function(bump)
+            .actor(TallyActor.self) { system in TallyActor(actorSystem: system) }
+    }
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { "test failure: \(message)" }
+}
+
+/// A counter that also says which process it lives in.
+public distributed actor TallyActor {
+    public typealias ActorSystem = ClusterActorSystem
+    var value = 0
+
+    public distributed func add(_ amount: Int) -> Int {
+        value += amount
+        return value
+    }
+
+    /// Adds after a pause, so that a call can be in flight when the worker dies.
+    public distributed func slowAdd(_ amount: Int, milliseconds: Int) async throws -> Int {
+        try await Task.sleep(for: .milliseconds(milliseconds))
+        value += amount
+        return value
+    }
+
+    public distributed func processID() -> Int { Int(getpid()) }
+}
+
+extension TallyActor: WireSerializable {}

@@ -1,0 +1,67 @@
+import ClusterTestSupport
+import Foundation
+import IORuntime
+import IOTransportTCP
+
+/// Helpers for tests that run clusters of worker processes.
+enum ClusterProcess {
+    /// The `ClusterTestNode` binary in the build folder that holds this test runner.
+    static var node: String {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let candidates = [runner.deletingLastPathComponent(), Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+            .map { $0.appendingPathComponent("ClusterTestNode").path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    /// A cluster of `workers` ClusterTestNode processes.
+    static func start(
+        workers: Int, heartbeat: HeartbeatPolicy = HeartbeatPolicy(interval: .milliseconds(200), timeout: .seconds(10)),
+        resourcesPerWorker: ResourceSet = [.cpu: 1]
+    ) async throws -> Cluster {
+        try await Cluster.start(
+            .localProcesses(
+                workers: workers, resourcesPerWorker: resourcesPerWorker, heartbeat: heartbeat, workerExecutable: node,
+                workerArguments: ["worker"]),
+            registry: ClusterTestFunctions.registry)
+    }
+
+    /// Whether process `pid` is gone (exited, or a zombie nobody reaped yet).
+    static func isGone(_ pid: Int) -> Bool {
+        guard kill(pid_t(pid), 0) == 0 else { return true }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        guard let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(close, offsetBy: 2)] == "Z"
+    }
+
+    /// Waits up to `timeout` for `condition`.
+    static func eventually(within timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return await condition()
+    }
+
+    /// Runs ClusterTestNode with `arguments` and returns its output once it exits.
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: node)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}

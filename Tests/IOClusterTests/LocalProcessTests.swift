@@ -1,0 +1,139 @@
+import ClusterTestSupport
+import Foundation
+import IORuntime
+import IOTensor
+import IOTransportTCP
+import Testing
+
+@Suite("local worker processes", .serialized)
+struct LocalProcessTests {
+    typealias F = ClusterTestFunctions
+
+    @Test("tasks run in worker processes with typed results, errors and tensors")
+    func tasksRunInWorkers() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: ClusterProcess.node), "build ClusterTestNode first (swift build)")
+        let cluster = try await ClusterProcess.start(workers: 2)
+        defer { Task { await cluster.shutdown() } }
+        let squares = try await cluster.get(try await (0..<200).asyncMap { try await cluster.submit(F.square, $0) })
+        #expect(squares == (0..<200).map { $0 * $0 })
+
+        let spread = TaskOptions(placement: .spread)
+        let pids = Set(
+            try await cluster.get(try await (0..<4).asyncMap { _ in try await cluster.submit(F.processID, 300, options: spread) }))
+        #expect(pids.count == 2)
+        #expect(!pids.contains(Int(getpid())))
+
+        let failing = try await cluster.submit(F.fail, "on purpose")
+        await #expect {
+            try await failing.get()
+        } throws: { error in
+            guard let error = error as? TaskError else { return false }
+            return error.taskName == "fail" && error.message.contains("on purpose")
+        }
+
+        // A tensor to a worker and back: 1 M doubles summed there; 1 M floats made there.
+        let values = try Tensor<Double>.arange(0, 1_000_000)
+        let stored = try await cluster.put(values)
+        #expect(try await cluster.get(try await cluster.submit(F.tensorSum, stored)) == 999_999.0 * 1_000_000 / 2)
+        let iota = try await cluster.get(try await cluster.submit(F.iota, 1_000_000))
+        #expect(iota.shape == [1_000_000])
+        #expect(iota.scalars.enumerated().allSatisfy { Float($0.offset) == $0.element })
+        await cluster.shutdown()
+    }
+
+    @Test("a job keeps every result when a worker is killed with SIGKILL mid-job")
+    func workerKilledMidJob() async throws {
+        let cluster = try await ClusterProcess.start(workers: 3)
+        let spread = TaskOptions(placement: .spread)
+        let pids = try await cluster.get(try await (0..<6).asyncMap { _ in try await cluster.submit(F.processID, 300, options: spread) })
+        let victim = try #require(Set(pids).first)
+        let refs = try await (0..<60).asyncMap { try await cluster.submit(F.slowSquare, $0, 100) }
+        try await Task.sleep(for: .milliseconds(250))
+        kill(pid_t(victim), SIGKILL)
+        let squares = try await cluster.get(refs)
+        #expect(squares == (0..<60).map { $0 * $0 })
+        let status = await cluster.status()
+        #expect(status.workers.filter { !$0.isAlive }.count == 1)
+        // The cluster keeps working on the workers left.
+        #expect(try await cluster.get(try await cluster.submit(F.square, 12)) == 144)
+        await cluster.shutdown()
+    }
+
+    @Test("a task without retries on a lost worker fails with workerLost; one pinned to it is unschedulable")
+    func lostWorkerWithoutRetries() async throws {
+        let cluster = try await ClusterProcess.start(workers: 2)
+        let pinned = TaskOptions(maxRetries: 0, placement: .worker(1, strict: true))
+        let pid = try await cluster.get(try await cluster.submit(F.processID, 0, options: pinned))
+        let running = try await cluster.submit(F.spin, 30, options: pinned)
+        try await Task.sleep(for: .milliseconds(200))
+        kill(pid_t(pid), SIGKILL)
+        await #expect {
+            try await running.get()
+        } throws: { error in
+            if case .workerLost(let worker, let task, _) = error as? ClusterError { return worker == 1 && task == "spin" }
+            return false
+        }
+        await #expect {
+            try await cluster.get(try await cluster.submit(F.square, 3, options: pinned))
+        } throws: { error in
+            if case .unschedulable = error as? ClusterError { return true }
+            return false
+        }
+        #expect(try await cluster.get(try await cluster.submit(F.square, 3)) == 9)
+        await cluster.shutdown()
+    }
+
+    @Test("a worker that stops answering is declared lost by heartbeats and its tasks retried")
+    func heartbeatDetectsHungWorker() async throws {
+        let cluster = try await ClusterProcess.start(
+            workers: 2, heartbeat: HeartbeatPolicy(interval: .milliseconds(100), timeout: .milliseconds(1500)))
+        let pid = try await cluster.get(try await cluster.submit(F.processID, 0, options: TaskOptions(placement: .worker(0, strict: true))))
+        let refs = try await (0..<8).asyncMap {
+            try await cluster.submit(F.slowSquare, $0, 200, options: TaskOptions(placement: .worker(0, strict: false)))
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        kill(pid_t(pid), SIGSTOP)
+        let started = ContinuousClock.now
+        #expect(try await cluster.get(refs) == (0..<8).map { $0 * $0 })
+        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(await ClusterProcess.eventually { ClusterProcess.isGone(pid) }, "a lost worker's process is killed")
+        await cluster.shutdown()
+    }
+
+    @Test("worker output reaches the driver; the default re-executes this program as the workers")
+    func reexecutesTheProgram() throws {
+        let (status, output) = try ClusterProcess.run(["reexec"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("SQUARES 1 4 9 16 25 36 49 64 81 100"))
+        #expect(output.contains("DRIVER") && output.contains("WORKERS 2"))
+        #expect(output.contains(") shout: hello from a worker"), "\(output)")
+        #expect(output.contains("(worker-"))
+    }
+
+    @Test("when the driver dies, its workers exit")
+    func driverDeathEndsWorkers() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ClusterProcess.node)
+        process.arguments = ["orphan-check"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let handle = pipe.fileHandleForReading
+        while !text.contains("\n"), text.count < 10_000 {
+            let data = handle.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("WORKERS") }) {
+                text = String(line) + "\n"
+            }
+        }
+        let pids =
+            text.split(separator: "\n").first { $0.hasPrefix("WORKERS") }?.split(separator: " ").dropFirst().compactMap { Int($0) } ?? []
+        #expect(pids.count == 2, "\(text)")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(await ClusterProcess.eventually { pids.allSatisfy(ClusterProcess.isGone) })
+    }
+}
