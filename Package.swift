@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(
             name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"],
             exclude: ["FuzzRegressions"]),
-        .testTarget(name: "IOTransportTCPTests", dependencies: ["IOTransportTCP", "IORuntime"]),
+        .testTarget(name: "IOTransportTCPTests", dependencies: ["IOTransportTCP", "IORuntime", "ClusterTestSupport"]),
         // Multi-process clusters: the tests drive clusters whose workers run ClusterTestNode, and
         // both build their registry from ClusterTestSupport.
         .target(

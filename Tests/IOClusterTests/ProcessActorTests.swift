@@ -1,0 +1,113 @@
+import ClusterTestSupport
+import Foundation
+import IORuntime
+import IOTransportTCP
+import Testing
+
+@Suite("actors in worker processes", .serialized)
+struct ProcessActorTests {
+    typealias F = ClusterTestFunctions
+
+    @Test("an actor lives in a worker process; calls from the driver and from tasks reach it in order")
+    func actorInWorker() async throws {
+        let cluster = try await ClusterProcess.start(workers: 2)
+        let tally = try await cluster.spawn(TallyActor.self, options: ActorOptions(name: "tally"))
+        let pid = try await tally.processID()
+        #expect(pid != Int(getpid()))
+        for amount in 1...20 { _ = try await tally.add(amount) }
+        #expect(try await tally.add(0) == 210)
+        // A task on a worker calls the actor through its reference (routed by the driver).
+        let bumped = try await cluster.get(try await (0..<10).asyncMap { _ in try await cluster.submit(F.bump, tally, 1) })
+        #expect(Set(bumped).count == 10 && bumped.max() == 220)
+        let named = try cluster.actor(named: "tally", as: TallyActor.self)
+        #expect(try await named.add(0) == 220)
+        cluster.kill(tally)
+        await #expect(throws: (any Error).self) { try await named.add(1) }
+        await cluster.shutdown()
+    }
+
+    @Test("an actor whose worker is killed mid-call: the call fails typed, the actor restarts elsewhere")
+    func actorRestartsAfterWorkerLoss() async throws {
+        let cluster = try await ClusterProcess.start(workers: 2)
+        let tally = try await cluster.spawn(TallyActor.self, options: ActorOptions(maxRestarts: 1))
+        let first = try await tally.processID()
+        _ = try await tally.add(5)
+        let inFlight = Task { try await tally.slowAdd(1, milliseconds: 5_000) }
+        try await Task.sleep(for: .milliseconds(200))
+        kill(pid_t(first), SIGKILL)
+        await #expect {
+            try await inFlight.value
+        } throws: { error in
+            if case .callInterrupted = error as? ActorError { return true }
+            return false
+        }
+        // Restarted on the other worker with fresh state.
+        #expect(await ClusterProcess.eventually { (try? await tally.add(0)) == 0 })
+        let second = try await tally.processID()
+        #expect(second != first)
+        #expect(try await tally.add(7) == 7)
+
+        // Its restart budget is spent: losing the second worker kills it for good.
+        kill(pid_t(second), SIGKILL)
+        #expect(
+            await ClusterProcess.eventually {
+                do {
+                    _ = try await tally.add(1)
+                    return false
+                } catch {
+                    if case .actorDied = error as? ActorError { return true }
+                    return false
+                }
+            })
+        await cluster.shutdown()
+    }
+
+    @Test("calls in flight are sent again after the restart when the actor asks for it")
+    func callsRetriedAfterRestart() async throws {
+        let cluster = try await ClusterProcess.start(workers: 2)
+        let tally = try await cluster.spawn(TallyActor.self, options: ActorOptions(maxRestarts: 2, retriesCallsAfterRestart: true))
+        let pid = try await tally.processID()
+        let inFlight = Task { try await tally.slowAdd(3, milliseconds: 1_000) }
+        try await Task.sleep(for: .milliseconds(200))
+        kill(pid_t(pid), SIGKILL)
+        #expect(try await inFlight.value == 3)
+        #expect(try await tally.processID() != pid)
+        await cluster.shutdown()
+    }
+}
+
+@Suite("the driver of worker processes under attack", .serialized)
+struct DriverAttackTests {
+    @Test("peers with a wrong token, random bytes, an oversized frame or silence are dropped; the cluster keeps working")
+    func hostilePeers() async throws {
+        let cluster = try await Cluster.start(
+            .localProcesses(
+                workers: 2, workerExecutable: ClusterProcess.node, workerArguments: ["worker"],
+                transport: TCPTransport.Configuration(handshakeTimeout: .milliseconds(500))),
+            registry: ClusterTestFunctions.registry)
+        let address = try #require(cluster.driverAddress)
+        let port = try #require(Int(address.split(separator: ":").last ?? ""))
+
+        // A peer that knows the protocol but not the token.
+        let impostor = TCPTransport(localPeer: PeerID(1), token: ClusterToken.generate())
+        await #expect(throws: (any Error).self) { try await impostor.connect(host: "127.0.0.1", port: port) }
+        await impostor.shutdown()
+
+        // Random bytes, an oversized frame, and a connection that says nothing.
+        var generator = SystemRandomNumberGenerator()
+        let noise = try RawPeer(port: port)
+        noise.send((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let oversized = try RawPeer(port: port)
+        oversized.send(withUnsafeBytes(of: UInt32(1 << 30).littleEndian) { Array($0) } + [UInt8](repeating: 7, count: 1024))
+        let silent = try RawPeer(port: port)
+        for peer in [noise, oversized, silent] {
+            #expect(peer.closedByPeer())
+            peer.close()
+        }
+
+        let squares = try await cluster.get(try await (0..<50).asyncMap { try await cluster.submit(ClusterTestFunctions.square, $0) })
+        #expect(squares == (0..<50).map { $0 * $0 })
+        #expect((await cluster.status()).workers.allSatisfy(\.isAlive))
+        await cluster.shutdown()
+    }
+}
