@@ -44,9 +44,12 @@ let package = Package(
 
         // Layer 3: the task-graph runtime. It knows nothing of tensors; `IORuntimeTensor` (layer 4
         // bridge) makes them wire-serializable.
+        // CRC-32C for object chunks, with the SSE 4.2 instruction where the CPU has it.
+        .target(name: "CChecksum"),
         .target(
             name: "IORuntime",
             dependencies: [
+                "CChecksum",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "DequeModule", package: "swift-collections"),

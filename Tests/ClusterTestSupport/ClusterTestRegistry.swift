@@ -44,6 +44,11 @@ public enum ClusterTestFunctions {
         try Tensor<Float>(shape: [count], scalars: (0..<count).map(Float.init))
     }
 
+    /// Sums a float tensor (made by `iota` on some worker).
+    public static let floatSum = RemoteFunction("floatSum") { (tensor: Tensor<Float>) async throws -> Double in
+        tensor.scalars.reduce(0.0) { $0 + Double($1) }
+    }
+
     /// Runs until cancelled.
     public static let spin = RemoteFunction("spin") { (seconds: Int) async throws -> Int in
         try await Task.sleep(for: .seconds(seconds))
@@ -58,7 +63,7 @@ public enum ClusterTestFunctions {
     public static var registry: Registry {
         Registry()
             .function(square).function(slowSquare).function(processID).function(fail).function(shout)
-            .function(tensorSum).function(iota).function(spin).function(bump)
+            .function(tensorSum).function(iota).function(floatSum).function(spin).function(bump)
             .actor(TallyActor.self) { system in TallyActor(actorSystem: system) }
     }
 }

@@ -137,3 +137,46 @@ struct LocalProcessTests {
         #expect(await ClusterProcess.eventually { pids.allSatisfy(ClusterProcess.isGone) })
     }
 }
+
+@Suite("objects between processes", .serialized)
+struct ProcessObjectTests {
+    typealias F = ClusterTestFunctions
+
+    static func iotaSum(_ count: Int) -> Double { Double(count - 1) * Double(count) / 2 }
+
+    @Test("a large result stays with its worker; another worker and the driver pull it, many readers at once")
+    func largeObjectsArePulled() async throws {
+        let cluster = try await ClusterProcess.start(workers: 2)
+        let made = try await cluster.submit(F.iota, 2_000_000, options: TaskOptions(placement: .worker(0, strict: true)))
+        let sums = try await (0..<6).asyncMap { _ in
+            try await cluster.submit(F.floatSum, made, options: TaskOptions(placement: .worker(1, strict: true)))
+        }
+        #expect(try await cluster.get(sums) == Array(repeating: Self.iotaSum(2_000_000), count: 6))
+        // Concurrent reads on the driver share one transfer.
+        let readers = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 { group.addTask { try await made.get().shape[0] } }
+            return try await group.reduce(0, +)
+        }
+        #expect(readers == 8_000_000)
+        await cluster.shutdown()
+    }
+
+    @Test("objects whose only copy was on a killed worker are rebuilt from their lineage")
+    func lineageReconstruction() async throws {
+        let cluster = try await ClusterProcess.start(workers: 2)
+        let onFirst = TaskOptions(placement: .worker(0, strict: false))
+        let pid = try await cluster.get(try await cluster.submit(F.processID, 0, options: TaskOptions(placement: .worker(0, strict: true))))
+        let made = try await (1...3).asyncMap { try await cluster.submit(F.iota, 100_000 * $0, options: onFirst) }
+        _ = await cluster.wait(made)
+        kill(pid_t(pid), SIGKILL)
+        #expect(await ClusterProcess.eventually { (await cluster.status()).workers[0].isAlive == false })
+        // Read directly, and as inputs of new tasks on the surviving worker.
+        for (index, ref) in made.enumerated() {
+            let count = 100_000 * (index + 1)
+            #expect(try await cluster.get(try await cluster.submit(F.floatSum, ref)) == Self.iotaSum(count))
+            let tensor = try await ref.get()
+            #expect(tensor.shape == [count] && tensor.scalars.last == Float(count - 1))
+        }
+        await cluster.shutdown()
+    }
+}

@@ -22,8 +22,14 @@ struct MessageDecodingTests {
         let messages: [RuntimeMessage] = [
             .execute(
                 TaskAssignment(
-                    taskID: 7, attempt: 1, functionName: "f", signature: "(Int) -> Int", arguments: [.value(3), .value("x")],
-                    timeout: .milliseconds(1500))),
+                    taskID: 7, attempt: 1, functionName: "f", signature: "(Int) -> Int",
+                    arguments: [
+                        .inline(.value(3)), .inline(.value("x")),
+                        .reference(
+                            ObjectReference(
+                                id: ObjectID(session: 3, sequence: 4), holder: PeerID(2), typeName: "Tensor<Float>", byteCount: 1 << 20)),
+                    ],
+                    timeout: .milliseconds(1500), resultID: ObjectID(session: 3, sequence: 5))),
             .cancel(taskID: 9),
             .completed(TaskCompletion(taskID: 7, attempt: 1, worker: 2, outcome: .success(.value([1.5, 2.5])))),
             .completed(
@@ -33,6 +39,20 @@ struct MessageDecodingTests {
                     callID: 1, replyTo: .driver, actor: ActorIdentity(session: 1, sequence: 2), target: "$s4main7CounterC3addyS2iF",
                     genericSubstitutions: ["Si"], arguments: [.value(5)])),
             .actorReply(ActorReply(callID: 1, replyTo: PeerID(2), outcome: .void)),
+            .completed(TaskCompletion(taskID: 9, attempt: 0, worker: 1, outcome: .stored(typeName: "Tensor<Float>", byteCount: 400_000))),
+            .heartbeat(12), .heartbeatAck(12),
+            .spawnActor(ActorSpawn(actor: ActorIdentity(session: 1, sequence: 3), typeName: "main.Counter")),
+            .actorSpawned(ActorSpawned(actor: ActorIdentity(session: 1, sequence: 3), error: nil)),
+            .actorSpawned(
+                ActorSpawned(actor: ActorIdentity(session: 1, sequence: 3), error: TaskError(taskName: "c", errorType: "E", message: "m"))),
+            .killActor(ActorIdentity(session: 1, sequence: 3)),
+            .pullObject(ObjectID(session: 3, sequence: 4)),
+            .objectChunk(
+                ObjectChunk(
+                    id: ObjectID(session: 3, sequence: 4), typeName: "[UInt8]", totalCount: 10, offset: 4, checksum: 77,
+                    bytes: [1, 2, 3][...])),
+            .objectUnavailable(ObjectID(session: 3, sequence: 4), reason: "gone"),
+            .freeObject(ObjectID(session: 3, sequence: 4)),
         ]
         for message in messages {
             let frame = try WireFrame(decoding: message.frame().encoded())

@@ -24,6 +24,8 @@ final class ClusterCore: Sendable {
     /// The driver's actor system, then one per worker.
     let driverActorSystem: ClusterActorSystem
     let workerActorSystems: [ClusterActorSystem]
+    /// Pulls objects kept by worker processes.
+    let puller: ObjectPuller
 
     init(configuration: ClusterConfiguration, registry: Registry, link: (any ClusterLink)? = nil) throws(ClusterError) {
         try configuration.validate()
@@ -34,13 +36,14 @@ final class ClusterCore: Sendable {
         let workers = (0..<configuration.workers).map {
             WorkerSlot(id: $0, total: configuration.resourcesPerWorker, available: configuration.resourcesPerWorker)
         }
-        state = Mutex(CoreState(workers: workers, routesThroughCodec: configuration.routesThroughCodec))
+        state = Mutex(CoreState(workers: workers, routesThroughCodec: configuration.routesThroughCodec, isNetwork: link != nil))
         if let link {
             router = MessageRouter(link: link, workerCount: configuration.workers)
         } else {
             router = MessageRouter(workerCount: configuration.workers, routesThroughCodec: configuration.routesThroughCodec)
         }
         timeline = Timeline(capacity: configuration.timelineCapacity)
+        puller = ObjectPuller { [router] id, holder in try router.trySend(.pullObject(id), from: .driver, to: holder) }
         actorHub = ActorHub(
             session: ids.session, role: link == nil ? .inProcess : .networkDriver,
             routesThroughCodec: configuration.routesThroughCodec, router: router)
@@ -132,6 +135,46 @@ final class ClusterCore: Sendable {
             }
         }
         for (worker, taskID) in effects.cancellations { router.send(.cancel(taskID: taskID), toWorker: worker) }
+        for (id, copy) in effects.fetches {
+            Task { [self] in
+                do {
+                    _ = try await fetch(id, copy)
+                } catch {
+                    // The worker was lost: the object is being rebuilt (the task waits on) or failed.
+                    logger.debug("could not pull \(id) from worker-\(copy.worker + 1): \(error)")
+                }
+            }
+        }
+    }
+
+    // MARK: Objects in worker processes
+
+    /// Pulls an object from the worker process that keeps it and keeps the copy here.
+    func fetch(_ id: ObjectID, _ copy: RemoteCopy) async throws -> Payload {
+        let payload = try await puller.pull(id, from: PeerID(UInt32(copy.worker + 1)))
+        let effects = state.withLock { state -> Effects in
+            var effects = Effects()
+            state.adoptPulled(id, payload, effects: &effects, spill: spill)
+            if effects.spillCandidates { state.enforce(capacity: configuration.objectStoreMemory, spill: spill) }
+            return effects
+        }
+        perform(effects)
+        return payload
+    }
+
+    /// Sends object `id` to the worker process that asked for it, pulling it first from another
+    /// worker if that is where it is.
+    func serve(_ id: ObjectID, to peer: PeerID) {
+        Task { [self] in
+            do {
+                let (typeName, bytes) = try await payload(of: id).encoded
+                try ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes) { message in
+                    try router.trySend(message, from: .driver, to: peer)
+                }
+            } catch {
+                router.send(.objectUnavailable(id, reason: "\(error)"), from: .driver, to: peer)
+            }
+        }
     }
 
     // MARK: Losing workers (multi-process)
@@ -141,9 +184,10 @@ final class ClusterCore: Sendable {
     func workerLost(_ worker: Int, reason: String) {
         let effects = state.withLock { state -> Effects in
             var effects = Effects()
-            state.loseWorker(worker, reason: reason, effects: &effects, spill: spill)
+            state.loseWorker(worker, reason: reason, effects: &effects, spill: spill, nextTaskID: ids.nextSequence)
             return effects
         }
+        puller.peerLost(PeerID(UInt32(worker + 1)))
         perform(effects)
         let loss = actorHub.workerLost(worker, reason: reason)
         for (id, continuation) in loss.spawns {
@@ -223,7 +267,7 @@ final class ClusterCore: Sendable {
                     state.objects[id]?.dependents.append(taskID)
                 case .failed(let error):
                     failedInput = error
-                case .ready, .spilled:
+                case .ready, .spilled, .remote:
                     break
                 }
                 if failedInput != nil { break }
@@ -280,6 +324,13 @@ final class ClusterCore: Sendable {
             case .success(let payload):
                 state.finished += 1
                 state.seal(task.result, payload, location: worker, effects: &effects)
+            case .stored(let typeName, let byteCount):
+                state.finished += 1
+                let lineage = Lineage(
+                    function: task.function, arguments: task.arguments, options: task.options, heldInputs: task.heldInputs)
+                state.sealRemote(
+                    task.result, RemoteCopy(worker: worker, typeName: typeName, byteCount: byteCount), lineage: lineage,
+                    effects: &effects)
             case .thrown(let error):
                 logger.debug(
                     "task failed", metadata: ["task": "\(task.function.name)", "attempt": "\(task.attempt)", "error": "\(error.message)"])
@@ -321,43 +372,62 @@ final class ClusterCore: Sendable {
             case found(Payload)
             case failed(any Error)
             case pending
+            case remote(RemoteCopy)
         }
-        let lookup = state.withLock { state -> Lookup in
-            guard let entry = state.objects[id] else { return .failed(ClusterError.objectLost(id)) }
-            switch entry.state {
-            case .ready(let payload):
-                let now = state.tick()
-                state.objects[id]?.lastAccess = now
-                return .found(payload)
-            case .spilled:
-                let restored = state.restore(id, spill: spill)
-                state.enforce(capacity: configuration.objectStoreMemory, spill: spill)
-                switch restored {
-                case .success(let payload): return .found(payload)
-                case .failure(let error): return .failed(error)
-                }
-            case .failed(let error): return .failed(error)
-            case .pending: return .pending
-            }
-        }
-        switch lookup {
-        case .found(let payload): return payload
-        case .failed(let error): throw error
-        case .pending:
-            return try await withCheckedThrowingContinuation { continuation in
-                let immediate = state.withLock { state -> Result<Payload, any Error>? in
-                    guard let entry = state.objects[id] else { return .failure(ClusterError.objectLost(id)) }
-                    switch entry.state {
-                    case .pending:
-                        state.objects[id]?.waiters.append(.continuation(continuation))
-                        return nil
-                    case .ready(let payload): return .success(payload)
-                    case .failed(let error): return .failure(error)
-                    case .spilled: return state.restore(id, spill: spill)
+        while true {
+            let lookup = state.withLock { state -> Lookup in
+                guard let entry = state.objects[id] else { return .failed(ClusterError.objectLost(id)) }
+                switch entry.state {
+                case .ready(let payload):
+                    let now = state.tick()
+                    state.objects[id]?.lastAccess = now
+                    return .found(payload)
+                case .spilled:
+                    let restored = state.restore(id, spill: spill)
+                    state.enforce(capacity: configuration.objectStoreMemory, spill: spill)
+                    switch restored {
+                    case .success(let payload): return .found(payload)
+                    case .failure(let error): return .failed(error)
                     }
+                case .failed(let error): return .failed(error)
+                case .pending: return .pending
+                case .remote(let copy): return .remote(copy)
                 }
-                if let immediate { continuation.resume(with: immediate) }
             }
+            switch lookup {
+            case .found(let payload): return payload
+            case .failed(let error): throw error
+            case .remote(let copy):
+                do {
+                    return try await fetch(id, copy)
+                } catch is HolderLost {
+                    continue  // The object is being rebuilt, or has failed.
+                }
+            case .pending:
+                do {
+                    return try await waitForSeal(id)
+                } catch is ObjectSealedElsewhere {
+                    continue
+                }
+            }
+        }
+    }
+
+    private func waitForSeal(_ id: ObjectID) async throws -> Payload {
+        try await withCheckedThrowingContinuation { continuation in
+            let immediate = state.withLock { state -> Result<Payload, any Error>? in
+                guard let entry = state.objects[id] else { return .failure(ClusterError.objectLost(id)) }
+                switch entry.state {
+                case .pending:
+                    state.objects[id]?.waiters.append(.continuation(continuation))
+                    return nil
+                case .ready(let payload): return .success(payload)
+                case .failed(let error): return .failure(error)
+                case .spilled: return state.restore(id, spill: spill)
+                case .remote: return .failure(ObjectSealedElsewhere())
+                }
+            }
+            if let immediate { continuation.resume(with: immediate) }
         }
     }
 
@@ -421,9 +491,10 @@ final class ClusterCore: Sendable {
             return taken
         }
         guard !ids.isEmpty else { return }
-        state.withLock { state in
-            for id in ids { state.release(id, spill: spill) }
+        let frees = state.withLock { state in
+            ids.compactMap { id in state.release(id, spill: spill).map { (id, $0) } }
         }
+        for (id, worker) in frees { router.send(.freeObject(id), toWorker: worker) }
     }
 
     // MARK: Cancelling
@@ -490,6 +561,7 @@ final class ClusterCore: Sendable {
             return effects
         }
         perform(effects)
+        puller.failAll(ClusterError.shutDown)
         await router.shutdown(grace: grace)
         actorHub.close()
         drainReleases()

@@ -7,6 +7,8 @@ struct Effects {
     var cancellations: [(worker: Int, taskID: UInt64)] = []
     var resumptions: [(ObjectWaiter, Result<Payload, any Error>)] = []
     var spillCandidates = false
+    /// Objects in worker processes the driver must pull before a task can start.
+    var fetches: [(id: ObjectID, copy: RemoteCopy)] = []
 }
 
 /// The owner's whole view of the cluster, guarded by `ClusterCore`'s lock. Every transition
@@ -32,10 +34,13 @@ struct CoreState {
     /// Tasks running now.
     var running = 0
     let routesThroughCodec: Bool
+    /// Whether workers are processes (large objects then travel by reference and are pulled).
+    let isNetwork: Bool
 
-    init(workers: [WorkerSlot], routesThroughCodec: Bool) {
+    init(workers: [WorkerSlot], routesThroughCodec: Bool, isNetwork: Bool = false) {
         self.workers = workers
         self.routesThroughCodec = routesThroughCodec
+        self.isNetwork = isNetwork
     }
 
     var storeSnapshot: StoreSnapshot {
@@ -71,6 +76,37 @@ struct CoreState {
         for waiter in waiters { effects.resumptions.append((waiter, .success(payload))) }
         for dependent in dependents { inputBecameReady(dependent) }
         effects.spillCandidates = true
+    }
+
+    /// Seals `id` as kept by `worker`'s process; readers pull it from there.
+    mutating func sealRemote(_ id: ObjectID, _ copy: RemoteCopy, lineage: Lineage?, effects: inout Effects) {
+        guard let index = objects.index(forKey: id) else { return }
+        let waiters = objects.values[index].waiters
+        let dependents = objects.values[index].dependents
+        objects.values[index].waiters = []
+        objects.values[index].dependents = []
+        objects.values[index].state = .remote(copy)
+        objects.values[index].byteCount = 0
+        objects.values[index].lastAccess = tick()
+        objects.values[index].location = copy.worker
+        objects.values[index].producer = nil
+        objects.values[index].lineage = lineage
+        for waiter in waiters { effects.resumptions.append((waiter, .failure(ObjectSealedElsewhere()))) }
+        for dependent in dependents { inputBecameReady(dependent) }
+    }
+
+    /// Keeps a pulled copy of a remote object in memory; tasks waiting for the pull may start.
+    mutating func adoptPulled(_ id: ObjectID, _ payload: Payload, effects: inout Effects, spill: SpillStore) {
+        guard let index = objects.index(forKey: id), case .remote = objects.values[index].state else { return }
+        let dependents = objects.values[index].dependents
+        objects.values[index].dependents = []
+        objects.values[index].state = .ready(payload)
+        objects.values[index].byteCount = payload.byteCount
+        objects.values[index].lastAccess = tick()
+        bytesInMemory += payload.byteCount
+        for dependent in dependents { inputBecameReady(dependent) }
+        effects.spillCandidates = true
+        schedule(effects: &effects, spill: spill)
     }
 
     /// Fails `id` with `error`, and every task waiting on it, transitively.
@@ -192,18 +228,36 @@ struct CoreState {
     private mutating func start(_ taskID: UInt64, on worker: Int, effects: inout Effects, spill: SpillStore) {
         guard let index = tasks.index(forKey: taskID) else { return }
         let task = tasks.values[index]
-        var arguments: [Payload] = []
+        // A gathered argument is assembled here from its parts, so parts kept by worker
+        // processes are pulled first; the task waits for them like for any input.
+        let remoteParts = task.arguments.flatMap { slot -> [(ObjectID, RemoteCopy)] in
+            guard case .gathered(let ids, _) = slot else { return [] }
+            return ids.compactMap { id in
+                if case .remote(let copy) = objects[id]?.state { return (id, copy) }
+                return nil
+            }
+        }
+        if !remoteParts.isEmpty {
+            tasks.values[index].phase = .waitingForInputs
+            tasks.values[index].unresolved += remoteParts.count
+            for (id, copy) in remoteParts {
+                objects[id]?.dependents.append(taskID)
+                effects.fetches.append((id, copy))
+            }
+            return
+        }
+        var arguments: [TaskInput] = []
         arguments.reserveCapacity(task.arguments.count)
         do {
             for slot in task.arguments {
                 switch slot {
-                case .value(let payload): arguments.append(payload)
-                case .object(let id): arguments.append(try readForTask(id, spill: spill).get())
+                case .value(let payload): arguments.append(.inline(payload))
+                case .object(let id): arguments.append(try input(id, spill: spill).get())
                 case .gathered(let ids, let assemble):
                     var parts: [Payload] = []
                     parts.reserveCapacity(ids.count)
                     for id in ids { parts.append(try readForTask(id, spill: spill).get()) }
-                    arguments.append(.value(try assemble(parts)))
+                    arguments.append(.inline(.value(try assemble(parts))))
                 }
             }
         } catch {
@@ -225,8 +279,24 @@ struct CoreState {
                 worker,
                 TaskAssignment(
                     taskID: taskID, attempt: task.attempt, functionName: task.function.name,
-                    signature: task.function.signature, arguments: arguments, timeout: task.options.timeout)
+                    signature: task.function.signature, arguments: arguments, timeout: task.options.timeout, resultID: task.result)
             ))
+    }
+
+    /// How a starting task receives object `id`: inline, or — for a large object when workers
+    /// are processes — as a reference the worker pulls.
+    private mutating func input(_ id: ObjectID, spill: SpillStore) -> Result<TaskInput, any Error> {
+        if case .remote(let copy) = objects[id]?.state {
+            return .success(
+                .reference(
+                    ObjectReference(
+                        id: id, holder: PeerID(UInt32(copy.worker + 1)), typeName: copy.typeName, byteCount: copy.byteCount)))
+        }
+        return readForTask(id, spill: spill).map { payload in
+            guard isNetwork, payload.byteCount > ObjectTransfer.inlineLimit else { return .inline(payload) }
+            return .reference(
+                ObjectReference(id: id, holder: .driver, typeName: payload.typeName, byteCount: payload.byteCount))
+        }
     }
 
     /// An input's payload for a starting task, restoring it from disk if it was spilled.
@@ -241,7 +311,7 @@ struct CoreState {
             return restore(id, spill: spill)
         case .failed(let error):
             return .failure(error)
-        case .pending:
+        case .pending, .remote:
             return .failure(ClusterError.objectLost(id))
         }
     }
@@ -295,23 +365,31 @@ struct CoreState {
         }
     }
 
-    /// Drops one handle of `id`; the object goes when none is left.
-    mutating func release(_ id: ObjectID, spill: SpillStore) {
-        guard var entry = objects[id] else { return }
+    /// Drops one handle of `id`; the object goes when none is left. Returns the worker process
+    /// to tell when it held the object.
+    @discardableResult
+    mutating func release(_ id: ObjectID, spill: SpillStore) -> Int? {
+        guard var entry = objects[id] else { return nil }
         entry.handles -= 1
         if entry.handles > 0 {
             objects[id] = entry
-            return
+            return nil
         }
         objects[id] = nil
         switch entry.state {
-        case .ready: bytesInMemory -= entry.byteCount
+        case .remote(let copy): return copy.worker
+        case .ready:
+            bytesInMemory -= entry.byteCount
+            // A copy pulled from a worker process is still there.
+            if isNetwork, let location = entry.location, entry.byteCount > ObjectTransfer.inlineLimit { return location }
         case .spilled(let spilled):
             bytesSpilled -= spilled.byteCount
             spilledObjects -= 1
             spill.remove(spilled)
+            if isNetwork, let location = entry.location, spilled.byteCount > ObjectTransfer.inlineLimit { return location }
         case .pending, .failed: break
         }
+        return nil
     }
 }
 
@@ -321,12 +399,15 @@ extension CoreState {
     /// Takes a lost worker out of service: its running tasks go back to the ready queues when they
     /// have retries left and fail with ``ClusterError/workerLost(worker:task:reason:)`` when not,
     /// and waiting tasks that no live worker could ever run fail too.
-    mutating func loseWorker(_ worker: Int, reason: String, effects: inout Effects, spill: SpillStore) {
+    mutating func loseWorker(
+        _ worker: Int, reason: String, effects: inout Effects, spill: SpillStore, nextTaskID: () -> UInt64
+    ) {
         guard workers.indices.contains(worker), workers[worker].isAlive else { return }
         workers[worker].isAlive = false
         workers[worker].available = workers[worker].total
         running -= workers[worker].running
         workers[worker].running = 0
+        reconstructObjects(lostWith: worker, reason: reason, effects: &effects, nextTaskID: nextTaskID)
         var failures: [(UInt64, any Error)] = []
         for taskID in Array(tasks.keys) {
             guard var task = tasks[taskID] else { continue }
@@ -365,6 +446,67 @@ extension CoreState {
             fail(task.result, error, effects: &effects)
         }
         schedule(effects: &effects, spill: spill)
+    }
+}
+
+extension CoreState {
+    /// Objects whose only copy was in `worker`'s process are made again by their tasks (whose
+    /// inputs their lineage kept alive); objects without lineage fail with
+    /// ``ClusterError/objectLost(_:)``.
+    fileprivate mutating func reconstructObjects(
+        lostWith worker: Int, reason: String, effects: inout Effects, nextTaskID: () -> UInt64
+    ) {
+        var rebuilt: [UInt64] = []
+        for id in Array(objects.keys) {
+            guard var entry = objects[id] else { continue }
+            if entry.location == worker { entry.location = nil }
+            guard case .remote(let copy) = entry.state, copy.worker == worker else {
+                objects[id] = entry
+                continue
+            }
+            guard let lineage = entry.lineage else {
+                objects[id] = entry
+                fail(id, ClusterError.objectLost(id), effects: &effects)
+                continue
+            }
+            let taskID = nextTaskID()
+            entry.state = .pending
+            entry.producer = taskID
+            entry.lineage = nil
+            objects[id] = entry
+            tasks[taskID] = TaskRecord(
+                id: taskID, function: lineage.function, arguments: lineage.arguments, unresolved: 0, result: id,
+                options: lineage.options, heldInputs: lineage.heldInputs)
+            submitted += 1
+            rebuilt.append(taskID)
+        }
+        // Inputs may be among the objects being rebuilt: count them once all are pending.
+        for taskID in rebuilt {
+            guard var task = tasks[taskID] else { continue }
+            var failure: (any Error)?
+            for input in task.arguments.flatMap(\.objectIDs) {
+                switch objects[input]?.state {
+                case .pending?:
+                    task.unresolved += 1
+                    objects[input]?.dependents.append(taskID)
+                case .failed(let error)?: failure = error
+                case nil: failure = ClusterError.objectLost(input)
+                default: break
+                }
+            }
+            if let failure {
+                tasks[taskID] = nil
+                for input in task.arguments.flatMap(\.objectIDs) { objects[input]?.dependents.removeAll { $0 == taskID } }
+                failed += 1
+                fail(task.result, failure, effects: &effects)
+                continue
+            }
+            if task.unresolved == 0 {
+                task.phase = .waitingForResources
+                readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement), default: []].append(taskID)
+            }
+            tasks[taskID] = task
+        }
     }
 }
 

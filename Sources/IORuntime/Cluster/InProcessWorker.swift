@@ -12,6 +12,13 @@ final class InProcessWorker: Sendable {
         var registry = Registry()
         var actorSystem: ClusterActorSystem?
         var report: @Sendable (RuntimeMessage) -> Void = { _ in }
+        /// Turns the assigned inputs into payloads (a worker process pulls large objects here).
+        var resolve: @Sendable ([TaskInput]) async throws -> [Payload] = { inputs in
+            try inputs.map { input in
+                guard let payload = input.inlinePayload else { throw ClusterError.invalidConfiguration("an object reference in process") }
+                return payload
+            }
+        }
     }
     private let configuration = Mutex(Configuration())
     private let jobs = Mutex<[UInt64: Task<Void, Never>]>([:])
@@ -19,7 +26,15 @@ final class InProcessWorker: Sendable {
     init(index: Int) { self.index = index }
 
     func configure(registry: Registry, actorSystem: ClusterActorSystem?, report: @escaping @Sendable (RuntimeMessage) -> Void) {
-        configuration.withLock { $0 = Configuration(registry: registry, actorSystem: actorSystem, report: report) }
+        configuration.withLock {
+            $0.registry = registry
+            $0.actorSystem = actorSystem
+            $0.report = report
+        }
+    }
+
+    func configure(resolve: @escaping @Sendable ([TaskInput]) async throws -> [Payload]) {
+        configuration.withLock { $0.resolve = resolve }
     }
 
     func handle(_ message: RuntimeMessage) {
@@ -31,7 +46,7 @@ final class InProcessWorker: Sendable {
     }
 
     private func run(_ assignment: TaskAssignment) {
-        let (registry, report, actorSystem) = configuration.withLock { ($0.registry, $0.report, $0.actorSystem) }
+        let (registry, report, actorSystem, resolve) = configuration.withLock { ($0.registry, $0.report, $0.actorSystem, $0.resolve) }
         let worker = index
         // Exactly one outcome is reported: the job's, or the timeout's, whichever comes first.
         let reported = Atomic<Bool>(false)
@@ -54,7 +69,7 @@ final class InProcessWorker: Sendable {
                 let result = try await TaskContext.$worker.withValue(worker) {
                     try await TaskContext.$taskName.withValue(assignment.functionName) {
                         try await ClusterActorSystem.$current.withValue(actorSystem) {
-                            try await function.invoke(assignment.arguments)
+                            try await function.invoke(try await resolve(assignment.arguments))
                         }
                     }
                 }

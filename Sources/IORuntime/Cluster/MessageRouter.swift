@@ -117,7 +117,13 @@ final class MessageRouter: MessageSending, Sendable {
             core.withLock { $0 }?.actorSpawned(answer)
         case .heartbeatAck:
             break
-        case .heartbeat, .spawnActor, .killActor:
+        case .pullObject(let id):
+            core.withLock { $0 }?.serve(id, to: source)
+        case .objectChunk(let chunk):
+            core.withLock { $0 }?.puller.receive(chunk, from: source)
+        case .objectUnavailable(let id, let reason):
+            core.withLock { $0 }?.puller.fail(id, ClusterError.transferFailed(object: id, reason: "\(source): \(reason)"))
+        case .heartbeat, .spawnActor, .killActor, .freeObject:
             logger.error("\(source) sent the driver a message only the driver sends")
         }
     }
@@ -154,6 +160,8 @@ final class MessageRouter: MessageSending, Sendable {
         do {
             try trySend(message, from: source, to: destination)
         } catch {
+            // After shutdown began, late messages (frees of released refs) have nowhere to go.
+            guard !isClosing.load(ordering: .relaxed) else { return }
             logger.error("could not send from \(source) to \(destination): \(error)")
         }
     }

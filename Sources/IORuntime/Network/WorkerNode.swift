@@ -16,6 +16,10 @@ public final class WorkerNode: MessageSending, Sendable {
     let executor: InProcessWorker
     let hub: ActorHub
     let system: ClusterActorSystem
+    let objects = WorkerObjectStore()
+    let puller: ObjectPuller
+    /// The object each running task's result becomes.
+    private let resultIDs = Mutex<[UInt64: ObjectID]>([:])
     private let logger = Logger(label: "iocompute.worker")
 
     private init(peer: PeerID, transport: any Transport, registry: Registry) {
@@ -27,6 +31,9 @@ public final class WorkerNode: MessageSending, Sendable {
         var generator = SystemRandomNumberGenerator()
         hub = ActorHub(session: generator.next(), role: .workerProcess, routesThroughCodec: true, router: NoRouter())
         system = ClusterActorSystem(hub: hub, worker: index)
+        puller = ObjectPuller { [transport, peer] id, holder in
+            try transport.send(RuntimeMessage.pullObject(id).frame(), from: peer, to: .driver)
+        }
     }
 
     /// Starts serving as worker `peer` on `transport` with the functions and actor types of
@@ -35,6 +42,10 @@ public final class WorkerNode: MessageSending, Sendable {
         let node = WorkerNode(peer: peer, transport: transport, registry: registry)
         node.hub.router.withLock { $0 = node }
         node.executor.configure(registry: registry, actorSystem: node.system) { [weak node] message in node?.report(message) }
+        node.executor.configure { [weak node] inputs in
+            guard let node else { throw ClusterError.shutDown }
+            return try await node.resolve(inputs)
+        }
         try await transport.register(peer) { [weak node] frame, source in node?.receive(frame, from: source) }
         return node
     }
@@ -48,12 +59,20 @@ public final class WorkerNode: MessageSending, Sendable {
             return
         }
         switch message {
-        case .execute, .cancel: executor.handle(message)
+        case .execute(let assignment):
+            resultIDs.withLock { $0[assignment.taskID] = assignment.resultID }
+            executor.handle(message)
+        case .cancel: executor.handle(message)
         case .heartbeat(let sequence): send(.heartbeatAck(sequence), from: peer, to: .driver)
         case .actorCall(let call): system.host(call)
         case .actorReply(let reply): hub.deliver(reply)
         case .spawnActor(let spawn): build(spawn)
         case .killActor(let id): system.resignID(id)
+        case .pullObject(let id): serve(id, to: source)
+        case .objectChunk(let chunk): puller.receive(chunk, from: source)
+        case .objectUnavailable(let id, let reason):
+            puller.fail(id, ClusterError.transferFailed(object: id, reason: reason))
+        case .freeObject(let id): objects.free(id)
         case .completed, .heartbeatAck, .actorSpawned:
             logger.error("\(source) sent a worker a message only workers send")
         }
@@ -78,8 +97,64 @@ public final class WorkerNode: MessageSending, Sendable {
         send(.actorSpawned(ActorSpawned(actor: spawn.actor, error: failure)), from: peer, to: .driver)
     }
 
-    /// Sends a finished task's report; one whose result cannot be sent fails the task instead.
+    /// The payloads of a task's inputs: inline ones as they are, references from this worker's
+    /// store or pulled (through the driver, which serves every pull).
+    private func resolve(_ inputs: [TaskInput]) async throws -> [Payload] {
+        var payloads: [Payload] = []
+        payloads.reserveCapacity(inputs.count)
+        for input in inputs {
+            switch input {
+            case .inline(let payload): payloads.append(payload)
+            case .reference(let reference):
+                if let (typeName, bytes) = objects.bytes(of: reference.id) {
+                    payloads.append(.bytes(typeName: typeName, bytes))
+                    continue
+                }
+                let pulled = try await puller.pull(reference.id, from: .driver)
+                if case .bytes(let typeName, let bytes) = pulled { objects.cache(reference.id, typeName: typeName, bytes: bytes) }
+                payloads.append(pulled)
+            }
+        }
+        return payloads
+    }
+
+    /// Sends one of this worker's objects to the driver, in chunks.
+    private func serve(_ id: ObjectID, to destination: PeerID) {
+        guard let (typeName, bytes) = objects.bytes(of: id) else {
+            send(.objectUnavailable(id, reason: "\(peer) does not hold it"), from: peer, to: destination)
+            return
+        }
+        do {
+            try ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes) { message in
+                try transport.send(message.frame(), from: peer, to: .driver)
+            }
+        } catch {
+            send(.objectUnavailable(id, reason: "\(error)"), from: peer, to: destination)
+        }
+    }
+
+    /// Sends a finished task's report: a large result stays here and only its size travels. One
+    /// whose result cannot be sent fails the task instead.
     private func report(_ message: RuntimeMessage) {
+        var message = message
+        if case .completed(let completion) = message {
+            let resultID = resultIDs.withLock { $0.removeValue(forKey: completion.taskID) }
+            if case .success(let payload) = completion.outcome, let resultID {
+                let (typeName, bytes) = payload.encoded
+                if bytes.count > ObjectTransfer.inlineLimit {
+                    objects.keep(resultID, typeName: typeName, bytes: bytes)
+                    message = .completed(
+                        TaskCompletion(
+                            taskID: completion.taskID, attempt: completion.attempt, worker: completion.worker,
+                            outcome: .stored(typeName: typeName, byteCount: bytes.count)))
+                } else {
+                    message = .completed(
+                        TaskCompletion(
+                            taskID: completion.taskID, attempt: completion.attempt, worker: completion.worker,
+                            outcome: .success(.bytes(typeName: typeName, bytes))))
+                }
+            }
+        }
         do {
             try transport.send(message.frame(), from: peer, to: .driver)
         } catch {

@@ -10,7 +10,29 @@ enum ObjectState {
     case spilled(SpilledObject)
     /// Its task failed; every read gets this error.
     case failed(any Error)
+    /// Sealed, kept by the worker process that made it (multi-process clusters); pulled from
+    /// there when read.
+    case remote(RemoteCopy)
 }
+
+/// An object that lives in a worker process.
+struct RemoteCopy {
+    let worker: Int
+    let typeName: String
+    let byteCount: Int
+}
+
+/// How to make an object again: the task that made it, with its inputs kept alive.
+struct Lineage {
+    let function: ErasedFunction
+    let arguments: [TaskRecord.Slot]
+    let options: TaskOptions
+    let heldInputs: [ObjectHandle]
+}
+
+/// What a waiter for a pending object gets when the object is sealed in a worker process: the
+/// reader looks again and pulls it.
+struct ObjectSealedElsewhere: Error {}
 
 /// Someone waiting for an object to be sealed.
 enum ObjectWaiter {
@@ -41,6 +63,8 @@ struct ObjectEntry {
     var location: Int?
     /// The task that makes it, while it is pending.
     var producer: UInt64?
+    /// How to make it again if the worker holding its only copy is lost.
+    var lineage: Lineage?
 }
 
 /// A task the owner is tracking, from submission until its result is sealed.

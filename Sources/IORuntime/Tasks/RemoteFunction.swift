@@ -77,6 +77,14 @@ enum Payload: Sendable {
         }
     }
 
+    /// The wire type name of the value, without encoding it.
+    var typeName: String {
+        switch self {
+        case .value(let value): wireTypeName(of: value)
+        case .bytes(let typeName, _): typeName
+        }
+    }
+
     /// The memory this payload holds, for the object store's accounting.
     var byteCount: Int {
         switch self {

@@ -53,6 +53,8 @@ public enum ClusterError: Error, Sendable, Equatable, CustomStringConvertible {
     case spillFailed(object: ObjectID, reason: String)
     /// The worker running the task was lost and the task had no retries left.
     case workerLost(worker: Int, task: String, reason: String)
+    /// Moving an object between processes failed (a bad checksum, a lost holder).
+    case transferFailed(object: ObjectID, reason: String)
     /// A multi-process cluster's workers could not be started or reached.
     case startFailed(String)
 
@@ -71,6 +73,7 @@ public enum ClusterError: Error, Sendable, Equatable, CustomStringConvertible {
         case .spillFailed(let object, let reason): "object \(object) could not be spilled or restored: \(reason)"
         case .workerLost(let worker, let task, let reason):
             "task \"\(task)\" was running on worker-\(worker + 1), which was lost (\(reason)), and has no retries left"
+        case .transferFailed(let object, let reason): "object \(object) could not be moved between processes: \(reason)"
         case .startFailed(let reason): "the cluster's workers could not be started: \(reason)"
         }
     }

@@ -20,6 +20,14 @@ enum RuntimeMessage: Sendable {
     case actorSpawned(ActorSpawned)
     /// Driver → worker: drop an actor.
     case killActor(ActorIdentity)
+    /// Either way: send me this object (in chunks).
+    case pullObject(ObjectID)
+    /// Either way: a piece of an object being pulled.
+    case objectChunk(ObjectChunk)
+    /// Either way: the object asked for cannot be sent.
+    case objectUnavailable(ObjectID, reason: String)
+    /// Driver → worker: drop your copy of an object; no ref to it is left.
+    case freeObject(ObjectID)
 
     /// The frame kinds of the messages.
     enum Kind: UInt16 {
@@ -33,6 +41,10 @@ enum RuntimeMessage: Sendable {
         case spawnActor = 8
         case actorSpawned = 9
         case killActor = 10
+        case pullObject = 11
+        case objectChunk = 12
+        case objectUnavailable = 13
+        case freeObject = 14
     }
 }
 
@@ -42,8 +54,40 @@ struct TaskAssignment: Sendable {
     let attempt: Int
     let functionName: String
     let signature: String
-    let arguments: [Payload]
+    let arguments: [TaskInput]
     let timeout: Duration?
+    /// The object the result becomes (a worker process keeps large results under it).
+    let resultID: ObjectID
+}
+
+/// A task argument as assigned: its bytes, or — for a large object — where to pull it from.
+enum TaskInput: Sendable {
+    case inline(Payload)
+    case reference(ObjectReference)
+
+    /// The payload of an inline argument (in process every argument is inline).
+    var inlinePayload: Payload? {
+        if case .inline(let payload) = self { return payload }
+        return nil
+    }
+}
+
+/// Where a large object is: the peer holding it, its type and size.
+struct ObjectReference: Sendable {
+    let id: ObjectID
+    let holder: PeerID
+    let typeName: String
+    let byteCount: Int
+}
+
+/// A piece of an object on its way to the node that pulled it, with a CRC-32C of its bytes.
+struct ObjectChunk: Sendable {
+    let id: ObjectID
+    let typeName: String
+    let totalCount: Int
+    let offset: Int
+    let checksum: UInt32
+    let bytes: ArraySlice<UInt8>
 }
 
 /// A request to build an actor on a worker process.
@@ -64,6 +108,8 @@ enum TaskOutcome: Sendable {
     case thrown(TaskError)
     case timedOut
     case cancelled
+    /// Succeeded; the worker process keeps the result (too large to send unasked).
+    case stored(typeName: String, byteCount: Int)
 }
 
 /// A worker's report of a finished task attempt.
@@ -115,8 +161,21 @@ extension RuntimeMessage {
             encoder.writeLength(assignment.attempt)
             encoder.write(assignment.functionName)
             encoder.write(assignment.signature)
+            assignment.resultID.encode(to: &encoder)
             encoder.writeLength(assignment.arguments.count)
-            for argument in assignment.arguments { argument.encode(to: &encoder) }
+            for argument in assignment.arguments {
+                switch argument {
+                case .inline(let payload):
+                    encoder.write(UInt8(0))
+                    payload.encode(to: &encoder)
+                case .reference(let reference):
+                    encoder.write(UInt8(1))
+                    reference.id.encode(to: &encoder)
+                    encoder.write(reference.holder.rawValue)
+                    encoder.write(reference.typeName)
+                    encoder.writeLength(reference.byteCount)
+                }
+            }
             if let timeout = assignment.timeout {
                 encoder.write(UInt8(1))
                 encoder.write(timeout.components.seconds)
@@ -141,6 +200,10 @@ extension RuntimeMessage {
                 error.encode(to: &encoder)
             case .timedOut: encoder.write(UInt8(2))
             case .cancelled: encoder.write(UInt8(3))
+            case .stored(let typeName, let byteCount):
+                encoder.write(UInt8(4))
+                encoder.write(typeName)
+                encoder.writeLength(byteCount)
             }
             return WireFrame(kind: Kind.completed.rawValue, payload: encoder.bytes)
         case .actorCall(let call):
@@ -189,6 +252,25 @@ extension RuntimeMessage {
         case .killActor(let actor):
             actor.encode(to: &encoder)
             return WireFrame(kind: Kind.killActor.rawValue, payload: encoder.bytes)
+        case .pullObject(let id):
+            id.encode(to: &encoder)
+            return WireFrame(kind: Kind.pullObject.rawValue, payload: encoder.bytes)
+        case .objectChunk(let chunk):
+            var chunkEncoder = WireEncoder(reservingCapacity: chunk.bytes.count + chunk.typeName.utf8.count + 64)
+            chunk.id.encode(to: &chunkEncoder)
+            chunkEncoder.write(chunk.typeName)
+            chunkEncoder.writeLength(chunk.totalCount)
+            chunkEncoder.writeLength(chunk.offset)
+            chunkEncoder.write(chunk.checksum)
+            chunk.bytes.withUnsafeBytes { chunkEncoder.writeBlock($0) }
+            return WireFrame(kind: Kind.objectChunk.rawValue, payload: chunkEncoder.bytes)
+        case .objectUnavailable(let id, let reason):
+            id.encode(to: &encoder)
+            encoder.write(reason)
+            return WireFrame(kind: Kind.objectUnavailable.rawValue, payload: encoder.bytes)
+        case .freeObject(let id):
+            id.encode(to: &encoder)
+            return WireFrame(kind: Kind.freeObject.rawValue, payload: encoder.bytes)
         }
     }
 
@@ -201,10 +283,23 @@ extension RuntimeMessage {
             let attempt = try decoder.readLength()
             let name = try decoder.read(String.self)
             let signature = try decoder.read(String.self)
+            let resultID = try ObjectID(from: &decoder)
             let count = try decoder.readLength()
             guard count <= decoder.remaining else { throw .truncated(what: "arguments", needed: count, remaining: decoder.remaining) }
-            var arguments: [Payload] = []
-            for _ in 0..<count { arguments.append(try Payload.decode(from: &decoder)) }
+            var arguments: [TaskInput] = []
+            for _ in 0..<count {
+                switch try decoder.read(UInt8.self) {
+                case 0: arguments.append(.inline(try Payload.decode(from: &decoder)))
+                case 1:
+                    let id = try ObjectID(from: &decoder)
+                    let holder = PeerID(try decoder.read(UInt32.self))
+                    arguments.append(
+                        .reference(
+                            ObjectReference(
+                                id: id, holder: holder, typeName: try decoder.read(String.self), byteCount: try decoder.readLength())))
+                case let tag: throw .invalid(what: "task argument", reason: "tag \(tag)")
+                }
+            }
             var timeout: Duration?
             switch try decoder.read(UInt8.self) {
             case 0: timeout = nil
@@ -213,7 +308,8 @@ extension RuntimeMessage {
             }
             self = .execute(
                 TaskAssignment(
-                    taskID: taskID, attempt: attempt, functionName: name, signature: signature, arguments: arguments, timeout: timeout))
+                    taskID: taskID, attempt: attempt, functionName: name, signature: signature, arguments: arguments, timeout: timeout,
+                    resultID: resultID))
         case .cancel:
             self = .cancel(taskID: try decoder.read(UInt64.self))
         case .completed:
@@ -228,6 +324,7 @@ extension RuntimeMessage {
                     try TaskError.decode(from: &decoder))
             case 2: outcome = .timedOut
             case 3: outcome = .cancelled
+            case 4: outcome = .stored(typeName: try decoder.read(String.self), byteCount: try decoder.readLength())
             case let tag: throw .invalid(what: "task outcome", reason: "tag \(tag)")
             }
             self = .completed(TaskCompletion(taskID: taskID, attempt: attempt, worker: worker, outcome: outcome))
@@ -278,6 +375,24 @@ extension RuntimeMessage {
             }
         case .killActor:
             self = .killActor(try ActorIdentity(from: &decoder))
+        case .pullObject:
+            self = .pullObject(try ObjectID(from: &decoder))
+        case .objectChunk:
+            let id = try ObjectID(from: &decoder)
+            let typeName = try decoder.read(String.self)
+            let total = try decoder.readLength()
+            let offset = try decoder.readLength()
+            let checksum = try decoder.read(UInt32.self)
+            let bytes = try decoder.readBlock()
+            guard offset <= total, bytes.count <= total - offset else {
+                throw .invalid(what: "object chunk", reason: "\(bytes.count) bytes at \(offset) overrun an object of \(total)")
+            }
+            self = .objectChunk(
+                ObjectChunk(id: id, typeName: typeName, totalCount: total, offset: offset, checksum: checksum, bytes: bytes[...]))
+        case .objectUnavailable:
+            self = .objectUnavailable(try ObjectID(from: &decoder), reason: try decoder.read(String.self))
+        case .freeObject:
+            self = .freeObject(try ObjectID(from: &decoder))
         case nil:
             throw .invalid(what: "frame", reason: "unknown message kind \(frame.kind)")
         }

@@ -1,0 +1,150 @@
+import CChecksum
+import Synchronization
+
+/// How objects move between the processes of a cluster: small ones inline in task messages,
+/// large ones pulled by the node that needs them, in checksummed chunks.
+enum ObjectTransfer {
+    /// Objects up to this size travel inside task assignments and completions (as in Ray).
+    static let inlineLimit = 100 * 1024
+    /// The size of the pieces a large object is sent in.
+    static let chunkSize = 8 << 20
+
+    /// The CRC-32C of `bytes`.
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        iocompute_crc32c(0, bytes.baseAddress, bytes.count)
+    }
+
+    /// Sends an object's bytes in chunks through `send`; each chunk is copied once, into its frame.
+    static func sendChunks(
+        of id: ObjectID, typeName: String, bytes: [UInt8], through send: (RuntimeMessage) throws -> Void
+    ) throws {
+        var offset = 0
+        repeat {
+            let end = min(offset + chunkSize, bytes.count)
+            let slice = bytes[offset..<end]
+            let crc = slice.withUnsafeBytes { checksum($0) }
+            try send(
+                .objectChunk(ObjectChunk(id: id, typeName: typeName, totalCount: bytes.count, offset: offset, checksum: crc, bytes: slice)))
+            offset = end
+        } while offset < bytes.count
+    }
+}
+
+/// A pull failed because the process holding the object was lost; the driver looks again (the
+/// object is being rebuilt, or has failed).
+struct HolderLost: Error, CustomStringConvertible {
+    let peer: PeerID
+    var description: String { "\(peer), which held the object, was lost" }
+}
+
+/// Pulls objects from other processes: one transfer per object however many callers want it,
+/// assembled into a single buffer and checked chunk by chunk.
+final class ObjectPuller: Sendable {
+    private struct Transfer {
+        let holder: PeerID
+        var buffer: [UInt8]?
+        var typeName = ""
+        var received = 0
+        var waiters: [CheckedContinuation<Payload, any Error>] = []
+    }
+
+    private let transfers = Mutex<[ObjectID: Transfer]>([:])
+    /// Asks `holder` for the object.
+    private let request: @Sendable (ObjectID, PeerID) throws -> Void
+
+    init(request: @escaping @Sendable (ObjectID, PeerID) throws -> Void) {
+        self.request = request
+    }
+
+    /// The object `id` from `holder`, joining a pull already under way.
+    func pull(_ id: ObjectID, from holder: PeerID) async throws -> Payload {
+        try await withCheckedThrowingContinuation { continuation in
+            let first = transfers.withLock { transfers -> Bool in
+                if transfers[id] != nil {
+                    transfers[id]!.waiters.append(continuation)
+                    return false
+                }
+                transfers[id] = Transfer(holder: holder, waiters: [continuation])
+                return true
+            }
+            guard first else { return }
+            do {
+                try request(id, holder)
+            } catch {
+                fail(id, error)
+            }
+        }
+    }
+
+    /// Adds a chunk; the last one completes the pull.
+    func receive(_ chunk: ObjectChunk, from source: PeerID) {
+        let crc = chunk.bytes.withUnsafeBytes { ObjectTransfer.checksum($0) }
+        guard crc == chunk.checksum else {
+            fail(chunk.id, ClusterError.transferFailed(object: chunk.id, reason: "chunk at \(chunk.offset) failed its checksum"))
+            return
+        }
+        enum Step {
+            case waiting
+            case complete(Payload, [CheckedContinuation<Payload, any Error>])
+            case inconsistent([CheckedContinuation<Payload, any Error>])
+        }
+        let step = transfers.withLock { transfers -> Step in
+            guard var transfer = transfers[chunk.id], transfer.holder == source else { return .waiting }
+            transfers[chunk.id] = nil  // Modified outside the table, so that the buffer is not copied.
+            if transfer.buffer == nil {
+                transfer.buffer = [UInt8](unsafeUninitializedCapacity: chunk.totalCount) { _, count in count = chunk.totalCount }
+                transfer.typeName = chunk.typeName
+            }
+            guard transfer.buffer!.count == chunk.totalCount, chunk.offset + chunk.bytes.count <= chunk.totalCount else {
+                return .inconsistent(transfer.waiters)
+            }
+            transfer.buffer!.withUnsafeMutableBytes { buffer in
+                chunk.bytes.withUnsafeBytes { source in
+                    guard let base = source.baseAddress, !source.isEmpty else { return }
+                    (buffer.baseAddress! + chunk.offset).copyMemory(from: base, byteCount: source.count)
+                }
+            }
+            transfer.received += chunk.bytes.count
+            if transfer.received >= chunk.totalCount {
+                return .complete(.bytes(typeName: transfer.typeName, transfer.buffer!), transfer.waiters)
+            }
+            transfers[chunk.id] = transfer
+            return .waiting
+        }
+        switch step {
+        case .waiting: break
+        case .complete(let payload, let waiters):
+            for waiter in waiters { waiter.resume(returning: payload) }
+        case .inconsistent(let waiters):
+            let error = ClusterError.transferFailed(object: chunk.id, reason: "its chunks disagree on its size")
+            for waiter in waiters { waiter.resume(throwing: error) }
+        }
+    }
+
+    /// Fails the pull of `id`.
+    func fail(_ id: ObjectID, _ error: any Error) {
+        let waiters = transfers.withLock { $0.removeValue(forKey: id)?.waiters ?? [] }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
+    /// Fails every pull from `peer`, which is gone.
+    func peerLost(_ peer: PeerID) {
+        let failed = transfers.withLock { transfers -> [(ObjectID, [CheckedContinuation<Payload, any Error>])] in
+            let lost = transfers.filter { $0.value.holder == peer }
+            for id in lost.keys { transfers[id] = nil }
+            return lost.map { ($0.key, $0.value.waiters) }
+        }
+        for (_, waiters) in failed {
+            for waiter in waiters { waiter.resume(throwing: HolderLost(peer: peer)) }
+        }
+    }
+
+    /// Fails every pull (at shutdown).
+    func failAll(_ error: any Error) {
+        let all = transfers.withLock { transfers in
+            defer { transfers = [:] }
+            return transfers.values.flatMap(\.waiters)
+        }
+        for waiter in all { waiter.resume(throwing: error) }
+    }
+}

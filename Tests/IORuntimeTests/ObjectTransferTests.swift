@@ -1,0 +1,90 @@
+import Synchronization
+import Testing
+
+@testable import IORuntime
+
+@Suite("object transfer")
+struct ObjectTransferTests {
+    /// Chunks of `bytes` as a holder would send them.
+    static func chunks(of bytes: [UInt8], id: ObjectID) throws -> [ObjectChunk] {
+        let collected = Mutex<[ObjectChunk]>([])
+        try ObjectTransfer.sendChunks(of: id, typeName: "[UInt8]", bytes: bytes) { message in
+            guard case .objectChunk(let chunk) = message else { return }
+            // Through the codec, as on the wire.
+            guard case .objectChunk(let decoded) = try RuntimeMessage(frame: WireFrame(decoding: message.frame().encoded())) else { return }
+            #expect(decoded.checksum == chunk.checksum)
+            collected.withLock { $0.append(decoded) }
+        }
+        return collected.withLock { $0 }
+    }
+
+    @Test("CRC-32C matches the standard check value and a bitwise reference")
+    func checksum() {
+        let check = Array("123456789".utf8)
+        #expect(check.withUnsafeBytes { ObjectTransfer.checksum($0) } == 0xE306_9283)
+        var bytes: [UInt8] = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        func reference(_ data: [UInt8]) -> UInt32 {
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in data {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+            }
+            return ~crc
+        }
+        for length in [0, 1, 7, 8, 9, 63, 1000] {
+            let slice = Array(bytes[0..<length])
+            #expect(slice.withUnsafeBytes { ObjectTransfer.checksum($0) } == reference(slice))
+        }
+        bytes[500] ^= 1
+        #expect(
+            bytes.withUnsafeBytes { ObjectTransfer.checksum($0) }
+                != reference(Array(bytes.indices).map { $0 == 500 ? bytes[$0] ^ 1 : bytes[$0] }))
+    }
+
+    @Test("a pull assembles chunks in any order, and every caller shares one request")
+    func assemblesAndDeduplicates() async throws {
+        let bytes = (0..<(ObjectTransfer.chunkSize * 2 + 12345)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let id = ObjectID(session: 1, sequence: 1)
+        let requests = Atomic<Int>(0)
+        let puller = ObjectPuller { _, _ in requests.add(1, ordering: .relaxed) }
+        async let first = puller.pull(id, from: PeerID(1))
+        async let second = puller.pull(id, from: PeerID(1))
+        try await Task.sleep(for: .milliseconds(50))
+        for chunk in try Self.chunks(of: bytes, id: id).reversed() { puller.receive(chunk, from: PeerID(1)) }
+        let payloads = try await [first, second]
+        for payload in payloads {
+            guard case .bytes(let typeName, let received) = payload else { Issue.record("not bytes"); continue }
+            #expect(typeName == "[UInt8]" && received == bytes)
+        }
+        #expect(requests.load(ordering: .relaxed) == 1)
+    }
+
+    @Test("a corrupted chunk, a lost holder or a refusal fail the pull with a typed error")
+    func failures() async throws {
+        let bytes = [UInt8](repeating: 9, count: 1000)
+        let puller = ObjectPuller { _, _ in }
+        let corrupt = ObjectID(session: 1, sequence: 2)
+        let corrupted = Task { try await puller.pull(corrupt, from: PeerID(1)) }
+        try await Task.sleep(for: .milliseconds(20))
+        var chunk = try Self.chunks(of: bytes, id: corrupt)[0]
+        chunk = ObjectChunk(
+            id: chunk.id, typeName: chunk.typeName, totalCount: chunk.totalCount, offset: 0, checksum: chunk.checksum ^ 1,
+            bytes: chunk.bytes)
+        puller.receive(chunk, from: PeerID(1))
+        await #expect {
+            try await corrupted.value
+        } throws: { error in
+            if case .transferFailed(let object, _) = error as? ClusterError { return object == corrupt }
+            return false
+        }
+
+        let lost = ObjectID(session: 1, sequence: 3)
+        let orphaned = Task { try await puller.pull(lost, from: PeerID(2)) }
+        try await Task.sleep(for: .milliseconds(20))
+        puller.peerLost(PeerID(2))
+        await #expect(throws: HolderLost.self) { try await orphaned.value }
+
+        let refusing = ObjectPuller { id, _ in throw ClusterError.objectLost(id) }
+        await #expect(throws: ClusterError.self) { try await refusing.pull(lost, from: PeerID(1)) }
+    }
+}
