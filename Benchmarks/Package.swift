@@ -38,6 +38,10 @@ let package = Package(
             dependencies: [.product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareRuntime"),
         .executableTarget(
+            name: "compare-cluster",
+            dependencies: [.product(name: "IOCompute", package: rootPackage)],
+            path: "Sources/CompareCluster"),
+        .executableTarget(
             name: "compare-tensor",
             dependencies: [.product(name: "IOTensor", package: rootPackage)],
             path: "Sources/CompareTensor"),

@@ -2,3 +2,4 @@
 @_exported import IORuntime
 @_exported import IORuntimeTensor
 @_exported import IOTensor
+@_exported import IOTransportTCP

@@ -62,6 +62,22 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var frame = unwrapInboundIn(data)
+        if case .established(let peer) = state {
+            // The route header is read from the buffer; the frame's bytes are copied out once.
+            guard let source = frame.readInteger(endianness: .little, as: UInt32.self),
+                let destination = frame.readInteger(endianness: .little, as: UInt32.self)
+            else {
+                reject(context, "a routed frame of \(frame.readableBytes) bytes from \(peer)")
+                return
+            }
+            do {
+                let wireFrame = try WireFrame(decoding: frame.readBytes(length: frame.readableBytes) ?? [])
+                transport.deliver(wireFrame, from: PeerID(source), to: PeerID(destination))
+            } catch {
+                reject(context, "a malformed frame from \(peer): \(error)")
+            }
+            return
+        }
         let bytes = frame.readBytes(length: frame.readableBytes) ?? []
         switch state {
         case .awaitingHello:
@@ -88,19 +104,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             transport.connectionEstablished(peer: peer, channel: context.channel)
             established?.succeed(peer)
             established = nil
-        case .established(let peer):
-            guard bytes.count >= 8 else {
-                reject(context, "a routed frame of \(bytes.count) bytes from \(peer)")
-                return
-            }
-            let source = PeerID(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
-            let destination = PeerID(UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24)
-            do {
-                let wireFrame = try WireFrame(decoding: Array(bytes[8...]))
-                transport.deliver(wireFrame, from: source, to: destination)
-            } catch {
-                reject(context, "a malformed frame from \(peer): \(error)")
-            }
+        case .established:
+            break  // Handled above.
         case .closed:
             break
         }

@@ -7,7 +7,7 @@ enum ObjectTransfer {
     /// Objects up to this size travel inside task assignments and completions (as in Ray).
     static let inlineLimit = 100 * 1024
     /// The size of the pieces a large object is sent in.
-    static let chunkSize = 8 << 20
+    static let chunkSize = 256 << 10
 
     /// The CRC-32C of `bytes`.
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {

@@ -383,12 +383,12 @@ extension RuntimeMessage {
             let total = try decoder.readLength()
             let offset = try decoder.readLength()
             let checksum = try decoder.read(UInt32.self)
-            let bytes = try decoder.readBlock()
+            let bytes = try decoder.readBlockSlice()
             guard offset <= total, bytes.count <= total - offset else {
                 throw .invalid(what: "object chunk", reason: "\(bytes.count) bytes at \(offset) overrun an object of \(total)")
             }
             self = .objectChunk(
-                ObjectChunk(id: id, typeName: typeName, totalCount: total, offset: offset, checksum: checksum, bytes: bytes[...]))
+                ObjectChunk(id: id, typeName: typeName, totalCount: total, offset: offset, checksum: checksum, bytes: bytes))
         case .objectUnavailable:
             self = .objectUnavailable(try ObjectID(from: &decoder), reason: try decoder.read(String.self))
         case .freeObject:

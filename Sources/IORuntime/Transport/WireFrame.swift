@@ -28,7 +28,15 @@ public struct WireFrame: Sendable, Equatable {
 
     /// This frame's bytes.
     public func encoded() -> [UInt8] {
-        var encoder = WireEncoder(reservingCapacity: payload.count + 16)
+        var bytes = encodedHeader()
+        bytes.append(contentsOf: payload)
+        return bytes
+    }
+
+    /// This frame's bytes up to the payload: `encodedHeader() + payload` is `encoded()`. A
+    /// transport writes the two parts one after the other instead of joining them first.
+    public func encodedHeader() -> [UInt8] {
+        var encoder = WireEncoder(reservingCapacity: 32)
         encoder.write(version)
         encoder.write(kind)
         encoder.writeLength(metadata.count)
@@ -36,7 +44,7 @@ public struct WireFrame: Sendable, Equatable {
             encoder.write(key)
             encoder.write(value)
         }
-        payload.withUnsafeBytes { encoder.writeBlock($0) }
+        encoder.writeLength(payload.count)
         return encoder.bytes
     }
 

@@ -78,6 +78,13 @@ public struct WireDecoder: Sendable {
         return bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<(start + count)])) }
     }
 
+    /// Reads a length-prefixed block of bytes as a slice of the decoded buffer (no copy).
+    public mutating func readBlockSlice() throws(WireError) -> ArraySlice<UInt8> {
+        let count = try readLength()
+        let start = try take(count, "byte block")
+        return bytes[start..<(start + count)]
+    }
+
     /// Reads a length-prefixed block of bytes.
     public mutating func readBlock() throws(WireError) -> [UInt8] {
         let count = try readLength()

@@ -1,0 +1,111 @@
+"""The Ray half of `compare cluster`: the same workloads as Sources/CompareCluster, printing
+`NAME VALUE UNIT` lines with VALUE a throughput (higher is better). Ray's workers are processes
+too; it runs locally with num_cpus equal to this machine's cores."""
+import os
+import sys
+import time
+
+import numpy as np
+import ray
+
+
+def best_seconds(body, rounds=5):
+    body()
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        body()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def report(name, value, unit):
+    print(f"{name} {value:.4g} {unit}", flush=True)
+
+
+selected = set(sys.argv[1:])
+
+
+def wanted(name):
+    return not selected or name in selected
+
+
+ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+
+
+@ray.remote
+def noop(x):
+    return x
+
+
+@ray.remote
+def increment(x):
+    return x + 1
+
+
+@ray.remote
+def byte_count(array):
+    return len(array)
+
+
+@ray.remote
+def make_bytes(count):
+    return np.ones(count, dtype=np.uint8)
+
+
+@ray.remote
+class Accumulator:
+    def __init__(self):
+        self.total = 0
+
+    def add(self, amount):
+        self.total += amount
+        return self.total
+
+
+if wanted("tasks_sync"):
+    count = 300
+    report("tasks_sync", count / best_seconds(lambda: [ray.get(noop.remote(i)) for i in range(count)], rounds=3), "tasks/s")
+
+if wanted("tasks_async"):
+    count = 1000
+    report("tasks_async", count / best_seconds(lambda: ray.get([noop.remote(i) for i in range(count)]), rounds=3), "tasks/s")
+
+if wanted("chain_100"):
+    def chain():
+        ref = ray.put(0)
+        for _ in range(100):
+            ref = increment.remote(ref)
+        ray.get(ref)
+
+    report("chain_100", 100 / best_seconds(chain, rounds=3), "tasks/s")
+
+if wanted("actor_calls_sync") or wanted("actor_calls_async"):
+    accumulator = Accumulator.remote()
+    ray.get(accumulator.add.remote(0))
+    if wanted("actor_calls_sync"):
+        count = 500
+        seconds = best_seconds(lambda: [ray.get(accumulator.add.remote(1)) for _ in range(count)], rounds=3)
+        report("actor_calls_sync", count / seconds, "calls/s")
+    if wanted("actor_calls_async"):
+        count = 1000
+        seconds = best_seconds(lambda: ray.get([accumulator.add.remote(1) for _ in range(count)]), rounds=3)
+        report("actor_calls_async", count / seconds, "calls/s")
+
+mebibytes100 = 100 << 20
+if wanted("put_to_worker_100MiB"):
+    payload = np.ones(mebibytes100, dtype=np.uint8)
+    seconds = best_seconds(lambda: ray.get(byte_count.remote(ray.put(payload))), rounds=3)
+    report("put_to_worker_100MiB", mebibytes100 / seconds / (1 << 30), "GiB/s")
+
+if wanted("get_from_worker_100MiB"):
+    best = float("inf")
+    for _ in range(4):
+        ref = make_bytes.remote(mebibytes100)
+        ray.wait([ref])
+        start = time.perf_counter()
+        ray.get(ref)
+        best = min(best, time.perf_counter() - start)
+    report("get_from_worker_100MiB", mebibytes100 / best / (1 << 30), "GiB/s")
+
+ray.shutdown()

@@ -1,0 +1,138 @@
+// The IOCompute half of `compare cluster`: the runtime workloads on a cluster of local worker
+// processes (this program re-executed, connected over authenticated loopback TCP), printed as
+// `NAME VALUE UNIT` lines with VALUE a throughput (higher is better). `Peers/cluster_ray.py`
+// runs the same workloads on Ray.
+import Distributed
+import Foundation
+import IOCompute
+
+@inline(never) func keep<T>(_ value: T) { withExtendedLifetime(value) {} }
+
+func report(_ name: String, _ value: Double, _ unit: String) {
+    print("\(name) \(String(format: "%.4g", value)) \(unit)")
+    fflush(nil)
+}
+
+/// The best (smallest) of `rounds` timings of `body`, in seconds, after one warm-up.
+func bestSeconds(rounds: Int = 5, _ body: () async throws -> Void) async rethrows -> Double {
+    try await body()
+    var best = Double.infinity
+    for _ in 0..<rounds {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try await body()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return best
+}
+
+distributed actor Accumulator {
+    typealias ActorSystem = ClusterActorSystem
+    var total = 0
+    distributed func add(_ amount: Int) -> Int {
+        total += amount
+        return total
+    }
+}
+
+enum Functions {
+    static let noop = RemoteFunction("noop") { (x: Int) async throws -> Int in x }
+    static let increment = RemoteFunction("increment") { (x: Int) async throws -> Int in x + 1 }
+    /// Reads a large object in a worker (pulling it there) and returns its size.
+    static let byteCount = RemoteFunction("byteCount") { (bytes: [UInt8]) async throws -> Int in bytes.count }
+    /// Makes a large object in a worker.
+    static let makeBytes = RemoteFunction("makeBytes") { (count: Int) async throws -> [UInt8] in
+        [UInt8](repeating: 1, count: count)
+    }
+}
+
+func wanted(_ name: String) -> Bool {
+    let selected = Set(CommandLine.arguments.dropFirst())
+    return selected.isEmpty || selected.contains(name)
+}
+
+let registry = Registry()
+    .function(Functions.noop).function(Functions.increment).function(Functions.byteCount).function(Functions.makeBytes)
+    .actor(Accumulator.self) { system in Accumulator(actorSystem: system) }
+
+try await Task.detached { try await runWorkloads() }.value
+
+func runWorkloads() async throws {
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    // Worker processes run this program again: `Cluster.start` never returns in them.
+    let cluster = try await Cluster.start(.localProcesses(workers: cores), registry: registry)
+    let noop = Functions.noop
+
+    if wanted("tasks_sync") {
+        let count = 2_000
+        let seconds = try await bestSeconds {
+            for i in 0..<count { keep(try await cluster.submit(noop, i).get()) }
+        }
+        report("tasks_sync", Double(count) / seconds, "tasks/s")
+    }
+
+    if wanted("tasks_async") {
+        let count = 5_000
+        let seconds = try await bestSeconds {
+            var refs: [ObjectRef<Int>] = []
+            refs.reserveCapacity(count)
+            for i in 0..<count { refs.append(try await cluster.submit(noop, i)) }
+            keep(try await cluster.get(refs))
+        }
+        report("tasks_async", Double(count) / seconds, "tasks/s")
+    }
+
+    if wanted("chain_100") {
+        let seconds = try await bestSeconds {
+            var ref = try await cluster.put(0)
+            for _ in 0..<100 { ref = try await cluster.submit(Functions.increment, ref) }
+            keep(try await ref.get())
+        }
+        report("chain_100", 100 / seconds, "tasks/s")
+    }
+
+    if wanted("actor_calls_sync") || wanted("actor_calls_async") {
+        let accumulator = try await cluster.spawn(Accumulator.self)
+        if wanted("actor_calls_sync") {
+            let count = 5_000
+            let seconds = try await bestSeconds {
+                for _ in 0..<count { keep(try await accumulator.add(1)) }
+            }
+            report("actor_calls_sync", Double(count) / seconds, "calls/s")
+        }
+        if wanted("actor_calls_async") {
+            let count = 5_000
+            let seconds = try await bestSeconds {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<count { group.addTask { try await accumulator.add(1) } }
+                    for try await value in group { keep(value) }
+                }
+            }
+            report("actor_calls_async", Double(count) / seconds, "calls/s")
+        }
+    }
+
+    let mebibytes100 = 100 << 20
+    if wanted("put_to_worker_100MiB") {
+        // Put on the driver, read in a worker: the worker pulls the bytes over loopback TCP.
+        let payload = [UInt8](repeating: 1, count: mebibytes100)
+        let seconds = try await bestSeconds(rounds: 3) {
+            let ref = try await cluster.put(payload)
+            keep(try await cluster.submit(Functions.byteCount, ref).get())
+        }
+        report("put_to_worker_100MiB", Double(mebibytes100) / seconds / Double(1 << 30), "GiB/s")
+    }
+    if wanted("get_from_worker_100MiB") {
+        // Made in a worker, read on the driver: the driver pulls it.
+        var best = Double.infinity
+        for _ in 0..<4 {
+            let ref = try await cluster.submit(Functions.makeBytes, mebibytes100)
+            _ = await cluster.wait([ref])
+            let start = DispatchTime.now().uptimeNanoseconds
+            keep(try await ref.get())
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        report("get_from_worker_100MiB", Double(mebibytes100) / best / Double(1 << 30), "GiB/s")
+    }
+
+    await cluster.shutdown()
+}
