@@ -1,7 +1,7 @@
 /// How a multi-process cluster starts its workers and reaches them.
 ///
-/// `IORuntime` knows nothing of sockets or processes: a network module (``IOTransportTCP``'s
-/// local-process network, for one) implements this protocol, and a configuration made by that
+/// `IORuntime` knows nothing of sockets or processes: a network module (the local-process network of
+/// `IOTransportTCP`, for one) implements this protocol, and a configuration made by that
 /// module (`ClusterConfiguration.localProcesses(workers:)`) carries it to ``Cluster/start(_:registry:)``.
 public protocol ClusterNetwork: Sendable {
     /// Called first by ``Cluster/start(_:registry:)`` in every process. In a process this network
