@@ -33,13 +33,14 @@ let package = Package(
             ],
             path: "Benchmarks/RuntimeBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .target(name: "CompareSupport"),
         .executableTarget(
             name: "compare-runtime",
-            dependencies: [.product(name: "IOCompute", package: rootPackage)],
+            dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareRuntime"),
         .executableTarget(
             name: "compare-cluster",
-            dependencies: [.product(name: "IOCompute", package: rootPackage)],
+            dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareCluster"),
         .executableTarget(
             name: "compare-tensor",

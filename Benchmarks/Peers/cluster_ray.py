@@ -2,33 +2,12 @@
 `NAME VALUE UNIT` lines with VALUE a throughput (higher is better). Ray's workers are processes
 too; it runs locally with num_cpus equal to this machine's cores."""
 import os
-import sys
 import time
 
 import numpy as np
 import ray
 
-
-def best_seconds(body, rounds=5):
-    body()
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        body()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def report(name, value, unit):
-    print(f"{name} {value:.4g} {unit}", flush=True)
-
-
-selected = set(sys.argv[1:])
-
-
-def wanted(name):
-    return not selected or name in selected
-
+from bench_common import best_seconds, report, wanted
 
 ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level="ERROR", log_to_driver=False)
 

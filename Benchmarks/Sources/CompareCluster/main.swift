@@ -1,3 +1,4 @@
+import CompareSupport
 // The IOCompute half of `compare cluster`: the runtime workloads on a cluster of local worker
 // processes (this program re-executed, connected over authenticated loopback TCP), printed as
 // `NAME VALUE UNIT` lines with VALUE a throughput (higher is better). `Peers/cluster_ray.py`
@@ -5,25 +6,6 @@
 import Distributed
 import Foundation
 import IOCompute
-
-@inline(never) func keep<T>(_ value: T) { withExtendedLifetime(value) {} }
-
-func report(_ name: String, _ value: Double, _ unit: String) {
-    print("\(name) \(String(format: "%.4g", value)) \(unit)")
-    fflush(nil)
-}
-
-/// The best (smallest) of `rounds` timings of `body`, in seconds, after one warm-up.
-func bestSeconds(rounds: Int = 5, _ body: () async throws -> Void) async rethrows -> Double {
-    try await body()
-    var best = Double.infinity
-    for _ in 0..<rounds {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try await body()
-        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-    return best
-}
 
 distributed actor Accumulator {
     typealias ActorSystem = ClusterActorSystem
@@ -43,11 +25,6 @@ enum Functions {
     static let makeBytes = RemoteFunction("makeBytes") { (count: Int) async throws -> [UInt8] in
         [UInt8](repeating: 1, count: count)
     }
-}
-
-func wanted(_ name: String) -> Bool {
-    let selected = Set(CommandLine.arguments.dropFirst())
-    return selected.isEmpty || selected.contains(name)
 }
 
 let registry = Registry()

@@ -1,28 +1,10 @@
+import CompareSupport
 // The IOCompute half of `compare runtime`: the runtime workloads on an in-process cluster, printed
 // as `NAME VALUE UNIT` lines with VALUE a throughput (higher is better). `Peers/runtime_ray.py`
 // runs the same workloads on Ray.
 import Distributed
 import Foundation
 import IOCompute
-
-@inline(never) func keep<T>(_ value: T) { withExtendedLifetime(value) {} }
-
-func report(_ name: String, _ value: Double, _ unit: String) {
-    print("\(name) \(String(format: "%.4g", value)) \(unit)")
-    fflush(nil)
-}
-
-/// The best (smallest) of `rounds` timings of `body`, in seconds, after one warm-up.
-func bestSeconds(rounds: Int = 5, _ body: () async throws -> Void) async rethrows -> Double {
-    try await body()
-    var best = Double.infinity
-    for _ in 0..<rounds {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try await body()
-        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-    return best
-}
 
 /// The actor the actor-call workloads use.
 distributed actor Accumulator {
@@ -41,11 +23,6 @@ enum Functions {
     static let increment = RemoteFunction("increment") { (x: Int) async throws -> Int in x + 1 }
 }
 
-func wanted(_ name: String) -> Bool {
-    let selected = Set(CommandLine.arguments.dropFirst())
-    return selected.isEmpty || selected.contains(name)
-}
-
 // The workloads run off the main actor, as a server's request handlers would: awaiting from the
 // main actor adds two thread hops to every call.
 try await Task.detached { try await runWorkloads() }.value
@@ -55,8 +32,8 @@ func runWorkloads() async throws {
     let increment = Functions.increment
     let cores = ProcessInfo.processInfo.activeProcessorCount
     let registry = Registry().function(noop).function(increment)
-    .actor(Accumulator.self) { system in Accumulator(actorSystem: system) }
-let cluster = try await Cluster.start(.inProcess(workers: cores), registry: registry)
+        .actor(Accumulator.self) { system in Accumulator(actorSystem: system) }
+    let cluster = try await Cluster.start(.inProcess(workers: cores), registry: registry)
 
     if wanted("tasks_sync") {
         let count = 2_000
@@ -87,41 +64,41 @@ let cluster = try await Cluster.start(.inProcess(workers: cores), registry: regi
     }
 
     if wanted("actor_calls_sync") || wanted("actor_calls_async") {
-    let accumulator = try await cluster.spawn(Accumulator.self)
-    if wanted("actor_calls_sync") {
-        let count = 20_000
+        let accumulator = try await cluster.spawn(Accumulator.self)
+        if wanted("actor_calls_sync") {
+            let count = 20_000
+            let seconds = try await bestSeconds {
+                for _ in 0..<count { keep(try await accumulator.add(1)) }
+            }
+            report("actor_calls_sync", Double(count) / seconds, "calls/s")
+        }
+        if wanted("actor_calls_async") {
+            let count = 1_000
+            let seconds = try await bestSeconds {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<count { group.addTask { try await accumulator.add(1) } }
+                    for try await value in group { keep(value) }
+                }
+            }
+            report("actor_calls_async", Double(count) / seconds, "calls/s")
+        }
+    }
+
+    if wanted("actor_calls_sync_codec") {
+        // The same calls through proxies, the wire codec and the in-process transport: the path a
+        // multi-process cluster takes, minus the sockets. Ray has no such mode; its figure is the
+        // same workload's.
+        let codecCluster = try await Cluster.start(.inProcess(workers: cores, routesThroughCodec: true), registry: registry)
+        let accumulator = try await codecCluster.spawn(Accumulator.self)
+        let count = 5_000
         let seconds = try await bestSeconds {
             for _ in 0..<count { keep(try await accumulator.add(1)) }
         }
-        report("actor_calls_sync", Double(count) / seconds, "calls/s")
+        report("actor_calls_sync_codec", Double(count) / seconds, "calls/s")
+        await codecCluster.shutdown()
     }
-    if wanted("actor_calls_async") {
-        let count = 1_000
-        let seconds = try await bestSeconds {
-            try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<count { group.addTask { try await accumulator.add(1) } }
-                for try await value in group { keep(value) }
-            }
-        }
-        report("actor_calls_async", Double(count) / seconds, "calls/s")
-    }
-}
 
-if wanted("actor_calls_sync_codec") {
-    // The same calls through proxies, the wire codec and the in-process transport: the path a
-    // multi-process cluster takes, minus the sockets. Ray has no such mode; its figure is the
-    // same workload's.
-    let codecCluster = try await Cluster.start(.inProcess(workers: cores, routesThroughCodec: true), registry: registry)
-    let accumulator = try await codecCluster.spawn(Accumulator.self)
-    let count = 5_000
-    let seconds = try await bestSeconds {
-        for _ in 0..<count { keep(try await accumulator.add(1)) }
-    }
-    report("actor_calls_sync_codec", Double(count) / seconds, "calls/s")
-    await codecCluster.shutdown()
-}
-
-let mebibytes100 = 100 << 20
+    let mebibytes100 = 100 << 20
     if wanted("put_100MiB") || wanted("get_100MiB") {
         let payload = [UInt8](repeating: 1, count: mebibytes100)
         if wanted("put_100MiB") {
@@ -151,12 +128,4 @@ let mebibytes100 = 100 << 20
     }
 
     await cluster.shutdown()
-}
-
-extension Sequence {
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var results: [T] = []
-        for element in self { results.append(try await transform(element)) }
-        return results
-    }
 }
