@@ -46,10 +46,13 @@ let package = Package(
         // bridge) makes them wire-serializable.
         // CRC-32C for object chunks, with the SSE 4.2 instruction where the CPU has it.
         .target(name: "CChecksum"),
+        // memfd_create and mremap, for objects shared between processes on one host.
+        .target(name: "CSharedMemory"),
         .target(
             name: "IORuntime",
             dependencies: [
                 "CChecksum",
+                "CSharedMemory",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "DequeModule", package: "swift-collections"),

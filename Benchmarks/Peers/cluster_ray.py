@@ -23,13 +23,13 @@ def increment(x):
 
 
 @ray.remote
-def byte_count(array):
-    return len(array)
+def element_count(array):
+    return array.size
 
 
 @ray.remote
-def make_bytes(count):
-    return np.ones(count, dtype=np.uint8)
+def make_floats(count):
+    return np.ones(count, dtype=np.float32)
 
 
 @ray.remote
@@ -71,16 +71,18 @@ if wanted("actor_calls_sync") or wanted("actor_calls_async"):
         seconds = best_seconds(lambda: ray.get([accumulator.add.remote(1) for _ in range(count)]), rounds=3)
         report("actor_calls_async", count / seconds, "calls/s")
 
+# 100 MiB of float32, as a NumPy array (a tensor on the IOCompute side).
 mebibytes100 = 100 << 20
+floats100 = mebibytes100 // 4
 if wanted("put_to_worker_100MiB"):
-    payload = np.ones(mebibytes100, dtype=np.uint8)
-    seconds = best_seconds(lambda: ray.get(byte_count.remote(ray.put(payload))), rounds=3)
+    payload = np.ones(floats100, dtype=np.float32)
+    seconds = best_seconds(lambda: ray.get(element_count.remote(ray.put(payload))), rounds=3)
     report("put_to_worker_100MiB", mebibytes100 / seconds / (1 << 30), "GiB/s")
 
 if wanted("get_from_worker_100MiB"):
     best = float("inf")
     for _ in range(4):
-        ref = make_bytes.remote(mebibytes100)
+        ref = make_floats.remote(floats100)
         ray.wait([ref])
         start = time.perf_counter()
         ray.get(ref)

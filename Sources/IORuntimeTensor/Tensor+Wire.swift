@@ -1,8 +1,12 @@
 // Tensors on the wire: the bridge between the tensor layer and the runtime, so that tensors can
 // be task arguments, results and objects without `IORuntime` knowing about tensors.
 //
-// Layout: dtype (1 byte), rank and dimensions (varints), then the row-major element bytes as one
-// block, copied once each way. In process, tensors are passed by reference and never encoded.
+// Layout: dtype (1 byte), rank and dimensions (varints), the element byte count (varint), a
+// padding count p < 64 (1 byte) and p zero bytes, then the row-major element bytes, which start
+// at a multiple of 64 bytes from the start of the encoding. An encoding in shared memory (a
+// page-aligned segment) thus holds aligned elements, and a tensor decoded from it borrows them
+// instead of copying. Elsewhere they are copied once each way. In process, tensors are passed by
+// reference and never encoded.
 import IORuntime
 import IOTensor
 
@@ -14,8 +18,15 @@ extension AnyTensor: WireSerializable {
         encoder.write(dtype.rawValue)
         encoder.writeLength(shape.count)
         for dimension in shape { encoder.writeLength(dimension) }
-        withUnsafeBytes { encoder.writeBlock($0) }
+        encoder.writeLength(byteCount)
+        let padding = (Self.alignment - (encoder.count + 1) % Self.alignment) % Self.alignment
+        encoder.write(UInt8(padding))
+        for _ in 0..<padding { encoder.write(UInt8(0)) }
+        withUnsafeBytes { encoder.writeRawBytes($0) }
     }
+
+    /// Where the elements start in an encoding, in bytes.
+    static let alignment = 64
 
     public init(from decoder: inout WireDecoder) throws(WireError) {
         let code = try decoder.read(UInt8.self)
@@ -25,10 +36,17 @@ extension AnyTensor: WireSerializable {
         var shape: [Int] = []
         for _ in 0..<rank { shape.append(try decoder.readLength()) }
         let byteCount = try decoder.readLength()
+        let padding = Int(try decoder.read(UInt8.self))
+        guard padding < Self.alignment else { throw .invalid(what: "tensor", reason: "padding of \(padding) bytes") }
+        try decoder.readRawBytes(count: padding, "tensor padding") { _ in }
         do {
-            self = try decoder.readRawBytes(count: byteCount, "tensor data") { raw in
-                Result { () throws(TensorError) -> AnyTensor in try AnyTensor(dtype: dtype, shape: shape, bytes: raw) }
-            }.get()
+            if let (raw, owner) = try decoder.readBorrowedBytes(count: byteCount, "tensor data") {
+                self = try AnyTensor(dtype: dtype, shape: shape, borrowing: raw, owner: owner)
+            } else {
+                self = try decoder.readRawBytes(count: byteCount, "tensor data") { raw in
+                    Result { () throws(TensorError) -> AnyTensor in try AnyTensor(dtype: dtype, shape: shape, bytes: raw) }
+                }.get()
+            }
         } catch let error as WireError {
             throw error
         } catch {

@@ -49,6 +49,16 @@ public enum ClusterTestFunctions {
         tensor.scalars.reduce(0.0) { $0 + Double($1) }
     }
 
+    /// Negates its input in place and returns the new sum: objects are immutable, so the write
+    /// must land in a private copy, never in the object (or the shared memory it came in).
+    public static let negateSum = RemoteFunction("negateSum") { (tensor: Tensor<Float>) async throws -> Double in
+        var tensor = tensor
+        tensor.withUnsafeMutableBufferPointer { elements in
+            for index in elements.indices { elements[index] = -elements[index] }
+        }
+        return tensor.scalars.reduce(0.0) { $0 + Double($1) }
+    }
+
     /// Runs until cancelled.
     public static let spin = RemoteFunction("spin") { (seconds: Int) async throws -> Int in
         try await Task.sleep(for: .seconds(seconds))
@@ -64,6 +74,7 @@ public enum ClusterTestFunctions {
         Registry()
             .function(square).function(slowSquare).function(processID).function(fail).function(shout)
             .function(tensorSum).function(iota).function(floatSum).function(spin).function(bump)
+            .function(negateSum)
             .actor(TallyActor.self) { system in TallyActor(actorSystem: system) }
     }
 }

@@ -16,12 +16,12 @@ enum ClusterProcess {
     /// A cluster of `workers` ClusterTestNode processes.
     static func start(
         workers: Int, heartbeat: HeartbeatPolicy = HeartbeatPolicy(interval: .milliseconds(200), timeout: .seconds(10)),
-        resourcesPerWorker: ResourceSet = [.cpu: 1]
+        resourcesPerWorker: ResourceSet = [.cpu: 1], sharedMemory: Bool = true
     ) async throws -> Cluster {
         try await Cluster.start(
             .localProcesses(
                 workers: workers, resourcesPerWorker: resourcesPerWorker, heartbeat: heartbeat, workerExecutable: node,
-                workerArguments: ["worker"]),
+                workerArguments: ["worker"], sharedMemory: sharedMemory),
             registry: ClusterTestFunctions.registry)
     }
 

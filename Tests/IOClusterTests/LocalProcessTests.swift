@@ -144,9 +144,11 @@ struct ProcessObjectTests {
 
     static func iotaSum(_ count: Int) -> Double { Double(count - 1) * Double(count) / 2 }
 
-    @Test("a large result stays with its worker; another worker and the driver pull it, many readers at once")
-    func largeObjectsArePulled() async throws {
-        let cluster = try await ClusterProcess.start(workers: 2)
+    @Test(
+        "a large result stays with its worker; another worker and the driver pull it, many readers at once",
+        arguments: [true, false])
+    func largeObjectsArePulled(sharedMemory: Bool) async throws {
+        let cluster = try await ClusterProcess.start(workers: 2, sharedMemory: sharedMemory)
         let made = try await cluster.submit(F.iota, 2_000_000, options: TaskOptions(placement: .worker(0, strict: true)))
         let sums = try await (0..<6).asyncMap { _ in
             try await cluster.submit(F.floatSum, made, options: TaskOptions(placement: .worker(1, strict: true)))
@@ -158,6 +160,32 @@ struct ProcessObjectTests {
             return try await group.reduce(0, +)
         }
         #expect(readers == 8_000_000)
+        await cluster.shutdown()
+    }
+
+    @Test("objects lent in shared memory stay immutable under in-place writes and outlive the worker that lent them")
+    func sharedObjectsStayIntact() async throws {
+        let cluster = try await ClusterProcess.start(workers: 2)
+        let count = 1_000_000
+        let onFirst = TaskOptions(placement: .worker(0, strict: true))
+        // Made in a worker, mapped by the driver: a write to the tensor got must not reach the object.
+        let made = try await cluster.submit(F.iota, count, options: onFirst)
+        var got = try await made.get()
+        got.withUnsafeMutableBufferPointer { $0[0] = 1e9 }
+        #expect(try await made.get().scalars.first == 0)
+        #expect(try await cluster.get(try await cluster.submit(F.negateSum, made)) == -Self.iotaSum(count))
+        #expect(try await cluster.get(try await cluster.submit(F.floatSum, made)) == Self.iotaSum(count))
+        // Put on the driver, mapped by a worker that writes to its input.
+        let put = try await cluster.put(try Tensor<Float>(shape: [count], scalars: (0..<count).map(Float.init)))
+        #expect(try await cluster.get(try await cluster.submit(F.negateSum, put, options: onFirst)) == -Self.iotaSum(count))
+        #expect(try await cluster.get(try await cluster.submit(F.floatSum, put, options: onFirst)) == Self.iotaSum(count))
+        #expect(try await put.get().scalars.last == Float(count - 1))
+        // The tensor the driver mapped keeps its elements after the worker that lent them dies.
+        let kept = try await made.get()
+        let pid = try await cluster.get(try await cluster.submit(F.processID, 0, options: onFirst))
+        kill(pid_t(pid), SIGKILL)
+        #expect(await ClusterProcess.eventually { (await cluster.status()).workers[0].isAlive == false })
+        #expect(kept.scalars.reduce(0.0) { $0 + Double($1) } == Self.iotaSum(count))
         await cluster.shutdown()
     }
 

@@ -46,7 +46,11 @@ struct MessageDecodingTests {
             .actorSpawned(
                 ActorSpawned(actor: ActorIdentity(session: 1, sequence: 3), error: TaskError(taskName: "c", errorType: "E", message: "m"))),
             .killActor(ActorIdentity(session: 1, sequence: 3)),
-            .pullObject(ObjectID(session: 3, sequence: 4)),
+            .pullObject(ObjectID(session: 3, sequence: 4), sharedMemory: true),
+            .objectShared(
+                SharedObject(
+                    id: ObjectID(session: 3, sequence: 5), typeName: "T", process: 42, descriptor: 7, segment: 9, byteCount: 1 << 20)),
+            .releaseSegment(9),
             .objectChunk(
                 ObjectChunk(
                     id: ObjectID(session: 3, sequence: 4), typeName: "[UInt8]", totalCount: 10, offset: 4, checksum: 77,

@@ -46,7 +46,7 @@ struct ObjectTransferTests {
         let bytes = (0..<(ObjectTransfer.chunkSize * 2 + 12345)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         let id = ObjectID(session: 1, sequence: 1)
         let requests = Atomic<Int>(0)
-        let puller = ObjectPuller { _, _ in requests.add(1, ordering: .relaxed) }
+        let puller = ObjectPuller(request: { _, _, _ in requests.add(1, ordering: .relaxed) })
         async let first = puller.pull(id, from: PeerID(1))
         async let second = puller.pull(id, from: PeerID(1))
         try await Task.sleep(for: .milliseconds(50))
@@ -62,7 +62,7 @@ struct ObjectTransferTests {
     @Test("a corrupted chunk, a lost holder or a refusal fail the pull with a typed error")
     func failures() async throws {
         let bytes = [UInt8](repeating: 9, count: 1000)
-        let puller = ObjectPuller { _, _ in }
+        let puller = ObjectPuller(request: { _, _, _ in })
         let corrupt = ObjectID(session: 1, sequence: 2)
         let corrupted = Task { try await puller.pull(corrupt, from: PeerID(1)) }
         try await Task.sleep(for: .milliseconds(20))
@@ -84,7 +84,7 @@ struct ObjectTransferTests {
         puller.peerLost(PeerID(2))
         await #expect(throws: HolderLost.self) { try await orphaned.value }
 
-        let refusing = ObjectPuller { id, _ in throw ClusterError.objectLost(id) }
+        let refusing = ObjectPuller(request: { id, _, _ in throw ClusterError.objectLost(id) })
         await #expect(throws: ClusterError.self) { try await refusing.pull(lost, from: PeerID(1)) }
     }
 }

@@ -19,16 +19,16 @@ distributed actor Accumulator {
 enum Functions {
     static let noop = RemoteFunction("noop") { (x: Int) async throws -> Int in x }
     static let increment = RemoteFunction("increment") { (x: Int) async throws -> Int in x + 1 }
-    /// Reads a large object in a worker (pulling it there) and returns its size.
-    static let byteCount = RemoteFunction("byteCount") { (bytes: [UInt8]) async throws -> Int in bytes.count }
-    /// Makes a large object in a worker.
-    static let makeBytes = RemoteFunction("makeBytes") { (count: Int) async throws -> [UInt8] in
-        [UInt8](repeating: 1, count: count)
+    /// Reads a large tensor in a worker (pulling it there) and returns its element count.
+    static let elementCount = RemoteFunction("elementCount") { (tensor: Tensor<Float>) async throws -> Int in tensor.count }
+    /// Makes a large tensor in a worker.
+    static let makeFloats = RemoteFunction("makeFloats") { (count: Int) async throws -> Tensor<Float> in
+        try Tensor<Float>.ones([count])
     }
 }
 
 let registry = Registry()
-    .function(Functions.noop).function(Functions.increment).function(Functions.byteCount).function(Functions.makeBytes)
+    .function(Functions.noop).function(Functions.increment).function(Functions.elementCount).function(Functions.makeFloats)
     .actor(Accumulator.self) { system in Accumulator(actorSystem: system) }
 
 try await Task.detached { try await runWorkloads() }.value
@@ -88,13 +88,15 @@ func runWorkloads() async throws {
         }
     }
 
+    // 100 MiB of Float, as a tensor (a NumPy array on Ray's side).
     let mebibytes100 = 100 << 20
+    let floats100 = mebibytes100 / 4
     if wanted("put_to_worker_100MiB") {
-        // Put on the driver, read in a worker: the worker pulls the bytes over loopback TCP.
-        let payload = [UInt8](repeating: 1, count: mebibytes100)
+        // Put on the driver, read in a worker: the worker maps the driver's shared-memory segment.
+        let payload = try Tensor<Float>.ones([floats100])
         let seconds = try await bestSeconds(rounds: 3) {
             let ref = try await cluster.put(payload)
-            keep(try await cluster.submit(Functions.byteCount, ref).get())
+            keep(try await cluster.submit(Functions.elementCount, ref).get())
         }
         report("put_to_worker_100MiB", Double(mebibytes100) / seconds / Double(1 << 30), "GiB/s")
     }
@@ -102,7 +104,7 @@ func runWorkloads() async throws {
         // Made in a worker, read on the driver: the driver pulls it.
         var best = Double.infinity
         for _ in 0..<4 {
-            let ref = try await cluster.submit(Functions.makeBytes, mebibytes100)
+            let ref = try await cluster.submit(Functions.makeFloats, floats100)
             _ = await cluster.wait([ref])
             let start = DispatchTime.now().uptimeNanoseconds
             keep(try await ref.get())

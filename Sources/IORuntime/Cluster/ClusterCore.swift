@@ -26,6 +26,12 @@ final class ClusterCore: Sendable {
     let workerActorSystems: [ClusterActorSystem]
     /// Pulls objects kept by worker processes.
     let puller: ObjectPuller
+    /// The segments this driver lends objects to its workers in, when they share its memory.
+    let segments = SharedMemoryPool()
+    /// Objects already encoded into a segment, lent again to every worker that asks.
+    let exports = Mutex<[ObjectID: SharedSegment]>([:])
+    /// Whether the workers run on this host and objects move through shared memory.
+    let sharesMemory: Bool
 
     init(configuration: ClusterConfiguration, registry: Registry, link: (any ClusterLink)? = nil) throws(ClusterError) {
         try configuration.validate()
@@ -43,7 +49,12 @@ final class ClusterCore: Sendable {
             router = MessageRouter(workerCount: configuration.workers, routesThroughCodec: configuration.routesThroughCodec)
         }
         timeline = Timeline(capacity: configuration.timelineCapacity)
-        puller = ObjectPuller { [router] id, holder in try router.trySend(.pullObject(id), from: .driver, to: holder) }
+        sharesMemory = link?.sharesMemory ?? false
+        puller = ObjectPuller(
+            sharedMemory: sharesMemory,
+            request: { [router] id, holder, shared in try router.trySend(.pullObject(id, sharedMemory: shared), from: .driver, to: holder)
+            },
+            release: { [router] segment, holder in router.send(.releaseSegment(segment), from: .driver, to: holder) })
         actorHub = ActorHub(
             session: ids.session, role: link == nil ? .inProcess : .networkDriver,
             routesThroughCodec: configuration.routesThroughCodec, router: router)
@@ -163,11 +174,18 @@ final class ClusterCore: Sendable {
     }
 
     /// Sends object `id` to the worker process that asked for it, pulling it first from another
-    /// worker if that is where it is.
-    func serve(_ id: ObjectID, to peer: PeerID) {
+    /// worker if that is where it is: lent in shared memory when the worker asked for that, in
+    /// chunks otherwise (or when no segment can be made).
+    func serve(_ id: ObjectID, to peer: PeerID, sharedMemory: Bool) {
         Task { [self] in
             do {
-                let (typeName, bytes) = try await payload(of: id).encoded
+                let payload = try await payload(of: id)
+                if sharedMemory && sharesMemory, let segment = exportedSegment(id, payload) {
+                    let loan = segments.lend(segment, object: id, typeName: payload.typeName, to: peer)
+                    try router.trySend(.objectShared(loan), from: .driver, to: peer)
+                    return
+                }
+                let (typeName, bytes) = payload.encoded
                 try ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes) { message in
                     try router.trySend(message, from: .driver, to: peer)
                 }
@@ -175,6 +193,33 @@ final class ClusterCore: Sendable {
                 router.send(.objectUnavailable(id, reason: "\(error)"), from: .driver, to: peer)
             }
         }
+    }
+
+    /// The segment `id` is encoded in, encoding it on the first loan; nil when no segment can
+    /// be made (the object then goes in chunks).
+    private func exportedSegment(_ id: ObjectID, _ payload: Payload) -> SharedSegment? {
+        if let segment = exports.withLock({ $0[id] }) { return segment }
+        let segment: SharedSegment
+        do {
+            segment = try segments.store(payload)
+        } catch {
+            logger.warning("could not put \(id) in shared memory (\(error)); sending it in chunks")
+            return nil
+        }
+        let kept = exports.withLock { exports -> SharedSegment? in
+            if let earlier = exports[id] { return earlier }
+            exports[id] = segment
+            return nil
+        }
+        guard let kept else { return segment }
+        segments.drop(segment)  // Another pull encoded it first.
+        return kept
+    }
+
+    /// Gives back the segments of objects no longer in the store.
+    func dropExports(_ ids: [ObjectID]) {
+        let dropped = exports.withLock { exports in ids.compactMap { exports.removeValue(forKey: $0) } }
+        for segment in dropped { segments.drop(segment) }
     }
 
     // MARK: Losing workers (multi-process)
@@ -188,6 +233,7 @@ final class ClusterCore: Sendable {
             return effects
         }
         puller.peerLost(PeerID(UInt32(worker + 1)))
+        segments.peerLost(PeerID(UInt32(worker + 1)))
         perform(effects)
         let loss = actorHub.workerLost(worker, reason: reason)
         for (id, continuation) in loss.spawns {
@@ -223,10 +269,12 @@ final class ClusterCore: Sendable {
         }
     }
 
-    /// The payload of a new object, routed through the codec when the cluster is in codec mode.
+    /// The payload of a new object, routed through the codec when an in-process cluster is in
+    /// codec mode. A multi-process driver keeps the value: it is encoded when a worker first
+    /// needs it, straight into shared memory or into the message that carries it.
     private func storedPayload(_ value: any WireSerializable) -> Payload {
         let payload = Payload.value(value)
-        guard configuration.routesThroughCodec else { return payload }
+        guard configuration.routesThroughCodec, !router.isNetwork else { return payload }
         let (typeName, bytes) = payload.encoded
         return .bytes(typeName: typeName, bytes)
     }
@@ -491,10 +539,12 @@ final class ClusterCore: Sendable {
             return taken
         }
         guard !ids.isEmpty else { return }
-        let frees = state.withLock { state in
-            ids.compactMap { id in state.release(id, spill: spill).map { (id, $0) } }
+        let (frees, gone) = state.withLock { state in
+            let frees = ids.compactMap { id in state.release(id, spill: spill).map { (id, $0) } }
+            return (frees, ids.filter { state.objects[$0] == nil })
         }
         for (id, worker) in frees { router.send(.freeObject(id), toWorker: worker) }
+        if sharesMemory { dropExports(gone) }
     }
 
     // MARK: Cancelling
@@ -565,6 +615,7 @@ final class ClusterCore: Sendable {
         await router.shutdown(grace: grace)
         actorHub.close()
         drainReleases()
+        dropExports(exports.withLock { Array($0.keys) })
         spill.removeAll()
     }
 }

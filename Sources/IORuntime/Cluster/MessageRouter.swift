@@ -117,10 +117,14 @@ final class MessageRouter: MessageSending, Sendable {
             core.withLock { $0 }?.actorSpawned(answer)
         case .heartbeatAck:
             break
-        case .pullObject(let id):
-            core.withLock { $0 }?.serve(id, to: source)
+        case .pullObject(let id, let shared):
+            core.withLock { $0 }?.serve(id, to: source, sharedMemory: shared)
         case .objectChunk(let chunk):
             core.withLock { $0 }?.puller.receive(chunk, from: source)
+        case .objectShared(let shared):
+            core.withLock { $0 }?.puller.receive(shared, from: source)
+        case .releaseSegment(let segment):
+            core.withLock { $0 }?.segments.release(segment, from: source)
         case .objectUnavailable(let id, let reason):
             core.withLock { $0 }?.puller.fail(id, ClusterError.transferFailed(object: id, reason: "\(source): \(reason)"))
         case .heartbeat, .spawnActor, .killActor, .freeObject:

@@ -24,6 +24,13 @@ public protocol ClusterLink: Sendable {
     func terminate(_ peer: PeerID)
     /// Stops every worker and closes the connections.
     func shutdown() async
+    /// Whether every worker runs on the driver's host and can map its shared memory, so that
+    /// large objects move as shared-memory loans rather than bytes on the connections.
+    var sharesMemory: Bool { get }
+}
+
+extension ClusterLink {
+    public var sharesMemory: Bool { false }
 }
 
 /// How often the driver checks on its workers, and how long a silent worker is given.

@@ -16,14 +16,18 @@ public final class WorkerNode: MessageSending, Sendable {
     let executor: InProcessWorker
     let hub: ActorHub
     let system: ClusterActorSystem
-    let objects = WorkerObjectStore()
+    let objects: WorkerObjectStore
     let puller: ObjectPuller
+    /// Whether objects move through shared memory (the driver is on this host and can map it).
+    let sharesMemory: Bool
     /// The object each running task's result becomes.
     private let resultIDs = Mutex<[UInt64: ObjectID]>([:])
     private let logger = Logger(label: "iocompute.worker")
 
-    private init(peer: PeerID, transport: any Transport, registry: Registry) {
+    private init(peer: PeerID, transport: any Transport, registry: Registry, sharedMemory: Bool) {
         self.peer = peer
+        sharesMemory = sharedMemory
+        objects = WorkerObjectStore()
         self.transport = transport
         self.registry = registry
         let index = Int(peer.rawValue) - 1
@@ -31,15 +35,24 @@ public final class WorkerNode: MessageSending, Sendable {
         var generator = SystemRandomNumberGenerator()
         hub = ActorHub(session: generator.next(), role: .workerProcess, routesThroughCodec: true, router: NoRouter())
         system = ClusterActorSystem(hub: hub, worker: index)
-        puller = ObjectPuller { [transport, peer] id, holder in
-            try transport.send(RuntimeMessage.pullObject(id).frame(), from: peer, to: .driver)
-        }
+        puller = ObjectPuller(
+            sharedMemory: sharedMemory,
+            request: { [transport, peer] id, holder, shared in
+                try transport.send(RuntimeMessage.pullObject(id, sharedMemory: shared).frame(), from: peer, to: .driver)
+            },
+            release: { [transport, peer] segment, holder in
+                try? transport.send(RuntimeMessage.releaseSegment(segment).frame(), from: peer, to: .driver)
+            })
     }
 
     /// Starts serving as worker `peer` on `transport` with the functions and actor types of
-    /// `registry` (the same registry the driver built).
-    public static func serve(as peer: PeerID, over transport: any Transport, registry: Registry) async throws -> WorkerNode {
-        let node = WorkerNode(peer: peer, transport: transport, registry: registry)
+    /// `registry` (the same registry the driver built). With `sharedMemory`, the driver runs on
+    /// the same host: large objects move between the two as shared-memory loans rather than
+    /// bytes on the connection.
+    public static func serve(
+        as peer: PeerID, over transport: any Transport, registry: Registry, sharedMemory: Bool = false
+    ) async throws -> WorkerNode {
+        let node = WorkerNode(peer: peer, transport: transport, registry: registry, sharedMemory: sharedMemory)
         node.hub.router.withLock { $0 = node }
         node.executor.configure(registry: registry, actorSystem: node.system) { [weak node] message in node?.report(message) }
         node.executor.configure { [weak node] inputs in
@@ -68,8 +81,10 @@ public final class WorkerNode: MessageSending, Sendable {
         case .actorReply(let reply): hub.deliver(reply)
         case .spawnActor(let spawn): build(spawn)
         case .killActor(let id): system.resignID(id)
-        case .pullObject(let id): serve(id, to: source)
+        case .pullObject(let id, let shared): serve(id, to: source, sharedMemory: shared)
         case .objectChunk(let chunk): puller.receive(chunk, from: source)
+        case .objectShared(let shared): puller.receive(shared, from: source)
+        case .releaseSegment(let segment): objects.segments.release(segment, from: source)
         case .objectUnavailable(let id, let reason):
             puller.fail(id, ClusterError.transferFailed(object: id, reason: reason))
         case .freeObject(let id): objects.free(id)
@@ -106,8 +121,8 @@ public final class WorkerNode: MessageSending, Sendable {
             switch input {
             case .inline(let payload): payloads.append(payload)
             case .reference(let reference):
-                if let (typeName, bytes) = objects.bytes(of: reference.id) {
-                    payloads.append(.bytes(typeName: typeName, bytes))
+                if let payload = objects.payload(of: reference.id) {
+                    payloads.append(payload)
                     continue
                 }
                 let pulled = try await puller.pull(reference.id, from: .driver)
@@ -118,41 +133,43 @@ public final class WorkerNode: MessageSending, Sendable {
         return payloads
     }
 
-    /// Sends one of this worker's objects to the driver, in chunks.
-    private func serve(_ id: ObjectID, to destination: PeerID) {
-        guard let (typeName, bytes) = objects.bytes(of: id) else {
+    /// Sends one of this worker's objects to the driver: lent in shared memory when the driver
+    /// asked for that and the object is in a segment, in chunks otherwise.
+    private func serve(_ id: ObjectID, to destination: PeerID, sharedMemory: Bool) {
+        guard let (typeName, stored) = objects.stored(id) else {
             send(.objectUnavailable(id, reason: "\(peer) does not hold it"), from: peer, to: destination)
             return
         }
         do {
-            try ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes) { message in
-                try transport.send(message.frame(), from: peer, to: .driver)
+            switch stored {
+            case .segment(let segment) where sharedMemory:
+                let loan = objects.segments.lend(segment, object: id, typeName: typeName, to: destination)
+                try transport.send(RuntimeMessage.objectShared(loan).frame(), from: peer, to: .driver)
+            case .segment(let segment):
+                try ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: Array(segment.bytes)) { message in
+                    try transport.send(message.frame(), from: peer, to: .driver)
+                }
+            case .bytes(let bytes):
+                try ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes) { message in
+                    try transport.send(message.frame(), from: peer, to: .driver)
+                }
             }
         } catch {
             send(.objectUnavailable(id, reason: "\(error)"), from: peer, to: destination)
         }
     }
 
-    /// Sends a finished task's report: a large result stays here and only its size travels. One
-    /// whose result cannot be sent fails the task instead.
+    /// Sends a finished task's report: a large result stays here (in a shared-memory segment
+    /// when the driver can map it) and only its size travels. One whose result cannot be sent
+    /// fails the task instead.
     private func report(_ message: RuntimeMessage) {
         var message = message
         if case .completed(let completion) = message {
             let resultID = resultIDs.withLock { $0.removeValue(forKey: completion.taskID) }
             if case .success(let payload) = completion.outcome, let resultID {
-                let (typeName, bytes) = payload.encoded
-                if bytes.count > ObjectTransfer.inlineLimit {
-                    objects.keep(resultID, typeName: typeName, bytes: bytes)
-                    message = .completed(
-                        TaskCompletion(
-                            taskID: completion.taskID, attempt: completion.attempt, worker: completion.worker,
-                            outcome: .stored(typeName: typeName, byteCount: bytes.count)))
-                } else {
-                    message = .completed(
-                        TaskCompletion(
-                            taskID: completion.taskID, attempt: completion.attempt, worker: completion.worker,
-                            outcome: .success(.bytes(typeName: typeName, bytes))))
-                }
+                let outcome = keepIfLarge(payload, as: resultID)
+                message = .completed(
+                    TaskCompletion(taskID: completion.taskID, attempt: completion.attempt, worker: completion.worker, outcome: outcome))
             }
         }
         do {
@@ -165,6 +182,30 @@ public final class WorkerNode: MessageSending, Sendable {
                 outcome: .thrown(TaskError(taskName: "task \(completion.taskID)", thrown: error)))
             send(.completed(failed), from: peer, to: .driver)
         }
+    }
+
+    /// The outcome that reports `payload`: inline when small, else `.stored` with the object
+    /// kept here. A large value is encoded straight into a segment when memory is shared.
+    private func keepIfLarge(_ payload: Payload, as id: ObjectID) -> TaskOutcome {
+        let typeName = payload.typeName
+        if sharesMemory, payload.byteCount > ObjectTransfer.inlineLimit {
+            do {
+                let segment = try objects.segments.store(payload)
+                if segment.length > ObjectTransfer.inlineLimit {
+                    objects.keep(id, typeName: typeName, .segment(segment))
+                    return .stored(typeName: typeName, byteCount: segment.length)
+                }
+                let bytes = Array(segment.bytes)
+                objects.segments.drop(segment)
+                return .success(.bytes(typeName: typeName, bytes))
+            } catch {
+                logger.warning("could not keep a result in shared memory (\(error)); keeping it in the heap")
+            }
+        }
+        let (_, bytes) = payload.encoded
+        guard bytes.count > ObjectTransfer.inlineLimit else { return .success(.bytes(typeName: typeName, bytes)) }
+        objects.keep(id, typeName: typeName, .bytes(bytes))
+        return .stored(typeName: typeName, byteCount: bytes.count)
     }
 
     /// Everything a worker says goes to the driver, which routes it on.

@@ -1,12 +1,27 @@
 import Synchronization
 
 /// The objects a worker process holds: the large results of its tasks (kept until the driver
-/// frees them, and served to whoever pulls them), and copies of objects it pulled (kept while
-/// they fit under a cap, so that tasks using the same large input pull it once).
+/// frees them, and served to whoever pulls them), and copies of objects it pulled over the
+/// connection (kept while they fit under a cap, so that tasks using the same large input pull it
+/// once). Objects lent in shared memory are not cached: mapping one again costs next to nothing.
 final class WorkerObjectStore: Sendable {
+    /// How an object is held.
+    enum Stored: Sendable {
+        case bytes([UInt8])
+        /// Encoded into a shared-memory segment, ready to lend.
+        case segment(SharedSegment)
+
+        var byteCount: Int {
+            switch self {
+            case .bytes(let bytes): bytes.count
+            case .segment(let segment): segment.length
+            }
+        }
+    }
+
     private struct Entry {
         let typeName: String
-        let bytes: [UInt8]
+        let stored: Stored
         /// A result of this worker's own task (only the driver's word frees it).
         let isOwned: Bool
         var lastUse: UInt64
@@ -21,51 +36,74 @@ final class WorkerObjectStore: Sendable {
     private let state = Mutex(State())
     /// Pulled copies beyond this many bytes are dropped, least recently used first.
     let cacheCapacity: Int
+    /// Where segments go back when their objects are freed.
+    let segments: SharedMemoryPool
 
-    init(cacheCapacity: Int = 1 << 30) { self.cacheCapacity = cacheCapacity }
-
-    /// Keeps a result of this worker's task.
-    func keep(_ id: ObjectID, typeName: String, bytes: [UInt8]) {
-        state.withLock { state in
-            state.clock &+= 1
-            state.entries[id] = Entry(typeName: typeName, bytes: bytes, isOwned: true, lastUse: state.clock)
-        }
+    init(cacheCapacity: Int = 1 << 30, segments: SharedMemoryPool = SharedMemoryPool()) {
+        self.cacheCapacity = cacheCapacity
+        self.segments = segments
     }
 
-    /// Keeps a pulled copy while it fits.
+    /// Keeps a result of this worker's task.
+    func keep(_ id: ObjectID, typeName: String, _ stored: Stored) {
+        let replaced = state.withLock { state in
+            state.clock &+= 1
+            let old = state.entries[id]
+            state.entries[id] = Entry(typeName: typeName, stored: stored, isOwned: true, lastUse: state.clock)
+            return old
+        }
+        if let replaced { release(replaced) }
+    }
+
+    /// Keeps a copy pulled over the connection while it fits.
     func cache(_ id: ObjectID, typeName: String, bytes: [UInt8]) {
         state.withLock { state in
             guard bytes.count <= cacheCapacity, state.entries[id] == nil else { return }
             state.clock &+= 1
-            state.entries[id] = Entry(typeName: typeName, bytes: bytes, isOwned: false, lastUse: state.clock)
+            state.entries[id] = Entry(typeName: typeName, stored: .bytes(bytes), isOwned: false, lastUse: state.clock)
             state.cachedBytes += bytes.count
             while state.cachedBytes > cacheCapacity {
                 guard let oldest = state.entries.filter({ !$0.value.isOwned }).min(by: { $0.value.lastUse < $1.value.lastUse }) else {
                     break
                 }
                 state.entries[oldest.key] = nil
-                state.cachedBytes -= oldest.value.bytes.count
+                state.cachedBytes -= oldest.value.stored.byteCount
             }
         }
     }
 
-    /// The bytes of `id`, if this worker has them.
-    func bytes(of id: ObjectID) -> (typeName: String, bytes: [UInt8])? {
+    /// How `id` is held here, if it is.
+    func stored(_ id: ObjectID) -> (typeName: String, stored: Stored)? {
         state.withLock { state in
             guard state.entries[id] != nil else { return nil }
             state.clock &+= 1
             state.entries[id]!.lastUse = state.clock
             let entry = state.entries[id]!
-            return (entry.typeName, entry.bytes)
+            return (entry.typeName, entry.stored)
+        }
+    }
+
+    /// `id` as the input of a task here, if this worker holds it.
+    func payload(of id: ObjectID) -> Payload? {
+        guard let (typeName, stored) = stored(id) else { return nil }
+        switch stored {
+        case .bytes(let bytes): return .bytes(typeName: typeName, bytes)
+        case .segment(let segment): return .shared(typeName: typeName, segments.view(segment))
         }
     }
 
     /// Drops `id` (the driver has no ref to it left).
     func free(_ id: ObjectID) {
-        state.withLock { state in
-            guard let entry = state.entries.removeValue(forKey: id) else { return }
-            if !entry.isOwned { state.cachedBytes -= entry.bytes.count }
+        let entry = state.withLock { state -> Entry? in
+            guard let entry = state.entries.removeValue(forKey: id) else { return nil }
+            if !entry.isOwned { state.cachedBytes -= entry.stored.byteCount }
+            return entry
         }
+        if let entry { release(entry) }
+    }
+
+    private func release(_ entry: Entry) {
+        if case .segment(let segment) = entry.stored { segments.drop(segment) }
     }
 
     var count: Int { state.withLock { $0.entries.count } }

@@ -1,4 +1,5 @@
 import CChecksum
+import Logging
 import Synchronization
 
 /// How objects move between the processes of a cluster: small ones inline in task messages,
@@ -38,7 +39,8 @@ struct HolderLost: Error, CustomStringConvertible {
 }
 
 /// Pulls objects from other processes: one transfer per object however many callers want it,
-/// assembled into a single buffer and checked chunk by chunk.
+/// mapped from the holder's shared memory when both are on one host, otherwise assembled into
+/// a single buffer and checked chunk by chunk.
 final class ObjectPuller: Sendable {
     private struct Transfer {
         let holder: PeerID
@@ -49,11 +51,22 @@ final class ObjectPuller: Sendable {
     }
 
     private let transfers = Mutex<[ObjectID: Transfer]>([:])
-    /// Asks `holder` for the object.
-    private let request: @Sendable (ObjectID, PeerID) throws -> Void
+    /// Asks `holder` for the object, lent in shared memory when the flag is set.
+    private let request: @Sendable (ObjectID, PeerID, Bool) throws -> Void
+    /// Tells a holder that a segment it lent is no longer mapped.
+    private let release: @Sendable (UInt64, PeerID) -> Void
+    /// Whether to ask for shared memory: set when the holders are on this host, cleared after
+    /// the first loan that cannot be mapped (chunks over the connection from then on).
+    private let asksForSharedMemory: Atomic<Bool>
+    private let logger = Logger(label: "iocompute.objects")
 
-    init(request: @escaping @Sendable (ObjectID, PeerID) throws -> Void) {
+    init(
+        sharedMemory: Bool = false, request: @escaping @Sendable (ObjectID, PeerID, Bool) throws -> Void,
+        release: @escaping @Sendable (UInt64, PeerID) -> Void = { _, _ in }
+    ) {
+        asksForSharedMemory = Atomic(sharedMemory)
         self.request = request
+        self.release = release
     }
 
     /// The object `id` from `holder`, joining a pull already under way.
@@ -69,7 +82,7 @@ final class ObjectPuller: Sendable {
             }
             guard first else { return }
             do {
-                try request(id, holder)
+                try request(id, holder, asksForSharedMemory.load(ordering: .relaxed))
             } catch {
                 fail(id, error)
             }
@@ -119,6 +132,36 @@ final class ObjectPuller: Sendable {
             let error = ClusterError.transferFailed(object: chunk.id, reason: "its chunks disagree on its size")
             for waiter in waiters { waiter.resume(throwing: error) }
         }
+    }
+
+    /// Maps an object lent in shared memory; if it cannot be mapped, asks for it again in chunks
+    /// (and stops asking for shared memory).
+    func receive(_ shared: SharedObject, from source: PeerID) {
+        let release = release
+        let wanted = transfers.withLock { $0[shared.id]?.holder == source }
+        guard wanted else {
+            release(shared.segment, source)
+            return
+        }
+        let bytes: SharedBytes
+        do {
+            bytes = try SharedBytes.map(shared) { release(shared.segment, source) }
+        } catch {
+            release(shared.segment, source)
+            logger.warning("could not map \(shared.id) from \(source)'s shared memory (\(error)); objects will come over the connection")
+            asksForSharedMemory.store(false, ordering: .relaxed)
+            do {
+                try request(shared.id, source, false)
+            } catch {
+                fail(shared.id, error)
+            }
+            return
+        }
+        let waiters = transfers.withLock { transfers -> [CheckedContinuation<Payload, any Error>] in
+            guard transfers[shared.id]?.holder == source else { return [] }
+            return transfers.removeValue(forKey: shared.id)?.waiters ?? []
+        }
+        for waiter in waiters { waiter.resume(returning: .shared(typeName: shared.typeName, bytes)) }
     }
 
     /// Fails the pull of `id`.

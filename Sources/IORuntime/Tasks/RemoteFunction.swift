@@ -50,10 +50,12 @@ struct ErasedFunction: Sendable {
     let invoke: @Sendable ([Payload]) async throws -> any WireSerializable
 }
 
-/// A value in flight: the value itself in process, or its bytes after a trip through the codec.
+/// A value in flight: the value itself in process, its bytes after a trip through the codec, or
+/// its bytes in shared memory (an object lent by another process on the same host).
 enum Payload: Sendable {
     case value(any WireSerializable)
     case bytes(typeName: String, [UInt8])
+    case shared(typeName: String, SharedBytes)
 
     /// The value as `T`, decoding bytes when needed.
     func value<T: WireSerializable>(as type: T.Type) throws -> T {
@@ -66,6 +68,14 @@ enum Payload: Sendable {
         case .bytes(let typeName, let bytes):
             guard typeName == T.wireTypeName else { throw WireError.typeMismatch(expected: T.wireTypeName, found: typeName) }
             return try T(wireBytes: bytes)
+        case .shared(let typeName, let shared):
+            guard typeName == T.wireTypeName else { throw WireError.typeMismatch(expected: T.wireTypeName, found: typeName) }
+            var decoder = WireDecoder(shared)
+            let value = try T(from: &decoder)
+            guard decoder.isAtEnd else {
+                throw WireError.invalid(what: T.wireTypeName, reason: "\(decoder.remaining) bytes left after the value")
+            }
+            return value
         }
     }
 
@@ -74,6 +84,7 @@ enum Payload: Sendable {
         switch self {
         case .value(let value): (wireTypeName(of: value), value.wireEncoded())
         case .bytes(let typeName, let bytes): (typeName, bytes)
+        case .shared(let typeName, let shared): (typeName, shared.array)
         }
     }
 
@@ -81,7 +92,7 @@ enum Payload: Sendable {
     var typeName: String {
         switch self {
         case .value(let value): wireTypeName(of: value)
-        case .bytes(let typeName, _): typeName
+        case .bytes(let typeName, _), .shared(let typeName, _): typeName
         }
     }
 
@@ -90,6 +101,7 @@ enum Payload: Sendable {
         switch self {
         case .value(let value): value.wireByteCount
         case .bytes(_, let bytes): bytes.count
+        case .shared(_, let shared): shared.bytes.count
         }
     }
 }

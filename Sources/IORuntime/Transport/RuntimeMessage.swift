@@ -20,14 +20,19 @@ enum RuntimeMessage: Sendable {
     case actorSpawned(ActorSpawned)
     /// Driver → worker: drop an actor.
     case killActor(ActorIdentity)
-    /// Either way: send me this object (in chunks).
-    case pullObject(ObjectID)
+    /// Either way: send me this object, in chunks, or lent in shared memory when `sharedMemory`
+    /// (the asker is on the same host and can map it).
+    case pullObject(ObjectID, sharedMemory: Bool)
     /// Either way: a piece of an object being pulled.
     case objectChunk(ObjectChunk)
     /// Either way: the object asked for cannot be sent.
     case objectUnavailable(ObjectID, reason: String)
     /// Driver → worker: drop your copy of an object; no ref to it is left.
     case freeObject(ObjectID)
+    /// Either way: the object pulled, lent in a shared-memory segment of the sender.
+    case objectShared(SharedObject)
+    /// Either way: done with a segment that the receiver lent.
+    case releaseSegment(UInt64)
 
     /// The frame kinds of the messages.
     enum Kind: UInt16 {
@@ -45,6 +50,8 @@ enum RuntimeMessage: Sendable {
         case objectChunk = 12
         case objectUnavailable = 13
         case freeObject = 14
+        case objectShared = 15
+        case releaseSegment = 16
     }
 }
 
@@ -88,6 +95,19 @@ struct ObjectChunk: Sendable {
     let offset: Int
     let checksum: UInt32
     let bytes: ArraySlice<UInt8>
+}
+
+/// An object lent in shared memory: `byteCount` bytes of its encoding at the start of the
+/// memory file that process `process` holds open as `descriptor` (read through
+/// `/proc/<process>/fd/<descriptor>`). The reader sends ``RuntimeMessage/releaseSegment(_:)``
+/// with `segment` when it no longer maps it; until then the lender does not touch it.
+struct SharedObject: Sendable, Equatable {
+    let id: ObjectID
+    let typeName: String
+    let process: Int32
+    let descriptor: Int32
+    let segment: UInt64
+    let byteCount: Int
 }
 
 /// A request to build an actor on a worker process.
@@ -252,8 +272,9 @@ extension RuntimeMessage {
         case .killActor(let actor):
             actor.encode(to: &encoder)
             return WireFrame(kind: Kind.killActor.rawValue, payload: encoder.bytes)
-        case .pullObject(let id):
+        case .pullObject(let id, let sharedMemory):
             id.encode(to: &encoder)
+            encoder.write(sharedMemory)
             return WireFrame(kind: Kind.pullObject.rawValue, payload: encoder.bytes)
         case .objectChunk(let chunk):
             var chunkEncoder = WireEncoder(reservingCapacity: chunk.bytes.count + chunk.typeName.utf8.count + 64)
@@ -271,6 +292,17 @@ extension RuntimeMessage {
         case .freeObject(let id):
             id.encode(to: &encoder)
             return WireFrame(kind: Kind.freeObject.rawValue, payload: encoder.bytes)
+        case .objectShared(let shared):
+            shared.id.encode(to: &encoder)
+            encoder.write(shared.typeName)
+            encoder.write(shared.process)
+            encoder.write(shared.descriptor)
+            encoder.write(shared.segment)
+            encoder.writeLength(shared.byteCount)
+            return WireFrame(kind: Kind.objectShared.rawValue, payload: encoder.bytes)
+        case .releaseSegment(let segment):
+            encoder.write(segment)
+            return WireFrame(kind: Kind.releaseSegment.rawValue, payload: encoder.bytes)
         }
     }
 
@@ -376,7 +408,7 @@ extension RuntimeMessage {
         case .killActor:
             self = .killActor(try ActorIdentity(from: &decoder))
         case .pullObject:
-            self = .pullObject(try ObjectID(from: &decoder))
+            self = .pullObject(try ObjectID(from: &decoder), sharedMemory: try decoder.read(Bool.self))
         case .objectChunk:
             let id = try ObjectID(from: &decoder)
             let typeName = try decoder.read(String.self)
@@ -393,6 +425,13 @@ extension RuntimeMessage {
             self = .objectUnavailable(try ObjectID(from: &decoder), reason: try decoder.read(String.self))
         case .freeObject:
             self = .freeObject(try ObjectID(from: &decoder))
+        case .objectShared:
+            self = .objectShared(
+                SharedObject(
+                    id: try ObjectID(from: &decoder), typeName: try decoder.read(String.self), process: try decoder.read(Int32.self),
+                    descriptor: try decoder.read(Int32.self), segment: try decoder.read(UInt64.self), byteCount: try decoder.readLength()))
+        case .releaseSegment:
+            self = .releaseSegment(try decoder.read(UInt64.self))
         case nil:
             throw .invalid(what: "frame", reason: "unknown message kind \(frame.kind)")
         }

@@ -3,6 +3,9 @@
 /// huge allocation.
 public struct WireDecoder: Sendable {
     private let bytes: [UInt8]
+    /// Set instead of `bytes` for a decoder over memory it does not own (a shared-memory
+    /// mapping), whose blocks values may borrow rather than copy.
+    private let region: SharedBytes?
     /// The read position.
     public private(set) var position: Int
     private let end: Int
@@ -10,8 +13,17 @@ public struct WireDecoder: Sendable {
     /// A decoder over `bytes[range]` (all of `bytes` by default).
     public init(_ bytes: [UInt8], range: Range<Int>? = nil) {
         self.bytes = bytes
+        region = nil
         position = range?.lowerBound ?? 0
         end = range?.upperBound ?? bytes.count
+    }
+
+    /// A decoder over all of `region`.
+    init(_ region: SharedBytes) {
+        bytes = []
+        self.region = region
+        position = 0
+        end = region.bytes.count
     }
 
     /// The number of unread bytes.
@@ -31,6 +43,7 @@ public struct WireDecoder: Sendable {
     public mutating func read<T: FixedWidthInteger>(_ type: T.Type = T.self) throws(WireError) -> T {
         let size = MemoryLayout<T>.size
         let start = try take(size, "\(T.self)")
+        if let region { return T(littleEndian: region.bytes.loadUnaligned(fromByteOffset: start, as: T.self)) }
         var value = T.zero
         withUnsafeMutableBytes(of: &value) { target in
             for index in 0..<size { target[index] = bytes[start + index] }
@@ -75,13 +88,27 @@ public struct WireDecoder: Sendable {
     public mutating func readRawBytes<R>(count: Int, _ what: String = "bytes", _ body: (UnsafeRawBufferPointer) -> R) throws(WireError) -> R
     {
         let start = try take(count, what)
+        if let region { return body(UnsafeRawBufferPointer(rebasing: region.bytes[start..<(start + count)])) }
         return bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<(start + count)])) }
+    }
+
+    /// The next `count` raw bytes in place, with the object that keeps them valid, when this
+    /// decoder reads memory that values may borrow (a shared-memory mapping that nobody writes
+    /// while the owner lives); nil, reading nothing, when it reads an ordinary array. A large
+    /// tensor uses this to be decoded without copying its elements.
+    public mutating func readBorrowedBytes(
+        count: Int, _ what: String = "bytes"
+    ) throws(WireError) -> (bytes: UnsafeRawBufferPointer, owner: any AnyObject & Sendable)? {
+        guard let region else { return nil }
+        let start = try take(count, what)
+        return (UnsafeRawBufferPointer(rebasing: region.bytes[start..<(start + count)]), region)
     }
 
     /// Reads a length-prefixed block of bytes as a slice of the decoded buffer (no copy).
     public mutating func readBlockSlice() throws(WireError) -> ArraySlice<UInt8> {
         let count = try readLength()
         let start = try take(count, "byte block")
+        if let region { return ArraySlice(region.bytes[start..<(start + count)]) }
         return bytes[start..<(start + count)]
     }
 
@@ -89,6 +116,7 @@ public struct WireDecoder: Sendable {
     public mutating func readBlock() throws(WireError) -> [UInt8] {
         let count = try readLength()
         let start = try take(count, "byte block")
+        if let region { return Array(region.bytes[start..<(start + count)]) }
         return Array(bytes[start..<(start + count)])
     }
 
@@ -96,7 +124,11 @@ public struct WireDecoder: Sendable {
     public mutating func read(_ type: String.Type = String.self) throws(WireError) -> String {
         let count = try readLength()
         let start = try take(count, "String")
-        guard let text = String(validating: bytes[start..<(start + count)], as: UTF8.self) else {
+        let text =
+            if let region { String(validating: region.bytes[start..<(start + count)], as: UTF8.self) } else {
+                String(validating: bytes[start..<(start + count)], as: UTF8.self)
+            }
+        guard let text else {
             throw .invalid(what: "String", reason: "not valid UTF-8")
         }
         return text

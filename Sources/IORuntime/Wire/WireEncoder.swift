@@ -1,13 +1,51 @@
 /// Appends values to a byte buffer in IOCompute's wire format: little-endian fixed-width
 /// integers and floats, lengths as unsigned LEB128 varints, byte blocks copied once.
 public struct WireEncoder: Sendable {
-    /// The bytes written so far.
+    /// The bytes written so far (for an encoder writing into shared memory, those not yet
+    /// handed on to it).
     public private(set) var bytes: [UInt8]
+    /// Where an encoder writing into shared memory sends its bytes: small writes collect in
+    /// `bytes` and go on in batches, large blocks are copied straight in.
+    private let sink: WireSink?
+    /// Bytes already handed to `sink`.
+    private var flushed = 0
 
     /// An empty encoder; `reservingCapacity` avoids regrowth when the size is known.
     public init(reservingCapacity capacity: Int = 64) {
         bytes = []
         bytes.reserveCapacity(capacity)
+        sink = nil
+    }
+
+    /// An encoder that writes through to `sink`; call ``finish()`` at the end.
+    init(sink: WireSink) {
+        bytes = []
+        bytes.reserveCapacity(WireSink.batch)
+        self.sink = sink
+    }
+
+    /// The number of bytes written so far: the position of the next byte in the encoding, which
+    /// a value can use to align a block it writes (tensors align their elements to 64 bytes so
+    /// that a reader mapping the encoding can use them in place).
+    public var count: Int { flushed + bytes.count }
+
+    /// Hands any collected bytes to the sink (no-op without one).
+    mutating func finish() {
+        guard let sink, !bytes.isEmpty else { return }
+        bytes.withUnsafeBytes { sink.append($0) }
+        flushed += bytes.count
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends raw bytes: straight into the sink when they are many.
+    private mutating func append(_ raw: UnsafeRawBufferPointer) {
+        if let sink, raw.count >= WireSink.batch {
+            finish()
+            sink.append(raw)
+            flushed += raw.count
+        } else {
+            bytes.append(contentsOf: raw)
+        }
     }
 
     /// Writes a fixed-width integer, little-endian.
@@ -36,13 +74,13 @@ public struct WireEncoder: Sendable {
 
     /// Writes raw bytes with no length prefix.
     public mutating func writeRawBytes(_ raw: UnsafeRawBufferPointer) {
-        bytes.append(contentsOf: raw)
+        append(raw)
     }
 
     /// Writes a length-prefixed block of bytes.
     public mutating func writeBlock(_ raw: UnsafeRawBufferPointer) {
         writeLength(raw.count)
-        bytes.append(contentsOf: raw)
+        append(raw)
     }
 
     /// Writes a length-prefixed UTF-8 string.
@@ -53,4 +91,14 @@ public struct WireEncoder: Sendable {
 
     /// Appends any serializable value (`value.encode(to:)`).
     public mutating func encode<T: WireSerializable>(_ value: T) { value.encode(to: &self) }
+}
+
+/// Where an encoder writes when the encoding goes straight into memory of its own (a shared
+/// memory segment) rather than into an array.
+class WireSink: @unchecked Sendable {
+    /// Writes at least this large skip the encoder's array.
+    static let batch = 64 << 10
+
+    /// Appends `raw` to the encoding.
+    func append(_ raw: UnsafeRawBufferPointer) { fatalError("WireSink.append is abstract") }
 }

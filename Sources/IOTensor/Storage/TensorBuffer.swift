@@ -15,6 +15,13 @@ final class TensorBuffer: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     /// The size of the allocation in bytes.
     let byteCount: Int
+    /// For memory this buffer only borrows (a shared-memory mapping, say): whoever owns it,
+    /// kept alive as long as the buffer. Nil for memory the buffer allocated and frees.
+    let owner: (any AnyObject & Sendable)?
+
+    /// Whether the memory is borrowed, and so never written: a tensor over it copies before its
+    /// first write, however uniquely it holds the buffer.
+    var isBorrowed: Bool { owner != nil }
 
     /// Buffers at least this large ask the kernel for transparent huge pages, which cuts the cost
     /// of first touching fresh memory (the same choice NumPy makes for large arrays).
@@ -23,6 +30,7 @@ final class TensorBuffer: @unchecked Sendable {
     /// Allocates `byteCount` bytes, uninitialized.
     init(byteCount: Int) {
         self.byteCount = byteCount
+        owner = nil
         let size = max(byteCount, 1)
         if size >= Self.hugePageThreshold {
             let hugePage = 2 << 20
@@ -45,7 +53,16 @@ final class TensorBuffer: @unchecked Sendable {
         }
     }
 
-    deinit { free(base) }
+    /// Borrows `byteCount` bytes at `base`, which `owner` keeps valid while it lives.
+    init(borrowing base: UnsafeMutableRawPointer, byteCount: Int, owner: any AnyObject & Sendable) {
+        self.base = base
+        self.byteCount = byteCount
+        self.owner = owner
+    }
+
+    deinit {
+        if owner == nil { free(base) }
+    }
 }
 
 /// The machine's physical memory, the ceiling for a single tensor.

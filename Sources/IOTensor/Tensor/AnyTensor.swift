@@ -31,18 +31,52 @@ public struct AnyTensor: Sendable, Equatable, CustomStringConvertible {
     /// - Throws: ``TensorError/invalidShape(operation:shape:reason:)`` when the byte count does not
     ///   match the shape.
     public init(dtype: DType, shape: [Int], bytes: UnsafeRawBufferPointer) throws(TensorError) {
-        try Tensor<UInt8>.validate(shape: shape, operation: "AnyTensor")
+        let count = try Self.elementCount(dtype: dtype, shape: shape, bytes: bytes, operation: "AnyTensor")
+        let buffer = TensorBuffer(byteCount: bytes.count)
+        if bytes.count > 0, let source = bytes.baseAddress {
+            buffer.base.copyMemory(from: source, byteCount: bytes.count)
+        }
+        self.init(dtype: dtype, shape: shape, binding: buffer, count: count)
+    }
+
+    /// A tensor of `dtype` and `shape` over `bytes` without copying them: memory that `owner`
+    /// keeps valid (a shared-memory mapping that another process filled, say) and that nobody
+    /// writes while `owner` lives. The tensor and its copies never write to it either; the first
+    /// write makes a private copy. Memory not aligned for `dtype` is copied instead.
+    ///
+    /// - Throws: ``TensorError/invalidShape(operation:shape:reason:)`` when the byte count does not
+    ///   match the shape, or a `bool` tensor holds a byte other than 0 or 1.
+    public init(
+        dtype: DType, shape: [Int], borrowing bytes: UnsafeRawBufferPointer, owner: any AnyObject & Sendable
+    ) throws(TensorError) {
+        guard let base = bytes.baseAddress, Int(bitPattern: base) % dtype.byteCount == 0 else {
+            try self.init(dtype: dtype, shape: shape, bytes: bytes)
+            return
+        }
+        let count = try Self.elementCount(dtype: dtype, shape: shape, bytes: bytes, operation: "AnyTensor(borrowing:)")
+        let buffer = TensorBuffer(borrowing: UnsafeMutableRawPointer(mutating: base), byteCount: bytes.count, owner: owner)
+        self.init(dtype: dtype, shape: shape, binding: buffer, count: count)
+    }
+
+    /// Checks that `bytes` holds the elements of `shape` (and, for `bool`, only 0 and 1, the
+    /// only bytes a Swift `Bool` may hold) and returns their number.
+    private static func elementCount(
+        dtype: DType, shape: [Int], bytes: UnsafeRawBufferPointer, operation: String
+    ) throws(TensorError) -> Int {
+        try Tensor<UInt8>.validate(shape: shape, operation: operation)
         let count = shape.reduce(1, *)
         let (expected, overflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
         guard !overflow, expected == bytes.count else {
             throw .invalidShape(
-                operation: "AnyTensor", shape: shape,
-                reason: "\(bytes.count) bytes do not hold \(count) elements of \(dtype)")
+                operation: operation, shape: shape, reason: "\(bytes.count) bytes do not hold \(count) elements of \(dtype)")
         }
-        let buffer = TensorBuffer(byteCount: expected)
-        if expected > 0, let source = bytes.baseAddress {
-            buffer.base.copyMemory(from: source, byteCount: expected)
+        if dtype == .bool, bytes.contains(where: { $0 > 1 }) {
+            throw .invalidShape(operation: operation, shape: shape, reason: "a bool element is neither 0 nor 1")
         }
+        return count
+    }
+
+    private init(dtype: DType, shape: [Int], binding buffer: TensorBuffer, count: Int) {
         switch dtype {
         case .bool: buffer.base.bindMemory(to: Bool.self, capacity: Swift.max(count, 1))
         case .uint8: buffer.base.bindMemory(to: UInt8.self, capacity: Swift.max(count, 1))

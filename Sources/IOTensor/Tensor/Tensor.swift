@@ -220,7 +220,7 @@ extension Tensor {
     }
 
     mutating func makeUniqueAndContiguous() {
-        if !isKnownUniquelyReferenced(&buffer) || !isContiguous {
+        if !isKnownUniquelyReferenced(&buffer) || !isContiguous || buffer.isBorrowed {
             self = contiguous(forceCopy: true)
         }
     }

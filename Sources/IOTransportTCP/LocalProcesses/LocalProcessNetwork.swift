@@ -27,14 +27,19 @@ extension ClusterConfiguration {
     ///   - workerArguments: their arguments (this process's by default).
     ///   - startTimeout: how long the workers have to start and connect.
     ///   - transport: frame and buffer limits of the connections.
+    ///   - sharedMemory: whether large objects (over 100 KiB) move between the processes as
+    ///     shared-memory loans, mapped by the reader rather than copied over the connection (on
+    ///     by default; off, they go in checksummed chunks over TCP, as between hosts).
     public static func localProcesses(
         workers: Int, resourcesPerWorker: ResourceSet = [.cpu: 1], objectStoreMemory: Int = 2 << 30,
         spillDirectory: String? = nil, heartbeat: HeartbeatPolicy = HeartbeatPolicy(), workerExecutable: String? = nil,
         workerArguments: [String]? = nil, startTimeout: Duration = .seconds(60),
-        transport: TCPTransport.Configuration = TCPTransport.Configuration(), timelineCapacity: Int = 100_000
+        transport: TCPTransport.Configuration = TCPTransport.Configuration(), timelineCapacity: Int = 100_000,
+        sharedMemory: Bool = true
     ) -> ClusterConfiguration {
         let network = LocalProcessNetwork(
-            executable: workerExecutable, arguments: workerArguments, startTimeout: startTimeout, transport: transport)
+            executable: workerExecutable, arguments: workerArguments, startTimeout: startTimeout, transport: transport,
+            sharedMemory: sharedMemory)
         return ClusterConfiguration(
             mode: .network(network), workers: workers, resourcesPerWorker: resourcesPerWorker,
             objectStoreMemory: objectStoreMemory, spillDirectory: spillDirectory, routesThroughCodec: true,
@@ -51,13 +56,15 @@ public struct LocalProcessNetwork: ClusterNetwork {
         static let port = "IOCOMPUTE_DRIVER_PORT"
         static let parent = "IOCOMPUTE_DRIVER_PID"
         static let tokenDescriptor = "IOCOMPUTE_TOKEN_FD"
-        static let all = [worker, port, parent, tokenDescriptor]
+        static let sharedMemory = "IOCOMPUTE_SHARED_MEMORY"
+        static let all = [worker, port, parent, tokenDescriptor, sharedMemory]
     }
 
     let executable: String?
     let arguments: [String]?
     let startTimeout: Duration
     let transport: TCPTransport.Configuration
+    let sharedMemory: Bool
 
     public func runWorkerIfLaunched(registry: Registry) async {
         await WorkerProcess.runIfLaunched(registry: registry, transport: transport)
@@ -78,7 +85,7 @@ public struct LocalProcessNetwork: ClusterNetwork {
                         executable: executable, arguments: arguments,
                         environment: [
                             Variable.worker: "\(peer.rawValue)", Variable.port: "\(port)", Variable.parent: "\(getpid())",
-                            Variable.tokenDescriptor: "3",
+                            Variable.tokenDescriptor: "3", Variable.sharedMemory: sharedMemory ? "1" : "0",
                         ],
                         secret: Array(token.hexadecimal.utf8), name: "\(peer)"))
             }
@@ -88,7 +95,7 @@ public struct LocalProcessNetwork: ClusterNetwork {
             await transport.shutdown()
             throw error
         }
-        return LocalProcessLink(tcp: transport, children: children, address: "127.0.0.1:\(port)")
+        return LocalProcessLink(tcp: transport, children: children, address: "127.0.0.1:\(port)", sharesMemory: sharedMemory)
     }
 
     /// Waits until every worker has connected and authenticated; fails early when one exits.
@@ -122,11 +129,13 @@ final class LocalProcessLink: ClusterLink {
     let tcp: TCPTransport
     let children: [ChildProcess]
     let address: String
+    let sharesMemory: Bool
 
-    init(tcp: TCPTransport, children: [ChildProcess], address: String) {
+    init(tcp: TCPTransport, children: [ChildProcess], address: String, sharesMemory: Bool) {
         self.tcp = tcp
         self.children = children
         self.address = address
+        self.sharesMemory = sharesMemory
     }
 
     var transport: any Transport { tcp }

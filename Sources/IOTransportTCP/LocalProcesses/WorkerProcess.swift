@@ -17,6 +17,7 @@ enum WorkerProcess {
         let portText = getenv(Variable.port).map { String(cString: $0) } ?? ""
         let parentText = getenv(Variable.parent).map { String(cString: $0) } ?? ""
         let descriptorText = getenv(Variable.tokenDescriptor).map { String(cString: $0) } ?? ""
+        let sharedMemory = getenv(Variable.sharedMemory).map { String(cString: $0) } == "1"
         // Programs this worker's tasks start are not workers.
         for name in Variable.all { unsetenv(name) }
         setvbuf(stdout, nil, _IOLBF, 0)
@@ -37,7 +38,8 @@ enum WorkerProcess {
             if peer == .driver { end(status: 0) }
         }
         do {
-            let node = try await WorkerNode.serve(as: PeerID(worker), over: transport, registry: registry)
+            let node = try await WorkerNode.serve(
+                as: PeerID(worker), over: transport, registry: registry, sharedMemory: sharedMemory)
             try await transport.connect(host: "127.0.0.1", port: port)
             // Serve until the driver's connection closes, which ends the process.
             while true {

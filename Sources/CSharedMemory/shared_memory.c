@@ -1,0 +1,39 @@
+// Linux calls the Swift Glibc module does not import (they need _GNU_SOURCE).
+#define _GNU_SOURCE
+#include "CSharedMemory.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int iocompute_memfd(const char *name, size_t size) {
+#if defined(__linux__)
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0) return -1;
+    if (ftruncate(fd, (off_t)size) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+#else
+    (void)name;
+    (void)size;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+void *iocompute_remap(void *address, size_t oldSize, size_t newSize) {
+#if defined(__linux__)
+    void *moved = mremap(address, oldSize, newSize, MREMAP_MAYMOVE);
+    return moved == MAP_FAILED ? NULL : moved;
+#else
+    (void)address;
+    (void)oldSize;
+    (void)newSize;
+    errno = ENOSYS;
+    return NULL;
+#endif
+}
