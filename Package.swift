@@ -90,7 +90,9 @@ let package = Package(
         .testTarget(
             name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"],
             exclude: ["FuzzRegressions"]),
-        .testTarget(name: "IOTransportTCPTests", dependencies: ["IOTransportTCP", "IORuntime", "ClusterTestSupport"]),
+        .testTarget(
+            name: "IOTransportTCPTests",
+            dependencies: ["IOTransportTCP", "IORuntime", "ClusterTestSupport", .product(name: "NIOPosix", package: "swift-nio")]),
         // Multi-process clusters: the tests drive clusters whose workers run ClusterTestNode, and
         // both build their registry from ClusterTestSupport.
         .target(

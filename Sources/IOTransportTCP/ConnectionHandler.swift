@@ -111,6 +111,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .established(let peer) = state, context.channel.isWritable {
+            transport.connectionWritable(peer: peer, channel: context.channel)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
         if case .established(let peer) = state { transport.connectionLost(peer: peer, channel: context.channel) }

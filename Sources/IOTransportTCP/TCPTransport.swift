@@ -28,7 +28,7 @@ public final class TCPTransport: Transport {
         /// How long a new connection may take to complete the handshake.
         public var handshakeTimeout: Duration
         /// Outbound bytes queued on a connection above which it stops being writable (see
-        /// ``isWritable(to:)``).
+        /// ``isWritable(to:)`` and ``waitUntilWritable(to:)``).
         public var writeBufferHighWaterMark: Int
 
         public init(maximumFrameSize: Int = 256 << 20, handshakeTimeout: Duration = .seconds(5), writeBufferHighWaterMark: Int = 4 << 20) {
@@ -45,6 +45,8 @@ public final class TCPTransport: Transport {
         var servers: [any Channel] = []
         var rejections: [String] = []
         var isClosed = false
+        /// Senders waiting for a connection to drain below its low-water mark.
+        var writableWaiters: [PeerID: [CheckedContinuation<Void, any Error>]] = [:]
     }
 
     /// The peer this process speaks for in handshakes.
@@ -172,6 +174,40 @@ public final class TCPTransport: Transport {
         state.withLock { $0.connections[peer] }?.isWritable ?? false
     }
 
+    /// Returns once the connection to `peer` is writable again (below half the high-water mark);
+    /// at once when it is, or when `peer` is on this node.
+    public func waitUntilWritable(to peer: PeerID) async throws {
+        enum Check { case ready, closed, unknown, wait }
+        func check(_ state: State) -> Check {
+            if state.isClosed { return .closed }
+            if state.receivers[peer] != nil { return .ready }
+            guard let channel = state.connections[peer] else { return .unknown }
+            return channel.isWritable ? .ready : .wait
+        }
+        func fail(_ check: Check) throws {
+            switch check {
+            case .closed: throw TransportError.closed
+            case .unknown: throw TransportError.unknownPeer(peer)
+            case .ready, .wait: break
+            }
+        }
+        let first = state.withLock { check($0) }
+        guard first == .wait else { return try fail(first) }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let now = state.withLock { state -> Check in
+                let now = check(state)
+                if now == .wait { state.writableWaiters[peer, default: []].append(continuation) }
+                return now
+            }
+            switch now {
+            case .wait: break
+            case .ready: continuation.resume()
+            case .closed: continuation.resume(throwing: TransportError.closed)
+            case .unknown: continuation.resume(throwing: TransportError.unknownPeer(peer))
+            }
+        }
+    }
+
     /// The peers connected and authenticated now.
     public var connectedPeers: Set<PeerID> { state.withLock { Set($0.connections.keys) } }
 
@@ -179,15 +215,17 @@ public final class TCPTransport: Transport {
     public var rejections: [String] { state.withLock { $0.rejections } }
 
     public func shutdown() async {
-        let channels = state.withLock { state -> [any Channel] in
+        let (channels, waiters) = state.withLock { state -> ([any Channel], [CheckedContinuation<Void, any Error>]) in
             state.isClosed = true
             state.receivers = [:]
             defer {
                 state.servers = []
                 state.connections = [:]
+                state.writableWaiters = [:]
             }
-            return state.servers + Array(state.connections.values)
+            return (state.servers + Array(state.connections.values), state.writableWaiters.values.flatMap { $0 })
         }
+        for waiter in waiters { waiter.resume(throwing: TransportError.closed) }
         for channel in channels { try? await channel.close() }
     }
 
@@ -200,12 +238,22 @@ public final class TCPTransport: Transport {
     }
 
     func connectionLost(peer: PeerID, channel: any Channel) {
-        let handlers = state.withLock { state -> [@Sendable (PeerID) -> Void] in
-            guard state.connections[peer] === channel else { return [] }
+        let (handlers, waiters) = state.withLock { state -> ([@Sendable (PeerID) -> Void], [CheckedContinuation<Void, any Error>]) in
+            guard state.connections[peer] === channel else { return ([], []) }
             state.connections[peer] = nil
-            return state.isClosed ? [] : state.lostHandlers
+            return (state.isClosed ? [] : state.lostHandlers, state.writableWaiters.removeValue(forKey: peer) ?? [])
         }
+        for waiter in waiters { waiter.resume(throwing: TransportError.unknownPeer(peer)) }
         for handler in handlers { handler(peer) }
+    }
+
+    /// The connection to `peer` drained below its low-water mark: wakes the senders waiting.
+    func connectionWritable(peer: PeerID, channel: any Channel) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+            guard state.connections[peer] === channel else { return [] }
+            return state.writableWaiters.removeValue(forKey: peer) ?? []
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     func deliver(_ frame: WireFrame, from source: PeerID, to destination: PeerID) {

@@ -6,16 +6,25 @@ import Testing
 @Suite("object transfer")
 struct ObjectTransferTests {
     /// Chunks of `bytes` as a holder would send them.
-    static func chunks(of bytes: [UInt8], id: ObjectID) throws -> [ObjectChunk] {
-        let collected = Mutex<[ObjectChunk]>([])
-        try ObjectTransfer.sendChunks(of: id, typeName: "[UInt8]", bytes: bytes) { message in
+    static func chunks(of bytes: [UInt8], id: ObjectID) async throws -> [ObjectChunk] {
+        let collector = ChunkCollector()
+        try await ObjectTransfer.sendChunks(of: id, typeName: "[UInt8]", bytes: bytes, through: collector, to: .driver)
+        #expect(collector.waits.load(ordering: .relaxed) == collector.chunks.withLock { $0.count }, "each chunk waits for room")
+        return collector.chunks.withLock { $0 }
+    }
+
+    /// Receives chunks as a connection would, through the codec.
+    final class ChunkCollector: MessageSending, ChunkSending, Sendable {
+        let chunks = Mutex<[ObjectChunk]>([])
+        let waits = Atomic<Int>(0)
+        func send(_ message: RuntimeMessage, from source: PeerID, to destination: PeerID) {}
+        func waitUntilWritable(to destination: PeerID) async throws { waits.add(1, ordering: .relaxed) }
+        func trySend(_ message: RuntimeMessage, to destination: PeerID) throws {
             guard case .objectChunk(let chunk) = message else { return }
-            // Through the codec, as on the wire.
             guard case .objectChunk(let decoded) = try RuntimeMessage(frame: WireFrame(decoding: message.frame().encoded())) else { return }
             #expect(decoded.checksum == chunk.checksum)
-            collected.withLock { $0.append(decoded) }
+            chunks.withLock { $0.append(decoded) }
         }
-        return collected.withLock { $0 }
     }
 
     @Test("CRC-32C matches the standard check value and a bitwise reference")
@@ -50,7 +59,7 @@ struct ObjectTransferTests {
         async let first = puller.pull(id, from: PeerID(1))
         async let second = puller.pull(id, from: PeerID(1))
         try await Task.sleep(for: .milliseconds(50))
-        for chunk in try Self.chunks(of: bytes, id: id).reversed() { puller.receive(chunk, from: PeerID(1)) }
+        for chunk in try await Self.chunks(of: bytes, id: id).reversed() { puller.receive(chunk, from: PeerID(1)) }
         let payloads = try await [first, second]
         for payload in payloads {
             guard case .bytes(let typeName, let received) = payload else { Issue.record("not bytes"); continue }
@@ -66,7 +75,7 @@ struct ObjectTransferTests {
         let corrupt = ObjectID(session: 1, sequence: 2)
         let corrupted = Task { try await puller.pull(corrupt, from: PeerID(1)) }
         try await Task.sleep(for: .milliseconds(20))
-        var chunk = try Self.chunks(of: bytes, id: corrupt)[0]
+        var chunk = try await Self.chunks(of: bytes, id: corrupt)[0]
         chunk = ObjectChunk(
             id: chunk.id, typeName: chunk.typeName, totalCount: chunk.totalCount, offset: 0, checksum: chunk.checksum ^ 1,
             bytes: chunk.bytes)

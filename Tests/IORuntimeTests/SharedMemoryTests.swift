@@ -166,7 +166,7 @@ struct SharedPullTests {
         #expect(asked.withLock { $0 } == [true, false])
         #expect(released.withLock { $0 } == [5])
         let bytes = [UInt8](repeating: 3, count: 1000)
-        for chunk in try ObjectTransferTests.chunks(of: bytes, id: id) { puller.receive(chunk, from: PeerID(1)) }
+        for chunk in try await ObjectTransferTests.chunks(of: bytes, id: id) { puller.receive(chunk, from: PeerID(1)) }
         guard case .bytes(_, let received) = try await pull.value else { Issue.record("not chunks"); return }
         #expect(received == bytes)
         // Later pulls go straight to chunks.

@@ -1,6 +1,8 @@
 import ClusterTestSupport
+import Dispatch
 import IORuntime
 import IOTransportTCP
+import NIOPosix
 import Synchronization
 import Testing
 
@@ -158,5 +160,46 @@ struct TCPTransportTests {
         #expect(!"\(token)".contains(token.hexadecimal))
         #expect(throws: TCPTransportError.self) { try ClusterToken(hexadecimal: "abc") }
         #expect(throws: TCPTransportError.self) { try ClusterToken(bytes: [1, 2, 3]) }
+    }
+
+    @Test("a sender that waits for room goes at a stalled reader's pace instead of queueing everything")
+    func backPressure() async throws {
+        let configuration = TCPTransport.Configuration(handshakeTimeout: .seconds(5), writeBufferHighWaterMark: 256 << 10)
+        let head = try await Head(configuration: configuration)
+        // The reader has its own event loop, which it blocks on the first frame: it stops reading.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let gate = DispatchSemaphore(value: 0)
+        let received = Atomic<Int>(0)
+        let reader = TCPTransport(localPeer: PeerID(1), token: head.token, configuration: configuration, group: group)
+        try await reader.register(PeerID(1)) { _, _ in
+            if received.add(1, ordering: .relaxed).newValue == 1 { gate.wait() }
+        }
+        #expect(try await reader.connect(host: "127.0.0.1", port: head.port) == .driver)
+        let frames = 2000
+        let frame = WireFrame(kind: 1, payload: [UInt8](repeating: 7, count: 64 << 10))  // 125 MiB in all
+        let sent = Atomic<Int>(0)
+        let sender = Task {
+            for _ in 0..<frames {
+                try await head.transport.waitUntilWritable(to: PeerID(1))
+                try head.transport.send(frame, from: .driver, to: PeerID(1))
+                sent.add(1, ordering: .relaxed)
+            }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        // Held back by the socket buffers plus the high-water mark, not by the stream's length
+        // (without waiting, all 2,000 frames queue at once).
+        let whileStalled = sent.load(ordering: .relaxed)
+        #expect(whileStalled > 0 && whileStalled < frames / 4, "\(whileStalled) frames went while the reader stalled")
+        #expect(!head.transport.isWritable(to: PeerID(1)))
+        gate.signal()
+        try await sender.value
+        for _ in 0..<2000 where received.load(ordering: .relaxed) < frames { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(received.load(ordering: .relaxed) == frames)
+        // Waiting on a peer that is not connected, or on a closed transport, is an error.
+        await #expect(throws: TransportError.unknownPeer(PeerID(7))) { try await head.transport.waitUntilWritable(to: PeerID(7)) }
+        await reader.shutdown()
+        await head.transport.shutdown()
+        await #expect(throws: TransportError.closed) { try await head.transport.waitUntilWritable(to: PeerID(1)) }
+        try await group.shutdownGracefully()
     }
 }

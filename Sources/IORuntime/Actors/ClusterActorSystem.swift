@@ -112,6 +112,14 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         let call = ActorCall(
             callID: hub.nextSequence(), replyTo: peer, actor: id, target: target.identifier,
             genericSubstitutions: invocation.substitutions, arguments: invocation.arguments)
+        // Across processes, calls go at the pace the connection to the actor's process drains,
+        // so that a caller firing many calls at a slow actor does not fill memory with them.
+        if hub.role != .inProcess, let router = hub.router.withLock({ $0 }) {
+            let next = hub.role == .networkDriver ? hub.hosted(id).map { Self.peer(ofWorker: $0.worker) } ?? .driver : .driver
+            // A connection that is gone is not this call's error: the hub answers it (actor died,
+            // call interrupted) once the call is sent.
+            try? await router.waitUntilWritable(to: next)
+        }
         return try await hub.awaitReply(call.callID) {
             guard let router = hub.router.withLock({ $0 }) else { throw ClusterError.shutDown }
             router.send(.actorCall(call), from: peer, to: destination)

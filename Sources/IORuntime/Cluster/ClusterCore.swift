@@ -186,9 +186,7 @@ final class ClusterCore: Sendable {
                     return
                 }
                 let (typeName, bytes) = payload.encoded
-                try ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes) { message in
-                    try router.trySend(message, from: .driver, to: peer)
-                }
+                try await ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes, through: router, to: peer)
             } catch {
                 router.send(.objectUnavailable(id, reason: "\(error)"), from: .driver, to: peer)
             }

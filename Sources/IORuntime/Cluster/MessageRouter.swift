@@ -9,7 +9,7 @@ import Synchronization
 /// - in a multi-process cluster, over the network's transport to worker processes. There it also
 ///   routes every actor call (workers send them to the driver), sends heartbeats, and reports a
 ///   worker lost when its connection drops or it stops answering.
-final class MessageRouter: MessageSending, Sendable {
+final class MessageRouter: MessageSending, ChunkSending, Sendable {
     let workers: [InProcessWorker]
     let transport: (any Transport)?
     let link: (any ClusterLink)?
@@ -181,6 +181,17 @@ final class MessageRouter: MessageSending, Sendable {
             return
         }
         try transport.send(message.frame(), from: source, to: destination)
+    }
+
+    /// Returns once the connection to worker process `destination` has room (at once in
+    /// process, or for the driver itself).
+    func waitUntilWritable(to destination: PeerID) async throws {
+        guard isNetwork, destination != .driver, let transport else { return }
+        try await transport.waitUntilWritable(to: destination)
+    }
+
+    func trySend(_ message: RuntimeMessage, to destination: PeerID) throws {
+        try trySend(message, from: .driver, to: destination)
     }
 
     func trySend(_ message: RuntimeMessage, toWorker index: Int) throws {

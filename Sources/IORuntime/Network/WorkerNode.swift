@@ -8,7 +8,7 @@ import Synchronization
 /// A network implementation (such as `IOTransportTCP`'s local processes) creates one with
 /// ``serve(as:over:registry:)`` once its transport is connected to the driver, and ends the
 /// process when the driver's connection is lost.
-public final class WorkerNode: MessageSending, Sendable {
+public final class WorkerNode: MessageSending, ChunkSending, Sendable {
     /// This worker's peer on the transport (worker `i` is `PeerID(i + 1)`).
     public let peer: PeerID
     let transport: any Transport
@@ -140,22 +140,23 @@ public final class WorkerNode: MessageSending, Sendable {
             send(.objectUnavailable(id, reason: "\(peer) does not hold it"), from: peer, to: destination)
             return
         }
-        do {
-            switch stored {
-            case .segment(let segment) where sharedMemory:
-                let loan = objects.segments.lend(segment, object: id, typeName: typeName, to: destination)
-                try transport.send(RuntimeMessage.objectShared(loan).frame(), from: peer, to: .driver)
-            case .segment(let segment):
-                try ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: Array(segment.bytes)) { message in
-                    try transport.send(message.frame(), from: peer, to: .driver)
+        if case .segment(let segment) = stored, sharedMemory {
+            let loan = objects.segments.lend(segment, object: id, typeName: typeName, to: destination)
+            send(.objectShared(loan), from: peer, to: destination)
+            return
+        }
+        // Chunks go at the connection's pace, off the thread that received the request.
+        Task { [self] in
+            do {
+                let bytes: [UInt8]
+                switch stored {
+                case .segment(let segment): bytes = Array(segment.bytes)
+                case .bytes(let stored): bytes = stored
                 }
-            case .bytes(let bytes):
-                try ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes) { message in
-                    try transport.send(message.frame(), from: peer, to: .driver)
-                }
+                try await ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes, through: self, to: .driver)
+            } catch {
+                send(.objectUnavailable(id, reason: "\(error)"), from: peer, to: destination)
             }
-        } catch {
-            send(.objectUnavailable(id, reason: "\(error)"), from: peer, to: destination)
         }
     }
 
@@ -215,6 +216,16 @@ public final class WorkerNode: MessageSending, Sendable {
         } catch {
             logger.error("could not send to the driver: \(error)")
         }
+    }
+
+    /// Sends to the driver, throwing when the message cannot go.
+    func trySend(_ message: RuntimeMessage, to destination: PeerID) throws {
+        try transport.send(message.frame(), from: peer, to: .driver)
+    }
+
+    /// Returns once the connection to the driver, which carries everything, has room.
+    func waitUntilWritable(to destination: PeerID) async throws {
+        try await transport.waitUntilWritable(to: .driver)
     }
 
     /// Cancels the running tasks and stops the actors' mailboxes.

@@ -15,20 +15,29 @@ enum ObjectTransfer {
         iocompute_crc32c(0, bytes.baseAddress, bytes.count)
     }
 
-    /// Sends an object's bytes in chunks through `send`; each chunk is copied once, into its frame.
+    /// Sends an object's bytes in chunks from `sender` to `destination`, each once the
+    /// connection has room, so that a slow reader holds back the sender rather than memory
+    /// filling with queued chunks.
     static func sendChunks(
-        of id: ObjectID, typeName: String, bytes: [UInt8], through send: (RuntimeMessage) throws -> Void
-    ) throws {
+        of id: ObjectID, typeName: String, bytes: [UInt8], through sender: any MessageSending & ChunkSending, to destination: PeerID
+    ) async throws {
         var offset = 0
         repeat {
+            try await sender.waitUntilWritable(to: destination)
             let end = min(offset + chunkSize, bytes.count)
             let slice = bytes[offset..<end]
             let crc = slice.withUnsafeBytes { checksum($0) }
-            try send(
-                .objectChunk(ObjectChunk(id: id, typeName: typeName, totalCount: bytes.count, offset: offset, checksum: crc, bytes: slice)))
+            try sender.trySend(
+                .objectChunk(ObjectChunk(id: id, typeName: typeName, totalCount: bytes.count, offset: offset, checksum: crc, bytes: slice)),
+                to: destination)
             offset = end
         } while offset < bytes.count
     }
+}
+
+/// A sender of object chunks that reports failures (a chunk that cannot go fails the pull).
+protocol ChunkSending {
+    func trySend(_ message: RuntimeMessage, to destination: PeerID) throws
 }
 
 /// A pull failed because the process holding the object was lost; the driver looks again (the

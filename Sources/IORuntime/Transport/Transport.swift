@@ -22,6 +22,16 @@ public protocol Transport: Sendable {
     func onPeerLost(_ handler: @escaping @Sendable (PeerID) -> Void)
     /// Stops delivering frames and releases the transport's resources.
     func shutdown() async
+    /// Returns once frames sent to `peer` would not queue past the transport's limit: a sender
+    /// that awaits this before each large or frequent send slows down to its reader's pace
+    /// instead of growing memory. Returns at once for a transport without such a limit.
+    ///
+    /// - Throws: when `peer` is not connected or the transport is closed.
+    func waitUntilWritable(to peer: PeerID) async throws
+}
+
+extension Transport {
+    public func waitUntilWritable(to peer: PeerID) async throws {}
 }
 
 /// An error from a transport.
