@@ -163,9 +163,11 @@ struct ProcessObjectTests {
         await cluster.shutdown()
     }
 
-    @Test("objects lent in shared memory stay immutable under in-place writes and outlive the worker that lent them")
-    func sharedObjectsStayIntact() async throws {
-        let cluster = try await ClusterProcess.start(workers: 2)
+    @Test(
+        "tensors borrowed from a loan or a pulled buffer leave their object intact under writes and outlive its worker",
+        arguments: [true, false])
+    func sharedObjectsStayIntact(sharedMemory: Bool) async throws {
+        let cluster = try await ClusterProcess.start(workers: 2, sharedMemory: sharedMemory)
         let count = 1_000_000
         let onFirst = TaskOptions(placement: .worker(0, strict: true))
         // Made in a worker, mapped by the driver: a write to the tensor got must not reach the object.

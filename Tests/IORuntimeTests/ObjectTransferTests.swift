@@ -62,8 +62,9 @@ struct ObjectTransferTests {
         for chunk in try await Self.chunks(of: bytes, id: id).reversed() { puller.receive(chunk, from: PeerID(1)) }
         let payloads = try await [first, second]
         for payload in payloads {
-            guard case .bytes(let typeName, let received) = payload else { Issue.record("not bytes"); continue }
-            #expect(typeName == "[UInt8]" && received == bytes)
+            guard case .shared(let typeName, let received) = payload else { Issue.record("not assembled bytes"); continue }
+            #expect(typeName == "[UInt8]" && Array(received.bytes) == bytes && !received.isLoan)
+            #expect(Int(bitPattern: received.bytes.baseAddress!) % 64 == 0, "aligned, so that tensors can borrow")
         }
         #expect(requests.load(ordering: .relaxed) == 1)
     }

@@ -126,7 +126,10 @@ public final class WorkerNode: MessageSending, ChunkSending, Sendable {
                     continue
                 }
                 let pulled = try await puller.pull(reference.id, from: .driver)
-                if case .bytes(let typeName, let bytes) = pulled { objects.cache(reference.id, typeName: typeName, bytes: bytes) }
+                // Chunks assembled here are kept for the next task; loans are mapped again instead.
+                if case .shared(let typeName, let bytes) = pulled, !bytes.isLoan {
+                    objects.cache(reference.id, typeName: typeName, bytes: bytes)
+                }
                 payloads.append(pulled)
             }
         }
@@ -151,6 +154,7 @@ public final class WorkerNode: MessageSending, ChunkSending, Sendable {
                 let bytes: [UInt8]
                 switch stored {
                 case .segment(let segment): bytes = Array(segment.bytes)
+                case .pulled(let pulled): bytes = pulled.array
                 case .bytes(let stored): bytes = stored
                 }
                 try await ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes, through: self, to: .driver)

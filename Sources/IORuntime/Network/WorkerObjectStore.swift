@@ -10,11 +10,14 @@ final class WorkerObjectStore: Sendable {
         case bytes([UInt8])
         /// Encoded into a shared-memory segment, ready to lend.
         case segment(SharedSegment)
+        /// Pulled over the connection and assembled.
+        case pulled(SharedBytes)
 
         var byteCount: Int {
             switch self {
             case .bytes(let bytes): bytes.count
             case .segment(let segment): segment.length
+            case .pulled(let bytes): bytes.bytes.count
             }
         }
     }
@@ -56,12 +59,12 @@ final class WorkerObjectStore: Sendable {
     }
 
     /// Keeps a copy pulled over the connection while it fits.
-    func cache(_ id: ObjectID, typeName: String, bytes: [UInt8]) {
+    func cache(_ id: ObjectID, typeName: String, bytes: SharedBytes) {
         state.withLock { state in
-            guard bytes.count <= cacheCapacity, state.entries[id] == nil else { return }
+            guard bytes.bytes.count <= cacheCapacity, state.entries[id] == nil else { return }
             state.clock &+= 1
-            state.entries[id] = Entry(typeName: typeName, stored: .bytes(bytes), isOwned: false, lastUse: state.clock)
-            state.cachedBytes += bytes.count
+            state.entries[id] = Entry(typeName: typeName, stored: .pulled(bytes), isOwned: false, lastUse: state.clock)
+            state.cachedBytes += bytes.bytes.count
             while state.cachedBytes > cacheCapacity {
                 guard let oldest = state.entries.filter({ !$0.value.isOwned }).min(by: { $0.value.lastUse < $1.value.lastUse }) else {
                     break
@@ -89,6 +92,7 @@ final class WorkerObjectStore: Sendable {
         switch stored {
         case .bytes(let bytes): return .bytes(typeName: typeName, bytes)
         case .segment(let segment): return .shared(typeName: typeName, segments.view(segment))
+        case .pulled(let bytes): return .shared(typeName: typeName, bytes)
         }
     }
 

@@ -2,6 +2,10 @@ import CChecksum
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// How objects move between the processes of a cluster: small ones inline in task messages,
 /// large ones pulled by the node that needs them, in checksummed chunks.
 enum ObjectTransfer {
@@ -35,6 +39,39 @@ enum ObjectTransfer {
     }
 }
 
+/// The memory a pulled object's chunks are assembled in: 64-byte aligned, so that a tensor
+/// decoded from it borrows its elements (they start 64-byte aligned in the encoding) rather
+/// than copying them again.
+final class AssemblyBuffer: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let count: Int
+    /// Set once `sealed()` handed the memory on; a pull that fails before frees it here.
+    private var handedOver = false
+
+    init(count: Int) {
+        self.count = count
+        var pointer: UnsafeMutableRawPointer?
+        guard posix_memalign(&pointer, 64, max(count, 1)) == 0, let pointer else {
+            fatalError("IORuntime: could not allocate \(count) bytes for an object being pulled")
+        }
+        base = pointer
+    }
+
+    /// The assembled object, read-only from now on; the memory is freed when the last user of
+    /// the bytes is gone.
+    func sealed() -> SharedBytes {
+        handedOver = true
+        let address = Int(bitPattern: base)
+        return SharedBytes(bytes: UnsafeRawBufferPointer(start: base, count: count)) {
+            free(UnsafeMutableRawPointer(bitPattern: address))
+        }
+    }
+
+    deinit {
+        if !handedOver { free(base) }
+    }
+}
+
 /// A sender of object chunks that reports failures (a chunk that cannot go fails the pull).
 protocol ChunkSending {
     func trySend(_ message: RuntimeMessage, to destination: PeerID) throws
@@ -53,7 +90,7 @@ struct HolderLost: Error, CustomStringConvertible {
 final class ObjectPuller: Sendable {
     private struct Transfer {
         let holder: PeerID
-        var buffer: [UInt8]?
+        var buffer: AssemblyBuffer?
         var typeName = ""
         var received = 0
         var waiters: [CheckedContinuation<Payload, any Error>] = []
@@ -112,23 +149,22 @@ final class ObjectPuller: Sendable {
         }
         let step = transfers.withLock { transfers -> Step in
             guard var transfer = transfers[chunk.id], transfer.holder == source else { return .waiting }
-            transfers[chunk.id] = nil  // Modified outside the table, so that the buffer is not copied.
+            transfers[chunk.id] = nil
             if transfer.buffer == nil {
-                transfer.buffer = [UInt8](unsafeUninitializedCapacity: chunk.totalCount) { _, count in count = chunk.totalCount }
+                transfer.buffer = AssemblyBuffer(count: chunk.totalCount)
                 transfer.typeName = chunk.typeName
             }
-            guard transfer.buffer!.count == chunk.totalCount, chunk.offset + chunk.bytes.count <= chunk.totalCount else {
+            let buffer = transfer.buffer!
+            guard buffer.count == chunk.totalCount, chunk.offset + chunk.bytes.count <= chunk.totalCount else {
                 return .inconsistent(transfer.waiters)
             }
-            transfer.buffer!.withUnsafeMutableBytes { buffer in
-                chunk.bytes.withUnsafeBytes { source in
-                    guard let base = source.baseAddress, !source.isEmpty else { return }
-                    (buffer.baseAddress! + chunk.offset).copyMemory(from: base, byteCount: source.count)
-                }
+            chunk.bytes.withUnsafeBytes { source in
+                guard let base = source.baseAddress, !source.isEmpty else { return }
+                (buffer.base + chunk.offset).copyMemory(from: base, byteCount: source.count)
             }
             transfer.received += chunk.bytes.count
             if transfer.received >= chunk.totalCount {
-                return .complete(.bytes(typeName: transfer.typeName, transfer.buffer!), transfer.waiters)
+                return .complete(.shared(typeName: transfer.typeName, buffer.sealed()), transfer.waiters)
             }
             transfers[chunk.id] = transfer
             return .waiting

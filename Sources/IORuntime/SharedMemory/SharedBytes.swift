@@ -8,10 +8,14 @@
 /// the last user is gone: it unmaps and tells the lender, or gives the segment back.
 final class SharedBytes: @unchecked Sendable {
     let bytes: UnsafeRawBufferPointer
+    /// Whether the bytes are another process's segment, mapped: held, they keep its memory from
+    /// going back to its pool.
+    let isLoan: Bool
     private let onRelease: @Sendable () -> Void
 
-    init(bytes: UnsafeRawBufferPointer, onRelease: @escaping @Sendable () -> Void) {
+    init(bytes: UnsafeRawBufferPointer, isLoan: Bool = false, onRelease: @escaping @Sendable () -> Void) {
         self.bytes = bytes
+        self.isLoan = isLoan
         self.onRelease = onRelease
     }
 
@@ -46,7 +50,7 @@ final class SharedBytes: @unchecked Sendable {
         }
         let count = shared.byteCount
         let address = Int(bitPattern: base)
-        return SharedBytes(bytes: UnsafeRawBufferPointer(start: base, count: count)) {
+        return SharedBytes(bytes: UnsafeRawBufferPointer(start: base, count: count), isLoan: true) {
             munmap(UnsafeMutableRawPointer(bitPattern: address), count)
             release()
         }

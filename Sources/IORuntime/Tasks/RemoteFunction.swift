@@ -51,7 +51,8 @@ struct ErasedFunction: Sendable {
 }
 
 /// A value in flight: the value itself in process, its bytes after a trip through the codec, or
-/// its bytes in shared memory (an object lent by another process on the same host).
+/// its bytes in memory that nobody writes and values may borrow (a mapping of a segment another
+/// process on the host lent, or the buffer a pull assembled from chunks).
 enum Payload: Sendable {
     case value(any WireSerializable)
     case bytes(typeName: String, [UInt8])
