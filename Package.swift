@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "IOCompute", targets: ["IOCompute"]),
         .library(name: "IOTensor", targets: ["IOTensor"]),
+        .library(name: "IONN", targets: ["IONN"]),
         .library(name: "IORuntime", targets: ["IORuntime"]),
         .library(name: "IOTransportTCP", targets: ["IOTransportTCP"]),
         .executable(name: "iocompute", targets: ["iocompute"]),
@@ -41,6 +42,8 @@ let package = Package(
         // Layer 1: tensors on BLAS and LAPACK, with a few SIMD loops in C for run-time CPU dispatch.
         .target(name: "CTensorKernels"),
         .target(name: "IOTensor", dependencies: ["CBLAS", "CLAPACKE", "CZlib", "CTensorKernels"]),
+        // Layer 2: reverse-mode autograd, layers, losses and optimizers on the tensor layer.
+        .target(name: "IONN", dependencies: ["IOTensor"]),
 
         // Layer 3: the task-graph runtime. It knows nothing of tensors; `IORuntimeTensor` (layer 4
         // bridge) makes them wire-serializable.
@@ -70,7 +73,7 @@ let package = Package(
             ]),
 
         // Layer 5: the umbrella module and the command line.
-        .target(name: "IOCompute", dependencies: ["IOTensor", "IORuntime", "IORuntimeTensor", "IOTransportTCP"]),
+        .target(name: "IOCompute", dependencies: ["IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP"]),
         .executableTarget(
             name: "iocompute",
             dependencies: [
@@ -87,6 +90,7 @@ let package = Package(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
         .testTarget(name: "iocomputeTests", dependencies: ["iocompute"]),
+        .testTarget(name: "IONNTests", dependencies: ["IONN", "IOTensor"]),
         .testTarget(
             name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"],
             exclude: ["FuzzRegressions"]),

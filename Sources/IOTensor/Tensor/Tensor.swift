@@ -33,6 +33,21 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
         self.init(buffer: buffer, shape: shape, strides: Self.contiguousStrides(shape), offset: 0)
     }
 
+    /// A new contiguous tensor of `shape` whose elements `body` writes, row-major; `body` must
+    /// initialize every element (as with `Array(unsafeUninitializedCapacity:)`).
+    ///
+    /// ```swift
+    /// let squares = try Tensor<Float>(shape: [4]) { for i in $0.indices { $0[i] = Float(i * i) } }
+    /// ```
+    ///
+    /// - Throws: ``TensorError/invalidShape(operation:shape:reason:)`` for a negative dimension, or
+    ///   what `body` throws.
+    public init<E: Error>(shape: [Int], initializingWith body: (UnsafeMutableBufferPointer<Scalar>) throws(E) -> Void) throws {
+        try Self.validate(shape: shape, operation: "Tensor(shape:initializingWith:)")
+        self.init(uninitializedShape: shape)
+        try body(UnsafeMutableBufferPointer(start: basePointer, count: count))
+    }
+
     /// The number of dimensions.
     public var rank: Int { shape.count }
 
