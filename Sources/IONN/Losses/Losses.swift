@@ -1,0 +1,95 @@
+import IOTensor
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Loss functions: each returns the mean over the batch as a single-element variable, ready
+/// for `backward()`.
+public enum Loss {
+    /// The mean of (prediction − target)².
+    public static func meanSquaredError<Scalar>(_ prediction: Variable<Scalar>, _ target: Tensor<Scalar>) throws -> Variable<Scalar> {
+        guard prediction.shape == target.shape else {
+            throw AutogradError.shapeMismatch(operation: "meanSquaredError", expected: prediction.shape, actual: target.shape)
+        }
+        return try (prediction - Variable(target)).squared().mean()
+    }
+
+    /// The Huber loss: ½d² where |d| ≤ `delta`, δ(|d| − ½δ) beyond (d = prediction − target),
+    /// averaged; quadratic near the target, linear for outliers.
+    public static func huber<Scalar>(_ prediction: Variable<Scalar>, _ target: Tensor<Scalar>, delta: Scalar = 1) throws -> Variable<Scalar>
+    {
+        guard prediction.shape == target.shape else {
+            throw AutogradError.shapeMismatch(operation: "huber", expected: prediction.shape, actual: target.shape)
+        }
+        let difference = try prediction.value - target
+        let losses = try difference.map { d in Swift.abs(d) <= delta ? d * d / 2 : delta * (Swift.abs(d) - delta / 2) }
+        let count = Scalar(Swift.max(losses.count, 1))
+        return Variable.result(losses.sum() / count, "huber", [prediction]) { g in
+            let scale = g.scalars[0] / count
+            return [try difference.map { d in (Swift.abs(d) <= delta ? d : (d > 0 ? delta : -delta)) * scale }]
+        }
+    }
+
+    /// Cross-entropy of `logits` (shape [batch, classes]) against class indices `labels`,
+    /// through a stable log-softmax: the mean of −log softmax(logits)[i, labels[i]]. Its
+    /// gradient is (softmax − one-hot) / batch.
+    ///
+    /// - Throws: ``AutogradError/shapeMismatch(operation:expected:actual:)`` when `logits` is not
+    ///   [labels.count, classes]; ``LossError/labelOutOfRange(label:classes:)`` for a label
+    ///   outside 0..<classes.
+    public static func crossEntropy<Scalar>(logits: Variable<Scalar>, labels: [Int]) throws -> Variable<Scalar> {
+        guard logits.rank == 2, logits.shape[0] == labels.count else {
+            throw AutogradError.shapeMismatch(
+                operation: "crossEntropy", expected: [labels.count, logits.shape.last ?? 0], actual: logits.shape)
+        }
+        let (batch, classes) = (logits.shape[0], logits.shape[1])
+        if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) { throw LossError.labelOutOfRange(label: bad, classes: classes) }
+        let logProbabilities = try logits.value.logSoftmax(alongAxis: 1).contiguous()
+        let total = logProbabilities.withUnsafeBufferPointer { rows in
+            labels.enumerated().reduce(0.0) { $0 - Double(rows[$1.offset * classes + $1.element]) }
+        }
+        let count = Scalar(Swift.max(batch, 1))
+        return Variable.result(try Tensor(scalar: Scalar(total) / count), "crossEntropy", [logits]) { g in
+            let scale = g.scalars[0] / count
+            let probabilities = logProbabilities.exp()
+            return [
+                try probabilities.withUnsafeBufferPointer { p in
+                    try Tensor<Scalar>(shape: [batch, classes]) { out in
+                        for index in out.indices { out[index] = p[index] * scale }
+                        for (row, label) in labels.enumerated() { out[row * classes + label] -= scale }
+                    }
+                }
+            ]
+        }
+    }
+
+    /// Binary cross-entropy of `logits` against targets in [0, 1] (same shape), computed as
+    /// max(x, 0) − x·y + log(1 + e^−|x|), which never overflows; averaged.
+    public static func binaryCrossEntropy<Scalar>(logits: Variable<Scalar>, targets: Tensor<Scalar>) throws -> Variable<Scalar> {
+        guard logits.shape == targets.shape else {
+            throw AutogradError.shapeMismatch(operation: "binaryCrossEntropy", expected: logits.shape, actual: targets.shape)
+        }
+        let x = logits.value
+        let losses = try x.zipMap(targets) { x, y in
+            Swift.max(x, 0) - x * y + Scalar(Glibc.log1p(Glibc.exp(-Double(Swift.abs(x)))))
+        }
+        let count = Scalar(Swift.max(losses.count, 1))
+        return Variable.result(losses.sum() / count, "binaryCrossEntropy", [logits]) { g in
+            let scale = g.scalars[0] / count
+            return [try x.sigmoid().zipMap(targets) { p, y in (p - y) * scale }]
+        }
+    }
+}
+
+/// An error in a loss's inputs.
+public enum LossError: Error, Equatable, CustomStringConvertible {
+    /// A class index outside the logits' classes.
+    case labelOutOfRange(label: Int, classes: Int)
+
+    public var description: String {
+        switch self {
+        case .labelOutOfRange(let label, let classes): "label \(label) is outside the \(classes) classes 0..<\(classes)"
+        }
+    }
+}
