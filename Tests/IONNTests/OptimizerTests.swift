@@ -62,6 +62,7 @@ struct OptimizerTests {
             { (p: [Variable<Double>]) -> any Optimizer<Double> in SGD(p, learningRate: 0.05, momentum: 0.9) },
             { p in SGD(p, learningRate: 0.05, momentum: 0.9, nesterov: true) },
             { p in Adam(p, learningRate: 0.05) },
+            { p in RMSProp(p, learningRate: 0.01) },
         ] {
             let x = Variable(try Tensor<Double>.zeros([3, 1]), requiresGradient: true)
             let optimizer = make([x])

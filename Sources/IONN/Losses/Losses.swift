@@ -50,7 +50,7 @@ public enum Loss {
             labels.enumerated().reduce(0.0) { $0 - Double(rows[$1.offset * classes + $1.element]) }
         }
         let count = Scalar(Swift.max(batch, 1))
-        return Variable.result(try Tensor(scalar: Scalar(total) / count), "crossEntropy", [logits]) { g in
+        return Variable.result(Tensor(scalar: Scalar(total) / count), "crossEntropy", [logits]) { g in
             let scale = g.scalars[0] / count
             let probabilities = logProbabilities.exp()
             return [

@@ -16,9 +16,9 @@ public final class Adam<Scalar: LinearAlgebraScalar>: Optimizer {
     /// AdamW: decay the weights directly (θ ← θ − ηλθ) instead of adding λθ to the gradient.
     public let decoupledWeightDecay: Bool
     /// The steps taken so far.
-    public private(set) var steps = 0
-    private var firstMoments: [[Scalar]]
-    private var secondMoments: [[Scalar]]
+    public internal(set) var steps = 0
+    var firstMoments: [[Scalar]]
+    var secondMoments: [[Scalar]]
 
     public init(
         _ parameters: [Variable<Scalar>], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
@@ -70,5 +70,22 @@ public final class Adam<Scalar: LinearAlgebraScalar>: Optimizer {
             firstMoments[index] = m
             secondMoments[index] = v
         }
+    }
+}
+
+extension Adam {
+    public func stateDictionary() -> [String: Tensor<Scalar>] {
+        var state = buffers("m", firstMoments).merging(buffers("v", secondMoments)) { first, _ in first }
+        state["steps"] = Tensor(scalar: Scalar(steps))
+        return state
+    }
+
+    public func loadStateDictionary(_ state: [String: Tensor<Scalar>]) throws(StateDictionaryError) {
+        guard let saved = state["steps"], saved.count == 1, let count = Int(exactly: Double(saved.scalars[0])), count >= 0 else {
+            throw .invalidOptimizerState("no step count")
+        }
+        let first = try loadBuffers("m", from: state)
+        let second = try loadBuffers("v", from: state)
+        (firstMoments, secondMoments, steps) = (first, second, count)
     }
 }

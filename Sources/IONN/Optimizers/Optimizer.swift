@@ -18,9 +18,60 @@ public protocol Optimizer<Scalar>: AnyObject {
     var learningRate: Double { get set }
     /// Updates every parameter that has a gradient.
     func step() throws
+    /// The optimizer's running state (moments, velocities, the step count) by name, so that a
+    /// run resumed from a checkpoint continues exactly.
+    func stateDictionary() -> [String: Tensor<Scalar>]
+    /// Restores state saved by ``stateDictionary()`` from an optimizer over the same parameters.
+    ///
+    /// - Throws: ``StateDictionaryError`` when a tensor is missing or mis-shaped.
+    func loadStateDictionary(_ state: [String: Tensor<Scalar>]) throws(StateDictionaryError)
 }
 
 extension Optimizer {
+    /// Saves ``stateDictionary()`` and the learning rate as a safetensors file.
+    public func save(to path: String) throws {
+        try Safetensors.write(stateDictionary(), metadata: ["learningRate": "\(learningRate)"], to: path)
+    }
+
+    /// Loads state saved by ``save(to:)``.
+    public func load(from path: String) throws {
+        let archive = try Safetensors.read(contentsOf: path)
+        var state: [String: Tensor<Scalar>] = [:]
+        for name in archive.tensors.keys { state[name] = try archive.tensor(name, as: Scalar.self) }
+        try loadStateDictionary(state)
+        if let rate = archive.metadata["learningRate"].flatMap(Double.init) { learningRate = rate }
+    }
+
+    /// Per-parameter buffers (`prefix.i`) as tensors of their parameters' shapes; empty buffers
+    /// (state not yet created) are left out.
+    func buffers(_ prefix: String, _ values: [[Scalar]]) -> [String: Tensor<Scalar>] {
+        var state: [String: Tensor<Scalar>] = [:]
+        for (index, buffer) in values.enumerated() where !buffer.isEmpty {
+            state["\(prefix).\(index)"] = try? Tensor(shape: parameters[index].shape, scalars: buffer)
+        }
+        return state
+    }
+
+    /// Buffers saved by ``buffers(_:_:)``; absent ones stay empty when `optional`.
+    func loadBuffers(_ prefix: String, from state: [String: Tensor<Scalar>], optional: Bool = false) throws(StateDictionaryError)
+        -> [[Scalar]]
+    {
+        var loaded: [[Scalar]] = []
+        for (index, parameter) in parameters.enumerated() {
+            let name = "\(prefix).\(index)"
+            guard let tensor = state[name] else {
+                if optional {
+                    loaded.append([])
+                    continue
+                }
+                throw .missing(name: name)
+            }
+            guard tensor.shape == parameter.shape else { throw .shapeMismatch(name: name, expected: parameter.shape, actual: tensor.shape) }
+            loaded.append(tensor.scalars)
+        }
+        return loaded
+    }
+
     /// Clears every parameter's gradient, ready for the next backward pass.
     public func zeroGradients() {
         for parameter in parameters { parameter.gradient = nil }

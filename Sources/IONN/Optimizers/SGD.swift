@@ -10,7 +10,7 @@ public final class SGD<Scalar: LinearAlgebraScalar>: Optimizer {
     public let nesterov: Bool
     public let weightDecay: Double
     /// The velocity of each parameter (with momentum).
-    private var velocities: [[Scalar]]
+    var velocities: [[Scalar]]
 
     public init(
         _ parameters: [Variable<Scalar>], learningRate: Double, momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0
@@ -43,5 +43,13 @@ public final class SGD<Scalar: LinearAlgebraScalar>: Optimizer {
             }
             velocities[index] = velocity
         }
+    }
+}
+
+extension SGD {
+    public func stateDictionary() -> [String: Tensor<Scalar>] { buffers("velocity", velocities) }
+
+    public func loadStateDictionary(_ state: [String: Tensor<Scalar>]) throws(StateDictionaryError) {
+        velocities = try loadBuffers("velocity", from: state, optional: true)
     }
 }
