@@ -12,6 +12,9 @@ public protocol Layer<Scalar>: AnyObject {
     func callAsFunction(_ input: Variable<Scalar>) throws -> Variable<Scalar>
     /// The trainable parameters, with their names within this layer.
     var namedParameters: [(name: String, parameter: Variable<Scalar>)] { get }
+    /// State that is saved with the parameters but not trained (batch norm's running
+    /// statistics), with their names.
+    var namedBuffers: [(name: String, buffer: Variable<Scalar>)] { get }
     /// Switches between training (dropout drops, batch norm uses batch statistics) and
     /// evaluation behaviour.
     func setTraining(_ training: Bool)
@@ -19,6 +22,7 @@ public protocol Layer<Scalar>: AnyObject {
 
 extension Layer {
     public var namedParameters: [(name: String, parameter: Variable<Scalar>)] { [] }
+    public var namedBuffers: [(name: String, buffer: Variable<Scalar>)] { [] }
     public func setTraining(_ training: Bool) {}
 
     /// The trainable parameters, in a stable order (what an optimizer takes).
@@ -48,6 +52,10 @@ public final class Sequential<Scalar: LinearAlgebraScalar>: Layer {
 
     public var namedParameters: [(name: String, parameter: Variable<Scalar>)] {
         layers.enumerated().flatMap { index, layer in layer.namedParameters.map { ("\(index).\($0.name)", $0.parameter) } }
+    }
+
+    public var namedBuffers: [(name: String, buffer: Variable<Scalar>)] {
+        layers.enumerated().flatMap { index, layer in layer.namedBuffers.map { ("\(index).\($0.name)", $0.buffer) } }
     }
 
     public func setTraining(_ training: Bool) {

@@ -27,9 +27,14 @@ public enum StateDictionaryError: Error, Equatable, CustomStringConvertible {
 }
 
 extension Layer {
-    /// The parameters by name (PyTorch's `state_dict()`): copies of their current values.
+    /// The parameters and buffers by name (PyTorch's `state_dict()`): their current values.
     public func stateDictionary() -> [String: Tensor<Scalar>] {
-        Dictionary(namedParameters.map { ($0.name, $0.parameter.value) }, uniquingKeysWith: { first, _ in first })
+        Dictionary(namedState.map { ($0.name, $0.variable.value) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Parameters, then buffers.
+    var namedState: [(name: String, variable: Variable<Scalar>)] {
+        namedParameters.map { ($0.name, $0.parameter) } + namedBuffers.map { ($0.name, $0.buffer) }
     }
 
     /// Sets every parameter from `state`, checking names and shapes first so that a failed load
@@ -37,7 +42,7 @@ extension Layer {
     ///
     /// - Throws: ``StateDictionaryError`` naming the first missing, unexpected or mis-shaped tensor.
     public func loadStateDictionary(_ state: [String: Tensor<Scalar>], strict: Bool = true) throws(StateDictionaryError) {
-        let named = namedParameters
+        let named = namedState
         for (name, parameter) in named {
             guard let tensor = state[name] else { throw .missing(name: name) }
             guard tensor.shape == parameter.shape else { throw .shapeMismatch(name: name, expected: parameter.shape, actual: tensor.shape) }
@@ -62,7 +67,7 @@ extension Layer {
         var state: [String: Tensor<Scalar>] = [:]
         for (name, tensor) in archive.tensors {
             guard tensor.dtype == Scalar.dtype else {
-                if namedParameters.contains(where: { $0.name == name }) || strict {
+                if namedState.contains(where: { $0.name == name }) || strict {
                     throw StateDictionaryError.dtypeMismatch(name: name, expected: Scalar.dtype, actual: tensor.dtype)
                 }
                 continue
