@@ -85,12 +85,13 @@ let package = Package(
         .executableTarget(name: "TensorTour", dependencies: ["IOCompute"], path: "Examples/TensorTour"),
         .executableTarget(name: "MonteCarloPi", dependencies: ["IOCompute"], path: "Examples/MonteCarloPi"),
         .executableTarget(name: "WordCount", dependencies: ["IOCompute"], path: "Examples/WordCount"),
+        .executableTarget(name: "DigitsClassifier", dependencies: ["IOCompute"], path: "Examples/DigitsClassifier"),
 
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
         .testTarget(name: "iocomputeTests", dependencies: ["iocompute"]),
-        .testTarget(name: "IONNTests", dependencies: ["IONN", "IOTensor"]),
+        .testTarget(name: "IONNTests", dependencies: ["IONN", "IOTensor"], exclude: ["Fixtures"]),
         .testTarget(
             name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"],
             exclude: ["FuzzRegressions"]),

@@ -5,10 +5,15 @@ import IOCompute
 /// `iocompute demo`: the tensor layer doing real work on a real data set.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fit classifiers to the breast-cancer data set with BLAS and LAPACK, then run task graphs on the embedded cluster.")
+        abstract:
+            "Fit classifiers to the breast-cancer data set with BLAS and LAPACK, train an MLP on handwritten digits with autograd, then run task graphs on the embedded cluster."
+    )
 
     @Option(help: "The breast-cancer CSV (default: Examples/Data/breast_cancer.csv, found from here or from the executable).")
     var data: String?
+
+    @Option(help: "The digits CSV (default: Examples/Data/digits.csv.gz, found from here or from the executable).")
+    var digits: String?
 
     @Option(help: "The seed of the train/test split.")
     var seed: UInt64 = 42
@@ -19,10 +24,16 @@ struct Demo: AsyncParsableCommand {
         }
         print("IOCompute demo — the tensor layer on the Breast Cancer Wisconsin data set")
         print("BLAS core: \(TensorBackend.blasCoreName ?? "not OpenBLAS"), threads: \(TensorBackend.threadCount)\n")
+        guard let digitsPath = digits ?? DataLocator.find("Examples/Data/digits.csv.gz") else {
+            throw ValidationError("could not find Examples/Data/digits.csv.gz; pass --digits PATH")
+        }
         let summary = try BreastCancerDemo(path: path, seed: seed).run()
+        print("")
+        let digitsSummary = try DigitsDemo(path: digitsPath, seed: seed).run()
         print("")
         let graph = try await TaskGraphDemo.run(path: path, seed: seed)
         print("\n" + graph)
+        print(digitsSummary)
         print(summary)
     }
 }

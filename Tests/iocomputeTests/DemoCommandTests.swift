@@ -37,6 +37,10 @@ struct DemoCommandTests {
         #expect(percentages.count == 2)
         #expect(percentages.allSatisfy { $0 > 90 }, "\(summary)")
         // The task-graph part ran every task without a failure.
+        // The IONN part trained the digits MLP well above chance.
+        let digits = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("digits:") }))
+        let digitsAccuracy = digits.split(separator: " ").first { $0.hasSuffix("%") }.flatMap { Double($0.dropLast()) }
+        #expect((digitsAccuracy ?? 0) > 90, "\(digits)")
         let graph = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("task graph:") }))
         #expect(graph.contains(" 0 failed"), "\(graph)")
         #expect(graph.contains("20066 tasks finished"), "\(graph)")
