@@ -43,6 +43,10 @@ let package = Package(
             dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareCluster"),
         .executableTarget(
+            name: "compare-nn",
+            dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
+            path: "Sources/CompareNN"),
+        .executableTarget(
             name: "compare-tensor",
             dependencies: [.product(name: "IOTensor", package: rootPackage)],
             path: "Sources/CompareTensor"),

@@ -1,4 +1,4 @@
-"""What the Ray peer scripts share: timing, selecting workloads, and the `NAME VALUE UNIT` line
+"""What the peer scripts share: timing, selecting workloads, and the `NAME VALUE UNIT` line
 format the `compare` script reads."""
 import sys
 import time

@@ -56,23 +56,14 @@ extension Variable {
     /// one matrix product. The gradient adds each patch element back where it came from.
     public func im2col(kernel: (Int, Int), stride: Int = 1, padding: Int = 0) throws -> Variable {
         let window = try Window2D(shape, kernel: kernel, stride: stride, padding: padding, operation: "im2col")
-        let source = value.contiguous()
-        let columns = try source.withUnsafeBufferPointer { input in
-            try Tensor<Scalar>(shape: [window.batch, window.positions, window.patch]) { output in
-                output.initialize(repeating: 0)
-                window.forEachPair { out, inp in output[out] = input[inp] }
-            }
-        }
+        let columns = try concreteTensor(
+            [window.batch, window.positions, window.patch], from: value,
+            float: { WindowKernels.im2col($0, $1, window) }, double: { WindowKernels.im2col($0, $1, window) })
         let inputShape = shape
         return Self.result(columns, "im2col", [self]) { g in
-            let gradient = g.contiguous()
-            return [
-                try gradient.withUnsafeBufferPointer { upstream in
-                    try Tensor<Scalar>(shape: inputShape) { output in
-                        output.initialize(repeating: 0)
-                        window.forEachPair { out, inp in output[inp] += upstream[out] }
-                    }
-                }
+            [
+                try concreteTensor(
+                    inputShape, from: g, float: { WindowKernels.col2im($0, $1, window) }, double: { WindowKernels.col2im($0, $1, window) })
             ]
         }
     }
@@ -80,63 +71,49 @@ extension Variable {
     /// The maximum over each window of a [batch, channels, height, width] input; the gradient
     /// goes to the position of each maximum (the first one on ties).
     public func maxPool2d(kernel: (Int, Int), stride: Int? = nil, padding: Int = 0) throws -> Variable {
-        try pool(kernel: kernel, stride: stride ?? kernel.0, padding: padding, taking: .maximum)
+        let window = try poolingWindow(kernel: kernel, stride: stride ?? kernel.0, padding: padding)
+        var winners: [Int] = []
+        let output = try concreteTensor(
+            pooledShape(window), from: value, float: { WindowKernels.maxPool($0, $1, window, &winners) },
+            double: { WindowKernels.maxPool($0, $1, window, &winners) })
+        let inputShape = shape
+        let chosen = winners
+        return Self.result(output, "maxPool2d", [self]) { g in
+            [
+                try concreteTensor(
+                    inputShape, from: g, float: { WindowKernels.maxPoolBackward($0, $1, chosen) },
+                    double: { WindowKernels.maxPoolBackward($0, $1, chosen) })
+            ]
+        }
     }
 
     /// The mean over each window (padding counted as zeros, as in PyTorch's default).
     public func avgPool2d(kernel: (Int, Int), stride: Int? = nil, padding: Int = 0) throws -> Variable {
-        try pool(kernel: kernel, stride: stride ?? kernel.0, padding: padding, taking: .mean)
-    }
-
-    private enum Pooling { case maximum, mean }
-
-    private func pool(kernel: (Int, Int), stride: Int, padding: Int, taking pooling: Pooling) throws -> Variable {
-        // Channels become batch entries so that each window covers one channel.
-        let (batch, channels) = (shape.first ?? 0, shape.count > 1 ? shape[1] : 0)
-        let perChannel = try Window2D(
-            [batch * channels, 1] + Array(shape.dropFirst(2)), kernel: kernel, stride: stride, padding: padding, operation: "pool2d")
-        let source = value.contiguous()
-        let area = kernel.0 * kernel.1
-        let outputShape = [batch, channels, perChannel.outputHeight, perChannel.outputWidth]
-        var winners: [Int] = []
-        let output = try source.withUnsafeBufferPointer { input in
-            try Tensor<Scalar>(shape: outputShape) { out in
-                switch pooling {
-                case .maximum:
-                    out.initialize(repeating: -Scalar.infinity)
-                    winners = [Int](repeating: -1, count: out.count)
-                    perChannel.forEachPair { pair, inp in
-                        let position = pair / area
-                        if input[inp] > out[position] || winners[position] < 0 {
-                            out[position] = input[inp]
-                            winners[position] = inp
-                        }
-                    }
-                case .mean:
-                    out.initialize(repeating: 0)
-                    perChannel.forEachPair { pair, inp in out[pair / area] += input[inp] }
-                    for index in out.indices { out[index] /= Scalar(area) }
-                }
-            }
-        }
+        let window = try poolingWindow(kernel: kernel, stride: stride ?? kernel.0, padding: padding)
+        let output = try concreteTensor(
+            pooledShape(window), from: value, float: { WindowKernels.avgPool($0, $1, window) },
+            double: { WindowKernels.avgPool($0, $1, window) })
         let inputShape = shape
-        let chosen = winners
-        return Self.result(output, pooling == .maximum ? "maxPool2d" : "avgPool2d", [self]) { g in
-            let gradient = g.contiguous()
-            return [
-                try gradient.withUnsafeBufferPointer { upstream in
-                    try Tensor<Scalar>(shape: inputShape) { result in
-                        result.initialize(repeating: 0)
-                        switch pooling {
-                        case .maximum:
-                            for (position, source) in chosen.enumerated() where source >= 0 { result[source] += upstream[position] }
-                        case .mean:
-                            perChannel.forEachPair { pair, inp in result[inp] += upstream[pair / area] / Scalar(area) }
-                        }
-                    }
-                }
+        return Self.result(output, "avgPool2d", [self]) { g in
+            [
+                try concreteTensor(
+                    inputShape, from: g, float: { WindowKernels.avgPoolBackward($0, $1, window) },
+                    double: { WindowKernels.avgPoolBackward($0, $1, window) })
             ]
         }
+    }
+
+    /// The window of a pooling: channels become batch entries, so that each window covers one.
+    private func poolingWindow(kernel: (Int, Int), stride: Int, padding: Int) throws -> Window2D {
+        guard rank == 4 else {
+            throw TensorError.invalidArgument(operation: "pool2d", reason: "expects [batch, channels, height, width], got \(shape)")
+        }
+        return try Window2D(
+            [shape[0] * shape[1], 1, shape[2], shape[3]], kernel: kernel, stride: stride, padding: padding, operation: "pool2d")
+    }
+
+    private func pooledShape(_ window: Window2D) -> [Int] {
+        [shape[0], shape[1], window.outputHeight, window.outputWidth]
     }
 
     /// Elements picked along `axis` by `indices` (of this variable's rank; as PyTorch's

@@ -48,7 +48,7 @@ extension Variable {
     public func relu() -> Variable {
         let x = value
         return Self.result(x.relu(), "relu", [self]) { g in
-            [try g.zipMap(x) { gradient, input in input > 0 ? gradient : 0 }]
+            [try Tensor.where(x .> 0, g, Tensor(scalar: 0))]
         }
     }
 

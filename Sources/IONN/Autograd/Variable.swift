@@ -68,12 +68,6 @@ public final class Variable<Scalar: LinearAlgebraScalar> {
         value = newValue
     }
 
-    /// Updates the value in place through `body` (an optimizer's step), writing into the value's
-    /// buffer when nothing else shares it.
-    func update(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
-        value.withUnsafeMutableBufferPointer(body)
-    }
-
     /// Adds `delta` to the accumulated gradient.
     func accumulate(_ delta: Tensor<Scalar>) throws {
         if let existing = gradient {

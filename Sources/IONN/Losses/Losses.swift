@@ -52,15 +52,11 @@ public enum Loss {
         let count = Scalar(Swift.max(batch, 1))
         return Variable.result(Tensor(scalar: Scalar(total) / count), "crossEntropy", [logits]) { g in
             let scale = g.scalars[0] / count
-            let probabilities = logProbabilities.exp()
-            return [
-                try probabilities.withUnsafeBufferPointer { p in
-                    try Tensor<Scalar>(shape: [batch, classes]) { out in
-                        for index in out.indices { out[index] = p[index] * scale }
-                        for (row, label) in labels.enumerated() { out[row * classes + label] -= scale }
-                    }
-                }
-            ]
+            var gradient = logProbabilities.exp() * scale
+            gradient.withUnsafeMutableBufferPointer { out in
+                for (row, label) in labels.enumerated() { out[row * classes + label] -= scale }
+            }
+            return [gradient]
         }
     }
 

@@ -17,8 +17,8 @@ public final class Adam<Scalar: LinearAlgebraScalar>: Optimizer {
     public let decoupledWeightDecay: Bool
     /// The steps taken so far.
     public internal(set) var steps = 0
-    var firstMoments: [[Scalar]]
-    var secondMoments: [[Scalar]]
+    var firstMoments: [Tensor<Scalar>?]
+    var secondMoments: [Tensor<Scalar>?]
 
     public init(
         _ parameters: [Variable<Scalar>], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
@@ -31,8 +31,8 @@ public final class Adam<Scalar: LinearAlgebraScalar>: Optimizer {
         self.epsilon = epsilon
         self.weightDecay = weightDecay
         self.decoupledWeightDecay = decoupledWeightDecay
-        firstMoments = parameters.map { [Scalar](repeating: 0, count: $0.value.count) }
-        secondMoments = parameters.map { [Scalar](repeating: 0, count: $0.value.count) }
+        firstMoments = parameters.map { _ in nil }
+        secondMoments = parameters.map { _ in nil }
     }
 
     /// AdamW with PyTorch's default decay of 0.01.
@@ -47,28 +47,20 @@ public final class Adam<Scalar: LinearAlgebraScalar>: Optimizer {
         let correction2 = 1 - Glibc.pow(beta2, Double(steps))
         let stepSize = Scalar(learningRate / correction1)
         let root2 = Scalar(correction2.squareRoot())
-        let (eps, decay, rate) = (Scalar(epsilon), Scalar(weightDecay), Scalar(learningRate))
         for (index, parameter) in parameters.enumerated() {
-            guard parameter.gradient != nil else { continue }
-            var m = firstMoments[index]
-            var v = secondMoments[index]
-            parameter.withGradient { gradient in
-                parameter.update { theta in
-                    for i in theta.indices {
-                        var g = gradient[i]
-                        if decoupledWeightDecay {
-                            theta[i] -= rate * decay * theta[i]
-                        } else {
-                            g += decay * theta[i]
-                        }
-                        m[i] = b1 * m[i] + (1 - b1) * g
-                        v[i] = b2 * v[i] + (1 - b2) * g * g
-                        theta[i] -= stepSize * m[i] / ((v[i].squareRoot() / root2) + eps)
-                    }
+            guard var g = parameter.gradient else { continue }
+            var theta = parameter.value
+            if weightDecay != 0 {
+                if decoupledWeightDecay {
+                    theta = theta * (1 - Scalar(learningRate * weightDecay))
+                } else {
+                    g = try g + theta * Scalar(weightDecay)
                 }
             }
-            firstMoments[index] = m
-            secondMoments[index] = v
+            let m = try (firstMoments[index] ?? Tensor.zeros(theta.shape)) * b1 + g * (1 - b1)
+            let v = try (secondMoments[index] ?? Tensor.zeros(theta.shape)) * b2 + g.squared() * (1 - b2)
+            (firstMoments[index], secondMoments[index]) = (m, v)
+            try parameter.assign(try theta - (m * stepSize) / (v.sqrt() / root2 + Scalar(epsilon)))
         }
     }
 }
@@ -84,8 +76,8 @@ extension Adam {
         guard let saved = state["steps"], saved.count == 1, let count = Int(exactly: Double(saved.scalars[0])), count >= 0 else {
             throw .invalidOptimizerState("no step count")
         }
-        let first = try loadBuffers("m", from: state)
-        let second = try loadBuffers("v", from: state)
+        let first = try loadBuffers("m", from: state, optional: true)
+        let second = try loadBuffers("v", from: state, optional: true)
         (firstMoments, secondMoments, steps) = (first, second, count)
     }
 }

@@ -42,32 +42,29 @@ extension Optimizer {
         if let rate = archive.metadata["learningRate"].flatMap(Double.init) { learningRate = rate }
     }
 
-    /// Per-parameter buffers (`prefix.i`) as tensors of their parameters' shapes; empty buffers
-    /// (state not yet created) are left out.
-    func buffers(_ prefix: String, _ values: [[Scalar]]) -> [String: Tensor<Scalar>] {
+    /// Per-parameter buffers (`prefix.i`); buffers not yet created are left out.
+    func buffers(_ prefix: String, _ values: [Tensor<Scalar>?]) -> [String: Tensor<Scalar>] {
         var state: [String: Tensor<Scalar>] = [:]
-        for (index, buffer) in values.enumerated() where !buffer.isEmpty {
-            state["\(prefix).\(index)"] = try? Tensor(shape: parameters[index].shape, scalars: buffer)
+        for (index, buffer) in values.enumerated() {
+            if let buffer { state["\(prefix).\(index)"] = buffer }
         }
         return state
     }
 
-    /// Buffers saved by ``buffers(_:_:)``; absent ones stay empty when `optional`.
-    func loadBuffers(_ prefix: String, from state: [String: Tensor<Scalar>], optional: Bool = false) throws(StateDictionaryError)
-        -> [[Scalar]]
-    {
-        var loaded: [[Scalar]] = []
+    /// Buffers saved by ``buffers(_:_:)``; absent ones stay nil when `optional`.
+    func loadBuffers(
+        _ prefix: String, from state: [String: Tensor<Scalar>], optional: Bool = false
+    ) throws(StateDictionaryError) -> [Tensor<Scalar>?] {
+        var loaded: [Tensor<Scalar>?] = []
         for (index, parameter) in parameters.enumerated() {
             let name = "\(prefix).\(index)"
             guard let tensor = state[name] else {
-                if optional {
-                    loaded.append([])
-                    continue
-                }
-                throw .missing(name: name)
+                if !optional { throw .missing(name: name) }
+                loaded.append(nil)
+                continue
             }
             guard tensor.shape == parameter.shape else { throw .shapeMismatch(name: name, expected: parameter.shape, actual: tensor.shape) }
-            loaded.append(tensor.scalars)
+            loaded.append(tensor)
         }
         return loaded
     }
@@ -92,12 +89,4 @@ public func clipGradientNorm<Scalar>(_ parameters: [Variable<Scalar>], maxNorm: 
         if let gradient = parameter.gradient { parameter.gradient = gradient * scale }
     }
     return total
-}
-
-extension Variable {
-    /// The gradient as one contiguous buffer, for optimizers.
-    func withGradient(_ body: (UnsafeBufferPointer<Scalar>) throws -> Void) rethrows {
-        guard let gradient else { return }
-        try gradient.withUnsafeBufferPointer(body)
-    }
 }

@@ -1,7 +1,7 @@
 import IOTensor
 
 /// RMSProp (Hinton's lecture 6e), with PyTorch's rule: s ← αs + (1 − α)g²; θ ← θ − η·g/(√s + ε),
-/// with optional L2 weight decay and momentum.
+/// with optional L2 weight decay and momentum (v ← μv + g/(√s + ε); θ ← θ − ηv).
 public final class RMSProp<Scalar: LinearAlgebraScalar>: Optimizer {
     public let parameters: [Variable<Scalar>]
     public var learningRate: Double
@@ -9,8 +9,8 @@ public final class RMSProp<Scalar: LinearAlgebraScalar>: Optimizer {
     public let epsilon: Double
     public let weightDecay: Double
     public let momentum: Double
-    var squareAverages: [[Scalar]]
-    var velocities: [[Scalar]]
+    var squareAverages: [Tensor<Scalar>?]
+    var velocities: [Tensor<Scalar>?]
 
     public init(
         _ parameters: [Variable<Scalar>], learningRate: Double = 1e-2, alpha: Double = 0.99, epsilon: Double = 1e-8,
@@ -22,33 +22,24 @@ public final class RMSProp<Scalar: LinearAlgebraScalar>: Optimizer {
         self.epsilon = epsilon
         self.weightDecay = weightDecay
         self.momentum = momentum
-        squareAverages = parameters.map { [Scalar](repeating: 0, count: $0.value.count) }
-        velocities = parameters.map { [Scalar](repeating: 0, count: momentum == 0 ? 0 : $0.value.count) }
+        squareAverages = parameters.map { _ in nil }
+        velocities = parameters.map { _ in nil }
     }
 
     public func step() throws {
-        let (rate, a, eps, decay, mu) = (Scalar(learningRate), Scalar(alpha), Scalar(epsilon), Scalar(weightDecay), Scalar(momentum))
+        let (a, rate) = (Scalar(alpha), Scalar(learningRate))
         for (index, parameter) in parameters.enumerated() {
-            guard parameter.gradient != nil else { continue }
-            var s = squareAverages[index]
-            var v = velocities[index]
-            parameter.withGradient { gradient in
-                parameter.update { theta in
-                    for i in theta.indices {
-                        let g = gradient[i] + decay * theta[i]
-                        s[i] = a * s[i] + (1 - a) * g * g
-                        let update = g / (s[i].squareRoot() + eps)
-                        if mu != 0 {
-                            v[i] = mu * v[i] + update
-                            theta[i] -= rate * v[i]
-                        } else {
-                            theta[i] -= rate * update
-                        }
-                    }
-                }
-            }
+            guard var g = parameter.gradient else { continue }
+            let theta = parameter.value
+            if weightDecay != 0 { g = try g + theta * Scalar(weightDecay) }
+            let s = try (squareAverages[index] ?? Tensor.zeros(theta.shape)) * a + g.squared() * (1 - a)
             squareAverages[index] = s
-            velocities[index] = v
+            var update = try g / (s.sqrt() + Scalar(epsilon))
+            if momentum != 0 {
+                update = try (velocities[index] ?? Tensor.zeros(theta.shape)) * Scalar(momentum) + update
+                velocities[index] = update
+            }
+            try parameter.assign(try theta - update * rate)
         }
     }
 }
@@ -59,11 +50,7 @@ extension RMSProp {
     }
 
     public func loadStateDictionary(_ state: [String: Tensor<Scalar>]) throws(StateDictionaryError) {
-        let squares = try loadBuffers("square", from: state)
-        let saved = try loadBuffers("velocity", from: state, optional: true)
-        squareAverages = squares
-        velocities = zip(saved, parameters).map { buffer, parameter in
-            buffer.isEmpty && momentum != 0 ? [Scalar](repeating: 0, count: parameter.value.count) : buffer
-        }
+        squareAverages = try loadBuffers("square", from: state, optional: true)
+        velocities = try loadBuffers("velocity", from: state, optional: true)
     }
 }

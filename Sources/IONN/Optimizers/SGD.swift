@@ -9,8 +9,8 @@ public final class SGD<Scalar: LinearAlgebraScalar>: Optimizer {
     public let momentum: Double
     public let nesterov: Bool
     public let weightDecay: Double
-    /// The velocity of each parameter (with momentum).
-    var velocities: [[Scalar]]
+    /// The velocity of each parameter (with momentum; nil until its first step).
+    var velocities: [Tensor<Scalar>?]
 
     public init(
         _ parameters: [Variable<Scalar>], learningRate: Double, momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0
@@ -20,28 +20,21 @@ public final class SGD<Scalar: LinearAlgebraScalar>: Optimizer {
         self.momentum = momentum
         self.nesterov = nesterov
         self.weightDecay = weightDecay
-        velocities = parameters.map { _ in [] }
+        velocities = parameters.map { _ in nil }
     }
 
     public func step() throws {
         let (rate, mu, decay) = (Scalar(learningRate), Scalar(momentum), Scalar(weightDecay))
         for (index, parameter) in parameters.enumerated() {
-            guard parameter.gradient != nil else { continue }
-            var velocity = velocities[index]
-            if momentum != 0 && velocity.isEmpty { velocity = [Scalar](repeating: 0, count: parameter.value.count) }
-            parameter.withGradient { gradient in
-                parameter.update { theta in
-                    for i in theta.indices {
-                        var g = gradient[i] + decay * theta[i]
-                        if mu != 0 {
-                            velocity[i] = mu * velocity[i] + g
-                            g = nesterov ? g + mu * velocity[i] : velocity[i]
-                        }
-                        theta[i] -= rate * g
-                    }
-                }
+            guard var g = parameter.gradient else { continue }
+            let theta = parameter.value
+            if weightDecay != 0 { g = try g + theta * decay }
+            if momentum != 0 {
+                let velocity = try velocities[index].map { try $0 * mu + g } ?? g
+                velocities[index] = velocity
+                g = nesterov ? try g + velocity * mu : velocity
             }
-            velocities[index] = velocity
+            try parameter.assign(try theta - g * rate)
         }
     }
 }

@@ -1,0 +1,100 @@
+import IOTensor
+
+// Loops over elements run here, compiled for Float and for Double. Generic code over `Scalar`
+// would reach every element through witness tables, an order of magnitude slower; dispatching
+// once per call on the concrete type keeps the loops tight.
+
+/// Calls `float` or `double` with `input` and `output` rebound to the concrete scalar type.
+func withConcreteBuffers<Scalar: LinearAlgebraScalar, R>(
+    _ input: UnsafeBufferPointer<Scalar>, _ output: UnsafeMutableBufferPointer<Scalar>,
+    float: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> R,
+    double: (UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> R
+) -> R {
+    if Scalar.self == Float.self {
+        return input.withMemoryRebound(to: Float.self) { i in output.withMemoryRebound(to: Float.self) { o in float(i, o) } }
+    }
+    precondition(Scalar.self == Double.self, "IONN runs on Float and Double")
+    return input.withMemoryRebound(to: Double.self) { i in output.withMemoryRebound(to: Double.self) { o in double(i, o) } }
+}
+
+/// A new tensor of `shape` whose elements `kernel` writes from `source`'s (row-major), the
+/// kernel compiled for the concrete scalar type.
+func concreteTensor<Scalar: LinearAlgebraScalar>(
+    _ shape: [Int], from source: Tensor<Scalar>,
+    float: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void,
+    double: (UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void
+) throws -> Tensor<Scalar> {
+    try source.contiguous().withUnsafeBufferPointer { input in
+        try Tensor<Scalar>(shape: shape) { output in
+            withConcreteBuffers(input, output, float: float, double: double)
+        }
+    }
+}
+
+enum WindowKernels {
+    /// Patches of the input, zero outside it.
+    @inline(__always)
+    static func im2col<T: BinaryFloatingPoint>(_ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ window: Window2D)
+    {
+        output.initialize(repeating: 0)
+        window.forEachPair { out, inp in output[out] = input[inp] }
+    }
+
+    /// Patch gradients added back into the input's positions.
+    @inline(__always)
+    static func col2im<T: BinaryFloatingPoint>(
+        _ columns: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ window: Window2D
+    ) {
+        output.initialize(repeating: 0)
+        window.forEachPair { out, inp in output[inp] += columns[out] }
+    }
+
+    /// The maximum of each window (one channel per window), recording where it was.
+    @inline(__always)
+    static func maxPool<T: BinaryFloatingPoint>(
+        _ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ window: Window2D, _ winners: inout [Int]
+    ) {
+        let area = window.kernelHeight * window.kernelWidth
+        output.initialize(repeating: -T.infinity)
+        winners = [Int](repeating: -1, count: output.count)
+        window.forEachPair { pair, inp in
+            let position = pair / area
+            if winners[position] < 0 || input[inp] > output[position] {
+                output[position] = input[inp]
+                winners[position] = inp
+            }
+        }
+    }
+
+    /// The mean of each window (padding counted as zeros).
+    @inline(__always)
+    static func avgPool<T: BinaryFloatingPoint>(
+        _ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ window: Window2D
+    ) {
+        let area = window.kernelHeight * window.kernelWidth
+        output.initialize(repeating: 0)
+        window.forEachPair { pair, inp in output[pair / area] += input[inp] }
+        let scale = 1 / T(area)
+        for index in output.indices { output[index] *= scale }
+    }
+
+    /// Each window's gradient spread evenly over it.
+    @inline(__always)
+    static func avgPoolBackward<T: BinaryFloatingPoint>(
+        _ upstream: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ window: Window2D
+    ) {
+        let area = window.kernelHeight * window.kernelWidth
+        let scale = 1 / T(area)
+        output.initialize(repeating: 0)
+        window.forEachPair { pair, inp in output[inp] += upstream[pair / area] * scale }
+    }
+
+    /// Each window's gradient to the position of its maximum.
+    @inline(__always)
+    static func maxPoolBackward<T: BinaryFloatingPoint>(
+        _ upstream: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ winners: [Int]
+    ) {
+        output.initialize(repeating: 0)
+        for (position, source) in winners.enumerated() where source >= 0 { output[source] += upstream[position] }
+    }
+}
