@@ -98,3 +98,30 @@ enum WindowKernels {
         for (position, source) in winners.enumerated() where source >= 0 { output[source] += upstream[position] }
     }
 }
+
+/// A new tensor from two of the same shape, element by element, the kernel compiled for the
+/// concrete scalar type.
+func concreteTensor<Scalar: LinearAlgebraScalar>(
+    combining first: Tensor<Scalar>, _ second: Tensor<Scalar>,
+    float: (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void,
+    double: (UnsafeBufferPointer<Double>, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void
+) throws -> Tensor<Scalar> {
+    precondition(first.shape == second.shape, "combining \(first.shape) with \(second.shape)")
+    let other = second.contiguous()
+    return try other.withUnsafeBufferPointer { b in
+        try concreteTensor(
+            first.shape, from: first,
+            float: { a, out in b.withMemoryRebound(to: Float.self) { float(a, $0, out) } },
+            double: { a, out in b.withMemoryRebound(to: Double.self) { double(a, $0, out) } })
+    }
+}
+
+enum ElementKernels {
+    /// The gradient where the input was positive, zero elsewhere (ReLU's backward).
+    @inline(__always)
+    static func reluBackward<T: BinaryFloatingPoint>(
+        _ gradient: UnsafeBufferPointer<T>, _ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>
+    ) {
+        for index in output.indices { output[index] = input[index] > 0 ? gradient[index] : 0 }
+    }
+}

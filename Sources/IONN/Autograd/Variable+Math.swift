@@ -48,7 +48,11 @@ extension Variable {
     public func relu() -> Variable {
         let x = value
         return Self.result(x.relu(), "relu", [self]) { g in
-            [try Tensor.where(x .> 0, g, Tensor(scalar: 0))]
+            [
+                try concreteTensor(
+                    combining: g, x, float: { ElementKernels.reluBackward($0, $1, $2) }, double: { ElementKernels.reluBackward($0, $1, $2) }
+                )
+            ]
         }
     }
 
