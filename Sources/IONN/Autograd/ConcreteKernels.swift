@@ -54,14 +54,20 @@ enum WindowKernels {
     static func maxPool<T: BinaryFloatingPoint>(
         _ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ window: Window2D, _ winners: inout [Int]
     ) {
-        let area = window.kernelHeight * window.kernelWidth
-        output.initialize(repeating: -T.infinity)
         winners = [Int](repeating: -1, count: output.count)
-        window.forEachPair { pair, inp in
-            let position = pair / area
-            if winners[position] < 0 || input[inp] > output[position] {
-                output[position] = input[inp]
-                winners[position] = inp
+        winners.withUnsafeMutableBufferPointer { best in
+            forEachWindow(window) { position, plane, top, left in
+                var value = -T.infinity
+                var source = -1
+                for y in max(top, 0)..<min(top + window.kernelHeight, window.height) {
+                    for x in max(left, 0)..<min(left + window.kernelWidth, window.width) {
+                        let index = plane + y * window.width + x
+                        let candidate = input[index]
+                        if source < 0 || candidate > value { (value, source) = (candidate, index) }
+                    }
+                }
+                output[position] = value
+                best[position] = source
             }
         }
     }
@@ -71,11 +77,30 @@ enum WindowKernels {
     static func avgPool<T: BinaryFloatingPoint>(
         _ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ window: Window2D
     ) {
-        let area = window.kernelHeight * window.kernelWidth
-        output.initialize(repeating: 0)
-        window.forEachPair { pair, inp in output[pair / area] += input[inp] }
-        let scale = 1 / T(area)
-        for index in output.indices { output[index] *= scale }
+        let scale = 1 / T(window.kernelHeight * window.kernelWidth)
+        forEachWindow(window) { position, plane, top, left in
+            var sum: T = 0
+            for y in max(top, 0)..<min(top + window.kernelHeight, window.height) {
+                for x in max(left, 0)..<min(left + window.kernelWidth, window.width) { sum += input[plane + y * window.width + x] }
+            }
+            output[position] = sum * scale
+        }
+    }
+
+    /// Calls `body(outputIndex, planeStart, top, left)` for every window of a pooling (one
+    /// channel per window): no division per element.
+    @inline(__always)
+    static func forEachWindow(_ window: Window2D, _ body: (Int, Int, Int, Int) -> Void) {
+        let planeSize = window.height * window.width
+        var position = 0
+        for plane in 0..<(window.batch * window.channels) {
+            for oy in 0..<window.outputHeight {
+                for ox in 0..<window.outputWidth {
+                    body(position, plane * planeSize, oy * window.stride - window.padding, ox * window.stride - window.padding)
+                    position += 1
+                }
+            }
+        }
     }
 
     /// Each window's gradient spread evenly over it.
@@ -122,6 +147,12 @@ enum ElementKernels {
     static func reluBackward<T: BinaryFloatingPoint>(
         _ gradient: UnsafeBufferPointer<T>, _ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>
     ) {
-        for index in output.indices { output[index] = input[index] > 0 ? gradient[index] : 0 }
+        // Both operands loaded unconditionally: the select then compiles to vector blends, not a
+        // branch that mispredicts on every other element.
+        guard let g = gradient.baseAddress, let x = input.baseAddress, let o = output.baseAddress else { return }
+        for index in 0..<output.count {
+            let passed = g[index]
+            o[index] = x[index] > 0 ? passed : 0
+        }
     }
 }

@@ -140,7 +140,10 @@ extension ElementKernels {
     static func signTimes<T: BinaryFloatingPoint>(
         _ gradient: UnsafeBufferPointer<T>, _ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>
     ) {
-        for index in output.indices { output[index] = input[index] > 0 ? gradient[index] : (input[index] < 0 ? -gradient[index] : 0) }
+        for index in output.indices {
+            let (passed, x) = (gradient[index], input[index])
+            output[index] = x > 0 ? passed : (x < 0 ? -passed : 0)
+        }
     }
 
     /// The gradient where lower ≤ input ≤ upper, else 0.
@@ -148,7 +151,10 @@ extension ElementKernels {
     static func inside<T: BinaryFloatingPoint>(
         _ gradient: UnsafeBufferPointer<T>, _ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ lower: T, _ upper: T
     ) {
-        for index in output.indices { output[index] = input[index] >= lower && input[index] <= upper ? gradient[index] : 0 }
+        for index in output.indices {
+            let (passed, x) = (gradient[index], input[index])
+            output[index] = x >= lower && x <= upper ? passed : 0
+        }
     }
 
     /// 1 where the first operand wins, ½ at ties, 0 where it loses.

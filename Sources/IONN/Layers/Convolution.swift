@@ -33,10 +33,13 @@ public final class Conv2d<Scalar: LinearAlgebraScalar>: Layer {
             throw AutogradError.shapeMismatch(operation: "Conv2d", expected: [input.shape.first ?? 0, inputs, kh, kw], actual: input.shape)
         }
         let window = try Window2D(input.shape, kernel: (kh, kw), stride: stride, padding: padding, operation: "Conv2d")
-        let columns = try input.im2col(kernel: (kh, kw), stride: stride, padding: padding)  // [N, P, C·kh·kw]
-        var product = try columns.matmul(weight.reshaped([outputs, inputs * kh * kw]).transposed())  // [N, P, O]
+        // One GEMM over every window of every image: [N·P, C·kh·kw] × [C·kh·kw, O].
+        let columns = try input.im2col(kernel: (kh, kw), stride: stride, padding: padding)
+            .reshaped([window.batch * window.positions, window.patch])
+        var product = try columns.matmul(weight.reshaped([outputs, window.patch]).transposed())  // [N·P, O]
         if let bias { product = try product + bias }
-        return try product.permuted([0, 2, 1]).reshaped([window.batch, outputs, window.outputHeight, window.outputWidth])
+        return try product.reshaped([window.batch, window.positions, outputs]).permuted([0, 2, 1])
+            .reshaped([window.batch, outputs, window.outputHeight, window.outputWidth])
     }
 
     public var namedParameters: [(name: String, parameter: Variable<Scalar>)] {
