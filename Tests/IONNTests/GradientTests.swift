@@ -28,6 +28,17 @@ struct GradientTests {
         try GradientCheck.check(try GradientCheck.inputs([[4], [4]], seed: 8)) { v in try v[0].matmul(v[1]) }
     }
 
+    @Test("linear: x·Wᵀ + b as one operation, with and without a bias, over leading batch axes")
+    func linear() throws {
+        try GradientCheck.check(try GradientCheck.inputs([[2, 3, 4], [5, 4], [5]], seed: 15)) { v in
+            try v[0].linear(weight: v[1], bias: v[2])
+        }
+        try GradientCheck.check(try GradientCheck.inputs([[4], [5, 4]], seed: 16)) { v in try v[0].linear(weight: v[1], bias: nil) }
+        #expect(throws: AutogradError.self) {
+            try V(Tensor<Double>.zeros([2, 3])).linear(weight: V(Tensor<Double>.zeros([5, 4])), bias: nil)
+        }
+    }
+
     @Test("reductions: sums and means over everything or some axes, kept or dropped")
     func reductions() throws {
         let x = try GradientCheck.inputs([[2, 3, 4]], seed: 9)

@@ -83,3 +83,31 @@ extension Variable {
     /// The number of dimensions.
     public var rank: Int { value.rank }
 }
+
+extension Variable {
+    /// x·Wᵀ + b for a weight of shape [outputs, inputs] and an optional bias [outputs], over
+    /// the last axis of x, as one operation: its backward computes dW = gᵀ·x directly in the
+    /// weight's layout (no transposed copies) and db by one column sum.
+    public func linear(weight: Variable, bias: Variable?) throws -> Variable {
+        guard rank >= 1, weight.rank == 2, shape.last == weight.shape[1] else {
+            throw AutogradError.shapeMismatch(operation: "linear", expected: [weight.shape.count == 2 ? weight.shape[1] : 0], actual: shape)
+        }
+        let inputShape = shape
+        let rows = value.count / Swift.max(weight.shape[1], 1)
+        let x = try value.reshaped([rows, weight.shape[1]])
+        let w = weight.value
+        var output = try x.matmul(w.transposed())
+        if let bias { output = try output + bias.value }
+        let outputShape = Array(inputShape.dropLast()) + [weight.shape[0]]
+        let inputs = [self, weight] + (bias.map { [$0] } ?? [])
+        return Self.result(try output.reshaped(outputShape), "linear", inputs) { g in
+            let g2 = try g.reshaped([rows, w.shape[0]])
+            var gradients: [Tensor<Scalar>?] = [
+                try g2.matmul(w).reshaped(inputShape),
+                try g2.transposed().matmul(x),
+            ]
+            if bias != nil { gradients.append(try g2.sum(alongAxis: 0)) }
+            return gradients
+        }
+    }
+}

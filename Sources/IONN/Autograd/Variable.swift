@@ -68,6 +68,12 @@ public final class Variable<Scalar: LinearAlgebraScalar> {
         value = newValue
     }
 
+    /// Updates a leaf's value in place through `body` (an optimizer's step), writing into its
+    /// buffer when nothing else shares it (a copy is made first otherwise).
+    func updateInPlace(_ body: (UnsafeMutableBufferPointer<Scalar>) throws -> Void) rethrows {
+        try value.withUnsafeMutableBufferPointer(body)
+    }
+
     /// Adds `delta` to the accumulated gradient.
     func accumulate(_ delta: Tensor<Scalar>) throws {
         if let existing = gradient {

@@ -25,9 +25,7 @@ public final class Linear<Scalar: LinearAlgebraScalar>: Layer {
         guard input.shape.last == weight.shape[1] else {
             throw AutogradError.shapeMismatch(operation: "Linear", expected: [weight.shape[1]], actual: input.shape)
         }
-        let product = try input.matmul(weight.transposed())
-        guard let bias else { return product }
-        return try product + bias
+        return try input.linear(weight: weight, bias: bias)
     }
 
     public var namedParameters: [(name: String, parameter: Variable<Scalar>)] {

@@ -47,20 +47,28 @@ public final class Adam<Scalar: LinearAlgebraScalar>: Optimizer {
         let correction2 = 1 - Glibc.pow(beta2, Double(steps))
         let stepSize = Scalar(learningRate / correction1)
         let root2 = Scalar(correction2.squareRoot())
+        let (eps, decay) = (epsilon, decoupledWeightDecay ? 0 : weightDecay)
+        let decoupled = decoupledWeightDecay ? learningRate * weightDecay : 0
         for (index, parameter) in parameters.enumerated() {
-            guard var g = parameter.gradient else { continue }
-            var theta = parameter.value
-            if weightDecay != 0 {
-                if decoupledWeightDecay {
-                    theta = theta * (1 - Scalar(learningRate * weightDecay))
-                } else {
-                    g = try g + theta * Scalar(weightDecay)
-                }
-            }
-            let m = try (firstMoments[index] ?? Tensor.zeros(theta.shape)) * b1 + g * (1 - b1)
-            let v = try (secondMoments[index] ?? Tensor.zeros(theta.shape)) * b2 + g.squared() * (1 - b2)
-            (firstMoments[index], secondMoments[index]) = (m, v)
-            try parameter.assign(try theta - (m * stepSize) / (v.sqrt() / root2 + Scalar(epsilon)))
+            guard let gradient = parameter.gradient else { continue }
+            // The moments leave their arrays while they are written, so that their buffers are unique.
+            var states = [
+                try firstMoments[index] ?? Tensor.zeros(parameter.shape), try secondMoments[index] ?? Tensor.zeros(parameter.shape),
+            ]
+            (firstMoments[index], secondMoments[index]) = (nil, nil)
+            updateConcretely(
+                parameter, gradient: gradient, states: &states,
+                float: { t, g, s in
+                    OptimizerKernels.adam(
+                        t, g, s[0], s[1], beta1: Float(b1), beta2: Float(b2), stepSize: Float(stepSize), root2: Float(root2),
+                        epsilon: Float(eps), decay: Float(decay), decoupledDecay: Float(decoupled))
+                },
+                double: { t, g, s in
+                    OptimizerKernels.adam(
+                        t, g, s[0], s[1], beta1: Double(b1), beta2: Double(b2), stepSize: Double(stepSize), root2: Double(root2),
+                        epsilon: eps, decay: decay, decoupledDecay: decoupled)
+                })
+            (firstMoments[index], secondMoments[index]) = (states[0], states[1])
         }
     }
 }

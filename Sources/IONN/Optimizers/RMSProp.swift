@@ -27,19 +27,26 @@ public final class RMSProp<Scalar: LinearAlgebraScalar>: Optimizer {
     }
 
     public func step() throws {
-        let (a, rate) = (Scalar(alpha), Scalar(learningRate))
+        let (a, rate, eps, decay, mu) = (alpha, learningRate, epsilon, weightDecay, momentum)
         for (index, parameter) in parameters.enumerated() {
-            guard var g = parameter.gradient else { continue }
-            let theta = parameter.value
-            if weightDecay != 0 { g = try g + theta * Scalar(weightDecay) }
-            let s = try (squareAverages[index] ?? Tensor.zeros(theta.shape)) * a + g.squared() * (1 - a)
-            squareAverages[index] = s
-            var update = try g / (s.sqrt() + Scalar(epsilon))
-            if momentum != 0 {
-                update = try (velocities[index] ?? Tensor.zeros(theta.shape)) * Scalar(momentum) + update
-                velocities[index] = update
-            }
-            try parameter.assign(try theta - update * rate)
+            guard let gradient = parameter.gradient else { continue }
+            // The state leaves its arrays while it is written, so that its buffers are unique.
+            var states = [try squareAverages[index] ?? Tensor.zeros(parameter.shape)]
+            if mu != 0 { states.append(try velocities[index] ?? Tensor.zeros(parameter.shape)) }
+            (squareAverages[index], velocities[index]) = (nil, nil)
+            updateConcretely(
+                parameter, gradient: gradient, states: &states,
+                float: { t, g, s in
+                    OptimizerKernels.rmsProp(
+                        t, g, s[0], s.count > 1 ? s[1] : nil, rate: Float(rate), alpha: Float(a), epsilon: Float(eps), decay: Float(decay),
+                        momentum: Float(mu))
+                },
+                double: { t, g, s in
+                    OptimizerKernels.rmsProp(
+                        t, g, s[0], s.count > 1 ? s[1] : nil, rate: rate, alpha: a, epsilon: eps, decay: decay, momentum: mu)
+                })
+            squareAverages[index] = states[0]
+            if mu != 0 { velocities[index] = states[1] }
         }
     }
 }

@@ -26,15 +26,25 @@ public final class SGD<Scalar: LinearAlgebraScalar>: Optimizer {
     public func step() throws {
         let (rate, mu, decay) = (Scalar(learningRate), Scalar(momentum), Scalar(weightDecay))
         for (index, parameter) in parameters.enumerated() {
-            guard var g = parameter.gradient else { continue }
-            let theta = parameter.value
-            if weightDecay != 0 { g = try g + theta * decay }
+            guard let gradient = parameter.gradient else { continue }
+            // The velocity leaves the array while it is written, so that its buffer is unique.
+            var states: [Tensor<Scalar>] = []
             if momentum != 0 {
-                let velocity = try velocities[index].map { try $0 * mu + g } ?? g
-                velocities[index] = velocity
-                g = nesterov ? try g + velocity * mu : velocity
+                states = [try velocities[index] ?? Tensor.zeros(parameter.shape)]
+                velocities[index] = nil
             }
-            try parameter.assign(try theta - g * rate)
+            let nesterov = self.nesterov
+            updateConcretely(
+                parameter, gradient: gradient, states: &states,
+                float: { t, g, s in
+                    OptimizerKernels.sgd(
+                        t, g, velocity: s.first, rate: Float(rate), momentum: Float(mu), nesterov: nesterov, decay: Float(decay))
+                },
+                double: { t, g, s in
+                    OptimizerKernels.sgd(
+                        t, g, velocity: s.first, rate: Double(rate), momentum: Double(mu), nesterov: nesterov, decay: Double(decay))
+                })
+            if momentum != 0 { velocities[index] = states[0] }
         }
     }
 }
