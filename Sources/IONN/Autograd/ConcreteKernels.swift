@@ -36,8 +36,12 @@ enum WindowKernels {
     @inline(__always)
     static func im2col<T: BinaryFloatingPoint>(_ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ window: Window2D)
     {
-        output.initialize(repeating: 0)
-        window.forEachPair { out, inp in output[out] = input[inp] }
+        guard let source = input.baseAddress, let target = output.baseAddress else { return }
+        // Every element is written when nothing is padded.
+        if window.padding > 0 { output.initialize(repeating: 0) }
+        forEachRun(window) { column, inputStart, count in
+            (target + column).update(from: source + inputStart, count: count)
+        }
     }
 
     /// Patch gradients added back into the input's positions.
@@ -45,8 +49,38 @@ enum WindowKernels {
     static func col2im<T: BinaryFloatingPoint>(
         _ columns: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ window: Window2D
     ) {
+        guard let source = columns.baseAddress, let target = output.baseAddress else { return }
         output.initialize(repeating: 0)
-        window.forEachPair { out, inp in output[inp] += columns[out] }
+        forEachRun(window) { column, inputStart, count in
+            for k in 0..<count { target[inputStart + k] += source[column + k] }
+        }
+    }
+
+    /// Calls `body(columnIndex, inputIndex, count)` for each run of a kernel row that lies
+    /// inside the input: `count` consecutive patch elements starting at `columnIndex` of the
+    /// [batch, positions, patch] columns, read from `count` consecutive input elements.
+    @inline(__always)
+    static func forEachRun(_ window: Window2D, _ body: (Int, Int, Int) -> Void) {
+        let (height, width, kh, kw) = (window.height, window.width, window.kernelHeight, window.kernelWidth)
+        var row = 0
+        for n in 0..<window.batch {
+            for oy in 0..<window.outputHeight {
+                for ox in 0..<window.outputWidth {
+                    let x0 = ox * window.stride - window.padding
+                    let first = max(0, -x0)
+                    let last = min(kw, width - x0)
+                    for c in 0..<window.channels {
+                        let plane = (n * window.channels + c) * height * width
+                        for ky in 0..<kh {
+                            let y = oy * window.stride - window.padding + ky
+                            guard y >= 0 && y < height && first < last else { continue }
+                            body(row * window.patch + (c * kh + ky) * kw + first, plane + y * width + x0 + first, last - first)
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
     }
 
     /// The maximum of each window (one channel per window), recording where it was.

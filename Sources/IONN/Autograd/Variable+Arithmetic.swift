@@ -72,10 +72,12 @@ extension Variable {
             return try matmul(other.unsqueezed(at: 1)).squeezed(axis: -1)
         }
         let (x, y) = (value, other.value)
+        // Products nobody needs are skipped (an input, or a layer's patches, needs no gradient).
+        let (needsX, needsY) = (requiresGradient, other.requiresGradient)
         return Self.result(try x.matmul(y), "matmul", [self, other]) { g in
             [
-                try g.matmul(y.transposed()).reduced(toShape: x.shape),
-                try x.transposed().matmul(g).reduced(toShape: y.shape),
+                needsX ? try g.matmul(y.transposed()).reduced(toShape: x.shape) : nil,
+                needsY ? try x.transposed().matmul(g).reduced(toShape: y.shape) : nil,
             ]
         }
     }
@@ -100,10 +102,11 @@ extension Variable {
         if let bias { output = try output + bias.value }
         let outputShape = Array(inputShape.dropLast()) + [weight.shape[0]]
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
+        let needsInput = requiresGradient
         return Self.result(try output.reshaped(outputShape), "linear", inputs) { g in
             let g2 = try g.reshaped([rows, w.shape[0]])
             var gradients: [Tensor<Scalar>?] = [
-                try g2.matmul(w).reshaped(inputShape),
+                needsInput ? try g2.matmul(w).reshaped(inputShape) : nil,
                 try g2.transposed().matmul(x),
             ]
             if bias != nil { gradients.append(try g2.sum(alongAxis: 0)) }
