@@ -175,8 +175,13 @@ struct TCPTransportTests {
             if received.add(1, ordering: .relaxed).newValue == 1 { gate.wait() }
         }
         #expect(try await reader.connect(host: "127.0.0.1", port: head.port) == .driver)
-        let frames = 2000
-        let frame = WireFrame(kind: 1, payload: [UInt8](repeating: 7, count: 64 << 10))  // 125 MiB in all
+        // At most the kernel's loopback buffers (the most both ends may grow to) and the high-water
+        // mark can hold frames while the reader stalls; send twice that.
+        let frameBytes = 64 << 10
+        let buffered = Self.largestSocketBuffer("tcp_rmem") + Self.largestSocketBuffer("tcp_wmem") + (256 << 10)
+        let mostWhileStalled = buffered / frameBytes + 16  // and what the reader took in before it stalled
+        let frames = max(2000, 2 * mostWhileStalled)
+        let frame = WireFrame(kind: 1, payload: [UInt8](repeating: 7, count: frameBytes))
         let sent = Atomic<Int>(0)
         let sender = Task {
             for _ in 0..<frames {
@@ -185,11 +190,20 @@ struct TCPTransportTests {
                 sent.add(1, ordering: .relaxed)
             }
         }
-        try await Task.sleep(for: .milliseconds(500))
         // Held back by the socket buffers plus the high-water mark, not by the stream's length
-        // (without waiting, all 2,000 frames queue at once).
-        let whileStalled = sent.load(ordering: .relaxed)
-        #expect(whileStalled > 0 && whileStalled < frames / 4, "\(whileStalled) frames went while the reader stalled")
+        // (without waiting, all 2,000 frames queue at once). How much the kernel buffers on
+        // loopback differs between machines, so the check is that the sender stops and stays
+        // stopped, not at which frame.
+        var whileStalled = -1
+        for _ in 0..<40 {
+            try await Task.sleep(for: .milliseconds(250))
+            let now = sent.load(ordering: .relaxed)
+            if now == whileStalled { break }
+            whileStalled = now
+        }
+        try await Task.sleep(for: .milliseconds(250))
+        #expect(sent.load(ordering: .relaxed) == whileStalled, "the sender kept going while the reader stalled")
+        #expect(whileStalled > 0 && whileStalled <= mostWhileStalled, "\(whileStalled) frames went while the reader stalled")
         #expect(!head.transport.isWritable(to: PeerID(1)))
         gate.signal()
         try await sender.value
@@ -201,5 +215,16 @@ struct TCPTransportTests {
         await head.transport.shutdown()
         await #expect(throws: TransportError.closed) { try await head.transport.waitUntilWritable(to: PeerID(1)) }
         try await group.shutdownGracefully()
+    }
+}
+
+extension TCPTransportTests {
+    /// The largest size the kernel lets a loopback socket buffer grow to (the third number of
+    /// `/proc/sys/net/ipv4/<name>`), or 32 MiB where that cannot be read.
+    static func largestSocketBuffer(_ name: String) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/\(name)", encoding: .utf8),
+            let largest = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).last.flatMap({ Int($0) })
+        else { return 32 << 20 }
+        return largest
     }
 }
