@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "IONN", targets: ["IONN"]),
         .library(name: "IORuntime", targets: ["IORuntime"]),
         .library(name: "IOTransportTCP", targets: ["IOTransportTCP"]),
+        .library(name: "IOTrain", targets: ["IOTrain"]),
         .executable(name: "iocompute", targets: ["iocompute"]),
     ],
     dependencies: [
@@ -65,6 +66,7 @@ let package = Package(
             name: "IOTransportTCP",
             dependencies: [
                 "IORuntime",
+                "CSharedMemory",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -72,8 +74,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // Layer 4: parallel training (collectives, data and pipeline parallelism, checkpoints).
+        .target(
+            name: "IOTrain",
+            dependencies: [
+                "IONN", "IOTensor", "IORuntime", "IORuntimeTensor", "IOTransportTCP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]),
+
         // Layer 5: the umbrella module and the command line.
-        .target(name: "IOCompute", dependencies: ["IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP"]),
+        .target(name: "IOCompute", dependencies: ["IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain"]),
         .executableTarget(
             name: "iocompute",
             dependencies: [
@@ -91,6 +102,7 @@ let package = Package(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
         .testTarget(name: "iocomputeTests", dependencies: ["iocompute"]),
+        .testTarget(name: "IOTrainTests", dependencies: ["IOTrain", "IOTensor"]),
         .testTarget(name: "IONNTests", dependencies: ["IONN", "IOTensor"], exclude: ["Fixtures"]),
         .testTarget(
             name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"],
@@ -101,12 +113,12 @@ let package = Package(
         // Multi-process clusters: the tests drive clusters whose workers run ClusterTestNode, and
         // both build their registry from ClusterTestSupport.
         .target(
-            name: "ClusterTestSupport", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"], path: "Tests/ClusterTestSupport"),
+            name: "ClusterTestSupport", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IOTrain"], path: "Tests/ClusterTestSupport"),
         .executableTarget(
             name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP"], path: "Tests/ClusterTestNode"),
         .testTarget(
             name: "IOClusterTests",
-            dependencies: ["ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor"]),
+            dependencies: ["ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor", "IOTrain"]),
     ],
     swiftLanguageModes: [.v6]
 )

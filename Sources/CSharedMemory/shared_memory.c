@@ -37,3 +37,17 @@ void *iocompute_remap(void *address, size_t oldSize, size_t newSize) {
     return NULL;
 #endif
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+int iocompute_keep_freed_memory(size_t mmapThreshold, size_t trimThreshold) {
+#if defined(__GLIBC__)
+    return mallopt(M_MMAP_THRESHOLD, (int)mmapThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, (int)trimThreshold) == 1;
+#else
+    (void)mmapThreshold;
+    (void)trimThreshold;
+    return 0;
+#endif
+}

@@ -3,4 +3,5 @@
 @_exported import IORuntime
 @_exported import IORuntimeTensor
 @_exported import IOTensor
+@_exported import IOTrain
 @_exported import IOTransportTCP

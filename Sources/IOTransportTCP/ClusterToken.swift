@@ -1,4 +1,5 @@
 import Crypto
+import Synchronization
 
 /// The shared secret that nodes of one cluster prove they hold before anything else is read.
 ///
@@ -10,6 +11,7 @@ public struct ClusterToken: Sendable, CustomStringConvertible {
     private let secret: [UInt8]
 
     var key: SymmetricKey { SymmetricKey(data: secret) }
+    var secretBytes: [UInt8] { secret }
 
     /// A fresh random 256-bit token.
     public static func generate() -> ClusterToken {
@@ -44,6 +46,25 @@ public struct ClusterToken: Sendable, CustomStringConvertible {
     }
 
     public var description: String { "ClusterToken(redacted)" }
+
+    /// A token for one purpose, derived from this one (HMAC-SHA256 of `purpose` under this
+    /// token): nodes that hold the cluster's token agree on it without it ever being sent, and
+    /// knowing it reveals nothing of the cluster's token.
+    public func derived(for purpose: String) -> ClusterToken {
+        let code = HMAC<SHA256>.authenticationCode(for: Array(purpose.utf8), using: key)
+        return ClusterToken(secret: Array(code))
+    }
+
+    private static let processToken = Mutex<ClusterToken?>(nil)
+
+    /// The token of the cluster this process serves as a worker: set when a worker process
+    /// starts; `nil` elsewhere (a driver may run several clusters: ask the cluster itself, with
+    /// `Cluster.derivedSecret(for:)`). Higher layers derive their own tokens from it
+    /// (``derived(for:)``), such as the connections of a collective-communication group.
+    public static var ofThisProcess: ClusterToken? {
+        get { processToken.withLock { $0 } }
+        set { processToken.withLock { $0 = newValue } }
+    }
 
     private static func nibble(_ character: UInt8) -> UInt8? {
         switch character {

@@ -70,6 +70,16 @@ final class ConnectionHandler: ChannelInboundHandler {
                 reject(context, "a routed frame of \(frame.readableBytes) bytes from \(peer)")
                 return
             }
+            // A large payload is copied once, straight out of the receive buffer.
+            if frame.readableBytes > 4096, let prefix = frame.getBytes(at: frame.readerIndex, length: 512),
+                var (wireFrame, headerLength, payloadLength) = WireFrame.parseHeader(prefix),
+                headerLength + payloadLength == frame.readableBytes
+            {
+                frame.moveReaderIndex(forwardBy: headerLength)
+                wireFrame.payload = frame.readBytes(length: payloadLength) ?? []
+                transport.deliver(wireFrame, from: PeerID(source), to: PeerID(destination))
+                return
+            }
             do {
                 let wireFrame = try WireFrame(decoding: frame.readBytes(length: frame.readableBytes) ?? [])
                 transport.deliver(wireFrame, from: PeerID(source), to: PeerID(destination))

@@ -164,6 +164,35 @@ public final class TCPTransport: Transport {
         channel.writeAndFlush(buffer, promise: nil)
     }
 
+    /// Sends a frame of `kind` (no metadata) whose payload is `parts` one after the other, copied
+    /// straight into the connection's buffer: for large payloads that live in memory the caller
+    /// owns, which would otherwise be copied into a ``WireFrame`` first. `parts` are read before
+    /// this returns.
+    public func send(kind: UInt16, payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID) throws {
+        let channel = try state.withLock { (state) throws(TransportError) in
+            guard !state.isClosed else { throw .closed }
+            return state.connections[destination]
+        }
+        guard let channel else { throw TransportError.unknownPeer(destination) }
+        let payloadLength = parts.reduce(0) { $0 + $1.count }
+        var header = WireEncoder(reservingCapacity: 16)
+        header.write(WireFrame.currentVersion)
+        header.write(kind)
+        header.writeLength(0)
+        header.writeLength(payloadLength)
+        let length = header.count + payloadLength
+        guard length + 8 <= configuration.maximumFrameSize else {
+            throw WireError.invalid(what: "frame", reason: "\(length) bytes exceed the \(configuration.maximumFrameSize)-byte frame cap")
+        }
+        var buffer = channel.allocator.buffer(capacity: length + 12)
+        buffer.writeInteger(UInt32(length + 8), endianness: .little)
+        buffer.writeInteger(source.rawValue, endianness: .little)
+        buffer.writeInteger(destination.rawValue, endianness: .little)
+        buffer.writeBytes(header.bytes)
+        for part in parts { buffer.writeBytes(part) }
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
     public func onPeerLost(_ handler: @escaping @Sendable (PeerID) -> Void) {
         state.withLock { $0.lostHandlers.append(handler) }
     }

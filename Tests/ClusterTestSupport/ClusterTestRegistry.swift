@@ -2,6 +2,7 @@ import Distributed
 import IORuntime
 import IORuntimeTensor
 import IOTensor
+import IOTrain
 
 #if canImport(Glibc)
     import Glibc
@@ -76,6 +77,7 @@ public enum ClusterTestFunctions {
             .function(tensorSum).function(iota).function(floatSum).function(spin).function(bump)
             .function(negateSum)
             .actor(TallyActor.self) { system in TallyActor(actorSystem: system) }
+            .actor(CollectiveRankActor.self) { system in CollectiveRankActor(actorSystem: system) }
     }
 }
 
@@ -105,3 +107,45 @@ public distributed actor TallyActor {
 }
 
 extension TallyActor: WireSerializable {}
+
+/// A rank of a collective group, living in a worker process.
+public distributed actor CollectiveRankActor {
+    public typealias ActorSystem = ClusterActorSystem
+    var group: CollectiveGroup?
+
+    public distributed func join(_ invitation: CollectiveInvitation) async throws {
+        group = try await CollectiveGroup.join(invitation)
+    }
+
+    /// `operation` is a ``ReduceOperation`` raw value.
+    public distributed func allreduce(_ tensor: Tensor<Float>, operation: UInt8) async throws -> Tensor<Float> {
+        guard let operation = ReduceOperation(rawValue: operation) else { throw TestFailure(message: "operation \(operation)") }
+        return try await joined().allreduce(tensor, operation)
+    }
+
+    public distributed func allgather(_ tensor: Tensor<Float>) async throws -> Tensor<Float> { try await joined().allgather(tensor) }
+
+    public distributed func broadcast(_ tensor: Tensor<Float>, root: Int) async throws -> Tensor<Float> {
+        try await joined().broadcast(tensor, from: root)
+    }
+
+    public distributed func barrier() async throws { try await joined().barrier() }
+
+    public distributed func processID() -> Int { Int(getpid()) }
+
+    /// Runs `rounds` allreduces of `count` floats and returns the seconds they took.
+    public distributed func timeAllreduce(count: Int, rounds: Int) async throws -> Double {
+        let group = try joined()
+        let tensor = try Tensor<Float>(repeating: 1, shape: [count])
+        _ = try await group.allreduce(tensor)
+        let start = ContinuousClock.now
+        for _ in 0..<rounds { _ = try await group.allreduce(tensor) }
+        let elapsed = (ContinuousClock.now - start).components
+        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+    }
+
+    private func joined() throws -> CollectiveGroup {
+        guard let group else { throw TestFailure(message: "this rank has not joined a group") }
+        return group
+    }
+}

@@ -125,6 +125,15 @@ struct CodecTests {
         encoder.writeLength(0)
         encoder.writeLength(WireFrame.maximumPayload + 1)
         #expect(throws: WireError.self) { try WireFrame(decoding: encoder.bytes) }
+        #expect(WireFrame.parseHeader(encoder.bytes) == nil)
+
+        // The header alone: what a transport reads before copying a large payload once.
+        let header = frame.encodedHeader()
+        let parsed = try #require(WireFrame.parseHeader(header + Array(bytes[header.count..<(header.count + 10)])))
+        #expect(parsed.headerLength == header.count && parsed.payloadLength == 200)
+        #expect(parsed.frame.kind == 3 && parsed.frame.metadata == frame.metadata && parsed.frame.payload.isEmpty)
+        for length in 0..<header.count { #expect(WireFrame.parseHeader(Array(header[..<length])) == nil) }
+        #expect(WireFrame.parseHeader(otherVersion) == nil)
     }
 }
 

@@ -160,6 +160,12 @@ struct TCPTransportTests {
         #expect(!"\(token)".contains(token.hexadecimal))
         #expect(throws: TCPTransportError.self) { try ClusterToken(hexadecimal: "abc") }
         #expect(throws: TCPTransportError.self) { try ClusterToken(bytes: [1, 2, 3]) }
+        // Derived tokens: the same for the same purpose, different across purposes and tokens.
+        let again = try ClusterToken(hexadecimal: token.hexadecimal)
+        #expect(token.derived(for: "a").hexadecimal == again.derived(for: "a").hexadecimal)
+        #expect(token.derived(for: "a").hexadecimal != token.derived(for: "b").hexadecimal)
+        #expect(token.derived(for: "a").hexadecimal != ClusterToken.generate().derived(for: "a").hexadecimal)
+        #expect(token.derived(for: "a").hexadecimal != token.hexadecimal)
     }
 
     @Test("a sender that waits for room goes at a stalled reader's pace instead of queueing everything")

@@ -11,4 +11,10 @@ int iocompute_memfd(const char *name, size_t size);
 /// errno set on failure.
 void *iocompute_remap(void *address, size_t oldSize, size_t newSize);
 
+/// Makes glibc's malloc serve allocations below `mmapThreshold` from its heap and keep up to
+/// `trimThreshold` bytes of freed heap instead of returning them to the kernel (`mallopt`), so
+/// that large buffers allocated again and again are not faulted in afresh each time. Returns 1
+/// on success, 0 where it cannot (another C library).
+int iocompute_keep_freed_memory(size_t mmapThreshold, size_t trimThreshold);
+
 #endif

@@ -54,6 +54,12 @@ public final class Cluster: Sendable {
     /// (`host:port`); `nil` in process.
     public var driverAddress: String? { core.router.link?.address }
 
+    /// A secret for `purpose` derived from the cluster's token, which every worker process can
+    /// derive too and which reveals nothing of the token: higher layers authenticate the
+    /// connections they open between the cluster's processes with it (collective groups do).
+    /// `nil` for an in-process cluster.
+    public func derivedSecret(for purpose: String) -> [UInt8]? { core.router.link?.derivedSecret(for: purpose) }
+
     /// Submits `function` with `arguments` — values, or refs the task will wait for — and returns
     /// a ref to its result at once.
     ///

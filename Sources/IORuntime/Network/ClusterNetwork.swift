@@ -27,10 +27,15 @@ public protocol ClusterLink: Sendable {
     /// Whether every worker runs on the driver's host and can map its shared memory, so that
     /// large objects move as shared-memory loans rather than bytes on the connections.
     var sharesMemory: Bool { get }
+    /// A secret for `purpose` derived from the cluster's own (which it never reveals), for the
+    /// connections that higher layers open between the cluster's processes; `nil` when the
+    /// network has no secret.
+    func derivedSecret(for purpose: String) -> [UInt8]?
 }
 
 extension ClusterLink {
     public var sharesMemory: Bool { false }
+    public func derivedSecret(for purpose: String) -> [UInt8]? { nil }
 }
 
 /// How often the driver checks on its workers, and how long a silent worker is given.

@@ -48,6 +48,32 @@ public struct WireFrame: Sendable, Equatable {
         return encoder.bytes
     }
 
+    /// Parses the start of a frame's bytes — everything up to the payload — and returns the frame
+    /// without its payload, how many bytes the header took, and the payload's length; `nil` when
+    /// `prefix` holds less than the whole header or the header is invalid (decode the whole frame
+    /// with ``init(decoding:)`` then, for the precise error). A transport uses it to copy a large
+    /// payload once, straight from its receive buffer.
+    public static func parseHeader(_ prefix: [UInt8]) -> (frame: WireFrame, headerLength: Int, payloadLength: Int)? {
+        var decoder = WireDecoder(prefix)
+        do {
+            let version = try decoder.read(UInt8.self)
+            guard version == Self.currentVersion else { return nil }
+            let kind = try decoder.read(UInt16.self)
+            let pairs = try decoder.readLength()
+            guard pairs <= decoder.remaining / 2 else { return nil }
+            var metadata: [String: String] = [:]
+            for _ in 0..<pairs {
+                let key = try decoder.read(String.self)
+                metadata[key] = try decoder.read(String.self)
+            }
+            let length = try decoder.readLength()
+            guard length <= Self.maximumPayload else { return nil }
+            return (WireFrame(kind: kind, metadata: metadata, payload: [], version: version), decoder.position, length)
+        } catch {
+            return nil
+        }
+    }
+
     /// Decodes a frame, rejecting other versions, oversized payloads and trailing bytes.
     public init(decoding bytes: [UInt8]) throws(WireError) {
         var decoder = WireDecoder(bytes)

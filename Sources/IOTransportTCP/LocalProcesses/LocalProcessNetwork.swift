@@ -131,6 +131,8 @@ final class LocalProcessLink: ClusterLink {
     let address: String
     let sharesMemory: Bool
 
+    func derivedSecret(for purpose: String) -> [UInt8]? { tcp.token.derived(for: purpose).secretBytes }
+
     init(tcp: TCPTransport, children: [ChildProcess], address: String, sharesMemory: Bool) {
         self.tcp = tcp
         self.children = children

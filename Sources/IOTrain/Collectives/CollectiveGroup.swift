@@ -1,0 +1,398 @@
+import IORuntime
+import IOTensor
+import Synchronization
+
+/// A group of ranks that exchange tensors with collective operations — allreduce,
+/// reduce-scatter, allgather, broadcast, barrier — as NCCL, Gloo or `torch.distributed` do.
+///
+/// Every rank calls the same collectives in the same order with tensors of the same shape; each
+/// call returns when this rank's part is done. The ranks form a ring: each sends to the next and
+/// receives from the previous, so a ring allreduce sends each rank's 2(n−1)/n of the data — the
+/// least any algorithm can — whatever the group's size. Data moves in chunks
+/// (``Options/chunkBytes``), so that sending one chunk overlaps reducing the one before. Ranks in
+/// the same process exchange chunks in memory; ranks in different processes over their own TCP
+/// connections, authenticated with a token derived from the cluster's.
+///
+/// Form a group from the driver with ``form(size:options:join:)``, which hands each rank an
+/// ``CollectiveInvitation`` that the rank (an actor, usually) turns into its group with
+/// ``join(_:)``:
+///
+/// ```swift
+/// distributed actor Replica {
+///     typealias ActorSystem = ClusterActorSystem
+///     var group: CollectiveGroup?
+///     distributed func join(_ invitation: CollectiveInvitation) async throws {
+///         group = try await CollectiveGroup.join(invitation)
+///     }
+///     distributed func sum(_ values: Tensor<Float>) async throws -> Tensor<Float> {
+///         try await group!.allreduce(values)
+///     }
+/// }
+/// let replicas = try await (0..<4).asyncMap { _ in try await cluster.spawn(Replica.self) }
+/// try await CollectiveGroup.form(size: 4, on: cluster) { rank, invitation in try await replicas[rank].join(invitation) }
+/// ```
+///
+/// When a rank's process dies or its connection closes, the collectives in progress and every
+/// later one on its neighbours throw ``CollectiveError/peerLost(group:rank:)``; form a new group
+/// from the ranks that remain.
+public final class CollectiveGroup: Sendable {
+    /// How a group forms and moves data.
+    public struct Options: Sendable {
+        /// The bytes one message carries at most (1 MiB by default).
+        public var chunkBytes: Int
+        /// How long forming the group may take before it fails with
+        /// ``CollectiveError/rendezvousTimedOut(group:arrived:expected:)``.
+        public var timeout: Duration
+        /// The host that ranks in other processes reach the rendezvous on (loopback for local
+        /// worker processes).
+        public var host: String
+
+        public init(chunkBytes: Int = 1 << 20, timeout: Duration = .seconds(60), host: String = "127.0.0.1") {
+            self.chunkBytes = chunkBytes
+            self.timeout = timeout
+            self.host = host
+        }
+    }
+
+    /// The group's unique name.
+    public var name: String { endpoint.group }
+    /// This rank's number, from 0.
+    public var rank: Int { endpoint.rank }
+    /// The number of ranks.
+    public var size: Int { endpoint.size }
+
+    let endpoint: RankEndpoint
+    let chunkBytes: Int
+    private let gate = SerialGate()
+    /// The last collective's buffer, reused when nothing borrows it any more: a fresh buffer's
+    /// first touch costs page faults that take longer than the data's trip over loopback.
+    private let spare = Mutex<RingBuffer?>(nil)
+    /// The number of the next collective (ranks count in step, so every message names its call).
+    private let sequence = Atomic<UInt64>(0)
+
+    private init(endpoint: RankEndpoint, chunkBytes: Int) {
+        self.endpoint = endpoint
+        self.chunkBytes = chunkBytes
+    }
+
+    // MARK: Forming
+
+    /// Forms a group of `size` ranks from the driver of `cluster`: `join` is called concurrently
+    /// for every rank with its invitation, and must make that rank call ``join(_:)`` (by calling
+    /// a method of the actor that will be the rank). Returns once every rank has joined.
+    ///
+    /// Without a cluster, or with an in-process one, the ranks must live in this process.
+    ///
+    /// - Throws: the first error of a `join`, or ``CollectiveError/rendezvousTimedOut(group:arrived:expected:)``.
+    public static func form(
+        size: Int, on cluster: Cluster? = nil, options: Options = Options(),
+        join: @escaping @Sendable (_ rank: Int, CollectiveInvitation) async throws -> Void
+    ) async throws {
+        guard size > 0 else { throw CollectiveError.invalidArgument("a group needs at least one rank, not \(size)") }
+        guard options.chunkBytes >= 64 else { throw CollectiveError.invalidArgument("chunks of \(options.chunkBytes) bytes are too small") }
+        let name = "collective-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let secret = cluster?.derivedSecret(for: Rendezvous.tokenPurpose(name))
+        let rendezvous = try await Rendezvous.open(group: name, size: size, host: options.host, secret: secret)
+        let parts = options.timeout.components
+        let milliseconds = Int(parts.seconds) * 1000 + Int(parts.attoseconds / 1_000_000_000_000_000)
+        let invitations = (0..<size).map { rank in
+            CollectiveInvitation(
+                group: name, rank: rank, size: size, rendezvousProcess: ProcessIdentity.current, rendezvousHost: options.host,
+                rendezvousPort: rendezvous.port, timeoutMilliseconds: max(1, milliseconds), chunkBytes: options.chunkBytes)
+        }
+        let timer = Task {
+            try await Task.sleep(for: options.timeout)
+            rendezvous.timeOut()
+        }
+        defer { timer.cancel() }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { ranks in
+                for invitation in invitations {
+                    ranks.addTask { try await join(invitation.rank, invitation) }
+                }
+                do {
+                    try await ranks.waitForAll()
+                } catch {
+                    rendezvous.fail("a rank could not join: \(error)")
+                    throw error
+                }
+            }
+        } catch {
+            await rendezvous.close()
+            throw error
+        }
+        await rendezvous.close()
+    }
+
+    /// Joins the group of `invitation` as its rank; returns once the ring is connected.
+    public static func join(_ invitation: CollectiveInvitation) async throws -> CollectiveGroup {
+        CollectiveGroup(endpoint: try await RankEndpoint.join(invitation), chunkBytes: invitation.chunkBytes)
+    }
+
+    /// Leaves the group and closes its connections; collectives in progress on this rank throw
+    /// ``CollectiveError/closed(group:)``, and its neighbours see it as lost.
+    public func leave() async { await endpoint.close() }
+
+    // MARK: Collectives
+
+    /// The elementwise reduction of every rank's `tensor` (same shape on each), returned on every rank.
+    public func allreduce<Scalar: CollectiveScalar>(_ tensor: Tensor<Scalar>, _ operation: ReduceOperation = .sum) async throws -> Tensor<
+        Scalar
+    > {
+        try await exclusive { sequence in
+            let buffer = copy(tensor)
+            let plan = RingPlan(count: tensor.count, size: size, elementSize: MemoryLayout<Scalar>.stride, chunkBytes: chunkBytes)
+            try await reduceScatter(buffer, Scalar.self, plan, operation, sequence: sequence, as: .allreduce)
+            try await allgather(buffer, plan, sequence: sequence, as: .allreduce, firstStep: size - 1)
+            if operation == .average { Scalar.divide(buffer.elements(Scalar.self, 0..<tensor.count), count: tensor.count, by: size) }
+            return try buffer.tensor(Scalar.self, 0..<tensor.count, shape: tensor.shape)
+        }
+    }
+
+    /// This rank's share of the reduction of every rank's `tensor`: the reduction is cut along
+    /// the first axis into `size` equal parts, and rank `r` gets part `r`.
+    ///
+    /// - Throws: ``CollectiveError/invalidArgument(_:)`` when the first axis does not divide by the group's size.
+    public func reduceScatter<Scalar: CollectiveScalar>(_ tensor: Tensor<Scalar>, _ operation: ReduceOperation = .sum) async throws
+        -> Tensor<Scalar>
+    {
+        guard let rows = tensor.shape.first, rows % size == 0 else {
+            throw CollectiveError.invalidArgument("reduceScatter cuts the first axis into \(size) parts; shape \(tensor.shape) does not")
+        }
+        return try await exclusive { sequence in
+            let buffer = copy(tensor)
+            let plan = RingPlan(count: tensor.count, size: size, elementSize: MemoryLayout<Scalar>.stride, chunkBytes: chunkBytes)
+            try await reduceScatter(buffer, Scalar.self, plan, operation, sequence: sequence, as: .reduceScatter)
+            let mine = plan.segment(rank)
+            if operation == .average { Scalar.divide(buffer.elements(Scalar.self, mine), count: mine.count, by: size) }
+            return try buffer.tensor(Scalar.self, mine, shape: [rows / size] + tensor.shape.dropFirst())
+        }
+    }
+
+    /// Every rank's `tensor` (same shape on each) joined along a new first axis in rank order:
+    /// shape `[size] + tensor.shape`.
+    public func allgather<Scalar: CollectiveScalar>(_ tensor: Tensor<Scalar>) async throws -> Tensor<Scalar> {
+        try await exclusive { sequence in
+            let count = tensor.count
+            let buffer = buffer(byteCount: size * count * MemoryLayout<Scalar>.stride)
+            Self.copy(tensor, into: buffer, at: rank * count)
+            let plan = RingPlan(bounds: (0...size).map { $0 * count }, elementSize: MemoryLayout<Scalar>.stride, chunkBytes: chunkBytes)
+            try await allgather(buffer, plan, sequence: sequence, as: .allgather, firstStep: 0)
+            return try buffer.tensor(Scalar.self, 0..<(size * count), shape: [size] + tensor.shape)
+        }
+    }
+
+    /// `root`'s `tensor` on every rank (the others pass a tensor of the same shape, whose values
+    /// are not used).
+    public func broadcast<Scalar: CollectiveScalar>(_ tensor: Tensor<Scalar>, from root: Int) async throws -> Tensor<Scalar> {
+        guard (0..<size).contains(root) else { throw CollectiveError.invalidArgument("root \(root) is not a rank of a group of \(size)") }
+        return try await exclusive { sequence in
+            let count = tensor.count
+            let buffer = copy(tensor)
+            let plan = RingPlan(bounds: [0, count], elementSize: MemoryLayout<Scalar>.stride, chunkBytes: chunkBytes)
+            let forwards = endpoint.nextRank != root
+            for chunk in 0..<plan.chunksPerSegment {
+                let range = plan.chunk(chunk, of: 0)
+                if rank == root {
+                    try await send(buffer, Scalar.self, range, sequence: sequence, step: 0, chunk: chunk, as: .broadcast)
+                } else {
+                    let message = try await receive(
+                        sequence: sequence, step: 0, chunk: chunk, as: .broadcast, Scalar.self, count: range.count)
+                    message.withElements {
+                        buffer.elements(Scalar.self, range).update(
+                            from: $0.baseAddress!.assumingMemoryBound(to: Scalar.self), count: range.count)
+                    }
+                    if forwards { try await endpoint.send(message) }
+                }
+            }
+            return try buffer.tensor(Scalar.self, 0..<count, shape: tensor.shape)
+        }
+    }
+
+    /// Returns once every rank has called it.
+    public func barrier() async throws {
+        let arrived = try await allreduce(Tensor<Int32>([1]))
+        guard arrived.scalars == [Int32(size)] else {
+            throw endpoint.failure ?? CollectiveError.mismatch(group: name, reason: "barrier counted \(arrived.scalars) ranks of \(size)")
+        }
+    }
+
+    // MARK: Ring phases
+
+    /// Ring reduce-scatter: after `size − 1` steps this rank's segment holds the reduction of all.
+    /// At step `s` rank `r` sends segment `r − s − 1` and reduces segment `r − s − 2` into its own
+    /// copy; each chunk it reduces goes on at once as the next step's chunk.
+    private func reduceScatter<Scalar: CollectiveScalar>(
+        _ buffer: RingBuffer, _ type: Scalar.Type, _ plan: RingPlan, _ operation: ReduceOperation, sequence: UInt64,
+        as kind: CollectiveOperation
+    ) async throws {
+        guard size > 1 else { return }
+        let first = (rank + size - 1) % size
+        for chunk in 0..<plan.chunksPerSegment {
+            try await send(buffer, Scalar.self, plan.chunk(chunk, of: first), sequence: sequence, step: 0, chunk: chunk, as: kind)
+        }
+        for step in 0..<(size - 1) {
+            let segment = ((rank - step - 2) % size + size) % size
+            for chunk in 0..<plan.chunksPerSegment {
+                let range = plan.chunk(chunk, of: segment)
+                let message = try await receive(sequence: sequence, step: step, chunk: chunk, as: kind, Scalar.self, count: range.count)
+                message.withElements {
+                    Scalar.combine(operation, into: buffer.elements(Scalar.self, range), from: $0.baseAddress!, count: range.count)
+                }
+                if step < size - 2 {
+                    try await send(buffer, Scalar.self, range, sequence: sequence, step: step + 1, chunk: chunk, as: kind)
+                }
+            }
+        }
+    }
+
+    /// Ring allgather: this rank's segment `r` travels round the ring, and it receives segment
+    /// `r − s − 1` at step `s`, forwarding each chunk as it lands.
+    private func allgather(_ buffer: RingBuffer, _ plan: RingPlan, sequence: UInt64, as kind: CollectiveOperation, firstStep: Int)
+        async throws
+    {
+        guard size > 1 else { return }
+        let elementSize = (plan.bounds.last ?? 0) == 0 ? 1 : buffer.byteCount / plan.bounds.last!
+        for chunk in 0..<plan.chunksPerSegment {
+            try await sendBytes(
+                buffer, plan.chunk(chunk, of: rank), elementSize: elementSize, sequence: sequence, step: firstStep, chunk: chunk, as: kind)
+        }
+        for step in 0..<(size - 1) {
+            let segment = ((rank - step - 1) % size + size) % size
+            for chunk in 0..<plan.chunksPerSegment {
+                let range = plan.chunk(chunk, of: segment)
+                let message = try await receiveBytes(
+                    sequence: sequence, step: firstStep + step, chunk: chunk, as: kind, elementSize: elementSize, count: range.count)
+                message.withElements { source in
+                    if let from = source.baseAddress {
+                        (buffer.base + range.lowerBound * elementSize).copyMemory(from: from, byteCount: source.count)
+                    }
+                }
+                if step < size - 2 { try await endpoint.send(message.restepped(firstStep + step + 1)) }
+            }
+        }
+    }
+
+    // MARK: Messages
+
+    private func send<Scalar>(
+        _ buffer: RingBuffer, _ type: Scalar.Type, _ range: Range<Int>, sequence: UInt64, step: Int, chunk: Int,
+        as kind: CollectiveOperation
+    ) async throws {
+        try await sendBytes(buffer, range, elementSize: MemoryLayout<Scalar>.stride, sequence: sequence, step: step, chunk: chunk, as: kind)
+    }
+
+    private func sendBytes(
+        _ buffer: RingBuffer, _ range: Range<Int>, elementSize: Int, sequence: UInt64, step: Int, chunk: Int, as kind: CollectiveOperation
+    ) async throws {
+        let bytes = UnsafeRawBufferPointer(start: buffer.base + range.lowerBound * elementSize, count: range.count * elementSize)
+        try await endpoint.send(sequence: sequence, step: step, chunk: chunk, operation: kind, elementSize: elementSize, elements: bytes)
+    }
+
+    private func receive<Scalar>(
+        sequence: UInt64, step: Int, chunk: Int, as kind: CollectiveOperation, _ type: Scalar.Type, count: Int
+    ) async throws -> CollectiveMessage {
+        try await receiveBytes(
+            sequence: sequence, step: step, chunk: chunk, as: kind, elementSize: MemoryLayout<Scalar>.stride, count: count)
+    }
+
+    /// The next message, checked against what this rank expects; a mismatch breaks the group.
+    private func receiveBytes(
+        sequence: UInt64, step: Int, chunk: Int, as kind: CollectiveOperation, elementSize: Int, count: Int
+    ) async throws -> CollectiveMessage {
+        let message = try await endpoint.receive()
+        var problem: String?
+        if message.operation != kind || message.sequence != sequence {
+            problem =
+                "rank \(rank) is in \(kind) #\(sequence), rank \(endpoint.previousRank) sent \(message.operation) #\(message.sequence)"
+        } else if message.step != UInt32(step) || message.chunk != UInt32(chunk) {
+            problem = "\(kind) #\(sequence): expected step \(step) chunk \(chunk), got step \(message.step) chunk \(message.chunk)"
+        } else if Int(message.elementSize) != elementSize || message.elementByteCount != count * elementSize {
+            problem =
+                "\(kind) #\(sequence): rank \(rank) expected \(count) elements of \(elementSize) bytes, rank \(endpoint.previousRank) sent \(message.elementByteCount) bytes of \(message.elementSize)-byte elements (different shapes or types)"
+        }
+        if let problem {
+            let error = CollectiveError.mismatch(group: name, reason: problem)
+            endpoint.breakGroup(error)
+            throw error
+        }
+        return message
+    }
+
+    // MARK: Helpers
+
+    /// Runs one collective at a time with its sequence number.
+    private func exclusive<R: Sendable>(_ body: (UInt64) async throws -> R) async throws -> R {
+        await gate.enter()
+        defer { gate.leave() }
+        if let failure = endpoint.failure { throw failure }
+        let number = sequence.add(1, ordering: .relaxed).oldValue
+        return try await body(number)
+    }
+
+    private func copy<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>) -> RingBuffer {
+        let buffer = buffer(byteCount: tensor.count * MemoryLayout<Scalar>.stride)
+        Self.copy(tensor, into: buffer, at: 0)
+        return buffer
+    }
+
+    /// A buffer of `byteCount` bytes: the spare one when no tensor borrows it and it is the
+    /// right size, a new one otherwise (which becomes the spare if it is large).
+    private func buffer(byteCount: Int) -> RingBuffer {
+        guard byteCount >= 1 << 20 else { return RingBuffer(byteCount: byteCount) }
+        return spare.withLock { spare in
+            if var candidate = spare.take() {
+                if isKnownUniquelyReferenced(&candidate), candidate.byteCount == byteCount {
+                    spare = candidate
+                    return candidate
+                }
+            }
+            let fresh = RingBuffer(byteCount: byteCount)
+            spare = fresh
+            return fresh
+        }
+    }
+
+    private static func copy<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>, into buffer: RingBuffer, at offset: Int) {
+        tensor.contiguous().withUnsafeBytes { raw in
+            if let base = raw.baseAddress {
+                (buffer.base + offset * MemoryLayout<Scalar>.stride).copyMemory(from: base, byteCount: raw.count)
+            }
+        }
+    }
+}
+
+/// An asynchronous lock: one holder at a time, waiters in arrival order.
+final class SerialGate: Sendable {
+    private struct State {
+        var held = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func enter() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                if !state.held {
+                    state.held = true
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    func leave() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.held = false
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+}

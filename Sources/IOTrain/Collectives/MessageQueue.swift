@@ -1,0 +1,67 @@
+import DequeModule
+import Synchronization
+
+/// The messages one rank receives from one neighbour, in order, for a single consumer.
+///
+/// The transport's event loop (or the sending rank, in process) appends; the rank's collective
+/// takes them one at a time, waiting when none is there. Once failed, every take throws.
+final class MessageQueue: Sendable {
+    private struct State {
+        var messages = Deque<CollectiveMessage>()
+        var waiter: CheckedContinuation<CollectiveMessage, any Error>?
+        var failure: CollectiveError?
+    }
+
+    private let state = Mutex(State())
+
+    /// Appends a message, or hands it to the waiting taker.
+    func put(_ message: CollectiveMessage) {
+        let waiter = state.withLock { state -> CheckedContinuation<CollectiveMessage, any Error>? in
+            guard state.failure == nil else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.messages.append(message)
+            return nil
+        }
+        waiter?.resume(returning: message)
+    }
+
+    /// Makes the waiting and every later take throw `error` (the first failure wins); messages
+    /// not taken yet are dropped.
+    func fail(_ error: CollectiveError) {
+        let waiter = state.withLock { state -> CheckedContinuation<CollectiveMessage, any Error>? in
+            if state.failure == nil { state.failure = error }
+            state.messages.removeAll()
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(throwing: error)
+    }
+
+    /// The next message, waiting for it if needed.
+    func take() async throws -> CollectiveMessage {
+        enum Now { case message(CollectiveMessage), failure(CollectiveError), wait }
+        let now = state.withLock { state -> Now in
+            if let failure = state.failure { return .failure(failure) }
+            if let message = state.messages.popFirst() { return .message(message) }
+            return .wait
+        }
+        switch now {
+        case .message(let message): return message
+        case .failure(let error): throw error
+        case .wait: break
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            let ready = state.withLock { state -> Result<CollectiveMessage, CollectiveError>? in
+                if let failure = state.failure { return .failure(failure) }
+                if let message = state.messages.popFirst() { return .success(message) }
+                precondition(state.waiter == nil, "a message queue has a single taker")
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+}

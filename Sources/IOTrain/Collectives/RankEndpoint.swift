@@ -1,0 +1,329 @@
+import IORuntime
+import IOTransportTCP
+import Logging
+import Synchronization
+
+/// One rank's end of a ring: what it receives from the previous rank, and how it reaches the
+/// next — directly in memory when that rank is in the same process, over its own authenticated
+/// TCP connection otherwise.
+final class RankEndpoint: Sendable {
+    enum Next: Sendable {
+        case inProcess(RankEndpoint)
+        case tcp(PeerID)
+    }
+
+    private struct State {
+        var next: Next?
+        var rendezvousReply: CheckedContinuation<[CollectiveAddress], any Error>?
+        var failure: CollectiveError?
+        var closed = false
+    }
+
+    let group: String
+    let rank: Int
+    let size: Int
+    /// Messages from the previous rank.
+    let inbox = MessageQueue()
+    private let tcp: TCPTransport?
+    private let state = Mutex(State())
+    private let logger = Logger(label: "iocompute.collectives")
+
+    private static let inThisProcess = Mutex<[String: RankEndpoint]>([:])
+
+    var previousRank: Int { (rank + size - 1) % size }
+    var nextRank: Int { (rank + 1) % size }
+    static func peer(ofRank rank: Int) -> PeerID { PeerID(UInt32(rank + 1)) }
+
+    private init(group: String, rank: Int, size: Int, tcp: TCPTransport?) {
+        self.group = group
+        self.rank = rank
+        self.size = size
+        self.tcp = tcp
+    }
+
+    private static func key(_ group: String, _ rank: Int) -> String { "\(group)#\(rank)" }
+
+    /// Joins the ring of `invitation`'s group: registers at the rendezvous, connects to the
+    /// neighbours, and returns once both directions are open.
+    static func join(_ invitation: CollectiveInvitation) async throws -> RankEndpoint {
+        let group = invitation.group
+        let inDriverProcess = invitation.rendezvousProcess == ProcessIdentity.current
+        // A rank listens when it can be reached from other processes.
+        var tcp: TCPTransport?
+        var address = CollectiveAddress(process: ProcessIdentity.current, host: "", port: 0)
+        if let token = ClusterToken.ofThisProcess {
+            let transport = TCPTransport(
+                localPeer: peer(ofRank: invitation.rank), token: token.derived(for: Rendezvous.tokenPurpose(group)))
+            let host = invitation.rendezvousHost.isEmpty ? "127.0.0.1" : invitation.rendezvousHost
+            address.host = host
+            address.port = try await transport.listen(host: host, port: 0)
+            tcp = transport
+        } else if !inDriverProcess {
+            throw CollectiveError.rendezvousFailed(
+                group: group, reason: "rank \(invitation.rank) runs in a process without a cluster token, so it cannot reach the others")
+        }
+        let endpoint = RankEndpoint(group: group, rank: invitation.rank, size: invitation.size, tcp: tcp)
+        do {
+            try await endpoint.start()
+            let inserted = Self.inThisProcess.withLock { table in
+                table.updateValue(endpoint, forKey: key(group, invitation.rank)) == nil
+            }
+            guard inserted else { throw CollectiveError.rendezvousFailed(group: group, reason: "rank \(invitation.rank) joined twice") }
+            let registered = address
+            let addresses = try await withTimeout(invitation) {
+                try await endpoint.meet(invitation, address: registered, inDriverProcess: inDriverProcess)
+            }
+            try await withTimeout(invitation) { try await endpoint.connect(addresses) }
+            return endpoint
+        } catch {
+            await endpoint.close()
+            throw error
+        }
+    }
+
+    /// Runs `body`, failing with a timeout once the invitation's time is up.
+    private static func withTimeout<R: Sendable>(_ invitation: CollectiveInvitation, _ body: @escaping @Sendable () async throws -> R)
+        async throws -> R
+    {
+        try await withThrowingTaskGroup(of: R?.self) { tasks in
+            tasks.addTask { try await body() }
+            tasks.addTask {
+                try await Task.sleep(for: .milliseconds(invitation.timeoutMilliseconds))
+                return nil
+            }
+            defer { tasks.cancelAll() }
+            guard let first = try await tasks.next(), let value = first else {
+                throw CollectiveError.rendezvousTimedOut(group: invitation.group, arrived: 0, expected: invitation.size)
+            }
+            return value
+        }
+    }
+
+    private func start() async throws {
+        guard let tcp else { return }
+        try await tcp.register(Self.peer(ofRank: rank)) { [weak self] frame, source in
+            self?.received(frame, from: source)
+        }
+        tcp.onPeerLost { [weak self] peer in self?.lost(peer) }
+    }
+
+    /// Registers at the rendezvous and waits for every rank's address.
+    private func meet(_ invitation: CollectiveInvitation, address: CollectiveAddress, inDriverProcess: Bool) async throws
+        -> [CollectiveAddress]
+    {
+        if inDriverProcess {
+            guard let rendezvous = Rendezvous.inThisProcess(group) else {
+                throw CollectiveError.rendezvousFailed(group: group, reason: "the rendezvous is not open")
+            }
+            return try await rendezvous.register(rank: rank, address: address)
+        }
+        guard let tcp, invitation.rendezvousPort != 0 else {
+            throw CollectiveError.rendezvousFailed(group: group, reason: "the driver has no rendezvous for other processes")
+        }
+        try await tcp.connect(host: invitation.rendezvousHost, port: invitation.rendezvousPort)
+        var encoder = WireEncoder()
+        encoder.writeLength(rank)
+        address.encode(to: &encoder)
+        let registration = WireFrame(kind: Rendezvous.Kind.register.rawValue, payload: encoder.bytes)
+        return try await withCheckedThrowingContinuation { continuation in
+            state.withLock { $0.rendezvousReply = continuation }
+            do {
+                try tcp.send(registration, from: Self.peer(ofRank: rank), to: .driver)
+            } catch {
+                state.withLock { $0.rendezvousReply = nil }
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Opens the ring: this rank's way to the next, and waits for the previous rank's
+    /// connection where it comes over TCP.
+    private func connect(_ addresses: [CollectiveAddress]) async throws {
+        guard addresses.count == size else {
+            throw CollectiveError.rendezvousFailed(group: group, reason: "\(addresses.count) addresses for \(size) ranks")
+        }
+        let here = ProcessIdentity.current
+        let next = addresses[nextRank]
+        let previous = addresses[previousRank]
+        if next.process == here {
+            // The next rank is in this process; it registers itself before the rendezvous, so it is here.
+            guard let endpoint = Self.inThisProcess.withLock({ $0[Self.key(group, nextRank)] }) else {
+                throw CollectiveError.rendezvousFailed(group: group, reason: "rank \(nextRank) is not in this process")
+            }
+            state.withLock { $0.next = .inProcess(endpoint) }
+        } else {
+            guard let tcp, next.port != 0 else {
+                throw CollectiveError.rendezvousFailed(group: group, reason: "rank \(nextRank) cannot be reached")
+            }
+            // One connection per pair: of two ranks, only the first connects.
+            if !(size == 2 && rank == 1) {
+                try await tcp.connect(host: next.host, port: next.port)
+            }
+            state.withLock { $0.next = .tcp(Self.peer(ofRank: nextRank)) }
+        }
+        // Wait for the connections that come in: both ends of a TCP link must see it before sending.
+        var needed: Set<PeerID> = []
+        if next.process != here { needed.insert(Self.peer(ofRank: nextRank)) }
+        if previous.process != here { needed.insert(Self.peer(ofRank: previousRank)) }
+        if let tcp {
+            while !needed.isSubset(of: tcp.connectedPeers) {
+                try Task.checkCancellation()
+                try await Task.sleep(for: .milliseconds(2))
+            }
+        }
+    }
+
+    // MARK: Messages
+
+    /// Sends a message received from the previous rank on to the next.
+    func send(_ message: CollectiveMessage) async throws {
+        try await send(
+            make: { message },
+            write: { tcp, peer, source in
+                try message.bytes.withUnsafeBytes { raw in
+                    try tcp.send(kind: FrameKind.message.rawValue, payload: [raw], from: source, to: peer)
+                }
+            })
+    }
+
+    /// Sends a chunk of elements to the next rank, waiting while its connection is full. Over
+    /// TCP the elements are copied once, straight into the connection's buffer.
+    func send(
+        sequence: UInt64, step: Int, chunk: Int, operation: CollectiveOperation, elementSize: Int, elements: UnsafeRawBufferPointer
+    ) async throws {
+        let header = CollectiveMessage.header(sequence: sequence, step: step, chunk: chunk, operation: operation, elementSize: elementSize)
+        try await send(
+            make: {
+                CollectiveMessage(
+                    sequence: sequence, step: step, chunk: chunk, operation: operation, elementSize: elementSize, elements: elements)
+            },
+            write: { tcp, peer, source in
+                try header.withUnsafeBytes { head in
+                    try tcp.send(kind: FrameKind.message.rawValue, payload: [head, elements], from: source, to: peer)
+                }
+            })
+    }
+
+    /// Hands a message to the next rank in process (`make`), or writes it to its connection.
+    private func send(
+        make: () -> CollectiveMessage, write: (TCPTransport, _ to: PeerID, _ from: PeerID) throws -> Void
+    ) async throws {
+        let (next, failure) = state.withLock { ($0.next, $0.failure) }
+        if let failure { throw failure }
+        switch next {
+        case .inProcess(let endpoint): endpoint.inbox.put(make())
+        case .tcp(let peer):
+            guard let tcp else { throw CollectiveError.closed(group: group) }
+            do {
+                try await tcp.waitUntilWritable(to: peer)
+                try write(tcp, peer, Self.peer(ofRank: rank))
+            } catch {
+                throw state.withLock { $0.failure } ?? .peerLost(group: group, rank: nextRank)
+            }
+        case nil: throw CollectiveError.closed(group: group)
+        }
+    }
+
+    /// The next message from the previous rank.
+    func receive() async throws -> CollectiveMessage { try await inbox.take() }
+
+    private func received(_ frame: WireFrame, from source: PeerID) {
+        if source == .driver {
+            let reply = state.withLock { state in
+                defer { state.rendezvousReply = nil }
+                return state.rendezvousReply
+            }
+            reply?.resume(with: Self.addresses(from: frame, group: group))
+            return
+        }
+        guard source == Self.peer(ofRank: previousRank) else {
+            logger.warning("[IOTrain] collective group \(group): rank \(rank) dropped a message from \(source), not its previous rank")
+            return
+        }
+        if frame.kind == FrameKind.abort.rawValue {
+            var decoder = WireDecoder(frame.payload)
+            let reason = (try? decoder.read(String.self)) ?? "no reason given"
+            breakGroup(.aborted(group: group, rank: previousRank, reason: reason))
+            return
+        }
+        do {
+            inbox.put(try CollectiveMessage(decoding: frame.payload, group: group))
+        } catch {
+            breakGroup(error)
+        }
+    }
+
+    private static func addresses(from frame: WireFrame, group: String) -> Result<[CollectiveAddress], any Error> {
+        if frame.kind == Rendezvous.Kind.failed.rawValue {
+            return .failure(CollectiveError.rendezvousFailed(group: group, reason: String(decoding: frame.payload, as: UTF8.self)))
+        }
+        do {
+            var decoder = WireDecoder(frame.payload)
+            let count = try decoder.readLength()
+            guard count <= 1 << 16 else { throw WireError.invalid(what: "rendezvous reply", reason: "\(count) ranks") }
+            return .success(try (0..<count).map { _ in try CollectiveAddress(from: &decoder) })
+        } catch {
+            return .failure(CollectiveError.rendezvousFailed(group: group, reason: "malformed reply: \(error)"))
+        }
+    }
+
+    private func lost(_ peer: PeerID) {
+        if peer == .driver {
+            // The rendezvous closing is expected once the group is formed; before, it is a failure.
+            let reply = state.withLock { state in
+                defer { state.rendezvousReply = nil }
+                return state.rendezvousReply
+            }
+            reply?.resume(throwing: CollectiveError.rendezvousFailed(group: group, reason: "the rendezvous closed"))
+            return
+        }
+        let rank = Int(peer.rawValue) - 1
+        guard rank == previousRank || rank == nextRank else { return }
+        breakGroup(.peerLost(group: group, rank: rank))
+    }
+
+    /// Frame kinds between ranks.
+    enum FrameKind: UInt16 {
+        /// A ``CollectiveMessage``.
+        case message = 0xC1_00
+        /// The sender's group broke; the payload is the reason (a wire string).
+        case abort = 0xC1_01
+    }
+
+    /// Fails this rank's pending and later operations with `error`, and tells the next rank,
+    /// which tells its next: the failure goes round the ring once.
+    func breakGroup(_ error: CollectiveError) {
+        let (first, next) = state.withLock { state -> (Bool, Next?) in
+            guard state.failure == nil else { return (false, nil) }
+            state.failure = error
+            return (true, state.next)
+        }
+        inbox.fail(error)
+        guard first, size > 1 else { return }
+        let reason: String
+        if case .aborted(_, _, let original) = error { reason = original } else { reason = error.description }
+        switch next {
+        case .inProcess(let endpoint): endpoint.breakGroup(.aborted(group: group, rank: rank, reason: reason))
+        case .tcp(let peer):
+            var encoder = WireEncoder()
+            encoder.write(reason)
+            try? tcp?.send(WireFrame(kind: FrameKind.abort.rawValue, payload: encoder.bytes), from: Self.peer(ofRank: rank), to: peer)
+        case nil: break
+        }
+    }
+
+    /// The failure that broke the group, if one did.
+    var failure: CollectiveError? { state.withLock { $0.failure } }
+
+    /// Leaves the group: closes the connections and fails what is pending.
+    func close() async {
+        let first = state.withLock { state -> Bool in
+            defer { state.closed = true }
+            return !state.closed
+        }
+        guard first else { return }
+        breakGroup(.closed(group: group))
+        _ = Self.inThisProcess.withLock { $0.removeValue(forKey: Self.key(group, rank)) }
+        await tcp?.shutdown()
+    }
+}

@@ -1,0 +1,113 @@
+import IOTensor
+
+/// How a collective combines the ranks' values element by element.
+public enum ReduceOperation: UInt8, Sendable, Equatable, CaseIterable {
+    /// The sum over ranks.
+    case sum
+    /// The product over ranks.
+    case product
+    /// The smallest value over ranks.
+    case minimum
+    /// The largest value over ranks.
+    case maximum
+    /// The mean over ranks: the sum divided by the group's size (integer division for integers).
+    case average
+}
+
+/// An element type that collectives can reduce: `Float`, `Double`, `Int32` and `Int64`.
+///
+/// The kernels are written per concrete type so that the reduction loops are specialised and
+/// vectorised rather than dispatched through the generic `Numeric` witness on every element.
+public protocol CollectiveScalar: NumericScalar {
+    /// `target[i] = target[i] ⊕ source[i]` for `count` elements (`average` sums; the division by
+    /// the group's size is ``divide(_:count:by:)``).
+    static func combine(_ operation: ReduceOperation, into target: UnsafeMutablePointer<Self>, from source: UnsafeRawPointer, count: Int)
+    /// `values[i] /= divisor` for `count` elements.
+    static func divide(_ values: UnsafeMutablePointer<Self>, count: Int, by divisor: Int)
+}
+
+@inline(__always)
+private func combineLoop<Scalar: NumericScalar>(
+    _ operation: ReduceOperation, _ target: UnsafeMutablePointer<Scalar>, _ source: UnsafeRawPointer, _ count: Int
+) {
+    // The source may come from a byte buffer at any offset: read it unaligned.
+    switch operation {
+    case .sum, .average:
+        for index in 0..<count {
+            target[index] += source.loadUnaligned(fromByteOffset: index * MemoryLayout<Scalar>.stride, as: Scalar.self)
+        }
+    case .product:
+        for index in 0..<count {
+            target[index] *= source.loadUnaligned(fromByteOffset: index * MemoryLayout<Scalar>.stride, as: Scalar.self)
+        }
+    case .minimum:
+        for index in 0..<count {
+            let value = source.loadUnaligned(fromByteOffset: index * MemoryLayout<Scalar>.stride, as: Scalar.self)
+            if value < target[index] { target[index] = value }
+        }
+    case .maximum:
+        for index in 0..<count {
+            let value = source.loadUnaligned(fromByteOffset: index * MemoryLayout<Scalar>.stride, as: Scalar.self)
+            if value > target[index] { target[index] = value }
+        }
+    }
+}
+
+extension Float: CollectiveScalar {
+    public static func combine(
+        _ operation: ReduceOperation, into target: UnsafeMutablePointer<Float>, from source: UnsafeRawPointer, count: Int
+    ) {
+        combineLoop(operation, target, source, count)
+    }
+    public static func divide(_ values: UnsafeMutablePointer<Float>, count: Int, by divisor: Int) {
+        let scale = 1 / Float(divisor)
+        for index in 0..<count { values[index] *= scale }
+    }
+}
+
+extension Double: CollectiveScalar {
+    public static func combine(
+        _ operation: ReduceOperation, into target: UnsafeMutablePointer<Double>, from source: UnsafeRawPointer, count: Int
+    ) {
+        combineLoop(operation, target, source, count)
+    }
+    public static func divide(_ values: UnsafeMutablePointer<Double>, count: Int, by divisor: Int) {
+        let scale = 1 / Double(divisor)
+        for index in 0..<count { values[index] *= scale }
+    }
+}
+
+extension Int32: CollectiveScalar {
+    public static func combine(
+        _ operation: ReduceOperation, into target: UnsafeMutablePointer<Int32>, from source: UnsafeRawPointer, count: Int
+    ) {
+        // Integer sums wrap rather than trap, as in MPI and NCCL.
+        switch operation {
+        case .sum, .average:
+            for index in 0..<count { target[index] &+= source.loadUnaligned(fromByteOffset: index * 4, as: Int32.self) }
+        case .product:
+            for index in 0..<count { target[index] &*= source.loadUnaligned(fromByteOffset: index * 4, as: Int32.self) }
+        case .minimum, .maximum: combineLoop(operation, target, source, count)
+        }
+    }
+    public static func divide(_ values: UnsafeMutablePointer<Int32>, count: Int, by divisor: Int) {
+        for index in 0..<count { values[index] /= Int32(divisor) }
+    }
+}
+
+extension Int64: CollectiveScalar {
+    public static func combine(
+        _ operation: ReduceOperation, into target: UnsafeMutablePointer<Int64>, from source: UnsafeRawPointer, count: Int
+    ) {
+        switch operation {
+        case .sum, .average:
+            for index in 0..<count { target[index] &+= source.loadUnaligned(fromByteOffset: index * 8, as: Int64.self) }
+        case .product:
+            for index in 0..<count { target[index] &*= source.loadUnaligned(fromByteOffset: index * 8, as: Int64.self) }
+        case .minimum, .maximum: combineLoop(operation, target, source, count)
+        }
+    }
+    public static func divide(_ values: UnsafeMutablePointer<Int64>, count: Int, by divisor: Int) {
+        for index in 0..<count { values[index] /= Int64(divisor) }
+    }
+}

@@ -1,0 +1,181 @@
+import IORuntime
+import IOTransportTCP
+import Synchronization
+
+/// The meeting point of a group being formed: every rank registers its address, and each gets
+/// the addresses of all once the last has arrived (as PyTorch's `TCPStore` does for
+/// `init_process_group`).
+///
+/// It lives in the driver's process. Ranks in that process register directly; ranks in other
+/// processes connect to its TCP listener, authenticated with a token derived from the cluster's
+/// (``ClusterToken/derived(for:)``), so that only members of the cluster can join.
+final class Rendezvous: Sendable {
+    /// Frame kinds on a rendezvous connection.
+    enum Kind: UInt16 {
+        /// rank → rendezvous: the rank's number and address.
+        case register = 0xC0_01
+        /// rendezvous → rank: every rank's address.
+        case addresses = 0xC0_02
+        /// rendezvous → rank: forming the group failed (a UTF-8 reason).
+        case failed = 0xC0_03
+    }
+
+    private struct State {
+        var addresses: [Int: CollectiveAddress] = [:]
+        /// Ranks in this process waiting for the others.
+        var waiters: [CheckedContinuation<[CollectiveAddress], any Error>] = []
+        /// Ranks in other processes waiting for the others, by the peer their connection has.
+        var remote: [PeerID] = []
+        var outcome: Result<[CollectiveAddress], CollectiveError>?
+    }
+
+    let group: String
+    let size: Int
+    private let state = Mutex(State())
+    private let tcp: TCPTransport?
+    /// The port ranks in other processes connect to (0 when there is none).
+    let port: Int
+
+    private static let open = Mutex<[String: Rendezvous]>([:])
+
+    /// Opens the rendezvous of `group`: in process always, and over TCP on `host`, authenticated
+    /// by `secret`, when there is one (the ranks are in a multi-process cluster's workers).
+    static func open(group: String, size: Int, host: String, secret: [UInt8]?) async throws -> Rendezvous {
+        var tcp: TCPTransport?
+        var port = 0
+        if let secret {
+            let transport = TCPTransport(localPeer: .driver, token: try ClusterToken(bytes: secret))
+            port = try await transport.listen(host: host, port: 0)
+            tcp = transport
+        }
+        let rendezvous = Rendezvous(group: group, size: size, tcp: tcp, port: port)
+        if let tcp {
+            try await tcp.register(.driver) { [weak rendezvous] frame, source in
+                rendezvous?.received(frame, from: source)
+            }
+        }
+        Self.open.withLock { $0[group] = rendezvous }
+        return rendezvous
+    }
+
+    /// The rendezvous of `group` if it is open in this process.
+    static func inThisProcess(_ group: String) -> Rendezvous? { Self.open.withLock { $0[group] } }
+
+    static func tokenPurpose(_ group: String) -> String { "iocompute.collective/\(group)" }
+
+    private init(group: String, size: Int, tcp: TCPTransport?, port: Int) {
+        self.group = group
+        self.size = size
+        self.tcp = tcp
+        self.port = port
+    }
+
+    /// Registers a rank of this process and returns every rank's address once all have come.
+    func register(rank: Int, address: CollectiveAddress) async throws -> [CollectiveAddress] {
+        try await withCheckedThrowingContinuation { continuation in
+            let outcome = state.withLock { state -> Result<[CollectiveAddress], CollectiveError>? in
+                if let outcome = state.outcome { return outcome }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let outcome {
+                continuation.resume(with: outcome)
+            } else {
+                add(rank: rank, address: address)
+            }
+        }
+    }
+
+    /// A frame from a rank in another process.
+    private func received(_ frame: WireFrame, from source: PeerID) {
+        guard frame.kind == Kind.register.rawValue else {
+            fail("rank behind \(source) sent an unexpected frame of kind \(frame.kind)")
+            return
+        }
+        do {
+            var decoder = WireDecoder(frame.payload)
+            let rank = try decoder.readLength()
+            let address = try CollectiveAddress(from: &decoder)
+            guard rank < size, source.rawValue == UInt32(rank + 1) else {
+                fail("a peer (\(source)) registered as rank \(rank) of \(size)")
+                return
+            }
+            let finished = state.withLock { state -> Result<[CollectiveAddress], CollectiveError>? in
+                if state.outcome == nil { state.remote.append(source) }
+                return state.outcome
+            }
+            if let finished {
+                reply(finished, to: [source])
+            } else {
+                add(rank: rank, address: address)
+            }
+        } catch {
+            fail("a rank's registration was malformed: \(error)")
+        }
+    }
+
+    private func add(rank: Int, address: CollectiveAddress) {
+        let duplicate = state.withLock { state -> Bool in
+            guard state.outcome == nil else { return false }
+            if state.addresses[rank] != nil { return true }
+            state.addresses[rank] = address
+            return false
+        }
+        if duplicate {
+            fail("rank \(rank) registered twice")
+            return
+        }
+        let complete = state.withLock { state in state.outcome == nil && state.addresses.count == size }
+        if complete {
+            let addresses = state.withLock { state in (0..<size).map { state.addresses[$0]! } }
+            finish(.success(addresses))
+        }
+    }
+
+    /// Ends the rendezvous with a failure that every rank waiting (now or later) receives.
+    func fail(_ reason: String) {
+        finish(.failure(.rendezvousFailed(group: group, reason: reason)))
+    }
+
+    /// Ends the rendezvous because the time ran out.
+    func timeOut() {
+        let arrived = state.withLock { $0.addresses.count }
+        finish(.failure(.rendezvousTimedOut(group: group, arrived: arrived, expected: size)))
+    }
+
+    private func finish(_ outcome: Result<[CollectiveAddress], CollectiveError>) {
+        let (waiters, remote) = state.withLock { state -> ([CheckedContinuation<[CollectiveAddress], any Error>], [PeerID]) in
+            guard state.outcome == nil else { return ([], []) }
+            state.outcome = outcome
+            defer {
+                state.waiters = []
+                state.remote = []
+            }
+            return (state.waiters, state.remote)
+        }
+        for waiter in waiters { waiter.resume(with: outcome.mapError { $0 as any Error }) }
+        reply(outcome, to: remote)
+    }
+
+    private func reply(_ outcome: Result<[CollectiveAddress], CollectiveError>, to peers: [PeerID]) {
+        guard let tcp else { return }
+        let frame: WireFrame
+        switch outcome {
+        case .success(let addresses):
+            var encoder = WireEncoder()
+            encoder.writeLength(addresses.count)
+            for address in addresses { address.encode(to: &encoder) }
+            frame = WireFrame(kind: Kind.addresses.rawValue, payload: encoder.bytes)
+        case .failure(let error):
+            frame = WireFrame(kind: Kind.failed.rawValue, payload: Array("\(error)".utf8))
+        }
+        for peer in peers { try? tcp.send(frame, from: .driver, to: peer) }
+    }
+
+    /// Closes the rendezvous: ranks that have not registered fail, and the listener closes.
+    func close() async {
+        fail("the rendezvous closed before every rank arrived")
+        _ = Self.open.withLock { $0.removeValue(forKey: group) }
+        await tcp?.shutdown()
+    }
+}
