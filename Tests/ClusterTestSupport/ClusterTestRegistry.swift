@@ -133,17 +133,6 @@ public distributed actor CollectiveRankActor {
 
     public distributed func processID() -> Int { Int(getpid()) }
 
-    /// Runs `rounds` allreduces of `count` floats and returns the seconds they took.
-    public distributed func timeAllreduce(count: Int, rounds: Int) async throws -> Double {
-        let group = try joined()
-        let tensor = try Tensor<Float>(repeating: 1, shape: [count])
-        _ = try await group.allreduce(tensor)
-        let start = ContinuousClock.now
-        for _ in 0..<rounds { _ = try await group.allreduce(tensor) }
-        let elapsed = (ContinuousClock.now - start).components
-        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
-    }
-
     private func joined() throws -> CollectiveGroup {
         guard let group else { throw TestFailure(message: "this rank has not joined a group") }
         return group
