@@ -166,7 +166,7 @@ public final class TCPTransport: Transport {
 
     /// Sends a frame of `kind` (no metadata) whose payload is `parts` one after the other, copied
     /// straight into the connection's buffer: for large payloads that live in memory the caller
-    /// owns, which would otherwise be copied into a ``WireFrame`` first. `parts` are read before
+    /// owns, which would otherwise be copied into a `WireFrame` first. `parts` are read before
     /// this returns.
     public func send(kind: UInt16, payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID) throws {
         let channel = try state.withLock { (state) throws(TransportError) in

@@ -11,7 +11,7 @@ public func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
     try GradientRecording.$isEnabled.withValue(false) { try body() }
 }
 
-/// The async form of ``withoutGradients(_:)``.
+/// The async form of `withoutGradients(_:)`.
 public func withoutGradients<R>(_ body: () async throws -> R) async rethrows -> R {
     try await GradientRecording.$isEnabled.withValue(false) { try await body() }
 }

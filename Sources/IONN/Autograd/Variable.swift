@@ -6,7 +6,7 @@ import IOTensor
 /// Variables are reference types, like the tensors of PyTorch's autograd: a model's parameters
 /// are variables whose ``gradient`` accumulates over backward passes until an optimizer steps and
 /// clears it. Operations on variables (`+`, ``matmul(_:)``, ``relu()``, …) return new variables
-/// linked to their inputs; inside ``withoutGradients(_:)`` nothing is recorded.
+/// linked to their inputs; inside `withoutGradients(_:)` nothing is recorded.
 ///
 /// ```swift
 /// let w = Variable(try Tensor<Double>(shape: [2], scalars: [1, 2]), requiresGradient: true)

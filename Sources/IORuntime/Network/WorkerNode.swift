@@ -6,7 +6,7 @@ import Synchronization
 /// it has to say to the driver.
 ///
 /// A network implementation (such as `IOTransportTCP`'s local processes) creates one with
-/// ``serve(as:over:registry:)`` once its transport is connected to the driver, and ends the
+/// ``serve(as:over:registry:sharedMemory:)`` once its transport is connected to the driver, and ends the
 /// process when the driver's connection is lost.
 public final class WorkerNode: MessageSending, ChunkSending, Sendable {
     /// This worker's peer on the transport (worker `i` is `PeerID(i + 1)`).

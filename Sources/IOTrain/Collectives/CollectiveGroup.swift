@@ -13,7 +13,7 @@ import Synchronization
 /// the same process exchange chunks in memory; ranks in different processes over their own TCP
 /// connections, authenticated with a token derived from the cluster's.
 ///
-/// Form a group from the driver with ``form(size:options:join:)``, which hands each rank an
+/// Form a group from the driver with ``form(size:on:options:join:)``, which hands each rank an
 /// ``CollectiveInvitation`` that the rank (an actor, usually) turns into its group with
 /// ``join(_:)``:
 ///

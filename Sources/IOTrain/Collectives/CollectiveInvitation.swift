@@ -26,7 +26,7 @@ extension CollectiveAddress: WireSerializable {
 }
 
 /// What a rank needs to join a collective group: the group's name, its rank and size, where the
-/// rendezvous runs, and the group's options. Made by ``CollectiveGroup/form(size:options:join:)``
+/// rendezvous runs, and the group's options. Made by ``CollectiveGroup/form(size:on:options:join:)``
 /// on the driver and passed to the rank (an actor-method or task argument), which calls
 /// ``CollectiveGroup/join(_:)`` with it.
 public struct CollectiveInvitation: Sendable, Equatable {
