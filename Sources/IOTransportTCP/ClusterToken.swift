@@ -61,7 +61,7 @@ public struct ClusterToken: Sendable, CustomStringConvertible {
     /// starts; `nil` elsewhere (a driver may run several clusters: ask the cluster itself, with
     /// `Cluster.derivedSecret(for:)`). Higher layers derive their own tokens from it
     /// (``derived(for:)``), such as the connections of a collective-communication group.
-    public static var ofThisProcess: ClusterToken? {
+    public internal(set) static var ofThisProcess: ClusterToken? {
         get { processToken.withLock { $0 } }
         set { processToken.withLock { $0 = newValue } }
     }

@@ -140,18 +140,37 @@ public final class TCPTransport: Transport {
     }
 
     public func send(_ frame: WireFrame, from source: PeerID, to destination: PeerID) throws {
+        try frame.payload.withUnsafeBytes { payload in
+            try send(header: frame.encodedHeader(), payload: [payload], from: source, to: destination) { frame }
+        }
+    }
+
+    /// Sends a frame of `kind` (no metadata) whose payload is `parts` one after the other, copied
+    /// straight into the connection's buffer: for large payloads that live in memory the caller
+    /// owns, which would otherwise be copied into a `WireFrame` first. `parts` are read before
+    /// this returns.
+    public func send(kind: UInt16, payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID) throws {
+        let header = WireFrame.encodedHeader(kind: kind, payloadLength: parts.reduce(0) { $0 + $1.count })
+        try send(header: header, payload: parts, from: source, to: destination) {
+            WireFrame(kind: kind, payload: parts.flatMap { Array($0) })
+        }
+    }
+
+    /// Hands the frame to a receiver on this node (`local` builds it), or writes the routing
+    /// header, `header` and `parts` straight into the connection's outgoing buffer: one copy.
+    private func send(
+        header: [UInt8], payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID, local: () -> WireFrame
+    ) throws {
         let (receiver, channel) = try state.withLock { (state) throws(TransportError) in
             guard !state.isClosed else { throw .closed }
             return (state.receivers[destination], state.connections[destination])
         }
         if let receiver {
-            receiver(frame, source)
+            receiver(local(), source)
             return
         }
         guard let channel else { throw TransportError.unknownPeer(destination) }
-        // The header and the payload are written straight into the outgoing buffer: one copy.
-        let header = frame.encodedHeader()
-        let length = header.count + frame.payload.count
+        let length = header.count + parts.reduce(0) { $0 + $1.count }
         guard length + 8 <= configuration.maximumFrameSize else {
             throw WireError.invalid(what: "frame", reason: "\(length) bytes exceed the \(configuration.maximumFrameSize)-byte frame cap")
         }
@@ -160,35 +179,6 @@ public final class TCPTransport: Transport {
         buffer.writeInteger(source.rawValue, endianness: .little)
         buffer.writeInteger(destination.rawValue, endianness: .little)
         buffer.writeBytes(header)
-        buffer.writeBytes(frame.payload)
-        channel.writeAndFlush(buffer, promise: nil)
-    }
-
-    /// Sends a frame of `kind` (no metadata) whose payload is `parts` one after the other, copied
-    /// straight into the connection's buffer: for large payloads that live in memory the caller
-    /// owns, which would otherwise be copied into a `WireFrame` first. `parts` are read before
-    /// this returns.
-    public func send(kind: UInt16, payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID) throws {
-        let channel = try state.withLock { (state) throws(TransportError) in
-            guard !state.isClosed else { throw .closed }
-            return state.connections[destination]
-        }
-        guard let channel else { throw TransportError.unknownPeer(destination) }
-        let payloadLength = parts.reduce(0) { $0 + $1.count }
-        var header = WireEncoder(reservingCapacity: 16)
-        header.write(WireFrame.currentVersion)
-        header.write(kind)
-        header.writeLength(0)
-        header.writeLength(payloadLength)
-        let length = header.count + payloadLength
-        guard length + 8 <= configuration.maximumFrameSize else {
-            throw WireError.invalid(what: "frame", reason: "\(length) bytes exceed the \(configuration.maximumFrameSize)-byte frame cap")
-        }
-        var buffer = channel.allocator.buffer(capacity: length + 12)
-        buffer.writeInteger(UInt32(length + 8), endianness: .little)
-        buffer.writeInteger(source.rawValue, endianness: .little)
-        buffer.writeInteger(destination.rawValue, endianness: .little)
-        buffer.writeBytes(header.bytes)
         for part in parts { buffer.writeBytes(part) }
         channel.writeAndFlush(buffer, promise: nil)
     }

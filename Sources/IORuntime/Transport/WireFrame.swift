@@ -36,6 +36,14 @@ public struct WireFrame: Sendable, Equatable {
     /// This frame's bytes up to the payload: `encodedHeader() + payload` is `encoded()`. A
     /// transport writes the two parts one after the other instead of joining them first.
     public func encodedHeader() -> [UInt8] {
+        Self.encodedHeader(kind: kind, metadata: metadata, payloadLength: payload.count, version: version)
+    }
+
+    /// The header of a frame of `kind` whose payload of `payloadLength` bytes the caller writes
+    /// after it (from memory it owns, without building a frame first).
+    public static func encodedHeader(
+        kind: UInt16, metadata: [String: String] = [:], payloadLength: Int, version: UInt8 = currentVersion
+    ) -> [UInt8] {
         var encoder = WireEncoder(reservingCapacity: 32)
         encoder.write(version)
         encoder.write(kind)
@@ -44,7 +52,7 @@ public struct WireFrame: Sendable, Equatable {
             encoder.write(key)
             encoder.write(value)
         }
-        encoder.writeLength(payload.count)
+        encoder.writeLength(payloadLength)
         return encoder.bytes
     }
 
@@ -55,31 +63,15 @@ public struct WireFrame: Sendable, Equatable {
     /// payload once, straight from its receive buffer.
     public static func parseHeader(_ prefix: [UInt8]) -> (frame: WireFrame, headerLength: Int, payloadLength: Int)? {
         var decoder = WireDecoder(prefix)
-        do {
-            let version = try decoder.read(UInt8.self)
-            guard version == Self.currentVersion else { return nil }
-            let kind = try decoder.read(UInt16.self)
-            let pairs = try decoder.readLength()
-            guard pairs <= decoder.remaining / 2 else { return nil }
-            var metadata: [String: String] = [:]
-            for _ in 0..<pairs {
-                let key = try decoder.read(String.self)
-                metadata[key] = try decoder.read(String.self)
-            }
-            let length = try decoder.readLength()
-            guard length <= Self.maximumPayload else { return nil }
-            return (WireFrame(kind: kind, metadata: metadata, payload: [], version: version), decoder.position, length)
-        } catch {
-            return nil
-        }
+        guard let (frame, length) = try? readHeader(&decoder) else { return nil }
+        return (frame, decoder.position, length)
     }
 
-    /// Decodes a frame, rejecting other versions, oversized payloads and trailing bytes.
-    public init(decoding bytes: [UInt8]) throws(WireError) {
-        var decoder = WireDecoder(bytes)
-        version = try decoder.read(UInt8.self)
+    /// Reads a frame's header: the frame with an empty payload, and the payload's length.
+    private static func readHeader(_ decoder: inout WireDecoder) throws(WireError) -> (WireFrame, payloadLength: Int) {
+        let version = try decoder.read(UInt8.self)
         guard version == Self.currentVersion else { throw .unsupportedVersion(version) }
-        kind = try decoder.read(UInt16.self)
+        let kind = try decoder.read(UInt16.self)
         let pairs = try decoder.readLength()
         guard pairs <= decoder.remaining / 2 else {
             throw .truncated(
@@ -91,14 +83,21 @@ public struct WireFrame: Sendable, Equatable {
             let key = try decoder.read(String.self)
             metadata[key] = try decoder.read(String.self)
         }
-        self.metadata = metadata
         let length = try decoder.readLength()
         guard length <= Self.maximumPayload else {
             throw .invalid(what: "frame", reason: "payload of \(length) bytes exceeds the \(Self.maximumPayload)-byte cap")
         }
+        return (WireFrame(kind: kind, metadata: metadata, payload: [], version: version), length)
+    }
+
+    /// Decodes a frame, rejecting other versions, oversized payloads and trailing bytes.
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        var decoder = WireDecoder(bytes)
+        let (header, length) = try Self.readHeader(&decoder)
         guard length <= decoder.remaining else {
             throw .truncated(what: "frame payload", needed: length, remaining: decoder.remaining)
         }
+        self = header
         payload = try decoder.readRawBytes(count: length, "frame payload") { Array($0) }
         guard decoder.isAtEnd else { throw .invalid(what: "frame", reason: "\(decoder.remaining) bytes after the payload") }
     }

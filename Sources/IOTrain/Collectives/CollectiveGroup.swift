@@ -194,10 +194,9 @@ public final class CollectiveGroup: Sendable {
             for chunk in 0..<plan.chunksPerSegment {
                 let range = plan.chunk(chunk, of: 0)
                 if rank == root {
-                    try await send(buffer, Scalar.self, range, sequence: sequence, step: 0, chunk: chunk, as: .broadcast)
+                    try await send(buffer, plan, range, sequence: sequence, step: 0, chunk: chunk, as: .broadcast)
                 } else {
-                    let message = try await receive(
-                        sequence: sequence, step: 0, chunk: chunk, as: .broadcast, Scalar.self, count: range.count)
+                    let message = try await receive(plan, sequence: sequence, step: 0, chunk: chunk, as: .broadcast, count: range.count)
                     message.withElements {
                         buffer.elements(Scalar.self, range).update(
                             from: $0.baseAddress!.assumingMemoryBound(to: Scalar.self), count: range.count)
@@ -229,18 +228,18 @@ public final class CollectiveGroup: Sendable {
         guard size > 1 else { return }
         let first = (rank + size - 1) % size
         for chunk in 0..<plan.chunksPerSegment {
-            try await send(buffer, Scalar.self, plan.chunk(chunk, of: first), sequence: sequence, step: 0, chunk: chunk, as: kind)
+            try await send(buffer, plan, plan.chunk(chunk, of: first), sequence: sequence, step: 0, chunk: chunk, as: kind)
         }
         for step in 0..<(size - 1) {
             let segment = ((rank - step - 2) % size + size) % size
             for chunk in 0..<plan.chunksPerSegment {
                 let range = plan.chunk(chunk, of: segment)
-                let message = try await receive(sequence: sequence, step: step, chunk: chunk, as: kind, Scalar.self, count: range.count)
+                let message = try await receive(plan, sequence: sequence, step: step, chunk: chunk, as: kind, count: range.count)
                 message.withElements {
                     Scalar.combine(operation, into: buffer.elements(Scalar.self, range), from: $0.baseAddress!, count: range.count)
                 }
                 if step < size - 2 {
-                    try await send(buffer, Scalar.self, range, sequence: sequence, step: step + 1, chunk: chunk, as: kind)
+                    try await send(buffer, plan, range, sequence: sequence, step: step + 1, chunk: chunk, as: kind)
                 }
             }
         }
@@ -252,20 +251,18 @@ public final class CollectiveGroup: Sendable {
         async throws
     {
         guard size > 1 else { return }
-        let elementSize = (plan.bounds.last ?? 0) == 0 ? 1 : buffer.byteCount / plan.bounds.last!
         for chunk in 0..<plan.chunksPerSegment {
-            try await sendBytes(
-                buffer, plan.chunk(chunk, of: rank), elementSize: elementSize, sequence: sequence, step: firstStep, chunk: chunk, as: kind)
+            try await send(buffer, plan, plan.chunk(chunk, of: rank), sequence: sequence, step: firstStep, chunk: chunk, as: kind)
         }
         for step in 0..<(size - 1) {
             let segment = ((rank - step - 1) % size + size) % size
             for chunk in 0..<plan.chunksPerSegment {
                 let range = plan.chunk(chunk, of: segment)
-                let message = try await receiveBytes(
-                    sequence: sequence, step: firstStep + step, chunk: chunk, as: kind, elementSize: elementSize, count: range.count)
+                let message = try await receive(
+                    plan, sequence: sequence, step: firstStep + step, chunk: chunk, as: kind, count: range.count)
                 message.withElements { source in
                     if let from = source.baseAddress {
-                        (buffer.base + range.lowerBound * elementSize).copyMemory(from: from, byteCount: source.count)
+                        (buffer.base + range.lowerBound * plan.elementSize).copyMemory(from: from, byteCount: source.count)
                     }
                 }
                 if step < size - 2 { try await endpoint.send(message.restepped(firstStep + step + 1)) }
@@ -275,31 +272,20 @@ public final class CollectiveGroup: Sendable {
 
     // MARK: Messages
 
-    private func send<Scalar>(
-        _ buffer: RingBuffer, _ type: Scalar.Type, _ range: Range<Int>, sequence: UInt64, step: Int, chunk: Int,
-        as kind: CollectiveOperation
+    /// Sends the elements `range` of `buffer` as one chunk.
+    private func send(
+        _ buffer: RingBuffer, _ plan: RingPlan, _ range: Range<Int>, sequence: UInt64, step: Int, chunk: Int, as kind: CollectiveOperation
     ) async throws {
-        try await sendBytes(buffer, range, elementSize: MemoryLayout<Scalar>.stride, sequence: sequence, step: step, chunk: chunk, as: kind)
-    }
-
-    private func sendBytes(
-        _ buffer: RingBuffer, _ range: Range<Int>, elementSize: Int, sequence: UInt64, step: Int, chunk: Int, as kind: CollectiveOperation
-    ) async throws {
-        let bytes = UnsafeRawBufferPointer(start: buffer.base + range.lowerBound * elementSize, count: range.count * elementSize)
-        try await endpoint.send(sequence: sequence, step: step, chunk: chunk, operation: kind, elementSize: elementSize, elements: bytes)
-    }
-
-    private func receive<Scalar>(
-        sequence: UInt64, step: Int, chunk: Int, as kind: CollectiveOperation, _ type: Scalar.Type, count: Int
-    ) async throws -> CollectiveMessage {
-        try await receiveBytes(
-            sequence: sequence, step: step, chunk: chunk, as: kind, elementSize: MemoryLayout<Scalar>.stride, count: count)
+        let bytes = UnsafeRawBufferPointer(start: buffer.base + range.lowerBound * plan.elementSize, count: range.count * plan.elementSize)
+        try await endpoint.send(
+            sequence: sequence, step: step, chunk: chunk, operation: kind, elementSize: plan.elementSize, elements: bytes)
     }
 
     /// The next message, checked against what this rank expects; a mismatch breaks the group.
-    private func receiveBytes(
-        sequence: UInt64, step: Int, chunk: Int, as kind: CollectiveOperation, elementSize: Int, count: Int
+    private func receive(
+        _ plan: RingPlan, sequence: UInt64, step: Int, chunk: Int, as kind: CollectiveOperation, count: Int
     ) async throws -> CollectiveMessage {
+        let elementSize = plan.elementSize
         let message = try await endpoint.receive()
         var problem: String?
         if message.operation != kind || message.sequence != sequence {

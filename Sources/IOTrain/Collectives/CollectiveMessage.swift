@@ -53,19 +53,8 @@ struct CollectiveMessage: Sendable {
         self.chunk = UInt32(chunk)
         self.operation = operation
         self.elementSize = UInt8(elementSize)
-        bytes = [UInt8](unsafeUninitializedCapacity: Self.headerSize + elements.count) { buffer, initialized in
-            let raw = UnsafeMutableRawBufferPointer(buffer)
-            raw.storeBytes(of: sequence.littleEndian, toByteOffset: 0, as: UInt64.self)
-            raw.storeBytes(of: UInt32(step).littleEndian, toByteOffset: 8, as: UInt32.self)
-            raw.storeBytes(of: UInt32(chunk).littleEndian, toByteOffset: 12, as: UInt32.self)
-            raw[16] = operation.rawValue
-            raw[17] = UInt8(elementSize)
-            for index in 18..<Self.headerSize { raw[index] = 0 }
-            if let base = elements.baseAddress, !elements.isEmpty {
-                (raw.baseAddress! + Self.headerSize).copyMemory(from: base, byteCount: elements.count)
-            }
-            initialized = Self.headerSize + elements.count
-        }
+        bytes = Self.header(sequence: sequence, step: step, chunk: chunk, operation: operation, elementSize: elementSize)
+        bytes.append(contentsOf: elements)
     }
 
     /// Parses a message received from a peer.

@@ -77,18 +77,26 @@ extension Double: CollectiveScalar {
     }
 }
 
+/// Integer sums and products wrap rather than trap, as in MPI and NCCL.
+@inline(__always)
+private func combineIntegers<Scalar: NumericScalar & FixedWidthInteger>(
+    _ operation: ReduceOperation, _ target: UnsafeMutablePointer<Scalar>, _ source: UnsafeRawPointer, _ count: Int
+) {
+    let stride = MemoryLayout<Scalar>.stride
+    switch operation {
+    case .sum, .average:
+        for index in 0..<count { target[index] &+= source.loadUnaligned(fromByteOffset: index * stride, as: Scalar.self) }
+    case .product:
+        for index in 0..<count { target[index] &*= source.loadUnaligned(fromByteOffset: index * stride, as: Scalar.self) }
+    case .minimum, .maximum: combineLoop(operation, target, source, count)
+    }
+}
+
 extension Int32: CollectiveScalar {
     public static func combine(
         _ operation: ReduceOperation, into target: UnsafeMutablePointer<Int32>, from source: UnsafeRawPointer, count: Int
     ) {
-        // Integer sums wrap rather than trap, as in MPI and NCCL.
-        switch operation {
-        case .sum, .average:
-            for index in 0..<count { target[index] &+= source.loadUnaligned(fromByteOffset: index * 4, as: Int32.self) }
-        case .product:
-            for index in 0..<count { target[index] &*= source.loadUnaligned(fromByteOffset: index * 4, as: Int32.self) }
-        case .minimum, .maximum: combineLoop(operation, target, source, count)
-        }
+        combineIntegers(operation, target, source, count)
     }
     public static func divide(_ values: UnsafeMutablePointer<Int32>, count: Int, by divisor: Int) {
         for index in 0..<count { values[index] /= Int32(divisor) }
@@ -99,13 +107,7 @@ extension Int64: CollectiveScalar {
     public static func combine(
         _ operation: ReduceOperation, into target: UnsafeMutablePointer<Int64>, from source: UnsafeRawPointer, count: Int
     ) {
-        switch operation {
-        case .sum, .average:
-            for index in 0..<count { target[index] &+= source.loadUnaligned(fromByteOffset: index * 8, as: Int64.self) }
-        case .product:
-            for index in 0..<count { target[index] &*= source.loadUnaligned(fromByteOffset: index * 8, as: Int64.self) }
-        case .minimum, .maximum: combineLoop(operation, target, source, count)
-        }
+        combineIntegers(operation, target, source, count)
     }
     public static func divide(_ values: UnsafeMutablePointer<Int64>, count: Int, by divisor: Int) {
         for index in 0..<count { values[index] /= Int64(divisor) }

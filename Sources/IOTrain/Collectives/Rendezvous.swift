@@ -115,20 +115,18 @@ final class Rendezvous: Sendable {
     }
 
     private func add(rank: Int, address: CollectiveAddress) {
-        let duplicate = state.withLock { state -> Bool in
-            guard state.outcome == nil else { return false }
-            if state.addresses[rank] != nil { return true }
+        enum Next { case wait, duplicate, complete([CollectiveAddress]) }
+        let next = state.withLock { state -> Next in
+            guard state.outcome == nil else { return .wait }
+            if state.addresses[rank] != nil { return .duplicate }
             state.addresses[rank] = address
-            return false
+            guard state.addresses.count == size else { return .wait }
+            return .complete((0..<size).map { state.addresses[$0]! })
         }
-        if duplicate {
-            fail("rank \(rank) registered twice")
-            return
-        }
-        let complete = state.withLock { state in state.outcome == nil && state.addresses.count == size }
-        if complete {
-            let addresses = state.withLock { state in (0..<size).map { state.addresses[$0]! } }
-            finish(.success(addresses))
+        switch next {
+        case .wait: break
+        case .duplicate: fail("rank \(rank) registered twice")
+        case .complete(let addresses): finish(.success(addresses))
         }
     }
 

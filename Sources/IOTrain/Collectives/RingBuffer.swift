@@ -34,6 +34,8 @@ struct RingPlan {
     /// Segment `i` is `bounds[i]..<bounds[i + 1]`.
     let bounds: [Int]
     let chunksPerSegment: Int
+    /// The bytes of one element.
+    let elementSize: Int
 
     /// Segments of near-equal length over `count` elements.
     init(count: Int, size: Int, elementSize: Int, chunkBytes: Int) {
@@ -42,6 +44,7 @@ struct RingPlan {
 
     init(bounds: [Int], elementSize: Int, chunkBytes: Int) {
         self.bounds = bounds
+        self.elementSize = elementSize
         let longest = zip(bounds.dropFirst(), bounds).map { $0 - $1 }.max() ?? 0
         chunksPerSegment = max(1, (longest * elementSize + chunkBytes - 1) / chunkBytes)
     }
