@@ -66,6 +66,58 @@ struct LinearAlgebraTests {
         #expect(try Tensor<Float>.zeros([3, 0]).matmul(try Tensor<Float>.zeros([0, 2])).scalars == Array(repeating: 0, count: 6))
     }
 
+    @Test("matmul adding a bias row, a full matrix or a batch equals the product plus the addend")
+    func matmulAdding() throws {
+        for (m, k, n) in [(1, 1, 1), (13, 17, 11), (97, 3, 129)] {
+            let a = try Tensor<Float>.randomNormal([m, k], seed: UInt64(m))
+            let b = try Tensor<Float>.randomNormal([n, k], seed: UInt64(n)).transposed()
+            let product = referenceMatmul(doubles(a), doubles(b.contiguous()), m: m, k: k, n: n)
+            let row = try Tensor<Float>.randomNormal([n], seed: 7)
+            let full = try Tensor<Float>.randomNormal([m, n], seed: 8)
+            let rowValues = doubles(row)
+            let fullValues = doubles(full)
+            let withRow = try a.matmul(b, adding: row)
+            #expect(withRow.shape == [m, n])
+            expectClose(doubles(withRow), product.indices.map { product[$0] + rowValues[$0 % n] }, relative: 1e-4, absolute: 1e-4)
+            expectClose(
+                doubles(try a.matmul(b, adding: full)), product.indices.map { product[$0] + fullValues[$0] }, relative: 1e-4, absolute: 1e-4
+            )
+            // The addend is read, never written.
+            #expect(doubles(row) == rowValues)
+        }
+        let batch = try Tensor<Double>.randomNormal([2, 4, 3], seed: 1)
+        let right = try Tensor<Double>.randomNormal([3, 5], seed: 2)
+        let bias = try Tensor<Double>.randomNormal([5], seed: 3)
+        expectClose(try batch.matmul(right, adding: bias).scalars, try (batch.matmul(right) + bias).scalars, relative: 1e-12)
+        // Vectors take the two-step path; an addend that does not broadcast is refused.
+        let v = Tensor<Double>([1, 2, 3])
+        expectClose(try right.transposed().matmul(v, adding: Tensor<Double>([1])).scalars, try (right.transposed().matmul(v) + 1).scalars)
+        #expect(throws: TensorError.self) { try batch.matmul(right, adding: try Tensor<Double>.zeros([4])) }
+        #expect(throws: TensorError.self) { try batch.matmul(right, adding: try Tensor<Double>.zeros([3, 4, 5])) }
+        // Empty inner dimension: the product is zero, so the result is the addend.
+        #expect(
+            try Tensor<Float>.zeros([2, 0]).matmul(try Tensor<Float>.zeros([0, 2]), adding: Tensor<Float>([1, 2])).scalars == [1, 2, 1, 2])
+    }
+
+    @Test("freed tensor memory is reused for the same size and bounded by the cache's limit")
+    func bufferCache() throws {
+        let size = BufferCache.minimumBytes * 3
+        let first = TensorBuffer(byteCount: size)
+        let address = first.base
+        _ = consume first
+        // The next buffer of that size gets the freed memory back (unless another test running
+        // in parallel took it first, so look for it among a few).
+        let takers = (0..<4).map { _ in TensorBuffer(byteCount: size) }
+        #expect(takers.contains { $0.base == address })
+        // Small buffers are left to malloc.
+        #expect(BufferCache.take(byteCount: BufferCache.minimumBytes - 1) == nil)
+        // However much is freed, the cache holds at most its limit.
+        let many = (0..<12).map { _ in TensorBuffer(byteCount: BufferCache.limitBytes / 8) }
+        _ = consume many
+        #expect(BufferCache.cachedBytes <= BufferCache.limitBytes)
+        BufferCache.empty()
+    }
+
     @Test("dot and outer products")
     func vectorProducts() throws {
         let x = Tensor<Double>([1, 2, 3])

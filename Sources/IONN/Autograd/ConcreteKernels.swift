@@ -40,7 +40,8 @@ enum WindowKernels {
         // Every element is written when nothing is padded.
         if window.padding > 0 { output.initialize(repeating: 0) }
         forEachRun(window) { column, inputStart, count in
-            (target + column).update(from: source + inputStart, count: count)
+            // Kernel rows are short (3 or 5 elements): a plain loop beats a call to memmove.
+            for k in 0..<count { target[column + k] = source[inputStart + k] }
         }
     }
 
@@ -89,6 +90,11 @@ enum WindowKernels {
         _ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ window: Window2D, _ winners: inout [Int]
     ) {
         winners = [Int](repeating: -1, count: output.count)
+        if window.padding == 0 && window.stride == window.kernelHeight && window.kernelHeight == 2 && window.kernelWidth == 2 {
+            // The common 2×2 pooling: windows side by side, all four elements inside the input.
+            winners.withUnsafeMutableBufferPointer { best in maxPool2x2(input, output, window, best) }
+            return
+        }
         winners.withUnsafeMutableBufferPointer { best in
             forEachWindow(window) { position, plane, top, left in
                 var value = -T.infinity
@@ -102,6 +108,32 @@ enum WindowKernels {
                 }
                 output[position] = value
                 best[position] = source
+            }
+        }
+    }
+
+    /// ``maxPool(_:_:_:_:)`` for unpadded 2×2 windows with stride 2, without per-window bounds.
+    @inline(__always)
+    static func maxPool2x2<T: BinaryFloatingPoint>(
+        _ input: UnsafeBufferPointer<T>, _ output: UnsafeMutableBufferPointer<T>, _ window: Window2D,
+        _ best: UnsafeMutableBufferPointer<Int>
+    ) {
+        let (width, planeSize) = (window.width, window.height * window.width)
+        var position = 0
+        for plane in 0..<(window.batch * window.channels) {
+            for oy in 0..<window.outputHeight {
+                var top = plane * planeSize + 2 * oy * width
+                for _ in 0..<window.outputWidth {
+                    // First maximum on ties, scanning row by row as the general loop does.
+                    var (value, source) = (input[top], top)
+                    if input[top + 1] > value { (value, source) = (input[top + 1], top + 1) }
+                    if input[top + width] > value { (value, source) = (input[top + width], top + width) }
+                    if input[top + width + 1] > value { (value, source) = (input[top + width + 1], top + width + 1) }
+                    output[position] = value
+                    best[position] = source
+                    position += 1
+                    top += 2
+                }
             }
         }
     }

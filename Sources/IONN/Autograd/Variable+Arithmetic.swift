@@ -98,8 +98,7 @@ extension Variable {
         let rows = value.count / Swift.max(weight.shape[1], 1)
         let x = try value.reshaped([rows, weight.shape[1]])
         let w = weight.value
-        var output = try x.matmul(w.transposed())
-        if let bias { output = try output + bias.value }
+        let output = try bias.map { try x.matmul(w.transposed(), adding: $0.value) } ?? x.matmul(w.transposed())
         let outputShape = Array(inputShape.dropLast()) + [weight.shape[0]]
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         let needsInput = requiresGradient

@@ -64,6 +64,18 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         return product
     }
 
+    /// `self.matmul(other) + addend` in one pass over the result: the addend (a bias row, or any
+    /// tensor that broadcasts to the product's shape) is written into the result first and BLAS
+    /// accumulates onto it (β = 1), which saves the separate addition and the zeroing pass that
+    /// BLAS makes for β = 0. Both operands must have rank ≥ 2; other shapes take the two-step path.
+    ///
+    /// - Throws: ``TensorError/shapeMismatch(operation:lhs:rhs:reason:)`` as ``matmul(_:)`` does,
+    ///   or when `addend` does not broadcast to the product's shape.
+    public func matmul(_ other: Tensor, adding addend: Tensor) throws(TensorError) -> Tensor {
+        guard rank >= 2 && other.rank >= 2 else { return try matmul(other) + addend }
+        return try Tensor.batchedProduct(self, other, originalShapes: (shape, other.shape), accumulatingOnto: addend)
+    }
+
     /// op(matrix)·vector through `cblas_?gemv`, where op transposes when `transposingMatrix` is set.
     private static func matrixVector(
         _ matrix: Tensor, _ vector: Tensor, transposingMatrix: Bool, originalShapes: ([Int], [Int])
@@ -93,7 +105,10 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         return result
     }
 
-    private static func batchedProduct(_ a: Tensor, _ b: Tensor, originalShapes: ([Int], [Int])) throws(TensorError) -> Tensor {
+    /// The batched product; with `addend`, the product plus `addend` broadcast to its shape.
+    private static func batchedProduct(
+        _ a: Tensor, _ b: Tensor, originalShapes: ([Int], [Int]), accumulatingOnto addend: Tensor? = nil
+    ) throws(TensorError) -> Tensor {
         BLASRuntime.prepare()
         let (m, k) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
         let (k2, n) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
@@ -106,9 +121,21 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         let (m32, n32, k32) = (
             try blasInt(m, operation: "matmul"), try blasInt(n, operation: "matmul"), try blasInt(k, operation: "matmul")
         )
-        if m == 0 || n == 0 || k == 0 { return try Tensor.zeros(batchShape + [m, n]) }
-        // With β = 0 BLAS writes C without reading it, so the output need not be zeroed first.
-        let result = Tensor(uninitializedShape: batchShape + [m, n])
+        let resultShape = batchShape + [m, n]
+        let result: Tensor
+        if let addend {
+            let common = try broadcastShapes(addend.shape, resultShape, operation: "matmul")
+            guard common == resultShape else {
+                throw .shapeMismatch(
+                    operation: "matmul", lhs: resultShape, rhs: addend.shape, reason: "the addend does not broadcast to the product's shape"
+                )
+            }
+            result = try addend.broadcast(to: resultShape).contiguous(forceCopy: true)
+        } else {
+            // With β = 0 BLAS writes C without reading it, so the output need not be zeroed first.
+            result = Tensor(uninitializedShape: resultShape)
+        }
+        if m == 0 || n == 0 || k == 0 { return addend == nil ? try Tensor.zeros(resultShape) : result }
 
         let left = try a.broadcast(to: batchShape + [m, k]).blasReady()
         let right = try b.broadcast(to: batchShape + [k, n]).blasReady()
@@ -127,7 +154,7 @@ extension Tensor where Scalar: LinearAlgebraScalar {
             Scalar._gemm(
                 transposeA: left.layout.transposed, transposeB: right.layout.transposed, m: m32, n: n32, k: k32,
                 alpha: 1, a: left.tensor.basePointer + offsetA, lda: Int32(left.layout.leadingDimension),
-                b: right.tensor.basePointer + offsetB, ldb: Int32(right.layout.leadingDimension), beta: 0,
+                b: right.tensor.basePointer + offsetB, ldb: Int32(right.layout.leadingDimension), beta: addend == nil ? 0 : 1,
                 c: output + batch * m * n, ldc: n32)
         }
         return result

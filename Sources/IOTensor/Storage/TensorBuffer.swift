@@ -32,6 +32,10 @@ final class TensorBuffer: @unchecked Sendable {
         self.byteCount = byteCount
         owner = nil
         let size = max(byteCount, 1)
+        if let cached = BufferCache.take(byteCount: size) {
+            base = cached
+            return
+        }
         if size >= Self.hugePageThreshold {
             let hugePage = 2 << 20
             let rounded = (size + hugePage - 1) / hugePage * hugePage
@@ -61,7 +65,7 @@ final class TensorBuffer: @unchecked Sendable {
     }
 
     deinit {
-        if owner == nil { free(base) }
+        if owner == nil { BufferCache.give(base, byteCount: max(byteCount, 1)) }
     }
 }
 
