@@ -102,7 +102,7 @@ let package = Package(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
         .testTarget(name: "iocomputeTests", dependencies: ["iocompute"]),
-        .testTarget(name: "IOTrainTests", dependencies: ["IOTrain", "IOTensor"]),
+        .testTarget(name: "IOTrainTests", dependencies: ["IOTrain", "IOTensor", "IONN", "IORuntime", "ClusterTestSupport"]),
         .testTarget(name: "IONNTests", dependencies: ["IONN", "IOTensor"], exclude: ["Fixtures"]),
         .testTarget(
             name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"],
@@ -113,12 +113,13 @@ let package = Package(
         // Multi-process clusters: the tests drive clusters whose workers run ClusterTestNode, and
         // both build their registry from ClusterTestSupport.
         .target(
-            name: "ClusterTestSupport", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IOTrain"], path: "Tests/ClusterTestSupport"),
+            name: "ClusterTestSupport", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IONN", "IOTrain"],
+            path: "Tests/ClusterTestSupport"),
         .executableTarget(
             name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP"], path: "Tests/ClusterTestNode"),
         .testTarget(
             name: "IOClusterTests",
-            dependencies: ["ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor", "IOTrain"]),
+            dependencies: ["ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor", "IONN", "IOTrain"]),
     ],
     swiftLanguageModes: [.v6]
 )

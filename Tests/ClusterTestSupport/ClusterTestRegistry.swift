@@ -78,6 +78,7 @@ public enum ClusterTestFunctions {
             .function(negateSum)
             .actor(TallyActor.self) { system in TallyActor(actorSystem: system) }
             .actor(CollectiveRankActor.self) { system in CollectiveRankActor(actorSystem: system) }
+            .dataParallel(TrainingFixtures.digitsTrainer).trainingLoop(TrainingFixtures.averages)
     }
 }
 

@@ -28,12 +28,13 @@ final class MessageQueue: Sendable {
         waiter?.resume(returning: message)
     }
 
-    /// Makes the waiting and every later take throw `error` (the first failure wins); messages
-    /// not taken yet are dropped.
-    func fail(_ error: CollectiveError) {
+    /// Makes the waiting and every later take throw `error` (the first failure wins). Messages
+    /// not taken yet are dropped, or, when `keepingQueued` (the sender left after sending them),
+    /// still taken first.
+    func fail(_ error: CollectiveError, keepingQueued: Bool = false) {
         let waiter = state.withLock { state -> CheckedContinuation<CollectiveMessage, any Error>? in
             if state.failure == nil { state.failure = error }
-            state.messages.removeAll()
+            if !keepingQueued { state.messages.removeAll() }
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -44,8 +45,8 @@ final class MessageQueue: Sendable {
     func take() async throws -> CollectiveMessage {
         enum Now { case message(CollectiveMessage), failure(CollectiveError), wait }
         let now = state.withLock { state -> Now in
-            if let failure = state.failure { return .failure(failure) }
             if let message = state.messages.popFirst() { return .message(message) }
+            if let failure = state.failure { return .failure(failure) }
             return .wait
         }
         switch now {
@@ -55,8 +56,8 @@ final class MessageQueue: Sendable {
         }
         return try await withCheckedThrowingContinuation { continuation in
             let ready = state.withLock { state -> Result<CollectiveMessage, CollectiveError>? in
-                if let failure = state.failure { return .failure(failure) }
                 if let message = state.messages.popFirst() { return .success(message) }
+                if let failure = state.failure { return .failure(failure) }
                 precondition(state.waiter == nil, "a message queue has a single taker")
                 state.waiter = continuation
                 return nil

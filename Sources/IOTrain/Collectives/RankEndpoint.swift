@@ -224,8 +224,22 @@ final class RankEndpoint: Sendable {
         }
     }
 
-    /// The next message from the previous rank.
-    func receive() async throws -> CollectiveMessage { try await inbox.take() }
+    /// The next message from the previous rank. When that rank left, its last messages still
+    /// arrive; a message it never sent breaks the group.
+    func receive() async throws -> CollectiveMessage {
+        do {
+            return try await inbox.take()
+        } catch let error as CollectiveError {
+            breakGroup(error)
+            throw error
+        }
+    }
+
+    /// The previous rank left the group (or its connection closed): what it sent can still be
+    /// received, and waiting for more fails.
+    private func previousLeft() {
+        inbox.fail(.peerLost(group: group, rank: previousRank), keepingQueued: true)
+    }
 
     private func received(_ frame: WireFrame, from source: PeerID) {
         if source == .driver {
@@ -278,8 +292,14 @@ final class RankEndpoint: Sendable {
             return
         }
         let rank = Int(peer.rawValue) - 1
-        guard rank == previousRank || rank == nextRank else { return }
-        breakGroup(.peerLost(group: group, rank: rank))
+        // A lost previous rank may have left after sending its last messages; they stay
+        // receivable. Without the next rank, nothing more can be sent (with two ranks, the first
+        // send says so).
+        if rank == previousRank {
+            previousLeft()
+        } else if rank == nextRank {
+            breakGroup(.peerLost(group: group, rank: rank))
+        }
     }
 
     /// Frame kinds between ranks.
@@ -315,14 +335,17 @@ final class RankEndpoint: Sendable {
     /// The failure that broke the group, if one did.
     var failure: CollectiveError? { state.withLock { $0.failure } }
 
-    /// Leaves the group: closes the connections and fails what is pending.
+    /// Leaves the group: closes the connections and fails what is pending here. The next rank
+    /// still receives what this one sent before leaving.
     func close() async {
-        let first = state.withLock { state -> Bool in
+        let (first, next) = state.withLock { state -> (Bool, Next?) in
             defer { state.closed = true }
-            return !state.closed
+            if state.failure == nil { state.failure = .closed(group: group) }
+            return (!state.closed, state.next)
         }
         guard first else { return }
-        breakGroup(.closed(group: group))
+        inbox.fail(.closed(group: group))
+        if case .inProcess(let endpoint) = next, size > 1 { endpoint.previousLeft() }
         _ = Self.inThisProcess.withLock { $0.removeValue(forKey: Self.key(group, rank)) }
         await tcp?.shutdown()
     }

@@ -1,0 +1,41 @@
+import ClusterTestSupport
+import Foundation
+import IORuntime
+import IOTrain
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("Data-parallel training across worker processes", .timeLimit(.minutes(3)))
+struct DataParallelProcessTests {
+    @Test("a worker killed mid-training: the run restarts from its last checkpoint on the survivor and reaches the expected accuracy")
+    func workerKilled() async throws {
+        let cluster = try await ClusterProcess.start(workers: 2)
+        defer { Task { await cluster.shutdown() } }
+        let directory = NSTemporaryDirectory() + "iotrain-killed-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // 1,437 training images in batches of 32: 45 steps per epoch, 270 in all.
+        let config = DataParallelConfig(
+            epochs: 6, globalBatchSize: 32, shuffleSeed: 3, checkpointDirectory: directory, checkpointEvery: 20, showsProgress: false)
+        let victim = try await cluster.get(
+            try await cluster.submit(ClusterTestFunctions.processID, 0, options: TaskOptions(placement: .worker(1, strict: true))))
+        let training = Task { try await TrainingFixtures.digitsTrainer.fit(config, workers: 2, on: cluster) }
+        let store = CheckpointStore(directory: directory)
+        while try store.latest() == nil { try await Task.sleep(for: .milliseconds(10)) }
+        kill(pid_t(victim), SIGKILL)
+        let result = try await training.value
+
+        #expect(result.restarts.count == 1)
+        #expect(result.restarts.first.map { $0.contains("lost") } == true, "\(result.restarts)")
+        // Every step is in the history exactly once: the steps after the checkpoint that the
+        // failed attempt took were dropped, and the survivor took them again alone.
+        let steps = result.history.steps
+        #expect(steps.map(\.step) == Array(1...270))
+        #expect(steps.first?.workers == 2)
+        #expect(steps.last?.workers == 1)
+        #expect(result.metrics["validationAccuracy"]! > 0.9, "\(result.metrics)")
+        #expect(try store.latest()?.step == 270)
+    }
+}
