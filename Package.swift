@@ -97,6 +97,7 @@ let package = Package(
         .executableTarget(name: "MonteCarloPi", dependencies: ["IOCompute"], path: "Examples/MonteCarloPi"),
         .executableTarget(name: "WordCount", dependencies: ["IOCompute"], path: "Examples/WordCount"),
         .executableTarget(name: "DigitsClassifier", dependencies: ["IOCompute"], path: "Examples/DigitsClassifier"),
+        .executableTarget(name: "ParallelTraining", dependencies: ["IOCompute"], path: "Examples/ParallelTraining"),
 
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],

@@ -41,6 +41,13 @@ struct DemoCommandTests {
         let digits = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("digits:") }))
         let digitsAccuracy = digits.split(separator: " ").first { $0.hasSuffix("%") }.flatMap { Double($0.dropLast()) }
         #expect((digitsAccuracy ?? 0) > 90, "\(digits)")
+        // The IOTrain part trained it data-parallel on two workers to the same accuracy.
+        let parallel = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("data parallel:") }))
+        let parallelAccuracies = parallel.split(separator: " ").compactMap { word in
+            word.hasSuffix("%") || word.hasSuffix("%),") ? Double(word.trimmingCharacters(in: CharacterSet(charactersIn: "%),"))) : nil
+        }
+        #expect(parallelAccuracies.count == 2 && parallelAccuracies.allSatisfy { $0 > 90 }, "\(parallel)")
+        #expect(Set(parallelAccuracies).count == 1, "\(parallel)")
         let graph = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("task graph:") }))
         #expect(graph.contains(" 0 failed"), "\(graph)")
         #expect(graph.contains("20066 tasks finished"), "\(graph)")
