@@ -209,6 +209,7 @@ public struct DataParallelTrainer<Scalar: LinearAlgebraScalar & CollectiveScalar
                         bestCheckpoint: try config.checkpointStore?.best())
                 }
             } catch {
+                if case ClusterError.unschedulable = error { throw error }  // Trying again cannot help.
                 guard restarts.count < maxRestarts else {
                     throw DataParallelError.tooManyRestarts(restarts: restarts.count, lastError: "\(error)")
                 }
