@@ -79,6 +79,7 @@ public enum ClusterTestFunctions {
             .actor(TallyActor.self) { system in TallyActor(actorSystem: system) }
             .actor(CollectiveRankActor.self) { system in CollectiveRankActor(actorSystem: system) }
             .dataParallel(TrainingFixtures.digitsTrainer).trainingLoop(TrainingFixtures.averages)
+            .pipeline(TrainingFixtures.digitsPipeline)
     }
 }
 

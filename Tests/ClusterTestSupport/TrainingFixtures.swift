@@ -24,6 +24,19 @@ public enum TrainingFixtures {
             makeOptimizer: { SGD($0, learningRate: 0.1, momentum: 0.9) },
             loadData: { try digits() }))
 
+    /// The model of the pipeline tests: five layers to cut into two or three stages.
+    public static func pipelineModel() throws -> Sequential<Float> {
+        Sequential<Float>([
+            try Linear(64, 48, seed: 11), ReLU(), try Linear(48, 32, seed: 13), ReLU(), try Linear(32, 10, seed: 15),
+        ])
+    }
+
+    /// The pipeline model on the digits with SGD and momentum, cut by parameter count.
+    public static let digitsPipeline = PipelineTrainer<Float>(
+        PipelineRecipe(
+            name: "digits-pipeline", makeModel: { try pipelineModel() }, makeOptimizer: { SGD($0, learningRate: 0.1, momentum: 0.9) },
+            loadData: { try digits() }))
+
     /// Each rank's `rank × config`, averaged over the group, with the rank and world size it saw.
     public static let averages = TrainingLoop("averages") { (context, config: Int) async throws -> [Double] in
         let mine = Tensor<Double>([Double(context.rank * config)])

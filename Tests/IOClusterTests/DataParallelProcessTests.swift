@@ -1,5 +1,6 @@
 import ClusterTestSupport
 import Foundation
+import IONN
 import IORuntime
 import IOTrain
 import Testing
@@ -37,5 +38,37 @@ struct DataParallelProcessTests {
         #expect(steps.last?.workers == 1)
         #expect(result.metrics["validationAccuracy"]! > 0.9, "\(result.metrics)")
         #expect(try store.latest()?.step == 270)
+    }
+}
+
+@Suite("Pipeline-parallel training across worker processes", .timeLimit(.minutes(2)))
+struct PipelineProcessTests {
+    @Test("two stages in two processes train like one worker: activations forward and gradients back over TCP")
+    func twoProcesses() async throws {
+        let cluster = try await ClusterProcess.start(workers: 2)
+        defer { Task { await cluster.shutdown() } }
+        let config = PipelineConfig(epochs: 1, batchSize: 64, microBatches: 4, shuffleSeed: 9, showsProgress: false)
+        let result = try await TrainingFixtures.digitsPipeline.fit(config, stages: 2, on: cluster)
+
+        // The same training in this process, the plain way.
+        let model = try TrainingFixtures.pipelineModel()
+        let optimizer = SGD(model.parameters, learningRate: 0.1, momentum: 0.9)
+        var losses: [Double] = []
+        for batch in try TrainingFixtures.digits().train.batches(size: 64, shuffleSeed: 9) {
+            optimizer.zeroGradients()
+            let loss = try Loss.crossEntropy(logits: model(Variable(batch.features)), labels: batch.labels)
+            try loss.backward()
+            try optimizer.step()
+            losses.append(loss.value.scalar.doubleValue)
+        }
+        let worst = zip(result.history.losses, losses).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(result.history.losses.count == losses.count)
+        #expect(worst < 1e-4, "largest loss difference \(worst)")
+        let expected = model.stateDictionary()
+        #expect(Set(result.stateDictionary.keys) == Set(expected.keys))
+        for (name, tensor) in expected {
+            let difference = zip(tensor.scalars, result.stateDictionary[name]?.scalars ?? []).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference < 1e-4, "\(name): \(difference)")
+        }
     }
 }

@@ -2,9 +2,13 @@
 /// fail with ``CollectiveError/mismatch(group:reason:)`` instead of mixing their data.
 enum CollectiveOperation: UInt8, Sendable, CustomStringConvertible {
     case allreduce = 1, reduceScatter, allgather, broadcast, barrier
+    /// Point-to-point: a tensor sent to the next rank, or back to the previous one.
+    case sendToNext, sendToPrevious
 
     var description: String {
         switch self {
+        case .sendToNext: "send to the next rank"
+        case .sendToPrevious: "send to the previous rank"
         case .allreduce: "allreduce"
         case .reduceScatter: "reduceScatter"
         case .allgather: "allgather"

@@ -3,17 +3,25 @@ import IOTransportTCP
 import Logging
 import Synchronization
 
-/// One rank's end of a ring: what it receives from the previous rank, and how it reaches the
-/// next — directly in memory when that rank is in the same process, over its own authenticated
-/// TCP connection otherwise.
+/// One rank's end of a ring: what it receives from its neighbours, and how it reaches them —
+/// directly in memory when a neighbour is in the same process, over its own authenticated TCP
+/// connection otherwise. Ring collectives flow from each rank to the next; point-to-point
+/// messages may also go back to the previous rank.
 final class RankEndpoint: Sendable {
-    enum Next: Sendable {
+    /// How a neighbour is reached.
+    enum Link: Sendable {
         case inProcess(RankEndpoint)
         case tcp(PeerID)
     }
 
+    /// Which neighbour a message goes to.
+    enum Direction: Sendable {
+        case toNext, toPrevious
+    }
+
     private struct State {
-        var next: Next?
+        var next: Link?
+        var previous: Link?
         var rendezvousReply: CheckedContinuation<[CollectiveAddress], any Error>?
         var failure: CollectiveError?
         var closed = false
@@ -22,8 +30,10 @@ final class RankEndpoint: Sendable {
     let group: String
     let rank: Int
     let size: Int
-    /// Messages from the previous rank.
+    /// Messages from the previous rank: ring collectives, and point-to-point messages sent forward.
     let inbox = MessageQueue()
+    /// Point-to-point messages the next rank sent back.
+    let inboxFromNext = MessageQueue()
     private let tcp: TCPTransport?
     private let state = Mutex(State())
     private let logger = Logger(label: "iocompute.collectives")
@@ -150,7 +160,7 @@ final class RankEndpoint: Sendable {
             guard let endpoint = Self.inThisProcess.withLock({ $0[Self.key(group, nextRank)] }) else {
                 throw CollectiveError.rendezvousFailed(group: group, reason: "rank \(nextRank) is not in this process")
             }
-            state.withLock { $0.next = .inProcess(endpoint) }
+            state.withLock { $0.next = Link.inProcess(endpoint) }
         } else {
             guard let tcp, next.port != 0 else {
                 throw CollectiveError.rendezvousFailed(group: group, reason: "rank \(nextRank) cannot be reached")
@@ -159,7 +169,15 @@ final class RankEndpoint: Sendable {
             if !(size == 2 && rank == 1) {
                 try await tcp.connect(host: next.host, port: next.port)
             }
-            state.withLock { $0.next = .tcp(Self.peer(ofRank: nextRank)) }
+            state.withLock { $0.next = Link.tcp(Self.peer(ofRank: nextRank)) }
+        }
+        if previous.process == here {
+            guard let endpoint = Self.inThisProcess.withLock({ $0[Self.key(group, previousRank)] }) else {
+                throw CollectiveError.rendezvousFailed(group: group, reason: "rank \(previousRank) is not in this process")
+            }
+            state.withLock { $0.previous = Link.inProcess(endpoint) }
+        } else {
+            state.withLock { $0.previous = Link.tcp(Self.peer(ofRank: previousRank)) }
         }
         // Wait for the connections that come in: both ends of a TCP link must see it before sending.
         var needed: Set<PeerID> = []
@@ -186,13 +204,16 @@ final class RankEndpoint: Sendable {
             })
     }
 
-    /// Sends a chunk of elements to the next rank, waiting while its connection is full. Over
-    /// TCP the elements are copied once, straight into the connection's buffer.
+    /// Sends a chunk of elements to the next rank (or the previous one), waiting while its
+    /// connection is full. Over TCP the elements are copied once, straight into the connection's
+    /// buffer.
     func send(
-        sequence: UInt64, step: Int, chunk: Int, operation: CollectiveOperation, elementSize: Int, elements: UnsafeRawBufferPointer
+        sequence: UInt64, step: Int, chunk: Int, operation: CollectiveOperation, elementSize: Int, elements: UnsafeRawBufferPointer,
+        direction: Direction = .toNext
     ) async throws {
         let header = CollectiveMessage.header(sequence: sequence, step: step, chunk: chunk, operation: operation, elementSize: elementSize)
         try await send(
+            direction,
             make: {
                 CollectiveMessage(
                     sequence: sequence, step: step, chunk: chunk, operation: operation, elementSize: elementSize, elements: elements)
@@ -204,21 +225,24 @@ final class RankEndpoint: Sendable {
             })
     }
 
-    /// Hands a message to the next rank in process (`make`), or writes it to its connection.
+    /// Hands a message to a neighbour in process (`make`), or writes it to its connection.
     private func send(
-        make: () -> CollectiveMessage, write: (TCPTransport, _ to: PeerID, _ from: PeerID) throws -> Void
+        _ direction: Direction = .toNext, make: () -> CollectiveMessage, write: (TCPTransport, _ to: PeerID, _ from: PeerID) throws -> Void
     ) async throws {
-        let (next, failure) = state.withLock { ($0.next, $0.failure) }
+        let (link, failure) = state.withLock { ($0.failure == nil ? (direction == .toNext ? $0.next : $0.previous) : nil, $0.failure) }
         if let failure { throw failure }
-        switch next {
-        case .inProcess(let endpoint): endpoint.inbox.put(make())
+        switch link {
+        case .inProcess(let endpoint):
+            // Forward messages land in the neighbour's inbox from its previous rank, backward ones
+            // in its inbox from its next.
+            (direction == .toNext ? endpoint.inbox : endpoint.inboxFromNext).put(make())
         case .tcp(let peer):
             guard let tcp else { throw CollectiveError.closed(group: group) }
             do {
                 try await tcp.waitUntilWritable(to: peer)
                 try write(tcp, peer, Self.peer(ofRank: rank))
             } catch {
-                throw state.withLock { $0.failure } ?? .peerLost(group: group, rank: nextRank)
+                throw state.withLock { $0.failure } ?? .peerLost(group: group, rank: direction == .toNext ? nextRank : previousRank)
             }
         case nil: throw CollectiveError.closed(group: group)
         }
@@ -226,9 +250,9 @@ final class RankEndpoint: Sendable {
 
     /// The next message from the previous rank. When that rank left, its last messages still
     /// arrive; a message it never sent breaks the group.
-    func receive() async throws -> CollectiveMessage {
+    func receive(fromNext: Bool = false) async throws -> CollectiveMessage {
         do {
-            return try await inbox.take()
+            return try await (fromNext ? inboxFromNext : inbox).take()
         } catch let error as CollectiveError {
             breakGroup(error)
             throw error
@@ -239,6 +263,12 @@ final class RankEndpoint: Sendable {
     /// received, and waiting for more fails.
     private func previousLeft() {
         inbox.fail(.peerLost(group: group, rank: previousRank), keepingQueued: true)
+        if previousRank == nextRank { nextLeft() }
+    }
+
+    /// The next rank left the group: what it sent back can still be received.
+    private func nextLeft() {
+        inboxFromNext.fail(.peerLost(group: group, rank: nextRank), keepingQueued: true)
     }
 
     private func received(_ frame: WireFrame, from source: PeerID) {
@@ -250,20 +280,35 @@ final class RankEndpoint: Sendable {
             reply?.resume(with: Self.addresses(from: frame, group: group))
             return
         }
-        guard source == Self.peer(ofRank: previousRank) else {
-            logger.warning("[IOTrain] collective group \(group): rank \(rank) dropped a message from \(source), not its previous rank")
+        let fromPrevious = source == Self.peer(ofRank: previousRank)
+        let fromNext = source == Self.peer(ofRank: nextRank)
+        guard fromPrevious || fromNext else {
+            logger.warning("[IOTrain] collective group \(group): rank \(rank) dropped a message from \(source), not a neighbour")
             return
         }
         if frame.kind == FrameKind.abort.rawValue {
+            // Failures travel forward round the ring, so they come from the previous rank.
+            guard fromPrevious else { return }
             var decoder = WireDecoder(frame.payload)
             let reason = (try? decoder.read(String.self)) ?? "no reason given"
             breakGroup(.aborted(group: group, rank: previousRank, reason: reason))
             return
         }
         do {
-            inbox.put(try CollectiveMessage(decoding: frame.payload, group: group))
+            let message = try CollectiveMessage(decoding: frame.payload, group: group)
+            if message.operation == .sendToPrevious {
+                guard fromNext else {
+                    throw CollectiveError.malformedMessage(group: group, reason: "a backward message from rank \(previousRank)")
+                }
+                inboxFromNext.put(message)
+            } else {
+                guard fromPrevious else {
+                    throw CollectiveError.malformedMessage(group: group, reason: "a \(message.operation) message from rank \(nextRank)")
+                }
+                inbox.put(message)
+            }
         } catch {
-            breakGroup(error)
+            breakGroup(error as? CollectiveError ?? .malformedMessage(group: group, reason: "\(error)"))
         }
     }
 
@@ -313,12 +358,13 @@ final class RankEndpoint: Sendable {
     /// Fails this rank's pending and later operations with `error`, and tells the next rank,
     /// which tells its next: the failure goes round the ring once.
     func breakGroup(_ error: CollectiveError) {
-        let (first, next) = state.withLock { state -> (Bool, Next?) in
+        let (first, next) = state.withLock { state -> (Bool, Link?) in
             guard state.failure == nil else { return (false, nil) }
             state.failure = error
             return (true, state.next)
         }
         inbox.fail(error)
+        inboxFromNext.fail(error)
         guard first, size > 1 else { return }
         let reason: String
         if case .aborted(_, _, let original) = error { reason = original } else { reason = error.description }
@@ -338,14 +384,16 @@ final class RankEndpoint: Sendable {
     /// Leaves the group: closes the connections and fails what is pending here. The next rank
     /// still receives what this one sent before leaving.
     func close() async {
-        let (first, next) = state.withLock { state -> (Bool, Next?) in
+        let (first, next, previous) = state.withLock { state -> (Bool, Link?, Link?) in
             defer { state.closed = true }
             if state.failure == nil { state.failure = .closed(group: group) }
-            return (!state.closed, state.next)
+            return (!state.closed, state.next, state.previous)
         }
         guard first else { return }
         inbox.fail(.closed(group: group))
+        inboxFromNext.fail(.closed(group: group))
         if case .inProcess(let endpoint) = next, size > 1 { endpoint.previousLeft() }
+        if case .inProcess(let endpoint) = previous, size > 2 { endpoint.nextLeft() }
         _ = Self.inThisProcess.withLock { $0.removeValue(forKey: Self.key(group, rank)) }
         await tcp?.shutdown()
     }
