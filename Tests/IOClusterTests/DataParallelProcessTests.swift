@@ -41,6 +41,44 @@ struct DataParallelProcessTests {
     }
 }
 
+extension DataParallelProcessTests {
+    @Test("after a worker is lost the run shrinks to the survivor, and grows back once the worker is replaced")
+    func shrinksAndGrowsBack() async throws {
+        let cluster = try await ClusterProcess.start(workers: 2)
+        defer { Task { await cluster.shutdown() } }
+        let directory = NSTemporaryDirectory() + "iotrain-elastic-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // 45 steps per epoch, 450 in all, a checkpoint every 15.
+        let config = DataParallelConfig(
+            epochs: 10, globalBatchSize: 32, shuffleSeed: 3, checkpointDirectory: directory, checkpointEvery: 15, showsProgress: false)
+        let victim = try await cluster.get(
+            try await cluster.submit(ClusterTestFunctions.processID, 0, options: TaskOptions(placement: .worker(1, strict: true))))
+        let training = Task { try await TrainingFixtures.digitsTrainer.fit(config, workers: 2, on: cluster) }
+        let store = CheckpointStore(directory: directory)
+        while try store.latest() == nil { try await Task.sleep(for: .milliseconds(10)) }
+        kill(pid_t(victim), SIGKILL)
+        // Once a checkpoint shows steps taken by the survivor alone, bring the worker back.
+        let shrank = await ClusterProcess.eventually(within: .seconds(60)) {
+            guard let latest = try? store.latest(), let history = try? store.history(of: latest) else { return false }
+            return history.steps.contains { $0.workers == 1 }
+        }
+        #expect(shrank)
+        #expect(try await cluster.replaceLostWorkers() == [1])
+        let result = try await training.value
+
+        let steps = result.history.steps
+        #expect(steps.map(\.step) == Array(1...450))
+        let sizes = steps.map(\.workers)
+        #expect(sizes.first == 2 && sizes.contains(1) && sizes.last == 2, "workers per step: \(sizes)")
+        // Runs restart from checkpoints and shrunk runs stop at them: sizes change only after one.
+        for index in steps.indices.dropFirst() where sizes[index] != sizes[index - 1] {
+            #expect(steps[index - 1].step % 15 == 0, "size changed after step \(steps[index - 1].step)")
+        }
+        #expect(result.restarts.count == 1)
+        #expect(result.metrics["validationAccuracy"]! > 0.9, "\(result.metrics)")
+    }
+}
+
 @Suite("Pipeline-parallel training across worker processes", .timeLimit(.minutes(2)))
 struct PipelineProcessTests {
     @Test("two stages in two processes train like one worker: activations forward and gradients back over TCP")

@@ -100,6 +100,27 @@ struct LocalProcessTests {
         await cluster.shutdown()
     }
 
+    @Test("a lost worker is replaced by a new process that takes work again")
+    func replaceLostWorker() async throws {
+        let cluster = try await ClusterProcess.start(workers: 2)
+        let onWorker1 = TaskOptions(maxRetries: 0, placement: .worker(1, strict: true))
+        let old = try await cluster.get(try await cluster.submit(F.processID, 0, options: onWorker1))
+        // Nothing to replace while every worker lives.
+        #expect(try await cluster.replaceLostWorkers() == [])
+        kill(pid_t(old), SIGKILL)
+        #expect(await ClusterProcess.eventually { await !cluster.status().workers[1].isAlive })
+        // A task pinned to the lost worker cannot run until it is replaced.
+        await #expect(throws: ClusterError.self) { try await cluster.submit(F.square, 7, options: onWorker1) }
+        #expect(try await cluster.replaceLostWorkers() == [1])
+        #expect(await cluster.status().workers.allSatisfy(\.isAlive))
+        #expect(try await cluster.get(try await cluster.submit(F.square, 7, options: onWorker1)) == 49)
+        let new = try await cluster.get(try await cluster.submit(F.processID, 0, options: onWorker1))
+        #expect(new != old)
+        #expect(try await cluster.get(try await (0..<20).asyncMap { try await cluster.submit(F.square, $0) }) == (0..<20).map { $0 * $0 })
+        await cluster.shutdown()
+        #expect(await ClusterProcess.eventually { ClusterProcess.isGone(new) }, "the replacement exits with the cluster")
+    }
+
     @Test("worker output reaches the driver; the default re-executes this program as the workers")
     func reexecutesTheProgram() throws {
         let (status, output) = try ClusterProcess.run(["reexec"])

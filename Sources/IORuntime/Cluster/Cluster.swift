@@ -60,6 +60,26 @@ public final class Cluster: Sendable {
     /// `nil` for an in-process cluster.
     public func derivedSecret(for purpose: String) -> [UInt8]? { core.router.link?.derivedSecret(for: purpose) }
 
+    /// Starts a new worker process in the place of every lost one (a multi-process cluster's
+    /// workers are not replaced on their own) and returns the ids of the workers replaced. The
+    /// new workers start empty: objects and actors that lived on the lost ones stay lost or
+    /// restarted elsewhere. Work that waited for room, a data-parallel run that shrank after a
+    /// loss included, can use them at once.
+    ///
+    /// - Throws: ``ClusterError/startFailed(_:)`` when a new worker cannot be started or does not
+    ///   connect (the workers replaced before it stay in service).
+    @discardableResult
+    public func replaceLostWorkers() async throws -> [Int] {
+        var replaced: [Int] = []
+        for worker in core.status().workers where !worker.isAlive {
+            if try await core.router.replaceLost(worker.id) {
+                core.workerReturned(worker.id)
+                replaced.append(worker.id)
+            }
+        }
+        return replaced
+    }
+
     /// Submits `function` with `arguments` — values, or refs the task will wait for — and returns
     /// a ref to its result at once.
     ///

@@ -242,6 +242,21 @@ final class ClusterCore: Sendable {
         for (id, hosted) in loss.restart { restartActor(id, hosted) }
     }
 
+    /// Takes a replaced worker back into service, with all its resources free, and starts the
+    /// tasks that were waiting for room.
+    func workerReturned(_ worker: Int) {
+        let effects = state.withLock { state -> Effects in
+            var effects = Effects()
+            guard state.workers.indices.contains(worker), !state.workers[worker].isAlive else { return effects }
+            state.workers[worker].isAlive = true
+            state.workers[worker].available = state.workers[worker].total
+            state.workers[worker].running = 0
+            state.schedule(effects: &effects, spill: spill)
+            return effects
+        }
+        perform(effects)
+    }
+
     /// Builds a lost actor again on another worker, under the same identity.
     private func restartActor(_ id: ActorIdentity, _ hosted: ActorHub.Hosted) {
         do {

@@ -236,6 +236,16 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
         core.withLock { $0 }?.workerLost(Int(peer.rawValue) - 1, reason: reason)
     }
 
+    /// Starts a new worker process in the place of lost worker `index` and takes it back into
+    /// service; false when the worker is not lost.
+    func replaceLost(_ index: Int) async throws -> Bool {
+        guard let link, let worker = health[safe: index], worker.isLost, !isClosing.load(ordering: .relaxed) else { return false }
+        try await link.replace(PeerID(UInt32(index + 1)))
+        worker.revive(at: elapsed)
+        logger.info("\(PeerID(UInt32(index + 1))) was replaced by a new worker process")
+        return true
+    }
+
     /// Cancels every job, waits up to `grace` for them to end, and disconnects.
     func shutdown(grace: Duration) async {
         isClosing.store(true, ordering: .relaxed)
@@ -266,4 +276,10 @@ final class WorkerHealth: Sendable {
 
     /// Marks the worker lost; true only for the first caller.
     func markLost() -> Bool { !lost.exchange(true, ordering: .acquiringAndReleasing) }
+
+    /// A new process took the lost worker's place: it counts as heard from now.
+    func revive(at nanoseconds: Int64) {
+        heard(at: nanoseconds)
+        lost.store(false, ordering: .releasing)
+    }
 }

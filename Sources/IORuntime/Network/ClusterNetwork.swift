@@ -31,11 +31,17 @@ public protocol ClusterLink: Sendable {
     /// connections that higher layers open between the cluster's processes; `nil` when the
     /// network has no secret.
     func derivedSecret(for purpose: String) -> [UInt8]?
+    /// Starts a new worker in the place of lost worker `peer` (a fresh process under the same
+    /// peer), returning once it has connected.
+    func replace(_ peer: PeerID) async throws
 }
 
 extension ClusterLink {
     public var sharesMemory: Bool { false }
     public func derivedSecret(for purpose: String) -> [UInt8]? { nil }
+    public func replace(_ peer: PeerID) async throws {
+        throw ClusterError.startFailed("this network cannot start a worker in place of \(peer)")
+    }
 }
 
 /// How often the driver checks on its workers, and how long a silent worker is given.

@@ -77,7 +77,12 @@ public struct CheckpointStore: Sendable {
         }
     }
 
-    /// The history recorded in `checkpoint`.
+    /// The run's steps up to `checkpoint`.
+    public func history(of checkpoint: Checkpoint) throws -> TrainingHistory {
+        TrainingHistory(steps: try progress(of: checkpoint).history)
+    }
+
+    /// What `checkpoint` recorded besides the tensors.
     func progress(of checkpoint: Checkpoint) throws -> CheckpointProgress {
         guard let data = FileManager.default.contents(atPath: checkpoint.progressPath) else {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: checkpoint.progressPath])

@@ -79,29 +79,34 @@ public struct LocalProcessNetwork: ClusterNetwork {
         var children: [ChildProcess] = []
         do {
             for index in 0..<count {
-                let peer = PeerID(UInt32(index + 1))
                 children.append(
-                    try ChildProcess.spawn(
-                        executable: executable, arguments: arguments,
-                        environment: [
-                            Variable.worker: "\(peer.rawValue)", Variable.port: "\(port)", Variable.parent: "\(getpid())",
-                            Variable.tokenDescriptor: "3", Variable.sharedMemory: sharedMemory ? "1" : "0",
-                        ],
-                        secret: Array(token.hexadecimal.utf8), name: "\(peer)"))
+                    try spawnWorker(PeerID(UInt32(index + 1)), executable: executable, arguments: arguments, port: port, token: token))
             }
-            try await waitForWorkers(children, transport: transport)
+            try await waitForWorkers(children, peers: children.indices.map { PeerID(UInt32($0 + 1)) }, transport: transport)
         } catch {
             for child in children { child.kill() }
             await transport.shutdown()
             throw error
         }
-        return LocalProcessLink(tcp: transport, children: children, address: "127.0.0.1:\(port)", sharesMemory: sharedMemory)
+        return LocalProcessLink(
+            network: self, tcp: transport, children: children, port: port, executable: executable, arguments: arguments)
     }
 
-    /// Waits until every worker has connected and authenticated; fails early when one exits.
-    private func waitForWorkers(_ children: [ChildProcess], transport: TCPTransport) async throws {
+    /// Starts the process of worker `peer`.
+    func spawnWorker(_ peer: PeerID, executable: String, arguments: [String], port: Int, token: ClusterToken) throws -> ChildProcess {
+        try ChildProcess.spawn(
+            executable: executable, arguments: arguments,
+            environment: [
+                Variable.worker: "\(peer.rawValue)", Variable.port: "\(port)", Variable.parent: "\(getpid())",
+                Variable.tokenDescriptor: "3", Variable.sharedMemory: sharedMemory ? "1" : "0",
+            ],
+            secret: Array(token.hexadecimal.utf8), name: "\(peer)")
+    }
+
+    /// Waits until the workers `peers` have connected and authenticated; fails early when one exits.
+    func waitForWorkers(_ children: [ChildProcess], peers: [PeerID], transport: TCPTransport) async throws {
         let deadline = ContinuousClock.now + startTimeout
-        let expected = Set(children.indices.map { PeerID(UInt32($0 + 1)) })
+        let expected = Set(peers)
         while !expected.isSubset(of: transport.connectedPeers) {
             for child in children where child.exited != nil {
                 let output = child.lastLines.suffix(5).joined(separator: " | ")
@@ -126,35 +131,59 @@ public struct LocalProcessNetwork: ClusterNetwork {
 
 /// The driver's end of a local-process cluster: the TCP transport and the worker processes.
 final class LocalProcessLink: ClusterLink {
+    let network: LocalProcessNetwork
     let tcp: TCPTransport
-    let children: [ChildProcess]
-    let address: String
-    let sharesMemory: Bool
+    /// The worker processes by peer (worker-1 first); a replaced worker's entry is its new process.
+    private let children: Mutex<[ChildProcess]>
+    let port: Int
+    let executable: String
+    let arguments: [String]
+
+    var address: String { "127.0.0.1:\(port)" }
+    var sharesMemory: Bool { network.sharedMemory }
 
     func derivedSecret(for purpose: String) -> [UInt8]? { tcp.token.derived(for: purpose).secretBytes }
 
-    init(tcp: TCPTransport, children: [ChildProcess], address: String, sharesMemory: Bool) {
+    init(network: LocalProcessNetwork, tcp: TCPTransport, children: [ChildProcess], port: Int, executable: String, arguments: [String]) {
+        self.network = network
         self.tcp = tcp
-        self.children = children
-        self.address = address
-        self.sharesMemory = sharesMemory
+        self.children = Mutex(children)
+        self.port = port
+        self.executable = executable
+        self.arguments = arguments
     }
 
     var transport: any Transport { tcp }
 
     func terminate(_ peer: PeerID) {
-        children[safe: Int(peer.rawValue) - 1]?.kill()
+        children.withLock { $0[safe: Int(peer.rawValue) - 1] }?.kill()
+    }
+
+    /// Starts a new process for worker `peer`, after making sure the old one is gone.
+    func replace(_ peer: PeerID) async throws {
+        let index = Int(peer.rawValue) - 1
+        guard let old = children.withLock({ $0[safe: index] }) else { throw ClusterError.startFailed("there is no \(peer) to replace") }
+        old.kill()
+        let child = try network.spawnWorker(peer, executable: executable, arguments: arguments, port: port, token: tcp.token)
+        children.withLock { $0[index] = child }
+        do {
+            try await network.waitForWorkers([child], peers: [peer], transport: tcp)
+        } catch {
+            child.kill()
+            throw error
+        }
     }
 
     /// Closes the connections (workers exit when the driver's connection goes), then kills the
     /// workers still running a second later.
     func shutdown() async {
         await tcp.shutdown()
+        let processes = children.withLock { $0 }
         let deadline = ContinuousClock.now + .seconds(1)
-        while children.contains(where: { $0.exited == nil }) && ContinuousClock.now < deadline {
+        while processes.contains(where: { $0.exited == nil }) && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
-        for child in children { child.kill() }
+        for child in processes { child.kill() }
     }
 }
 
