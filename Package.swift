@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "IOTrain",
             dependencies: [
-                "IONN", "IOTensor", "IORuntime", "IORuntimeTensor", "IOTransportTCP",
+                "IONN", "IOTensor", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "CSharedMemory",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]),

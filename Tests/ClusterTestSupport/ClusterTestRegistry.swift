@@ -133,6 +133,8 @@ public distributed actor CollectiveRankActor {
 
     public distributed func barrier() async throws { try await joined().barrier() }
 
+    public distributed func sendsThroughSharedMemory() throws -> Bool { try joined().sendsThroughSharedMemory }
+
     public distributed func processID() -> Int { Int(getpid()) }
 
     private func joined() throws -> CollectiveGroup {

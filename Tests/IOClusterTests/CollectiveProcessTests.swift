@@ -12,23 +12,30 @@ import Testing
 @Suite("Collectives across worker processes", .timeLimit(.minutes(2)))
 struct CollectiveProcessTests {
     /// `count` rank actors, one per worker process, joined in a group.
-    func ranks(_ cluster: Cluster, count: Int, chunkBytes: Int = 64 << 10) async throws -> [CollectiveRankActor] {
+    func ranks(_ cluster: Cluster, count: Int, chunkBytes: Int = 64 << 10, sharedMemory: Bool = true) async throws -> [CollectiveRankActor]
+    {
         var ranks: [CollectiveRankActor] = []
         for _ in 0..<count { ranks.append(try await cluster.spawn(CollectiveRankActor.self, options: ActorOptions(resources: [.cpu: 1]))) }
         let joining = ranks
-        try await CollectiveGroup.form(size: count, on: cluster, options: CollectiveGroup.Options(chunkBytes: chunkBytes)) {
+        try await CollectiveGroup.form(
+            size: count, on: cluster, options: CollectiveGroup.Options(chunkBytes: chunkBytes, sharedMemory: sharedMemory)
+        ) {
             rank, invitation in
             try await joining[rank].join(invitation)
         }
         return ranks
     }
 
-    @Test("allreduce, allgather, broadcast and barrier between three processes equal a local computation")
-    func collectives() async throws {
+    @Test(
+        "allreduce, allgather, broadcast and barrier between three processes equal a local computation, through shared memory or TCP",
+        arguments: [true, false])
+    func collectives(sharedMemory: Bool) async throws {
         let cluster = try await ClusterProcess.start(workers: 3)
-        let ranks = try await ranks(cluster, count: 3)
+        let ranks = try await ranks(cluster, count: 3, sharedMemory: sharedMemory)
         let pids = try await ranks.asyncMap { try await $0.processID() }
         #expect(Set(pids).count == 3)
+        // Processes on one host hand messages over in shared memory unless told not to.
+        for rank in ranks { #expect(try await rank.sendsThroughSharedMemory() == sharedMemory) }
         let inputs = try (0..<3).map { try Tensor<Float>.randomNormal([100_003], seed: UInt64(7 + $0)) }
         for operation in [ReduceOperation.sum, .maximum, .average] {
             let results = try await withThrowingTaskGroup(of: (Int, Tensor<Float>).self) { tasks in

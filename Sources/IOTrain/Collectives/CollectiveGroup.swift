@@ -46,11 +46,15 @@ public final class CollectiveGroup: Sendable {
         /// The host that ranks in other processes reach the rendezvous on (loopback for local
         /// worker processes).
         public var host: String
+        /// Whether ranks in different processes on one host hand messages over through shared
+        /// memory (on by default; off, everything goes over their TCP connections).
+        public var sharedMemory: Bool
 
-        public init(chunkBytes: Int = 1 << 20, timeout: Duration = .seconds(60), host: String = "127.0.0.1") {
+        public init(chunkBytes: Int = 1 << 20, timeout: Duration = .seconds(60), host: String = "127.0.0.1", sharedMemory: Bool = true) {
             self.chunkBytes = chunkBytes
             self.timeout = timeout
             self.host = host
+            self.sharedMemory = sharedMemory
         }
     }
 
@@ -58,6 +62,10 @@ public final class CollectiveGroup: Sendable {
     public var name: String { endpoint.group }
     /// This rank's number, from 0.
     public var rank: Int { endpoint.rank }
+    /// Whether this rank's messages to the next rank go through shared memory (the next rank runs
+    /// in another process on this host and could map this rank's slots) rather than over TCP or,
+    /// in one process, straight through memory.
+    public var sendsThroughSharedMemory: Bool { endpoint.sendsThroughSharedMemory }
     /// The number of ranks.
     public var size: Int { endpoint.size }
 
@@ -106,7 +114,8 @@ public final class CollectiveGroup: Sendable {
         let invitations = (0..<size).map { rank in
             CollectiveInvitation(
                 group: name, rank: rank, size: size, rendezvousProcess: ProcessIdentity.current, rendezvousHost: options.host,
-                rendezvousPort: rendezvous.port, timeoutMilliseconds: max(1, milliseconds), chunkBytes: options.chunkBytes)
+                rendezvousPort: rendezvous.port, timeoutMilliseconds: max(1, milliseconds), chunkBytes: options.chunkBytes,
+                sharedMemory: options.sharedMemory)
         }
         let timer = Task {
             try await Task.sleep(for: options.timeout)
@@ -148,9 +157,9 @@ public final class CollectiveGroup: Sendable {
         Scalar
     > {
         try await exclusive { sequence in
-            let buffer = copy(tensor)
+            let buffer = buffer(byteCount: tensor.count * MemoryLayout<Scalar>.stride)
             let plan = RingPlan(count: tensor.count, size: size, elementSize: MemoryLayout<Scalar>.stride, chunkBytes: chunkBytes)
-            try await reduceScatter(buffer, Scalar.self, plan, operation, sequence: sequence, as: .allreduce)
+            try await reduceScatter(buffer, tensor.contiguous(), plan, operation, sequence: sequence, as: .allreduce)
             try await allgather(buffer, plan, sequence: sequence, as: .allreduce, firstStep: size - 1)
             if operation == .average { Scalar.divide(buffer.elements(Scalar.self, 0..<tensor.count), count: tensor.count, by: size) }
             return try buffer.tensor(Scalar.self, 0..<tensor.count, shape: tensor.shape)
@@ -168,9 +177,9 @@ public final class CollectiveGroup: Sendable {
             throw CollectiveError.invalidArgument("reduceScatter cuts the first axis into \(size) parts; shape \(tensor.shape) does not")
         }
         return try await exclusive { sequence in
-            let buffer = copy(tensor)
+            let buffer = buffer(byteCount: tensor.count * MemoryLayout<Scalar>.stride)
             let plan = RingPlan(count: tensor.count, size: size, elementSize: MemoryLayout<Scalar>.stride, chunkBytes: chunkBytes)
-            try await reduceScatter(buffer, Scalar.self, plan, operation, sequence: sequence, as: .reduceScatter)
+            try await reduceScatter(buffer, tensor.contiguous(), plan, operation, sequence: sequence, as: .reduceScatter)
             let mine = plan.segment(rank)
             if operation == .average { Scalar.divide(buffer.elements(Scalar.self, mine), count: mine.count, by: size) }
             return try buffer.tensor(Scalar.self, mine, shape: [rows / size] + tensor.shape.dropFirst())
@@ -338,20 +347,34 @@ public final class CollectiveGroup: Sendable {
     /// Ring reduce-scatter: after `size − 1` steps this rank's segment holds the reduction of all.
     /// At step `s` rank `r` sends segment `r − s − 1` and reduces segment `r − s − 2` into its own
     /// copy; each chunk it reduces goes on at once as the next step's chunk.
+    ///
+    /// The buffer starts empty: each chunk of `source` is copied in just before it is sent or
+    /// reduced, while it is hot in cache, rather than in one pass over the whole tensor first.
+    /// Every segment is touched exactly once (one sent at the start, the others reduced).
     private func reduceScatter<Scalar: CollectiveScalar>(
-        _ buffer: RingBuffer, _ type: Scalar.Type, _ plan: RingPlan, _ operation: ReduceOperation, sequence: UInt64,
+        _ buffer: RingBuffer, _ source: Tensor<Scalar>, _ plan: RingPlan, _ operation: ReduceOperation, sequence: UInt64,
         as kind: CollectiveOperation
     ) async throws {
-        guard size > 1 else { return }
+        func fill(_ range: Range<Int>) {
+            source.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress, !range.isEmpty else { return }
+                (buffer.base + range.lowerBound * plan.elementSize).copyMemory(
+                    from: base + range.lowerBound * plan.elementSize, byteCount: range.count * plan.elementSize)
+            }
+        }
+        guard size > 1 else { return fill(0..<source.count) }
         let first = (rank + size - 1) % size
         for chunk in 0..<plan.chunksPerSegment {
-            try await send(buffer, plan, plan.chunk(chunk, of: first), sequence: sequence, step: 0, chunk: chunk, as: kind)
+            let range = plan.chunk(chunk, of: first)
+            fill(range)
+            try await send(buffer, plan, range, sequence: sequence, step: 0, chunk: chunk, as: kind)
         }
         for step in 0..<(size - 1) {
             let segment = ((rank - step - 2) % size + size) % size
             for chunk in 0..<plan.chunksPerSegment {
                 let range = plan.chunk(chunk, of: segment)
                 let message = try await receive(plan, sequence: sequence, step: step, chunk: chunk, as: kind, count: range.count)
+                fill(range)
                 message.withElements {
                     Scalar.combine(operation, into: buffer.elements(Scalar.self, range), from: $0.baseAddress!, count: range.count)
                 }

@@ -45,6 +45,8 @@ public struct CollectiveInvitation: Sendable, Equatable {
     let timeoutMilliseconds: Int
     /// The bytes per message of a collective's pipeline.
     let chunkBytes: Int
+    /// Whether ranks on one host in different processes may use shared memory.
+    let sharedMemory: Bool
 }
 
 extension CollectiveInvitation: WireSerializable {
@@ -57,6 +59,7 @@ extension CollectiveInvitation: WireSerializable {
         encoder.writeLength(rendezvousPort)
         encoder.writeLength(timeoutMilliseconds)
         encoder.writeLength(chunkBytes)
+        encoder.write(sharedMemory)
     }
 
     public init(from decoder: inout WireDecoder) throws(WireError) {
@@ -68,6 +71,7 @@ extension CollectiveInvitation: WireSerializable {
         rendezvousPort = try decoder.readLength()
         timeoutMilliseconds = try decoder.readLength()
         chunkBytes = try decoder.readLength()
+        sharedMemory = try decoder.read(Bool.self)
         guard size > 0, rank < size, rendezvousPort <= 65535, chunkBytes > 0 else {
             throw .invalid(what: "collective invitation", reason: "rank \(rank) of \(size), port \(rendezvousPort), chunk \(chunkBytes)")
         }

@@ -3,6 +3,10 @@ import IOTransportTCP
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One rank's end of a ring: what it receives from its neighbours, and how it reaches them —
 /// directly in memory when a neighbour is in the same process, over its own authenticated TCP
 /// connection otherwise. Ring collectives flow from each rank to the next; point-to-point
@@ -25,7 +29,19 @@ final class RankEndpoint: Sendable {
         var rendezvousReply: CheckedContinuation<[CollectiveAddress], any Error>?
         var failure: CollectiveError?
         var closed = false
+        /// Shared slots to the next rank, when it could map them.
+        var outbox: (slots: SharedSlots, credits: SlotCredits)?
+        /// The previous rank's shared slots, mapped.
+        var inboxSlots: SharedSlots?
+        /// Waits for the next rank's answer to this rank's offer of shared slots.
+        var sharedAnswer: CheckedContinuation<Bool, Never>?
     }
+
+    /// Whether messages to the next rank go through shared slots.
+    var sendsThroughSharedMemory: Bool { state.withLock { $0.outbox != nil } }
+
+    /// Slots in each rank's ring of shared slots.
+    static let sharedSlotCount = 8
 
     let group: String
     let rank: Int
@@ -83,7 +99,9 @@ final class RankEndpoint: Sendable {
             let addresses = try await withTimeout(invitation) {
                 try await endpoint.meet(invitation, address: registered, inDriverProcess: inDriverProcess)
             }
-            try await withTimeout(invitation) { try await endpoint.connect(addresses) }
+            try await withTimeout(invitation) {
+                try await endpoint.connect(addresses, chunkBytes: invitation.chunkBytes, sharedMemory: invitation.sharedMemory)
+            }
             return endpoint
         } catch {
             await endpoint.close()
@@ -148,7 +166,7 @@ final class RankEndpoint: Sendable {
 
     /// Opens the ring: this rank's way to the next, and waits for the previous rank's
     /// connection where it comes over TCP.
-    private func connect(_ addresses: [CollectiveAddress]) async throws {
+    private func connect(_ addresses: [CollectiveAddress], chunkBytes: Int, sharedMemory: Bool) async throws {
         guard addresses.count == size else {
             throw CollectiveError.rendezvousFailed(group: group, reason: "\(addresses.count) addresses for \(size) ranks")
         }
@@ -189,6 +207,62 @@ final class RankEndpoint: Sendable {
                 try await Task.sleep(for: .milliseconds(2))
             }
         }
+        if next.process != here && sharedMemory {
+            await offerSharedSlots(to: Self.peer(ofRank: nextRank), slotBytes: CollectiveMessage.headerSize + chunkBytes)
+        }
+    }
+
+    /// Offers the next rank a ring of shared slots for the messages this rank sends it, and uses
+    /// it when the next rank could map it (same host); otherwise messages stay on TCP.
+    private func offerSharedSlots(to peer: PeerID, slotBytes: Int) async {
+        guard let tcp, let slots = SharedSlots.create(slotCount: Self.sharedSlotCount, slotBytes: slotBytes) else { return }
+        let offer = SharedSlots.Offer(
+            process: getpid(), descriptor: slots.descriptor, slotCount: slots.slotCount, slotBytes: slotBytes, tag: slots.tag)
+        let accepted = await withCheckedContinuation { continuation in
+            let failed = state.withLock { state -> Bool in
+                guard state.failure == nil else { return true }
+                state.sharedAnswer = continuation
+                return false
+            }
+            if failed { return continuation.resume(returning: false) }
+            do {
+                try tcp.send(WireFrame(kind: FrameKind.sharedOffer.rawValue, payload: offer.bytes), from: Self.peer(ofRank: rank), to: peer)
+            } catch {
+                answerSharedOffer(false)
+            }
+        }
+        if accepted { state.withLock { $0.outbox = (slots, SlotCredits(slotCount: slots.slotCount)) } }
+    }
+
+    /// Ends the wait for the next rank's answer.
+    private func answerSharedOffer(_ accepted: Bool) {
+        state.withLock { state in
+            defer { state.sharedAnswer = nil }
+            return state.sharedAnswer
+        }?.resume(returning: accepted)
+    }
+
+    /// The previous rank offered its shared slots: map them if possible, and say so.
+    private func receivedSharedOffer(_ payload: [UInt8], from source: PeerID) {
+        let mapped = SharedSlots.Offer(payload).flatMap(SharedSlots.map)
+        if let mapped { state.withLock { $0.inboxSlots = mapped } }
+        try? tcp?.send(
+            WireFrame(kind: FrameKind.sharedAnswer.rawValue, payload: [mapped == nil ? 0 : 1]), from: Self.peer(ofRank: rank), to: source)
+    }
+
+    /// The previous rank put a message in shared slot `index`: copy it out, give the slot back.
+    private func receivedSlot(_ payload: [UInt8], from source: PeerID) throws(CollectiveError) {
+        var decoder = WireDecoder(payload)
+        guard let index = try? decoder.read(UInt32.self), let length = try? decoder.read(UInt32.self),
+            let slots = state.withLock({ $0.inboxSlots }), Int(index) < slots.slotCount, Int(length) <= slots.slotBytes
+        else {
+            throw .malformedMessage(group: group, reason: "a shared-slot notice \(payload) that does not fit the slots")
+        }
+        let bytes = Array(UnsafeRawBufferPointer(start: slots.slot(Int(index)), count: Int(length)))
+        var freed = WireEncoder()
+        freed.write(index)
+        try? tcp?.send(WireFrame(kind: FrameKind.slotFreed.rawValue, payload: freed.bytes), from: Self.peer(ofRank: rank), to: source)
+        inbox.put(try CollectiveMessage(decoding: bytes, group: group))
     }
 
     // MARK: Messages
@@ -196,6 +270,8 @@ final class RankEndpoint: Sendable {
     /// Sends a message received from the previous rank on to the next.
     func send(_ message: CollectiveMessage) async throws {
         try await send(
+            length: message.bytes.count,
+            copy: { target in message.bytes.withUnsafeBytes { target.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } },
             make: { message },
             write: { tcp, peer, source in
                 try message.bytes.withUnsafeBytes { raw in
@@ -214,6 +290,13 @@ final class RankEndpoint: Sendable {
         let header = CollectiveMessage.header(sequence: sequence, step: step, chunk: chunk, operation: operation, elementSize: elementSize)
         try await send(
             direction,
+            length: CollectiveMessage.headerSize + elements.count,
+            copy: { target in
+                header.withUnsafeBytes { target.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                if let base = elements.baseAddress {
+                    (target + CollectiveMessage.headerSize).copyMemory(from: base, byteCount: elements.count)
+                }
+            },
             make: {
                 CollectiveMessage(
                     sequence: sequence, step: step, chunk: chunk, operation: operation, elementSize: elementSize, elements: elements)
@@ -225,12 +308,29 @@ final class RankEndpoint: Sendable {
             })
     }
 
-    /// Hands a message to a neighbour in process (`make`), or writes it to its connection.
+    /// Hands a message to a neighbour in process (`make`), puts it in a shared slot (`copy`, the
+    /// message's `length` bytes) and announces it, or writes it to the neighbour's connection.
     private func send(
-        _ direction: Direction = .toNext, make: () -> CollectiveMessage, write: (TCPTransport, _ to: PeerID, _ from: PeerID) throws -> Void
+        _ direction: Direction = .toNext, length: Int, copy: (UnsafeMutableRawPointer) -> Void, make: () -> CollectiveMessage,
+        write: (TCPTransport, _ to: PeerID, _ from: PeerID) throws -> Void
     ) async throws {
-        let (link, failure) = state.withLock { ($0.failure == nil ? (direction == .toNext ? $0.next : $0.previous) : nil, $0.failure) }
+        let (link, failure, outbox) = state.withLock {
+            ($0.failure == nil ? (direction == .toNext ? $0.next : $0.previous) : nil, $0.failure, direction == .toNext ? $0.outbox : nil)
+        }
         if let failure { throw failure }
+        if case .tcp(let peer) = link, let outbox, length <= outbox.slots.slotBytes, let tcp {
+            let index = try await outbox.credits.take()
+            copy(outbox.slots.slot(index))
+            var notice = WireEncoder()
+            notice.write(UInt32(index))
+            notice.write(UInt32(length))
+            do {
+                try tcp.send(WireFrame(kind: FrameKind.slotFilled.rawValue, payload: notice.bytes), from: Self.peer(ofRank: rank), to: peer)
+            } catch {
+                throw state.withLock { $0.failure } ?? .peerLost(group: group, rank: nextRank)
+            }
+            return
+        }
         switch link {
         case .inProcess(let endpoint):
             // Forward messages land in the neighbour's inbox from its previous rank, backward ones
@@ -286,6 +386,27 @@ final class RankEndpoint: Sendable {
             logger.warning("[IOTrain] collective group \(group): rank \(rank) dropped a message from \(source), not a neighbour")
             return
         }
+        switch FrameKind(rawValue: frame.kind) {
+        case .sharedOffer where fromPrevious:
+            return receivedSharedOffer(frame.payload, from: source)
+        case .sharedAnswer where fromNext:
+            return answerSharedOffer(frame.payload == [1])
+        case .slotFreed where fromNext:
+            var decoder = WireDecoder(frame.payload)
+            if let index = try? decoder.read(UInt32.self), let outbox = state.withLock({ $0.outbox }), Int(index) < outbox.slots.slotCount {
+                outbox.credits.give(Int(index))
+            }
+            return
+        case .slotFilled where fromPrevious:
+            do {
+                try receivedSlot(frame.payload, from: source)
+            } catch {
+                breakGroup(error)
+            }
+            return
+        default:
+            break
+        }
         if frame.kind == FrameKind.abort.rawValue {
             // Failures travel forward round the ring, so they come from the previous rank.
             guard fromPrevious else { return }
@@ -340,6 +461,11 @@ final class RankEndpoint: Sendable {
         // A lost previous rank may have left after sending its last messages; they stay
         // receivable. Without the next rank, nothing more can be sent (with two ranks, the first
         // send says so).
+        if rank == nextRank {
+            // Nothing more can go into its slots, and no slot comes back.
+            state.withLock { $0.outbox }?.credits.fail(.peerLost(group: group, rank: rank))
+            answerSharedOffer(false)
+        }
         if rank == previousRank {
             previousLeft()
         } else if rank == nextRank {
@@ -353,6 +479,14 @@ final class RankEndpoint: Sendable {
         case message = 0xC1_00
         /// The sender's group broke; the payload is the reason (a wire string).
         case abort = 0xC1_01
+        /// sender → next rank: a ring of shared slots it may map (``SharedSlots/Offer``).
+        case sharedOffer = 0xC1_02
+        /// next rank → sender: whether it mapped them (one byte, 1 or 0).
+        case sharedAnswer = 0xC1_03
+        /// sender → next rank: a message is in slot (UInt32) of length (UInt32).
+        case slotFilled = 0xC1_04
+        /// next rank → sender: slot (UInt32) is free again.
+        case slotFreed = 0xC1_05
     }
 
     /// Fails this rank's pending and later operations with `error`, and tells the next rank,
@@ -365,6 +499,8 @@ final class RankEndpoint: Sendable {
         }
         inbox.fail(error)
         inboxFromNext.fail(error)
+        state.withLock { $0.outbox }?.credits.fail(error)
+        answerSharedOffer(false)
         guard first, size > 1 else { return }
         let reason: String
         if case .aborted(_, _, let original) = error { reason = original } else { reason = error.description }
@@ -392,6 +528,8 @@ final class RankEndpoint: Sendable {
         guard first else { return }
         inbox.fail(.closed(group: group))
         inboxFromNext.fail(.closed(group: group))
+        state.withLock { $0.outbox }?.credits.fail(.closed(group: group))
+        answerSharedOffer(false)
         if case .inProcess(let endpoint) = next, size > 1 { endpoint.previousLeft() }
         if case .inProcess(let endpoint) = previous, size > 2 { endpoint.nextLeft() }
         _ = Self.inThisProcess.withLock { $0.removeValue(forKey: Self.key(group, rank)) }
