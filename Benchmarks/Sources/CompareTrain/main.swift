@@ -78,7 +78,10 @@ func runAllreduce() async throws {
     for _ in 0..<ranks { actors.append(try await cluster.spawn(Rank.self, options: ActorOptions(resources: [.cpu: 1]))) }
     let joining = actors
     let chunk = ProcessInfo.processInfo.environment["COMPARE_CHUNK_BYTES"].flatMap(Int.init) ?? CollectiveGroup.Options().chunkBytes
-    try await CollectiveGroup.form(size: ranks, on: cluster, options: CollectiveGroup.Options(chunkBytes: chunk)) { rank, invitation in
+    let sharedMemory = ProcessInfo.processInfo.environment["COMPARE_SHARED_MEMORY"] != "0"
+    try await CollectiveGroup.form(
+        size: ranks, on: cluster, options: CollectiveGroup.Options(chunkBytes: chunk, sharedMemory: sharedMemory)
+    ) { rank, invitation in
         try await joining[rank].join(invitation)
     }
 

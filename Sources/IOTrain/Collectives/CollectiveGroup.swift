@@ -374,9 +374,14 @@ public final class CollectiveGroup: Sendable {
             for chunk in 0..<plan.chunksPerSegment {
                 let range = plan.chunk(chunk, of: segment)
                 let message = try await receive(plan, sequence: sequence, step: step, chunk: chunk, as: kind, count: range.count)
-                fill(range)
-                message.withElements {
-                    Scalar.combine(operation, into: buffer.elements(Scalar.self, range), from: $0.baseAddress!, count: range.count)
+                // This rank's part of the chunk and the one received, reduced in one pass.
+                message.withElements { received in
+                    source.withUnsafeBytes { own in
+                        guard let mine = own.baseAddress, let theirs = received.baseAddress, !range.isEmpty else { return }
+                        Scalar.combine(
+                            operation, into: buffer.elements(Scalar.self, range), first: mine + range.lowerBound * plan.elementSize,
+                            second: theirs, count: range.count)
+                    }
                 }
                 if step < size - 2 {
                     try await send(buffer, plan, range, sequence: sequence, step: step + 1, chunk: chunk, as: kind)

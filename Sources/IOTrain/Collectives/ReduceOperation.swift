@@ -24,6 +24,38 @@ public protocol CollectiveScalar: NumericScalar {
     static func combine(_ operation: ReduceOperation, into target: UnsafeMutablePointer<Self>, from source: UnsafeRawPointer, count: Int)
     /// `values[i] /= divisor` for `count` elements.
     static func divide(_ values: UnsafeMutablePointer<Self>, count: Int, by divisor: Int)
+    /// `target[i] = first[i] ⊕ second[i]` for `count` elements, in one pass.
+    static func combine(
+        _ operation: ReduceOperation, into target: UnsafeMutablePointer<Self>, first: UnsafeRawPointer, second: UnsafeRawPointer, count: Int
+    )
+}
+
+extension CollectiveScalar {
+    public static func combine(
+        _ operation: ReduceOperation, into target: UnsafeMutablePointer<Self>, first: UnsafeRawPointer, second: UnsafeRawPointer, count: Int
+    ) {
+        UnsafeMutableRawPointer(target).copyMemory(from: first, byteCount: count * MemoryLayout<Self>.stride)
+        combine(operation, into: target, from: second, count: count)
+    }
+}
+
+/// ``CollectiveScalar/combine(_:into:first:second:count:)`` for floating point: a sum in one pass,
+/// the other operations as a copy and a combine.
+@inline(__always)
+private func combineLoop<Scalar: NumericScalar & BinaryFloatingPoint>(
+    _ operation: ReduceOperation, _ target: UnsafeMutablePointer<Scalar>, _ first: UnsafeRawPointer, _ second: UnsafeRawPointer,
+    _ count: Int
+) {
+    guard operation == .sum || operation == .average else {
+        UnsafeMutableRawPointer(target).copyMemory(from: first, byteCount: count * MemoryLayout<Scalar>.stride)
+        return combineLoop(operation, target, second, count)
+    }
+    let stride = MemoryLayout<Scalar>.stride
+    for index in 0..<count {
+        target[index] =
+            first.loadUnaligned(fromByteOffset: index * stride, as: Scalar.self)
+            + second.loadUnaligned(fromByteOffset: index * stride, as: Scalar.self)
+    }
 }
 
 @inline(__always)
@@ -59,6 +91,12 @@ extension Float: CollectiveScalar {
     ) {
         combineLoop(operation, target, source, count)
     }
+    public static func combine(
+        _ operation: ReduceOperation, into target: UnsafeMutablePointer<Float>, first: UnsafeRawPointer, second: UnsafeRawPointer,
+        count: Int
+    ) {
+        combineLoop(operation, target, first, second, count)
+    }
     public static func divide(_ values: UnsafeMutablePointer<Float>, count: Int, by divisor: Int) {
         let scale = 1 / Float(divisor)
         for index in 0..<count { values[index] *= scale }
@@ -70,6 +108,12 @@ extension Double: CollectiveScalar {
         _ operation: ReduceOperation, into target: UnsafeMutablePointer<Double>, from source: UnsafeRawPointer, count: Int
     ) {
         combineLoop(operation, target, source, count)
+    }
+    public static func combine(
+        _ operation: ReduceOperation, into target: UnsafeMutablePointer<Double>, first: UnsafeRawPointer, second: UnsafeRawPointer,
+        count: Int
+    ) {
+        combineLoop(operation, target, first, second, count)
     }
     public static func divide(_ values: UnsafeMutablePointer<Double>, count: Int, by divisor: Int) {
         let scale = 1 / Double(divisor)
