@@ -92,7 +92,7 @@ func runAllreduce() async throws {
         for actor in actors {
             tasks.addTask {
                 try await actor.timeAllreduce(
-                    count: count, rounds: ProcessInfo.processInfo.environment["COMPARE_ROUNDS_INNER"].flatMap(Int.init) ?? 5)
+                    count: count, rounds: ProcessInfo.processInfo.environment["COMPARE_ROUNDS_INNER"].flatMap(Int.init) ?? 20)
             }
         }
         return try await tasks.reduce(0) { max($0, $1) }

@@ -364,10 +364,17 @@ public final class CollectiveGroup: Sendable {
         }
         guard size > 1 else { return fill(0..<source.count) }
         let first = (rank + size - 1) % size
+        // The first segment goes out straight from the input; the allgather refills it later.
         for chunk in 0..<plan.chunksPerSegment {
             let range = plan.chunk(chunk, of: first)
-            fill(range)
-            try await send(buffer, plan, range, sequence: sequence, step: 0, chunk: chunk, as: kind)
+            try await endpoint.send(
+                sequence: sequence, step: 0, chunk: chunk, operation: kind, elementSize: plan.elementSize,
+                byteCount: range.count * plan.elementSize
+            ) { body in
+                source.withUnsafeBytes { raw in
+                    body(UnsafeRawBufferPointer(rebasing: raw[range.lowerBound * plan.elementSize..<range.upperBound * plan.elementSize]))
+                }
+            }
         }
         for step in 0..<(size - 1) {
             let segment = ((rank - step - 2) % size + size) % size

@@ -287,24 +287,50 @@ final class RankEndpoint: Sendable {
         sequence: UInt64, step: Int, chunk: Int, operation: CollectiveOperation, elementSize: Int, elements: UnsafeRawBufferPointer,
         direction: Direction = .toNext
     ) async throws {
+        try await send(
+            sequence: sequence, step: step, chunk: chunk, operation: operation, elementSize: elementSize, byteCount: elements.count,
+            direction: direction, withElements: { body in body(elements) })
+    }
+
+    /// ``send(sequence:step:chunk:operation:elementSize:elements:direction:)`` for elements that
+    /// are reachable only inside a closure (a tensor's storage): `withElements` hands its
+    /// `byteCount` bytes to the body it is given, at the moment they are copied.
+    func send(
+        sequence: UInt64, step: Int, chunk: Int, operation: CollectiveOperation, elementSize: Int, byteCount: Int,
+        direction: Direction = .toNext, withElements: ((UnsafeRawBufferPointer) -> Void) -> Void
+    ) async throws {
         let header = CollectiveMessage.header(sequence: sequence, step: step, chunk: chunk, operation: operation, elementSize: elementSize)
         try await send(
             direction,
-            length: CollectiveMessage.headerSize + elements.count,
+            length: CollectiveMessage.headerSize + byteCount,
             copy: { target in
                 header.withUnsafeBytes { target.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-                if let base = elements.baseAddress {
-                    (target + CollectiveMessage.headerSize).copyMemory(from: base, byteCount: elements.count)
+                withElements { elements in
+                    if let base = elements.baseAddress {
+                        (target + CollectiveMessage.headerSize).copyMemory(from: base, byteCount: elements.count)
+                    }
                 }
             },
             make: {
-                CollectiveMessage(
-                    sequence: sequence, step: step, chunk: chunk, operation: operation, elementSize: elementSize, elements: elements)
+                var message: CollectiveMessage?
+                withElements { elements in
+                    message = CollectiveMessage(
+                        sequence: sequence, step: step, chunk: chunk, operation: operation, elementSize: elementSize, elements: elements)
+                }
+                return message!
             },
             write: { tcp, peer, source in
-                try header.withUnsafeBytes { head in
-                    try tcp.send(kind: FrameKind.message.rawValue, payload: [head, elements], from: source, to: peer)
+                var failure: (any Error)?
+                header.withUnsafeBytes { head in
+                    withElements { elements in
+                        do {
+                            try tcp.send(kind: FrameKind.message.rawValue, payload: [head, elements], from: source, to: peer)
+                        } catch {
+                            failure = error
+                        }
+                    }
                 }
+                if let failure { throw failure }
             })
     }
 
