@@ -159,7 +159,7 @@ public enum DataParallelError: Error, Sendable, CustomStringConvertible {
 /// ```
 public struct DataParallelTrainer<Scalar: LinearAlgebraScalar & CollectiveScalar>: Sendable {
     public let recipe: DataParallelRecipe<Scalar>
-    /// The per-rank loop, registered by ``IORuntime/Registry/dataParallel(_:)``.
+    /// The per-rank loop, registered by `Registry.dataParallel(_:)`.
     public let loop: TrainingLoop<DataParallelConfig, DataParallelReport>
 
     public init(_ recipe: DataParallelRecipe<Scalar>) {

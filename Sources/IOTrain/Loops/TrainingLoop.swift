@@ -16,7 +16,7 @@ public struct TrainingContext: Sendable {
 /// receives its rank, the world size and a collective group, and returns a report.
 ///
 /// Compiled Swift cannot ship closures between processes, so a loop is registered by name in the
-/// ``Registry`` that every process of the cluster builds, and ``run(_:workers:on:options:)`` starts
+/// `Registry` that every process of the cluster builds, and ``run(_:workers:on:options:)`` starts
 /// one task per rank:
 ///
 /// ```swift
@@ -78,7 +78,7 @@ public struct TrainingLoop<Config: WireSerializable, Report: WireSerializable>: 
     /// with the first error instead of hanging; tasks are not retried (``DataParallelTrainer``
     /// restarts whole runs from a checkpoint instead).
     ///
-    /// - Throws: ``ClusterError/unschedulable(task:reason:)`` when the cluster cannot hold the
+    /// - Throws: `ClusterError.unschedulable` when the cluster cannot hold the
     ///   ranks now, ``CollectiveError`` or the error a rank threw.
     public func run(_ config: Config, workers: Int, on cluster: Cluster, options: Options = Options()) async throws -> [Report] {
         guard workers > 0 else { throw CollectiveError.invalidArgument("a training run needs at least one worker, not \(workers)") }

@@ -187,7 +187,7 @@ public enum PipelineError: Error, Sendable, CustomStringConvertible {
 /// ```
 public struct PipelineTrainer<Scalar: LinearAlgebraScalar & CollectiveScalar>: Sendable {
     public let recipe: PipelineRecipe<Scalar>
-    /// The per-stage loop, registered by ``IORuntime/Registry/pipeline(_:)``.
+    /// The per-stage loop, registered by `Registry.pipeline(_:)`.
     public let loop: TrainingLoop<PipelineConfig, PipelineReport<Scalar>>
 
     public init(_ recipe: PipelineRecipe<Scalar>) {
