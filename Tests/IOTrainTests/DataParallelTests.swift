@@ -32,11 +32,20 @@ struct DataParallelTests {
         let cluster = try await cluster(workers: 4)
         defer { Task { await cluster.shutdown() } }
         // 1,437 training images in batches of 64: the last batch (29) splits unevenly.
-        let config = DataParallelConfig(epochs: 2, globalBatchSize: 64, shuffleSeed: 5, showsProgress: false)
+        // Small buckets (2 KiB): the first weight alone, the rest together; summed as they complete.
+        let config = DataParallelConfig(epochs: 2, globalBatchSize: 64, shuffleSeed: 5, bucketBytes: 2048, showsProgress: false)
+        #expect(
+            GradientBuckets(parameters: try TrainingFixtures.digitsTrainer.recipe.makeModel().parameters, bucketBytes: 2048).buckets.count
+                == 2)
         var results: [Int: DataParallelResult] = [:]
         for workers in [1, 2, 4] {
             results[workers] = try await TrainingFixtures.digitsTrainer.fit(config, workers: workers, on: cluster)
         }
+        // Summing each bucket after the whole backward pass instead of during it changes nothing.
+        var sequential = config
+        sequential.overlapsCommunication = false
+        let afterBackward = try await TrainingFixtures.digitsTrainer.fit(sequential, workers: 2, on: cluster)
+        #expect(afterBackward.history.losses == results[2]!.history.losses)
         let single = results[1]!.history.losses
         #expect(single.count == 46)
         #expect(single.last! < single.first! / 3)

@@ -36,7 +36,12 @@ extension Variable {
     ///   - seed: the gradient of the final quantity with respect to this result, of its shape;
     ///     1 by default, which requires a single-element result (a loss).
     ///   - retainingGraph: keep the graph for another backward pass through it.
-    public func backward(seed: Tensor<Scalar>? = nil, retainingGraph: Bool = false) throws {
+    ///   - onLeafGradient: called with each leaf (a parameter) as soon as this pass has added its
+    ///     whole gradient, while the pass goes on with the rest of the graph — so that work on
+    ///     finished gradients (a data-parallel allreduce) can overlap the remaining backward work.
+    public func backward(
+        seed: Tensor<Scalar>? = nil, retainingGraph: Bool = false, onLeafGradient: ((Variable) -> Void)? = nil
+    ) throws {
         guard !graphReleased else { throw AutogradError.graphReleased }
         guard requiresGradient else { throw AutogradError.noGradientRequired }
         let start: Tensor<Scalar>
@@ -55,7 +60,10 @@ extension Variable {
         for variable in order.reversed() {
             guard let gradient = pending.removeValue(forKey: ObjectIdentifier(variable)) else { continue }
             guard let node = variable.node else {
-                if variable.requiresGradient { try variable.accumulate(gradient) }
+                if variable.requiresGradient {
+                    try variable.accumulate(gradient)
+                    onLeafGradient?(variable)
+                }
                 continue
             }
             let inputGradients = try node.backward(gradient)

@@ -46,16 +46,27 @@ struct DataParallelRank<Scalar: LinearAlgebraScalar & CollectiveScalar> {
             let shard = batch.count * rank / size..<batch.count * (rank + 1) / size
             model.train()
             optimizer.zeroGradients()
-            var lossSum: Scalar = 0
+            let sums: [Scalar]
             if !shard.isEmpty {
                 let part = try batch.subset(Array(shard))
                 let loss = try recipe.loss(try model(Variable(try inputs(part.features))), part.labels)
+                let lossSum = Scalar(converting: loss.value.scalar.doubleValue * Double(shard.count))
                 // Each rank's mean loss weighted by its share: the summed gradients are those of
                 // the global batch's mean loss.
-                try (loss * Scalar(converting: Double(shard.count) / Double(batch.count))).backward()
-                lossSum = Scalar(converting: loss.value.scalar.doubleValue * Double(shard.count))
+                let weighted = loss * Scalar(converting: Double(shard.count) / Double(batch.count))
+                if config.overlapsCommunication && batch.count >= size {
+                    // Every rank has a shard, so every rank runs the same backward pass: buckets
+                    // are summed as their gradients complete.
+                    sums = try await buckets.allreduce(model.parameters, in: context.group, extras: [lossSum]) { onGradient in
+                        try weighted.backward(onLeafGradient: onGradient)
+                    }
+                } else {
+                    try weighted.backward()
+                    sums = try await buckets.allreduce(model.parameters, in: context.group, extras: [lossSum])
+                }
+            } else {
+                sums = try await buckets.allreduce(model.parameters, in: context.group, extras: [0])
             }
-            let sums = try await buckets.allreduce(model.parameters, in: context.group, extras: [lossSum])
             try optimizer.step()
             step += 1
             let seconds = max((ContinuousClock.now - started).seconds, 1e-9)

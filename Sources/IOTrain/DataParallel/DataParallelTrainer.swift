@@ -72,6 +72,9 @@ public struct DataParallelConfig: WireCodable, Equatable {
     public var resume: Bool
     /// Whether rank 0 draws a progress bar (only when standard error is a terminal).
     public var showsProgress: Bool
+    /// Whether each bucket's allreduce starts as soon as its gradients are complete, while the
+    /// backward pass goes on (as DDP does), rather than after the pass.
+    public var overlapsCommunication: Bool = true
     /// Where a run restarted with fewer ranks stops to look for more (a checkpoint step).
     var stopsAtStep: Int?
 
