@@ -1,6 +1,6 @@
 import IOTensor
 
-/// A tensor that records the operations made with it, so that ``backward(seed:retainingGraph:)``
+/// A tensor that records the operations made with it, so that ``backward(seed:retainingGraph:onLeafGradient:)``
 /// can compute the gradient of a result with respect to every variable it came from.
 ///
 /// Variables are reference types, like the tensors of PyTorch's autograd: a model's parameters
