@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "IORuntime", targets: ["IORuntime"]),
         .library(name: "IOTransportTCP", targets: ["IOTransportTCP"]),
         .library(name: "IOTrain", targets: ["IOTrain"]),
+        .library(name: "IOTensorOpenCL", targets: ["IOTensorOpenCL"]),
         .executable(name: "iocompute", targets: ["iocompute"]),
     ],
     dependencies: [
@@ -43,6 +44,8 @@ let package = Package(
         // Layer 1: tensors on BLAS and LAPACK, with a few SIMD loops in C for run-time CPU dispatch.
         .target(name: "CTensorKernels"),
         .target(name: "IOTensor", dependencies: ["CBLAS", "CLAPACKE", "CZlib", "CTensorKernels"]),
+        // Tensors on OpenCL devices (PoCL on the CPU in CI, GPU drivers where there are some).
+        .target(name: "IOTensorOpenCL", dependencies: ["IOTensor", "COpenCL"]),
         // Layer 2: reverse-mode autograd, layers, losses and optimizers on the tensor layer.
         .target(name: "IONN", dependencies: ["IOTensor"]),
 
@@ -103,6 +106,7 @@ let package = Package(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
         .testTarget(name: "iocomputeTests", dependencies: ["iocompute"]),
+        .testTarget(name: "IOTensorOpenCLTests", dependencies: ["IOTensorOpenCL", "IOTensor"]),
         .testTarget(name: "IOTrainTests", dependencies: ["IOTrain", "IOTensor", "IONN", "IORuntime", "ClusterTestSupport"]),
         .testTarget(name: "IONNTests", dependencies: ["IONN", "IOTensor"], exclude: ["Fixtures"]),
         .testTarget(
