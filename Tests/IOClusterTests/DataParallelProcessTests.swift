@@ -9,24 +9,47 @@ import Testing
     import Glibc
 #endif
 
-@Suite("Data-parallel training across worker processes", .timeLimit(.minutes(3)))
-struct DataParallelProcessTests {
-    @Test("a worker killed mid-training: the run restarts from its last checkpoint on the survivor and reaches the expected accuracy")
-    func workerKilled() async throws {
+/// A data-parallel run of the digits trainer on 2 worker processes whose worker 1 is killed
+/// (SIGKILL) once the run has written its first checkpoint.
+struct KilledRun {
+    let cluster: Cluster
+    let directory: String
+    let store: CheckpointStore
+    let training: Task<DataParallelResult, any Error>
+
+    /// Starts the run: 45 steps per epoch (1,437 images in batches of 32), a checkpoint every
+    /// `checkpointEvery` steps.
+    static func start(_ name: String, epochs: Int, checkpointEvery: Int) async throws -> KilledRun {
         let cluster = try await ClusterProcess.start(workers: 2)
-        defer { Task { await cluster.shutdown() } }
-        let directory = NSTemporaryDirectory() + "iotrain-killed-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        // 1,437 training images in batches of 32: 45 steps per epoch, 270 in all.
+        let directory = NSTemporaryDirectory() + "iotrain-\(name)-\(UUID().uuidString)"
         let config = DataParallelConfig(
-            epochs: 6, globalBatchSize: 32, shuffleSeed: 3, checkpointDirectory: directory, checkpointEvery: 20, showsProgress: false)
+            epochs: epochs, globalBatchSize: 32, shuffleSeed: 3, checkpointDirectory: directory, checkpointEvery: checkpointEvery,
+            showsProgress: false)
         let victim = try await cluster.get(
             try await cluster.submit(ClusterTestFunctions.processID, 0, options: TaskOptions(placement: .worker(1, strict: true))))
         let training = Task { try await TrainingFixtures.digitsTrainer.fit(config, workers: 2, on: cluster) }
         let store = CheckpointStore(directory: directory)
         while try store.latest() == nil { try await Task.sleep(for: .milliseconds(10)) }
         kill(pid_t(victim), SIGKILL)
-        let result = try await training.value
+        return KilledRun(cluster: cluster, directory: directory, store: store, training: training)
+    }
+
+    /// Shuts the cluster down and removes the checkpoints.
+    func cleanUp() {
+        try? FileManager.default.removeItem(atPath: directory)
+        let cluster = cluster
+        Task { await cluster.shutdown() }
+    }
+}
+
+@Suite("Data-parallel training across worker processes", .timeLimit(.minutes(3)))
+struct DataParallelProcessTests {
+    @Test("a worker killed mid-training: the run restarts from its last checkpoint on the survivor and reaches the expected accuracy")
+    func workerKilled() async throws {
+        // 270 steps in all.
+        let run = try await KilledRun.start("killed", epochs: 6, checkpointEvery: 20)
+        defer { run.cleanUp() }
+        let result = try await run.training.value
 
         #expect(result.restarts.count == 1)
         #expect(result.restarts.first.map { $0.contains("lost") } == true, "\(result.restarts)")
@@ -37,34 +60,23 @@ struct DataParallelProcessTests {
         #expect(steps.first?.workers == 2)
         #expect(steps.last?.workers == 1)
         #expect(result.metrics["validationAccuracy"]! > 0.9, "\(result.metrics)")
-        #expect(try store.latest()?.step == 270)
+        #expect(try run.store.latest()?.step == 270)
     }
-}
 
-extension DataParallelProcessTests {
     @Test("after a worker is lost the run shrinks to the survivor, and grows back once the worker is replaced")
     func shrinksAndGrowsBack() async throws {
-        let cluster = try await ClusterProcess.start(workers: 2)
-        defer { Task { await cluster.shutdown() } }
-        let directory = NSTemporaryDirectory() + "iotrain-elastic-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        // 45 steps per epoch, 450 in all, a checkpoint every 15.
-        let config = DataParallelConfig(
-            epochs: 10, globalBatchSize: 32, shuffleSeed: 3, checkpointDirectory: directory, checkpointEvery: 15, showsProgress: false)
-        let victim = try await cluster.get(
-            try await cluster.submit(ClusterTestFunctions.processID, 0, options: TaskOptions(placement: .worker(1, strict: true))))
-        let training = Task { try await TrainingFixtures.digitsTrainer.fit(config, workers: 2, on: cluster) }
-        let store = CheckpointStore(directory: directory)
-        while try store.latest() == nil { try await Task.sleep(for: .milliseconds(10)) }
-        kill(pid_t(victim), SIGKILL)
+        // 450 steps in all, a checkpoint every 15.
+        let run = try await KilledRun.start("elastic", epochs: 10, checkpointEvery: 15)
+        defer { run.cleanUp() }
         // Once a checkpoint shows steps taken by the survivor alone, bring the worker back.
+        let store = run.store
         let shrank = await ClusterProcess.eventually(within: .seconds(60)) {
             guard let latest = try? store.latest(), let history = try? store.history(of: latest) else { return false }
             return history.steps.contains { $0.workers == 1 }
         }
         #expect(shrank)
-        #expect(try await cluster.replaceLostWorkers() == [1])
-        let result = try await training.value
+        #expect(try await run.cluster.replaceLostWorkers() == [1])
+        let result = try await run.training.value
 
         let steps = result.history.steps
         #expect(steps.map(\.step) == Array(1...450))

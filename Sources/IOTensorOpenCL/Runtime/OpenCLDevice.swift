@@ -1,4 +1,5 @@
 import COpenCL
+import Foundation
 
 /// What an OpenCL device is.
 public enum OpenCLDeviceKind: String, Sendable, Equatable {
@@ -143,14 +144,4 @@ public enum OpenCL {
         try check(clGetPlatformInfo(platform, info, length, &bytes, nil), "clGetPlatformInfo")
         return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: Set<Character>) -> String {
-        String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
-    }
-}
-
-extension Set where Element == Character {
-    fileprivate static var whitespaces: Set<Character> { [" ", "\t"] }
 }

@@ -348,21 +348,14 @@ public final class CollectiveGroup: Sendable {
     /// At step `s` rank `r` sends segment `r − s − 1` and reduces segment `r − s − 2` into its own
     /// copy; each chunk it reduces goes on at once as the next step's chunk.
     ///
-    /// The buffer starts empty: each chunk of `source` is copied in just before it is sent or
-    /// reduced, while it is hot in cache, rather than in one pass over the whole tensor first.
-    /// Every segment is touched exactly once (one sent at the start, the others reduced).
+    /// The buffer starts empty and `source` is never copied in whole: the first segment is sent
+    /// straight from `source`, and each reduced chunk is written as `source` ⊕ received in one
+    /// pass. The first segment's place in the buffer stays unwritten; the allgather fills it.
     private func reduceScatter<Scalar: CollectiveScalar>(
         _ buffer: RingBuffer, _ source: Tensor<Scalar>, _ plan: RingPlan, _ operation: ReduceOperation, sequence: UInt64,
         as kind: CollectiveOperation
     ) async throws {
-        func fill(_ range: Range<Int>) {
-            source.withUnsafeBytes { raw in
-                guard let base = raw.baseAddress, !range.isEmpty else { return }
-                (buffer.base + range.lowerBound * plan.elementSize).copyMemory(
-                    from: base + range.lowerBound * plan.elementSize, byteCount: range.count * plan.elementSize)
-            }
-        }
-        guard size > 1 else { return fill(0..<source.count) }
+        guard size > 1 else { return Self.copy(source, into: buffer, at: 0) }
         let first = (rank + size - 1) % size
         // The first segment goes out straight from the input; the allgather refills it later.
         for chunk in 0..<plan.chunksPerSegment {
