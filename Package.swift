@@ -106,7 +106,7 @@ let package = Package(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
         .testTarget(name: "iocomputeTests", dependencies: ["iocompute"]),
-        .testTarget(name: "IOTensorOpenCLTests", dependencies: ["IOTensorOpenCL", "IOTensor"]),
+        .testTarget(name: "IOTensorOpenCLTests", dependencies: ["IOTensorOpenCL", "IOTensor", "IONN"]),
         .testTarget(name: "IOTrainTests", dependencies: ["IOTrain", "IOTensor", "IONN", "IORuntime", "ClusterTestSupport"]),
         .testTarget(name: "IONNTests", dependencies: ["IONN", "IOTensor"], exclude: ["Fixtures"]),
         .testTarget(

@@ -51,6 +51,10 @@ let package = Package(
             dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareTrain"),
         .executableTarget(
+            name: "compare-opencl",
+            dependencies: [.product(name: "IOTensorOpenCL", package: rootPackage), .product(name: "IOTensor", package: rootPackage)],
+            path: "Sources/CompareOpenCL"),
+        .executableTarget(
             name: "compare-tensor",
             dependencies: [.product(name: "IOTensor", package: rootPackage)],
             path: "Sources/CompareTensor"),

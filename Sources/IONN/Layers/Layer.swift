@@ -33,6 +33,19 @@ extension Layer {
 
     /// Evaluation mode.
     public func eval() { setTraining(false) }
+
+    /// Moves every parameter and buffer to `device` (`.opencl()`, `.cpu`), keeping the variables
+    /// themselves — an optimizer made before keeps updating them. Layers then run where their
+    /// parameters are; inputs on the CPU are moved along by the first operation that meets a
+    /// parameter.
+    ///
+    /// - Throws: `TensorError.device` when the device is missing or cannot hold the tensors.
+    public func to(_ device: Device) throws {
+        for variable in parameters + namedBuffers.map(\.buffer) {
+            try variable.assign(variable.value.to(device))
+            if let gradient = variable.gradient { variable.gradient = try gradient.to(device) }
+        }
+    }
 }
 
 /// Layers applied one after another; their parameters are named by position (`0.weight`).

@@ -7,6 +7,16 @@
 extension Tensor where Scalar: NumericScalar {
     /// `operation` applied to `a` and `b` broadcast to `shape`, which must be their broadcast shape.
     static func applyBinary(_ operation: BinaryOperation, _ a: Tensor, _ b: Tensor, shape: [Int]) -> Tensor {
+        if let result = DeviceDispatch.run(
+            "\(operation)", on: a.backend ?? b.backend,
+            { backend in
+                try backend.run(
+                    .binary(operation), dtype: Scalar.dtype, shape: shape,
+                    operands: [a.operand(on: backend, broadcastTo: shape), b.operand(on: backend, broadcastTo: shape)], as: Scalar.self)
+            })
+        {
+            return result
+        }
         let result = Tensor(uninitializedShape: shape)
         // Fast path for the common cases — same-shape contiguous operands, or a contiguous tensor
         // and a single value — without building a strided loop.
@@ -42,6 +52,16 @@ extension Tensor where Scalar: NumericScalar {
     }
 
     func unary(_ operation: UnaryOperation) -> Tensor {
+        if let result = DeviceDispatch.run(
+            "\(operation)", on: backend,
+            { backend in
+                try backend.run(
+                    .unary(operation), dtype: Scalar.dtype, shape: shape, operands: [operand(on: backend, broadcastTo: shape)],
+                    as: Scalar.self)
+            })
+        {
+            return result
+        }
         let result = Tensor(uninitializedShape: shape)
         let input = SharedPointer(basePointer)
         let output = SharedPointer(result.basePointer)
@@ -132,6 +152,11 @@ extension Tensor where Scalar: NumericScalar {
 
     /// Every element limited to `range`.
     public func clamped(to range: ClosedRange<Scalar>) -> Tensor {
+        if backend != nil {
+            // On a device: max then min, which keeps NaN as the CPU loop does.
+            let raised = Tensor.applyBinary(.maximum, self, Tensor(scalar: range.lowerBound), shape: shape)
+            return Tensor.applyBinary(.minimum, raised, Tensor(scalar: range.upperBound), shape: shape)
+        }
         let result = Tensor(uninitializedShape: shape)
         let input = SharedPointer(basePointer)
         let output = SharedPointer(result.basePointer)
@@ -145,6 +170,16 @@ extension Tensor where Scalar: NumericScalar {
 
 extension Tensor where Scalar: FloatingScalar {
     func floatingUnary(_ operation: FloatingUnaryOperation, cost: Int) -> Tensor {
+        if let result = DeviceDispatch.run(
+            "\(operation)", on: backend,
+            { backend in
+                try backend.run(
+                    .floatingUnary(operation), dtype: Scalar.dtype, shape: shape, operands: [operand(on: backend, broadcastTo: shape)],
+                    as: Scalar.self)
+            })
+        {
+            return result
+        }
         let result = Tensor(uninitializedShape: shape)
         let input = SharedPointer(basePointer)
         let output = SharedPointer(result.basePointer)

@@ -13,6 +13,16 @@ extension Tensor where Scalar: NumericScalar {
 
     /// `operation` on `a` and `b` broadcast to `shape`, which must be their broadcast shape.
     static func applyCompare(_ operation: ComparisonOperation, _ a: Tensor, _ b: Tensor, shape: [Int]) -> Tensor<Bool> {
+        if let result = DeviceDispatch.run(
+            "\(operation)", on: a.backend ?? b.backend,
+            { backend in
+                try backend.run(
+                    .compare(operation), dtype: Scalar.dtype, shape: shape,
+                    operands: [a.operand(on: backend, broadcastTo: shape), b.operand(on: backend, broadcastTo: shape)], as: Bool.self)
+            })
+        {
+            return result
+        }
         let result = Tensor<Bool>(uninitializedShape: shape)
         let loop = StridedLoop(
             shape: shape, operandStrides: [a.broadcastStrides(to: shape), b.broadcastStrides(to: shape)])
@@ -116,6 +126,22 @@ extension Tensor {
     public static func `where`(_ condition: Tensor<Bool>, _ whenTrue: Tensor, _ whenFalse: Tensor) throws(TensorError) -> Tensor {
         let valueShape = try broadcastShapes(whenTrue.shape, whenFalse.shape, operation: "where")
         let shape = try broadcastShapes(condition.shape, valueShape, operation: "where")
+        let deviceBackend =
+            whenTrue.backend ?? whenFalse.backend
+            ?? (condition.buffer.deviceMemory?.backend).flatMap { $0.supports(Scalar.dtype) ? $0 : nil }
+        if let result = DeviceDispatch.run(
+            "where", on: deviceBackend,
+            { backend in
+                try backend.run(
+                    .select, dtype: Scalar.dtype, shape: shape,
+                    operands: [
+                        condition.operand(on: backend, broadcastTo: shape), whenTrue.operand(on: backend, broadcastTo: shape),
+                        whenFalse.operand(on: backend, broadcastTo: shape),
+                    ], as: Scalar.self)
+            })
+        {
+            return result
+        }
         let result = Tensor(uninitializedShape: shape)
         let loop = StridedLoop(
             shape: shape,

@@ -49,10 +49,11 @@ extension Tensor where Scalar: LinearAlgebraScalar {
             throw .shapeMismatch(operation: "matmul", lhs: shape, rhs: other.shape, reason: "scalars have no matrix product")
         }
         if rank == 1 && other.rank == 1 { return try Tensor(scalar: dot(other)) }
-        if rank == 2 && other.rank == 1 {
+        let onDevice = backend != nil || other.backend != nil
+        if rank == 2 && other.rank == 1 && !onDevice {
             return try Tensor.matrixVector(self, other, transposingMatrix: false, originalShapes: (shape, other.shape))
         }
-        if rank == 1 && other.rank == 2 {
+        if rank == 1 && other.rank == 2 && !onDevice {
             // v·B = Bᵀ·v
             return try Tensor.matrixVector(other, self, transposingMatrix: true, originalShapes: (shape, other.shape))
         }
@@ -122,7 +123,6 @@ extension Tensor where Scalar: LinearAlgebraScalar {
             try blasInt(m, operation: "matmul"), try blasInt(n, operation: "matmul"), try blasInt(k, operation: "matmul")
         )
         let resultShape = batchShape + [m, n]
-        let result: Tensor
         if let addend {
             let common = try broadcastShapes(addend.shape, resultShape, operation: "matmul")
             guard common == resultShape else {
@@ -130,6 +130,17 @@ extension Tensor where Scalar: LinearAlgebraScalar {
                     operation: "matmul", lhs: resultShape, rhs: addend.shape, reason: "the addend does not broadcast to the product's shape"
                 )
             }
+        }
+        if let result = DeviceDispatch.run(
+            "matmul", on: a.backend ?? b.backend ?? addend?.backend,
+            { backend in
+                try productOnDevice(a, b, addend: addend, m: m, n: n, k: k, batchShape: batchShape, on: backend)
+            })
+        {
+            return result
+        }
+        let result: Tensor
+        if let addend {
             result = try addend.broadcast(to: resultShape).contiguous(forceCopy: true)
         } else {
             // With β = 0 BLAS writes C without reading it, so the output need not be zeroed first.
@@ -157,6 +168,63 @@ extension Tensor where Scalar: LinearAlgebraScalar {
                 b: right.tensor.basePointer + offsetB, ldb: Int32(right.layout.leadingDimension), beta: addend == nil ? 0 : 1,
                 c: output + batch * m * n, ldc: n32)
         }
+        return result
+    }
+
+    /// The batched product (plus `addend`) on a device. The kernel reads every operand through its
+    /// strides, so transposed and broadcast views need no copy; batch dimensions that collapse to
+    /// one stride per operand take one launch, others one launch per batch.
+    private static func productOnDevice(
+        _ a: Tensor, _ b: Tensor, addend: Tensor?, m: Int, n: Int, k: Int, batchShape: [Int], on backend: any DeviceBackend
+    ) throws -> Tensor {
+        let resultShape = batchShape + [m, n]
+        let initial = addend ?? (k == 0 ? Tensor(scalar: 0) : nil)
+        let result =
+            try initial.map {
+                try backend.run(
+                    .copy, dtype: Scalar.dtype, shape: resultShape, operands: [$0.operand(on: backend, broadcastTo: resultShape)],
+                    as: Scalar.self)
+            }
+            ?? allocated(on: backend, shape: resultShape, operation: "matmul")
+        if result.count == 0 || k == 0 { return result }
+        let left = try a.operand(on: backend, broadcastTo: batchShape + [m, k])
+        let right = try b.operand(on: backend, broadcastTo: batchShape + [k, n])
+        let batchRank = batchShape.count
+        let loop = StridedLoop(
+            shape: batchShape.isEmpty ? [1] : batchShape,
+            operandStrides: batchShape.isEmpty
+                ? [[0], [0]] : [Array(left.strides.prefix(batchRank)), Array(right.strides.prefix(batchRank))])
+        func matrix(_ operand: DeviceOperand, offset: Int, batchStride: Int) -> DeviceMatrix {
+            DeviceMatrix(
+                storage: operand.storage, offset: offset, rowStride: operand.strides[batchRank],
+                columnStride: operand.strides[batchRank + 1],
+                batchStride: batchStride)
+        }
+        let output = result.outputStorage
+        if loop.shape.count == 1 {
+            try backend.matrixProduct(
+                MatrixProduct(
+                    batch: loop.count, m: m, n: n, k: k, a: matrix(left, offset: left.offset, batchStride: loop.strides[0][0]),
+                    b: matrix(right, offset: right.offset, batchStride: loop.strides[1][0]),
+                    c: DeviceMatrix(storage: output, offset: 0, rowStride: n, columnStride: 1, batchStride: m * n),
+                    accumulate: initial != nil),
+                dtype: Scalar.dtype)
+            return result
+        }
+        var thrown: (any Error)?
+        loop.forEachSegment(in: 0..<loop.count) { start, offsets, length in
+            guard thrown == nil else { return }
+            do {
+                try backend.matrixProduct(
+                    MatrixProduct(
+                        batch: length, m: m, n: n, k: k, a: matrix(left, offset: left.offset + offsets.a, batchStride: loop.innerStride(0)),
+                        b: matrix(right, offset: right.offset + offsets.b, batchStride: loop.innerStride(1)),
+                        c: DeviceMatrix(storage: output, offset: start * m * n, rowStride: n, columnStride: 1, batchStride: m * n),
+                        accumulate: initial != nil),
+                    dtype: Scalar.dtype)
+            } catch { thrown = error }
+        }
+        if let thrown { throw thrown }
         return result
     }
 

@@ -35,10 +35,19 @@ extension Tensor where Scalar: NumericScalar {
         let source = contiguous()
         var resultShape = shape
         resultShape[axis] = 1
+        let (outer, inner) = (shape[..<axis].reduce(1, *), shape[(axis + 1)...].reduce(1, *))
+        if let result = DeviceDispatch.run(
+            "\(operation)", on: backend,
+            { backend in
+                try source.reducedOnDevice(
+                    operation, backend, outer: outer, length: length, inner: inner, resultShape: resultShape, as: Scalar.self)
+            })
+        {
+            return result
+        }
         let result = Tensor(uninitializedShape: resultShape)
         let job = ReductionJob(
-            input: source.basePointer, outer: shape[..<axis].reduce(1, *), length: length,
-            inner: shape[(axis + 1)...].reduce(1, *), values: result.basePointer, indices: nil)
+            input: source.basePointer, outer: outer, length: length, inner: inner, values: result.basePointer, indices: nil)
         Scalar._reduceKernel(operation, job)
         return result
     }
@@ -63,6 +72,22 @@ extension Tensor where Scalar: NumericScalar {
         return result
     }
 
+    /// `operation` over this contiguous tensor seen as `[outer, length, inner]`, on `backend`, into
+    /// a new tensor of `resultShape` (values, or `Int` indices for argmax and argmin).
+    func reducedOnDevice<Output: TensorScalar>(
+        _ operation: ReductionOperation, _ backend: any DeviceBackend, outer: Int, length: Int, inner: Int, resultShape: [Int],
+        as _: Output.Type
+    ) throws -> Tensor<Output> {
+        let result = try Tensor<Output>.allocated(on: backend, shape: resultShape, operation: "\(operation)")
+        if result.count > 0 {
+            let input = try operand(on: backend, broadcastTo: shape)
+            try backend.reduce(
+                operation, dtype: Scalar.dtype, input: input.storage, inputOffset: input.offset, outer: outer, length: length, inner: inner,
+                output: result.outputStorage)
+        }
+        return result
+    }
+
     /// Drops size-1 axes at the given positions (the result of a reduction).
     func removingAxes(_ axes: [Int]) -> Tensor {
         if axes.isEmpty { return self }
@@ -73,6 +98,14 @@ extension Tensor where Scalar: NumericScalar {
     /// The sum of all elements, as a scalar tensor.
     public func sum() -> Tensor {
         let source = contiguous()
+        if let result = DeviceDispatch.run(
+            "sum", on: backend,
+            { backend in
+                try source.reducedOnDevice(.sum, backend, outer: 1, length: count, inner: 1, resultShape: [], as: Scalar.self)
+            })
+        {
+            return result
+        }
         let result = Tensor(uninitializedShape: [])
         let job = ReductionJob(input: source.basePointer, outer: 1, length: count, inner: 1, values: result.basePointer, indices: nil)
         Scalar._reduceKernel(.sum, job)
@@ -128,10 +161,21 @@ extension Tensor where Scalar: NumericScalar {
         }
         var resultShape = source.shape
         resultShape.remove(at: resolved)
+        let (outer, length, inner) = (
+            source.shape[..<resolved].reduce(1, *), source.shape[resolved], source.shape[(resolved + 1)...].reduce(1, *)
+        )
+        if let result = DeviceDispatch.run(
+            "\(operation)", on: backend,
+            { backend in
+                try source.reducedOnDevice(
+                    operation, backend, outer: outer, length: length, inner: inner, resultShape: resultShape, as: Int.self)
+            })
+        {
+            return result
+        }
         let result = Tensor<Int>(uninitializedShape: resultShape)
         let job = ReductionJob(
-            input: source.basePointer, outer: source.shape[..<resolved].reduce(1, *), length: source.shape[resolved],
-            inner: source.shape[(resolved + 1)...].reduce(1, *), values: nil, indices: result.basePointer)
+            input: source.basePointer, outer: outer, length: length, inner: inner, values: nil, indices: result.basePointer)
         Scalar._reduceKernel(operation, job)
         return result
     }

@@ -53,8 +53,23 @@ extension Tensor where Scalar: FloatingScalar {
             return try moved.movingAxis(rank - 1, to: resolved).contiguous()
         }
         let source = contiguous()
-        let result = Tensor(uninitializedShape: shape)
         let length = shape[rank - 1]
+        if let result = DeviceDispatch.run(
+            name, on: backend,
+            { backend in
+                let result = try Tensor.allocated(on: backend, shape: shape, operation: name)
+                if length > 0 && count > 0 {
+                    let input = try source.operand(on: backend, broadcastTo: shape)
+                    try backend.softmax(
+                        dtype: Scalar.dtype, input: input.storage, inputOffset: input.offset, rows: count / length, length: length,
+                        logarithm: logarithm, output: result.outputStorage)
+                }
+                return result
+            })
+        {
+            return result
+        }
+        let result = Tensor(uninitializedShape: shape)
         if length > 0 {
             Scalar._softmaxRowsKernel(source.basePointer, result.basePointer, rows: count / length, length: length, logarithm: logarithm)
         }

@@ -238,6 +238,7 @@ extension Tensor {
         if !isKnownUniquelyReferenced(&buffer) || !isContiguous || buffer.isBorrowed {
             self = contiguous(forceCopy: true)
         }
+        buffer.deviceMemory?.hostWillWrite()
     }
 
     /// A row-major copy of this tensor's elements, or `self` when it is already contiguous.
@@ -245,6 +246,15 @@ extension Tensor {
 
     func contiguous(forceCopy: Bool) -> Tensor {
         if isContiguous && !forceCopy { return self }
+        if let result = DeviceDispatch.run(
+            "copy", on: backend,
+            { backend in
+                try backend.run(
+                    .copy, dtype: Scalar.dtype, shape: shape, operands: [operand(on: backend, broadcastTo: shape)], as: Scalar.self)
+            })
+        {
+            return result
+        }
         var result = Tensor(uninitializedShape: shape)
         StridedCopy.copy(from: self, into: &result)
         return result

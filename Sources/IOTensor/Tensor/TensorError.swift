@@ -24,6 +24,8 @@ public enum TensorError: Error, Sendable, Equatable, CustomStringConvertible {
     case lapackFailure(routine: String, info: Int)
     /// An argument is invalid for `operation`.
     case invalidArgument(operation: String, reason: String)
+    /// A device is missing, cannot hold the tensor, or failed (`device` as `"opencl:0"`).
+    case device(operation: String, device: String, reason: String)
 
     public var description: String {
         switch self {
@@ -47,6 +49,8 @@ public enum TensorError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(routine) failed with info = \(info)"
         case .invalidArgument(let operation, let reason):
             "\(operation): \(reason)"
+        case .device(let operation, let device, let reason):
+            "\(operation) on \(device): \(reason)"
         }
     }
 }

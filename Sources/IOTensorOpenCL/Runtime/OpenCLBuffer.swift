@@ -1,4 +1,5 @@
 import COpenCL
+import IOTensor
 
 /// Memory on an OpenCL device. Freed buffers go back to their context's pool.
 public final class OpenCLBuffer: @unchecked Sendable {
@@ -51,3 +52,6 @@ public final class OpenCLBuffer: @unchecked Sendable {
         }
     }
 }
+
+/// Tensor buffers on an OpenCL device are OpenCL buffers.
+extension OpenCLBuffer: DeviceStorage {}

@@ -74,6 +74,23 @@ public final class OpenCLContext: @unchecked Sendable {
         }
     }
 
+    /// Sets every byte of every pooled buffer to `pattern`, so that a kernel that leaves part of a
+    /// reused output unwritten shows it (0xFF is NaN for floats). For tests.
+    public func poisonPool(byte pattern: UInt8) throws(OpenCLError) {
+        // Under the pool's lock, so that no buffer leaves the pool while its fill is enqueued.
+        try pool.withLock { pool throws(OpenCLError) in
+            var value = pattern
+            try enqueueLock.withLock { _ throws(OpenCLError) in
+                for (size, handles) in pool {
+                    for handle in handles {
+                        try check(
+                            clEnqueueFillBuffer(queue, cl_mem(bitPattern: handle), &value, 1, 0, size, 0, nil, nil), "clEnqueueFillBuffer")
+                    }
+                }
+            }
+        }
+    }
+
     /// The program built from `source` with `options`, compiled on first use and cached.
     ///
     /// - Throws: ``OpenCLError`` with the compiler's log when the source does not build.

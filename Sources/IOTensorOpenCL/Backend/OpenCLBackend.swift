@@ -1,0 +1,230 @@
+import COpenCL
+import IOTensor
+import Synchronization
+
+/// Runs the tensor layer's kernels on one OpenCL device: tensors moved there with
+/// `tensor.to(.opencl(i))` keep their elements in device buffers, and operations on them enqueue
+/// kernels on the device's in-order queue.
+public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
+    // Unchecked: the context is thread-safe (one lock orders every enqueue) and the counters are atomics.
+    /// The context whose queue runs the kernels.
+    public let context: OpenCLContext
+    public let device: Device
+    private let launches = Atomic<Int>(0)
+    private let fallbacks = Atomic<Int>(0)
+    private let lastFallback = Mutex<String?>(nil)
+
+    init(context: OpenCLContext) {
+        self.context = context
+        device = Device(kind: "opencl", index: context.device.index, provider: OpenCLDeviceProvider.shared)
+    }
+
+    /// Kernels launched so far.
+    public var launchCount: Int { launches.load(ordering: .relaxed) }
+    /// Operations that ran on the CPU instead of the device because a kernel failed or was missing.
+    public var fallbackCount: Int { fallbacks.load(ordering: .relaxed) }
+    /// The operation and error of the latest fallback.
+    public var lastFallbackReason: String? { lastFallback.withLock { $0 } }
+
+    public func supports(_ dtype: DType) -> Bool {
+        switch dtype {
+        case .float64: context.device.supportsDouble
+        case .bool, .uint8, .int32, .int64, .float32: true
+        }
+    }
+
+    public func allocate(byteCount: Int) throws -> any DeviceStorage {
+        try context.buffer(byteCount: byteCount)
+    }
+
+    public func recordFallback(_ operation: String, error: any Error) {
+        fallbacks.add(1, ordering: .relaxed)
+        lastFallback.withLock { $0 = "\(operation): \(error)" }
+    }
+
+    // MARK: - Programs
+
+    private func program(_ family: String, _ dtype: DType, _ source: () -> String) throws(OpenCLError) -> OpenCLProgram {
+        // The program cache keys by source; the family name keeps kernels of one dtype together in logs.
+        try context.program(source: "// \(family) \(dtype)\n" + source())
+    }
+
+    private func launch(_ program: OpenCLProgram, _ name: String, global: [Int], local: [Int]? = nil, _ arguments: [OpenCLArgument])
+        throws(OpenCLError)
+    {
+        try program.run(name, global: global, local: local, arguments: arguments)
+        launches.add(1, ordering: .relaxed)
+    }
+
+    /// Grid size for a grid-stride loop over `count` elements.
+    private func gridSize(_ count: Int) -> Int {
+        let group = 256
+        let cap = group * max(context.device.computeUnits, 1) * 32
+        return min((count + group - 1) / group * group, cap)
+    }
+
+    // MARK: - Elementwise
+
+    public func elementwise(_ kernel: ElementwiseKernel, dtype: DType, shape: [Int], operands: [DeviceOperand], output: any DeviceStorage)
+        throws
+    {
+        guard let name = ElementwiseSource.name(of: kernel, dtype: dtype) else {
+            throw OpenCLError(code: CL_INVALID_KERNEL_NAME, call: "no \(kernel) kernel for \(dtype)")
+        }
+        let count = shape.reduce(1, *)
+        guard count > 0 else { return }
+        guard shape.count <= ElementwiseSource.maximumRank, !operands.isEmpty else {
+            throw OpenCLError(code: CL_INVALID_VALUE, call: "\(kernel) over \(shape.count) strided dimensions")
+        }
+        // The select kernel's condition is bytes; its values are `dtype`.
+        let program = try self.program("elementwise", dtype) { ElementwiseSource.program(for: dtype) }
+        var arguments: [OpenCLArgument] = [
+            .buffer(try buffer(output)), .value(Int64(count)), .value(Int32(shape.count)),
+            .bytes(PackedLayout.bytes(shape: shape, strides: operands.map(\.strides))),
+        ]
+        for index in 0..<3 {
+            let operand = operands[min(index, operands.count - 1)]
+            arguments.append(.buffer(try buffer(operand.storage)))
+            arguments.append(.value(Int64(operand.offset)))
+        }
+        try launch(program, name, global: [gridSize(count)], arguments)
+    }
+
+    // MARK: - Reductions and softmax
+
+    public func reduce(
+        _ operation: ReductionOperation, dtype: DType, input: any DeviceStorage, inputOffset: Int, outer: Int, length: Int, inner: Int,
+        output: any DeviceStorage
+    ) throws {
+        let program = try self.program("reduction", dtype) { ReductionSource.program(for: dtype) }
+        let code: Int32 =
+            switch operation {
+            case .sum: 0
+            case .maximum: 1
+            case .minimum: 2
+            case .argmax: 3
+            case .argmin: 4
+            }
+        let isArg = code >= 3
+        let out = try buffer(output)
+        if inner > 1 || length < 4096 && outer >= 64 {
+            // Columns (or many short rows): one item per output.
+            try launch(
+                program, "reduce_columns", global: [inner, outer],
+                [
+                    .buffer(try buffer(input)), .value(Int64(inputOffset)), .value(Int64(outer)), .value(Int64(length)),
+                    .value(Int64(inner)), .value(code), .buffer(out), .buffer(out), .value(Int32(isArg ? 0 : 1)),
+                ])
+            return
+        }
+        // Rows: cut each row into parts of at least 16 elements per item, at most 64 parts.
+        let group = ReductionSource.groupSize
+        let parts = max(1, min(64, length / (group * 16)))
+        let chunk = (length + parts - 1) / parts
+        let input = try buffer(input)
+        if parts == 1 {
+            try launch(
+                program, "reduce_rows", global: [group, outer], local: [group, 1],
+                [
+                    .buffer(input), .value(Int64(inputOffset)), .value(Int64(length)), .value(Int64(chunk)), .value(Int32(1)), .value(code),
+                    .buffer(input), .value(Int32(0)), .buffer(out), .buffer(out), .value(Int32(isArg ? 0 : 1)),
+                    .value(Int32(isArg ? 1 : 0)),
+                ])
+            return
+        }
+        let elementSize = dtype.byteCount
+        let partialValues = try context.buffer(byteCount: outer * parts * elementSize)
+        let partialIndices = try context.buffer(byteCount: outer * parts * 8)
+        try launch(
+            program, "reduce_rows", global: [group * parts, outer], local: [group, 1],
+            [
+                .buffer(input), .value(Int64(inputOffset)), .value(Int64(length)), .value(Int64(chunk)), .value(Int32(parts)), .value(code),
+                .buffer(input), .value(Int32(0)), .buffer(partialValues), .buffer(partialIndices), .value(Int32(1)),
+                .value(Int32(isArg ? 1 : 0)),
+            ])
+        try launch(
+            program, "reduce_rows", global: [group, outer], local: [group, 1],
+            [
+                .buffer(partialValues), .value(Int64(0)), .value(Int64(parts)), .value(Int64(parts)), .value(Int32(1)), .value(code),
+                .buffer(partialIndices), .value(Int32(isArg ? 1 : 0)), .buffer(out), .buffer(out), .value(Int32(isArg ? 0 : 1)),
+                .value(Int32(isArg ? 1 : 0)),
+            ])
+    }
+
+    public func softmax(
+        dtype: DType, input: any DeviceStorage, inputOffset: Int, rows: Int, length: Int, logarithm: Bool, output: any DeviceStorage
+    ) throws {
+        guard dtype == .float32 || dtype == .float64 else {
+            throw OpenCLError(code: CL_INVALID_KERNEL_NAME, call: "no softmax kernel for \(dtype)")
+        }
+        let program = try self.program("reduction", dtype) { ReductionSource.program(for: dtype) }
+        let flag = Int32(logarithm ? 1 : 0)
+        if length <= 128 {
+            try launch(
+                program, "softmax_rows_item", global: [rows],
+                [
+                    .buffer(try buffer(input)), .value(Int64(inputOffset)), .value(Int64(rows)), .value(Int64(length)), .value(flag),
+                    .buffer(try buffer(output)),
+                ])
+        } else {
+            let group = ReductionSource.groupSize
+            try launch(
+                program, "softmax_rows_group", global: [group * rows], local: [group],
+                [.buffer(try buffer(input)), .value(Int64(inputOffset)), .value(Int64(length)), .value(flag), .buffer(try buffer(output))])
+        }
+    }
+
+    // MARK: - Matrix products
+
+    public func matrixProduct(_ product: MatrixProduct, dtype: DType) throws {
+        guard dtype == .float32 || dtype == .float64 else {
+            throw OpenCLError(code: CL_INVALID_KERNEL_NAME, call: "no matrix product kernel for \(dtype)")
+        }
+        guard let m = Int32(exactly: product.m), let n = Int32(exactly: product.n), let k = Int32(exactly: product.k) else {
+            throw OpenCLError(code: CL_INVALID_VALUE, call: "matrix product of \(product.m)×\(product.k) by \(product.k)×\(product.n)")
+        }
+        let side = MatrixProductSource.groupSide
+        guard context.device.maximumWorkGroupSize >= side * side else {
+            throw OpenCLError(code: CL_INVALID_WORK_GROUP_SIZE, call: "gemm needs work groups of \(side * side)")
+        }
+        let program = try self.program("gemm", dtype) { MatrixProductSource.program(for: dtype) }
+        let columns = (product.n + MatrixProductSource.tileN - 1) / MatrixProductSource.tileN * side
+        let rows = (product.m + MatrixProductSource.tileM - 1) / MatrixProductSource.tileM * side
+        func matrix(_ matrix: DeviceMatrix) throws -> [OpenCLArgument] {
+            [
+                .buffer(try buffer(matrix.storage)), .value(Int64(matrix.offset)), .value(Int64(matrix.rowStride)),
+                .value(Int64(matrix.columnStride)), .value(Int64(matrix.batchStride)),
+            ]
+        }
+        let c = product.c
+        let arguments: [OpenCLArgument] =
+            [.value(m), .value(n), .value(k)] + (try matrix(product.a)) + (try matrix(product.b)) + [
+                .buffer(try buffer(c.storage)), .value(Int64(c.offset)), .value(Int64(c.rowStride)), .value(Int64(c.batchStride)),
+                .value(Int32(product.accumulate ? 1 : 0)),
+            ]
+        try launch(program, "gemm", global: [columns, rows, product.batch], local: [side, side, 1], arguments)
+    }
+
+    private func buffer(_ storage: any DeviceStorage) throws(OpenCLError) -> OpenCLBuffer {
+        guard let buffer = storage as? OpenCLBuffer, buffer.context === context else {
+            throw OpenCLError(code: CL_INVALID_MEM_OBJECT, call: "a tensor buffer from another device")
+        }
+        return buffer
+    }
+}
+
+/// The kernels' `layout_t`: `long shape[MAXR]; long stride[3][MAXR];`, unused entries 0. The
+/// tensor layer hands over layouts already collapsed (size-1 dimensions dropped, neighbouring
+/// dimensions merged where every operand allows).
+enum PackedLayout {
+    static func bytes(shape: [Int], strides: [[Int]]) -> [UInt8] {
+        let rank = ElementwiseSource.maximumRank
+        var words = [Int64](repeating: 0, count: rank * 4)
+        for (axis, size) in shape.enumerated() { words[axis] = Int64(size) }
+        for operand in 0..<3 {
+            let source = strides[min(operand, strides.count - 1)]
+            for (axis, stride) in source.enumerated() { words[rank * (operand + 1) + axis] = Int64(stride) }
+        }
+        return words.withUnsafeBytes { Array($0) }
+    }
+}

@@ -1,0 +1,105 @@
+import IOTensor
+
+/// OpenCL C for batched matrix products C = A·B (+ C), tiled in local memory with register
+/// blocking.
+///
+/// A work group of 16×16 items computes a 64×64 tile of C; each item holds a 4×4 block of C in
+/// registers. The K dimension is walked in slices of 16: the group stages a 64×16 slice of A and a
+/// 16×64 slice of B in local memory (each item loading four elements, with one `vload4` where
+/// the four lie next to each other in memory and inside the matrix), then every item updates its
+/// block from local memory. Elements outside the matrices load as zero and are never stored, so
+/// any size works. A and B are read through their row, column and batch strides, so transposed
+/// and broadcast operands need no copy; the third grid dimension is the batch.
+enum MatrixProductSource {
+    static let tileM = 64
+    static let tileN = 64
+    static let tileK = 16
+    static let workPerItem = 4
+    static var groupSide: Int { tileM / workPerItem }
+
+    static func program(for dtype: DType) -> String {
+        let type = dtype == .float64 ? "double" : "float"
+        return """
+            \(dtype == .float64 ? "#pragma OPENCL EXTENSION cl_khr_fp64 : enable" : "")
+            #define T \(type)
+            #define T4 \(type)4
+            #define TSM \(tileM)
+            #define TSN \(tileN)
+            #define TSK \(tileK)
+            #define WPT \(workPerItem)
+            #define RTS (TSM / WPT)
+
+            __kernel __attribute__((reqd_work_group_size(RTS, RTS, 1)))
+            void gemm(int M, int N, int K,
+                      __global const T *A, long aOffset, long aRow, long aColumn, long aBatch,
+                      __global const T *B, long bOffset, long bRow, long bColumn, long bBatch,
+                      __global T *C, long cOffset, long cRow, long cBatch, int accumulate) {
+                __local T As[TSK][TSM + 1];
+                __local T Bs[TSK][TSN + 1];
+                const int tn = get_local_id(0);          // column within the tile, 0..RTS
+                const int tm = get_local_id(1);          // row within the tile
+                const int tid = tm * RTS + tn;           // 0..RTS*RTS
+                const int tileRow = get_group_id(1) * TSM;
+                const int tileColumn = get_group_id(0) * TSN;
+                const long batch = get_global_id(2);
+                A += aOffset + batch * aBatch;
+                B += bOffset + batch * bBatch;
+                C += cOffset + batch * cBatch;
+                const bool aRowMajor = aColumn == 1;
+                const bool bRowMajor = bColumn == 1;
+
+                T acc[WPT][WPT];
+                for (int i = 0; i < WPT; ++i) for (int j = 0; j < WPT; ++j) acc[i][j] = 0;
+
+                for (int k0 = 0; k0 < K; k0 += TSK) {
+                    // A slice: TSM rows x TSK columns; item loads row tid/4, columns (tid%4)*4 .. +3.
+                    {
+                        const int r = tid / (TSK / 4);
+                        const int c = (tid % (TSK / 4)) * 4;
+                        const int gr = tileRow + r;
+                        const int gc = k0 + c;
+                        if (gr < M && aRowMajor && gc + 3 < K) {
+                            T4 v = vload4(0, A + gr * aRow + gc);
+                            As[c][r] = v.x; As[c + 1][r] = v.y; As[c + 2][r] = v.z; As[c + 3][r] = v.w;
+                        } else {
+                            for (int q = 0; q < 4; ++q)
+                                As[c + q][r] = (gr < M && gc + q < K) ? A[gr * aRow + (gc + q) * aColumn] : (T)0;
+                        }
+                    }
+                    // B slice: TSK rows x TSN columns; item loads row tid/16, columns (tid%16)*4 .. +3.
+                    {
+                        const int r = tid / (TSN / 4);
+                        const int c = (tid % (TSN / 4)) * 4;
+                        const int gr = k0 + r;
+                        const int gc = tileColumn + c;
+                        if (gr < K && bRowMajor && gc + 3 < N) {
+                            T4 v = vload4(0, B + gr * bRow + gc);
+                            Bs[r][c] = v.x; Bs[r][c + 1] = v.y; Bs[r][c + 2] = v.z; Bs[r][c + 3] = v.w;
+                        } else {
+                            for (int q = 0; q < 4; ++q)
+                                Bs[r][c + q] = (gr < K && gc + q < N) ? B[gr * bRow + (gc + q) * bColumn] : (T)0;
+                        }
+                    }
+                    barrier(CLK_LOCAL_MEM_FENCE);
+                    for (int k = 0; k < TSK; ++k) {
+                        T a[WPT], b[WPT];
+                        for (int i = 0; i < WPT; ++i) a[i] = As[k][tm + i * RTS];
+                        for (int j = 0; j < WPT; ++j) b[j] = Bs[k][tn + j * RTS];
+                        for (int i = 0; i < WPT; ++i) for (int j = 0; j < WPT; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+                    }
+                    barrier(CLK_LOCAL_MEM_FENCE);
+                }
+                for (int i = 0; i < WPT; ++i) {
+                    const int row = tileRow + tm + i * RTS;
+                    if (row >= M) continue;
+                    for (int j = 0; j < WPT; ++j) {
+                        const int column = tileColumn + tn + j * RTS;
+                        if (column >= N) continue;
+                        __global T *c = C + row * cRow + column;
+                        *c = accumulate ? *c + acc[i][j] : acc[i][j];
+                    }
+                }
+            }
+            """
+    }
+}

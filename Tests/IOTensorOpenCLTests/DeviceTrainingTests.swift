@@ -1,0 +1,45 @@
+import Foundation
+import IONN
+import IOTensor
+import IOTensorOpenCL
+import Testing
+
+@Suite("IONN training on an OpenCL device", .serialized)
+struct DeviceTrainingTests {
+    /// The digits data set split 80/20 with a fixed seed, as the IONN tests use it.
+    static func digits() throws -> (train: LabeledData<Float>, test: LabeledData<Float>) {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Examples/Data/digits.csv.gz")
+        let table = try CSV.read(contentsOf: file.standardized.path, as: Float.self)
+        return try LabeledData(table: table, labelColumn: 64, featureScale: 1.0 / 16).shuffledSplit(trainFraction: 0.8, seed: 2026)
+    }
+
+    /// Trains the same seeded MLP with the same batches; returns the loss per epoch and the
+    /// held-out accuracy.
+    static func train(on device: Device, epochs: Int) throws -> (losses: [Double], accuracy: Double, model: Sequential<Float>) {
+        let (train, test) = try digits()
+        let model = Sequential<Float>([try Linear(64, 64, seed: 1), ReLU(), try Linear(64, 10, seed: 3)])
+        try model.to(device)
+        let optimizer = Adam(model.parameters, learningRate: 0.01)
+        var losses: [Double] = []
+        for epoch in 0..<epochs {
+            losses.append(
+                try Classification.trainEpoch(model, optimizer: optimizer, data: train, batchSize: 32, shuffleSeed: UInt64(epoch)))
+        }
+        return (losses, try Classification.accuracy(model, data: test), model)
+    }
+
+    @Test("the digits MLP trained on the device follows the CPU's loss curve and reaches the same held-out accuracy")
+    func digitsMLP() throws {
+        let check = try DeviceCheck()
+        let cpu = try Self.train(on: .cpu, epochs: 4)
+        let launchesBefore = check.backend.launchCount
+        let device = try Self.train(on: check.device, epochs: 4)
+        #expect(check.backend.launchCount > launchesBefore + 1000, "the training ran its kernels on the device")
+        for parameter in device.model.parameters { #expect(parameter.value.device == check.device) }
+        for (epoch, (a, b)) in zip(device.losses, cpu.losses).enumerated() {
+            #expect(Swift.abs(a - b) <= 1e-3 * Swift.max(1, Swift.abs(b)), "epoch \(epoch): loss \(a) on the device, \(b) on the CPU")
+        }
+        #expect(Swift.abs(device.accuracy - cpu.accuracy) <= 0.01, "accuracy \(device.accuracy) on the device, \(cpu.accuracy) on the CPU")
+        #expect(device.accuracy > 0.9)
+    }
+}
