@@ -87,7 +87,7 @@ let package = Package(
             ]),
 
         // Layer 5: the umbrella module and the command line.
-        .target(name: "IOCompute", dependencies: ["IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain"]),
+        .target(name: "IOCompute", dependencies: ["IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTensorOpenCL"]),
         .executableTarget(
             name: "iocompute",
             dependencies: [

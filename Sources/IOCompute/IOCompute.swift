@@ -3,5 +3,6 @@
 @_exported import IORuntime
 @_exported import IORuntimeTensor
 @_exported import IOTensor
+@_exported import IOTensorOpenCL
 @_exported import IOTrain
 @_exported import IOTransportTCP

@@ -51,21 +51,30 @@ struct DeviceKernelTests {
         try check.expectSame("softmax extremes", [extremes]) { try $0[0].softmax() }
     }
 
-    @Test("matrix products of awkward sizes, transposed and batched operands, and with a bias equal BLAS")
+    @Test("matrix products of awkward sizes, transposed and batched operands, and with a bias equal BLAS, with both kernels")
     func matrixProducts() throws {
+        let chosen = check.backend.matrixProductKernel
+        defer { check.backend.matrixProductKernel = chosen }
+        for kernel in [OpenCLBackend.MatrixProductKernel.rows, .tiled] {
+            check.backend.matrixProductKernel = kernel
+            try matrixProducts(kernel)
+        }
+    }
+
+    private func matrixProducts(_ kernel: OpenCLBackend.MatrixProductKernel) throws {
         for (m, k, n) in [(1, 1, 1), (7, 5, 3), (65, 67, 63), (128, 128, 128), (1, 300, 17), (200, 3, 1)] {
             let a = try Tensor<Float>.randomNormal([m, k], seed: 23)
             let b = try Tensor<Float>.randomNormal([k, n], seed: 24)
-            try check.expectSame("matmul \(m)×\(k)·\(k)×\(n)", [a, b], tolerance: 1e-5) { try $0[0].matmul($0[1]) }
+            try check.expectSame("\(kernel) matmul \(m)×\(k)·\(k)×\(n)", [a, b], tolerance: 1e-5) { try $0[0].matmul($0[1]) }
             let bias = try Tensor<Float>.randomNormal([n], seed: 25)
-            try check.expectSame("matmul + bias \(m)×\(n)", [a, b, bias]) { try $0[0].matmul($0[1], adding: $0[2]) }
+            try check.expectSame("\(kernel) matmul + bias \(m)×\(n)", [a, b, bias]) { try $0[0].matmul($0[1], adding: $0[2]) }
             // Aᵀ and Bᵀ as views: the kernel reads them through their strides.
             try check.expectSame("Aᵀ·B", [a.transposed().contiguous(), b]) { try $0[0].transposed().matmul($0[1]) }
             try check.expectSame("A·Bᵀ", [a, b.transposed().contiguous()]) { try $0[0].matmul($0[1].transposed()) }
         }
         let batchA = try Tensor<Float>.randomNormal([3, 5, 7], seed: 26)
         let batchB = try Tensor<Float>.randomNormal([3, 7, 2], seed: 27)
-        try check.expectSame("batched", [batchA, batchB]) { try $0[0].matmul($0[1]) }
+        try check.expectSame("\(kernel) batched", [batchA, batchB]) { try $0[0].matmul($0[1]) }
         let broadcastA = try Tensor<Float>.randomNormal([2, 1, 5, 7], seed: 28)
         try check.expectSame("broadcast batch", [broadcastA, batchB]) { try $0[0].matmul($0[1]) }
         try check.expectSame("shared right matrix", [batchA, try Tensor<Float>.randomNormal([7, 4], seed: 29)]) { try $0[0].matmul($0[1]) }

@@ -13,6 +13,7 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     private let launches = Atomic<Int>(0)
     private let fallbacks = Atomic<Int>(0)
     private let lastFallback = Mutex<String?>(nil)
+    private let kernelChoice = Mutex<MatrixProductKernel?>(nil)
 
     init(context: OpenCLContext) {
         self.context = context
@@ -56,13 +57,6 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         launches.add(1, ordering: .relaxed)
     }
 
-    /// Grid size for a grid-stride loop over `count` elements.
-    private func gridSize(_ count: Int) -> Int {
-        let group = 256
-        let cap = group * max(context.device.computeUnits, 1) * 32
-        return min((count + group - 1) / group * group, cap)
-    }
-
     // MARK: - Elementwise
 
     public func elementwise(_ kernel: ElementwiseKernel, dtype: DType, shape: [Int], operands: [DeviceOperand], output: any DeviceStorage)
@@ -76,18 +70,19 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         guard shape.count <= ElementwiseSource.maximumRank, !operands.isEmpty else {
             throw OpenCLError(code: CL_INVALID_VALUE, call: "\(kernel) over \(shape.count) strided dimensions")
         }
-        // The select kernel's condition is bytes; its values are `dtype`.
-        let program = try self.program("elementwise", dtype) { ElementwiseSource.program(for: dtype) }
+        let strides = operands.map(\.strides)
+        let access = ElementwiseSource.OperandAccess(shape: shape, strides: strides)
+        let program = try self.program("elementwise \(access)", dtype) { ElementwiseSource.program(for: dtype, access: access) }
         var arguments: [OpenCLArgument] = [
             .buffer(try buffer(output)), .value(Int64(count)), .value(Int32(shape.count)),
-            .bytes(PackedLayout.bytes(shape: shape, strides: operands.map(\.strides))),
+            .bytes(PackedLayout.bytes(shape: shape, strides: strides)),
         ]
         for index in 0..<3 {
             let operand = operands[min(index, operands.count - 1)]
             arguments.append(.buffer(try buffer(operand.storage)))
             arguments.append(.value(Int64(operand.offset)))
         }
-        try launch(program, name, global: [gridSize(count)], arguments)
+        try launch(program, name, global: [(count + 255) / 256 * 256], arguments)
     }
 
     // MARK: - Reductions and softmax
@@ -183,13 +178,6 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         guard let m = Int32(exactly: product.m), let n = Int32(exactly: product.n), let k = Int32(exactly: product.k) else {
             throw OpenCLError(code: CL_INVALID_VALUE, call: "matrix product of \(product.m)×\(product.k) by \(product.k)×\(product.n)")
         }
-        let side = MatrixProductSource.groupSide
-        guard context.device.maximumWorkGroupSize >= side * side else {
-            throw OpenCLError(code: CL_INVALID_WORK_GROUP_SIZE, call: "gemm needs work groups of \(side * side)")
-        }
-        let program = try self.program("gemm", dtype) { MatrixProductSource.program(for: dtype) }
-        let columns = (product.n + MatrixProductSource.tileN - 1) / MatrixProductSource.tileN * side
-        let rows = (product.m + MatrixProductSource.tileM - 1) / MatrixProductSource.tileM * side
         func matrix(_ matrix: DeviceMatrix) throws -> [OpenCLArgument] {
             [
                 .buffer(try buffer(matrix.storage)), .value(Int64(matrix.offset)), .value(Int64(matrix.rowStride)),
@@ -202,7 +190,39 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
                 .buffer(try buffer(c.storage)), .value(Int64(c.offset)), .value(Int64(c.rowStride)), .value(Int64(c.batchStride)),
                 .value(Int32(product.accumulate ? 1 : 0)),
             ]
-        try launch(program, "gemm", global: [columns, rows, product.batch], local: [side, side, 1], arguments)
+        switch matrixProductKernel {
+        case .tiled:
+            let side = MatrixProductSource.groupSide
+            guard context.device.maximumWorkGroupSize >= side * side else {
+                throw OpenCLError(code: CL_INVALID_WORK_GROUP_SIZE, call: "gemm needs work groups of \(side * side)")
+            }
+            let program = try self.program("gemm", dtype) { MatrixProductSource.program(for: dtype) }
+            let columns = (product.n + MatrixProductSource.tileN - 1) / MatrixProductSource.tileN * side
+            let rows = (product.m + MatrixProductSource.tileM - 1) / MatrixProductSource.tileM * side
+            try launch(program, "gemm", global: [columns, rows, product.batch], local: [side, side, 1], arguments)
+        case .rows:
+            let (aRowMajor, bRowMajor) = (product.a.columnStride == 1, product.b.columnStride == 1)
+            let program = try self.program("gemm rows \(aRowMajor) \(bRowMajor)", dtype) {
+                MatrixProductSource.rowsProgram(for: dtype, aRowMajor: aRowMajor, bRowMajor: bRowMajor)
+            }
+            let blocks = (product.n + MatrixProductSource.rowsVectorWidth - 1) / MatrixProductSource.rowsVectorWidth
+            let rows = (product.m + MatrixProductSource.rowsPerItem - 1) / MatrixProductSource.rowsPerItem
+            // Eight column blocks per group: they share their rows of A while those are in cache.
+            try launch(program, "gemm_rows", global: [(blocks + 7) / 8 * 8, rows, product.batch], local: [8, 1, 1], arguments)
+        }
+    }
+
+    /// The two matrix-product kernels: tiled in local memory (GPUs), or rows per work item (CPU devices).
+    public enum MatrixProductKernel: Sendable {
+        case tiled
+        case rows
+    }
+
+    /// The matrix-product kernel this backend launches: `.rows` on CPU devices, `.tiled` elsewhere.
+    /// Settable so that tests and benchmarks can run both on one device.
+    public var matrixProductKernel: MatrixProductKernel {
+        get { kernelChoice.withLock { $0 } ?? (context.device.kind == .cpu ? .rows : .tiled) }
+        set { kernelChoice.withLock { $0 = newValue } }
     }
 
     private func buffer(_ storage: any DeviceStorage) throws(OpenCLError) -> OpenCLBuffer {

@@ -2,20 +2,55 @@ import IOTensor
 
 /// OpenCL C for every elementwise operation of the tensor layer, built once per element type.
 ///
-/// Each kernel walks a grid-stride loop over the output elements in row-major order. Operands
-/// carry their own strides against the (collapsed) output shape, so that broadcasting, transposes
-/// and slices are read in place; a rank-1 layout (contiguous or broadcast-scalar operands, the
-/// common case) skips the index arithmetic. Integer arithmetic wraps (it is done on the unsigned
-/// type), and integer division by zero gives 0, as on the CPU.
+/// One work item writes one output element. Operands carry their own strides against the
+/// (collapsed) output shape, so that broadcasting, transposes and slices are read in place. The
+/// common layouts — every operand contiguous or a single broadcast value — get programs of their
+/// own (``OperandAccess``) whose loads are plain `p[i]` or `p[0]`, which compilers vectorize
+/// (PoCL packs neighbouring work items into SIMD lanes); other layouts compute each operand's
+/// offset from the index. Integer arithmetic wraps (it is done on the unsigned type), and integer
+/// division by zero gives 0, as on the CPU.
 enum ElementwiseSource {
+    /// How a program reads its operands.
+    enum OperandAccess: Hashable {
+        /// Each operand is contiguous (`true`) or one broadcast value (`false`), in a rank-1 layout.
+        case direct(contiguous: [Bool])
+        /// Offsets computed from the layout's shape and strides.
+        case strided
+
+        /// The access for a collapsed layout.
+        init(shape: [Int], strides: [[Int]]) {
+            if shape.count == 1, strides.allSatisfy({ $0[0] == 0 || $0[0] == 1 }) {
+                self = .direct(contiguous: (0..<3).map { strides[min($0, strides.count - 1)][0] == 1 })
+            } else {
+                self = .strided
+            }
+        }
+
+        var macros: String {
+            switch self {
+            case .direct(let contiguous):
+                let reads = contiguous.enumerated().map { operand, isContiguous in
+                    "#define READ\(operand) p\(operand)[b\(operand)\(isContiguous ? " + i" : "")]"
+                }
+                return (["#define LOCATE"] + reads).joined(separator: "\n")
+            case .strided:
+                return [
+                    "#define LOCATE long o0, o1, o2; locate(i, rank, &L, &o0, &o1, &o2);",
+                    "#define READ0 p0[b0 + o0]", "#define READ1 p1[b1 + o1]", "#define READ2 p2[b2 + o2]",
+                ].joined(separator: "\n")
+            }
+        }
+    }
+
     /// The most dimensions a collapsed layout may have.
     static let maximumRank = 6
 
     /// The program for one element type (`float`, `double`, `int`, `long`, `uchar`).
-    static func program(for dtype: DType) -> String {
+    static func program(for dtype: DType, access: OperandAccess) -> String {
         let (type, unsigned, isFloat) = types(dtype)
         var source = """
             \(dtype == .float64 ? "#pragma OPENCL EXTENSION cl_khr_fp64 : enable" : "")
+            \(access.macros)
             #define T \(type)
             #define UT \(unsigned)
             #define MAXR \(maximumRank)
@@ -40,14 +75,13 @@ enum ElementwiseSource {
             #define ELEMENTWISE(NAME, OUT, IN0, IN1, IN2, EXPR) \\
             __kernel void NAME(__global OUT *out, long n, int rank, layout_t L, \\
                                __global const IN0 *p0, long b0, __global const IN1 *p1, long b1, __global const IN2 *p2, long b2) { \\
-                for (long i = get_global_id(0); i < n; i += get_global_size(0)) { \\
-                    long o0, o1, o2; \\
-                    locate(i, rank, &L, &o0, &o1, &o2); \\
-                    out[i] = (EXPR); \\
-                } \\
+                const long i = get_global_id(0); \\
+                if (i >= n) return; \\
+                LOCATE \\
+                out[i] = (EXPR); \\
             }
-            #define A p0[b0 + o0]
-            #define B p1[b1 + o1]
+            #define A READ0
+            #define B READ1
             #define BINARY(NAME, EXPR) ELEMENTWISE(NAME, T, T, T, T, EXPR)
             #define COMPARE(NAME, EXPR) ELEMENTWISE(NAME, uchar, T, T, T, (uchar)(EXPR))
             #define UNARY(NAME, EXPR) ELEMENTWISE(NAME, T, T, T, T, EXPR)
@@ -69,7 +103,7 @@ enum ElementwiseSource {
             UNARY(ew_absolute, A < (T)0 ? (T)((UT)0 - (UT)A) : A)
             UNARY(ew_relu, A < (T)0 ? (T)0 : A)
             UNARY(ew_square, (T)((UT)A * (UT)A))
-            ELEMENTWISE(ew_select, T, uchar, T, T, p0[b0 + o0] ? p1[b1 + o1] : p2[b2 + o2])
+            ELEMENTWISE(ew_select, T, uchar, T, T, READ0 ? READ1 : READ2)
 
             """
         if isFloat {

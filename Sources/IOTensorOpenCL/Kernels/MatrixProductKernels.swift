@@ -10,7 +10,74 @@ import IOTensor
 /// block from local memory. Elements outside the matrices load as zero and are never stored, so
 /// any size works. A and B are read through their row, column and batch strides, so transposed
 /// and broadcast operands need no copy; the third grid dimension is the batch.
+///
+/// CPU devices (PoCL) get a second kernel, ``rowsProgram(for:aRowMajor:bRowMajor:)``: no local
+/// memory and no barriers, which such implementations run as loops over the work items. Each work
+/// item keeps a block of ``rowsPerItem`` rows × ``rowsVectorWidth`` columns of C in vector
+/// registers and walks K, loading a row segment of B with one vector load and each A element as
+/// a broadcast: one fused multiply-add per row and step, the shape of a BLAS micro-kernel. The
+/// caches do the tiling.
 enum MatrixProductSource {
+    static let rowsPerItem = 12
+    static let rowsVectorWidth = 16
+    static let rowsGroupWidth = 4
+
+    static func rowsProgram(for dtype: DType, aRowMajor: Bool, bRowMajor: Bool) -> String {
+        let type = dtype == .float64 ? "double" : "float"
+        return """
+            \(dtype == .float64 ? "#pragma OPENCL EXTENSION cl_khr_fp64 : enable" : "")
+            #define T \(type)
+            #define RB \(rowsPerItem)
+            #define VW \(rowsVectorWidth)
+            #define TV \(type)\(rowsVectorWidth)
+            #define VLOAD vload\(rowsVectorWidth)
+            #define VSTORE vstore\(rowsVectorWidth)
+            // Column strides fixed at compile time when they are 1, so that loads along a row are plain.
+            #define ACOL \(aRowMajor ? "1" : "aColumn")
+            #define BCOL \(bRowMajor ? "1" : "bColumn")
+
+            __kernel void gemm_rows(int M, int N, int K,
+                                    __global const T *A, long aOffset, long aRow, long aColumn, long aBatch,
+                                    __global const T *B, long bOffset, long bRow, long bColumn, long bBatch,
+                                    __global T *C, long cOffset, long cRow, long cBatch, int accumulate) {
+                const int column0 = get_global_id(0) * VW;
+                const int row0 = get_global_id(1) * RB;
+                const long batch = get_global_id(2);
+                if (column0 >= N || row0 >= M) return;
+                A += aOffset + batch * aBatch;
+                B += bOffset + batch * bBatch;
+                C += cOffset + batch * cBatch;
+                const int rows = min(RB, M - row0);
+                const int columns = min(VW, N - column0);
+                // Rows past the end read the last row again and are never stored.
+                __global const T *a[RB];
+                for (int i = 0; i < RB; ++i) a[i] = A + (long)(row0 + min(i, rows - 1)) * aRow;
+                TV acc[RB];
+                for (int i = 0; i < RB; ++i) acc[i] = (TV)0;
+                __global const T *b = B + (long)column0 * BCOL;
+                if (BCOL == 1 && columns == VW) {
+                    for (int k = 0; k < K; ++k) {
+                        const TV bv = VLOAD(0, b + (long)k * bRow);
+                        for (int i = 0; i < RB; ++i) acc[i] = fma((TV)a[i][(long)k * ACOL], bv, acc[i]);
+                    }
+                } else {
+                    for (int k = 0; k < K; ++k) {
+                        T lanes[VW];
+                        for (int j = 0; j < VW; ++j) lanes[j] = j < columns ? b[(long)k * bRow + (long)j * BCOL] : (T)0;
+                        const TV bv = VLOAD(0, lanes);
+                        for (int i = 0; i < RB; ++i) acc[i] = fma((TV)a[i][(long)k * ACOL], bv, acc[i]);
+                    }
+                }
+                for (int i = 0; i < rows; ++i) {
+                    __global T *c = C + (long)(row0 + i) * cRow + column0;
+                    T out[VW];
+                    VSTORE(acc[i], 0, out);
+                    for (int j = 0; j < columns; ++j) c[j] = accumulate ? c[j] + out[j] : out[j];
+                }
+            }
+            """
+    }
+
     static let tileM = 64
     static let tileN = 64
     static let tileK = 16
