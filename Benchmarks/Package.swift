@@ -52,7 +52,9 @@ let package = Package(
             path: "Sources/CompareTrain"),
         .executableTarget(
             name: "compare-opencl",
-            dependencies: [.product(name: "IOTensorOpenCL", package: rootPackage), .product(name: "IOTensor", package: rootPackage)],
+            dependencies: [
+                "CompareSupport", .product(name: "IOTensorOpenCL", package: rootPackage), .product(name: "IOTensor", package: rootPackage),
+            ],
             path: "Sources/CompareOpenCL"),
         .executableTarget(
             name: "compare-tensor",

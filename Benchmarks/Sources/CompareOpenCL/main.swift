@@ -5,10 +5,13 @@
 // Device timings wait for the queue to drain after each run (`finish`), so that they count the
 // kernels' work, not just their launches; operands stay on the device between runs, as tensors
 // of a model do.
+import CompareSupport
 import Foundation
 import IOTensor
 import IOTensorOpenCL
 
+/// The median wall time of `body` in seconds, over at least `minimumRuns` runs and about
+/// `budget` seconds, after one warm-up run.
 func medianSeconds(minimumRuns: Int = 5, budget: Double = 1.5, _ body: () throws -> Void) rethrows -> Double {
     try body()
     var times: [Double] = []
@@ -22,18 +25,7 @@ func medianSeconds(minimumRuns: Int = 5, budget: Double = 1.5, _ body: () throws
     return times[times.count / 2]
 }
 
-func report(_ name: String, _ value: Double, _ unit: String) {
-    print("\(name) \(String(format: "%.4g", value)) \(unit)")
-    fflush(nil)
-}
-
-@inline(never) func keep<T>(_ value: T) { withExtendedLifetime(value) {} }
-
-var arguments = Array(CommandLine.arguments.dropFirst())
-let onDevice = arguments.first != "--cpu"
-if arguments.first?.hasPrefix("--") == true { arguments.removeFirst() }
-let selected = Set(arguments)
-func wanted(_ name: String) -> Bool { selected.isEmpty || selected.contains(name) }
+let onDevice = !CommandLine.arguments.contains("--cpu")
 
 let device: Device = onDevice ? .opencl() : .cpu
 let backend = onDevice ? try OpenCL.backend(device.index) : nil
@@ -42,7 +34,8 @@ if let backend {
     FileHandle.standardError.write(
         "# OpenCL device \(info.description); driver \(info.driverVersion)\n".data(using: .utf8)!)
 } else {
-    FileHandle.standardError.write("# CPU: BLAS \(TensorBackend.blasCoreName ?? "?"), \(TensorBackend.threadCount) threads\n".data(using: .utf8)!)
+    FileHandle.standardError.write(
+        "# CPU: BLAS \(TensorBackend.blasCoreName ?? "?"), \(TensorBackend.threadCount) threads\n".data(using: .utf8)!)
 }
 
 /// Runs `body` and waits for the device to finish it.
@@ -84,5 +77,6 @@ if wanted("softmax_f32_4096x1024") {
     report("softmax_f32_4096x1024", 2 * Double(4096 * 1024 * 4) / (try timed { keep(try logits.softmax()) }) / 1e9, "GB/s")
 }
 if let backend, backend.fallbackCount > 0 {
-    FileHandle.standardError.write("# warning: \(backend.fallbackCount) operations fell back to the CPU: \(backend.lastFallbackReason ?? "")\n".data(using: .utf8)!)
+    FileHandle.standardError.write(
+        "# warning: \(backend.fallbackCount) operations fell back to the CPU: \(backend.lastFallbackReason ?? "")\n".data(using: .utf8)!)
 }

@@ -23,9 +23,10 @@ public func bestSeconds(rounds: Int = 5, _ body: () async throws -> Void) async 
     return best
 }
 
-/// Whether the command line selects workload `name` (no names select every workload).
+/// Whether the command line selects workload `name` (no names select every workload; options
+/// starting with `--` are not names).
 public func wanted(_ name: String) -> Bool {
-    let selected = Set(CommandLine.arguments.dropFirst())
+    let selected = Set(CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("--") })
     return selected.isEmpty || selected.contains(name)
 }
 

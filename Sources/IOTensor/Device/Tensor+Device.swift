@@ -90,8 +90,29 @@ extension DeviceBackend {
     }
 }
 
+/// A tensor of any element type, as the operand of a device kernel.
+protocol DeviceOperandSource {
+    func operand(on backend: any DeviceBackend, broadcastTo target: [Int]) throws -> DeviceOperand
+}
+
+extension Tensor: DeviceOperandSource {}
+
 /// Runs an operation on a device when one of its operands lives there.
 enum DeviceDispatch {
+    /// `kernel` over `operands` (of element type `dtype`) broadcast to `shape`, as a new tensor on
+    /// `backend`'s device; nil when there is no backend or the kernel failed, and the caller runs
+    /// the CPU loop.
+    static func elementwise<Output: TensorScalar>(
+        _ kernel: ElementwiseKernel, dtype: DType, shape: [Int], on backend: (any DeviceBackend)?, _ operands: [any DeviceOperandSource],
+        as _: Output.Type
+    ) -> Tensor<Output>? {
+        run("\(kernel)", on: backend) { backend in
+            try backend.run(
+                kernel, dtype: dtype, shape: shape, operands: operands.map { try $0.operand(on: backend, broadcastTo: shape) },
+                as: Output.self)
+        }
+    }
+
     /// `body`'s result on `backend`, or nil when there is no backend or it failed; a failure is
     /// reported to the backend and the caller computes the operation on the CPU instead.
     static func run<R>(_ operation: String, on backend: (any DeviceBackend)?, _ body: (any DeviceBackend) throws -> R) -> R? {

@@ -7,13 +7,8 @@
 extension Tensor where Scalar: NumericScalar {
     /// `operation` applied to `a` and `b` broadcast to `shape`, which must be their broadcast shape.
     static func applyBinary(_ operation: BinaryOperation, _ a: Tensor, _ b: Tensor, shape: [Int]) -> Tensor {
-        if let result = DeviceDispatch.run(
-            "\(operation)", on: a.backend ?? b.backend,
-            { backend in
-                try backend.run(
-                    .binary(operation), dtype: Scalar.dtype, shape: shape,
-                    operands: [a.operand(on: backend, broadcastTo: shape), b.operand(on: backend, broadcastTo: shape)], as: Scalar.self)
-            })
+        if let result = DeviceDispatch.elementwise(
+            .binary(operation), dtype: Scalar.dtype, shape: shape, on: a.backend ?? b.backend, [a, b], as: Scalar.self)
         {
             return result
         }
@@ -52,13 +47,8 @@ extension Tensor where Scalar: NumericScalar {
     }
 
     func unary(_ operation: UnaryOperation) -> Tensor {
-        if let result = DeviceDispatch.run(
-            "\(operation)", on: backend,
-            { backend in
-                try backend.run(
-                    .unary(operation), dtype: Scalar.dtype, shape: shape, operands: [operand(on: backend, broadcastTo: shape)],
-                    as: Scalar.self)
-            })
+        if let result = DeviceDispatch.elementwise(
+            .unary(operation), dtype: Scalar.dtype, shape: shape, on: backend, [self], as: Scalar.self)
         {
             return result
         }
@@ -170,13 +160,8 @@ extension Tensor where Scalar: NumericScalar {
 
 extension Tensor where Scalar: FloatingScalar {
     func floatingUnary(_ operation: FloatingUnaryOperation, cost: Int) -> Tensor {
-        if let result = DeviceDispatch.run(
-            "\(operation)", on: backend,
-            { backend in
-                try backend.run(
-                    .floatingUnary(operation), dtype: Scalar.dtype, shape: shape, operands: [operand(on: backend, broadcastTo: shape)],
-                    as: Scalar.self)
-            })
+        if let result = DeviceDispatch.elementwise(
+            .floatingUnary(operation), dtype: Scalar.dtype, shape: shape, on: backend, [self], as: Scalar.self)
         {
             return result
         }

@@ -13,13 +13,8 @@ extension Tensor where Scalar: NumericScalar {
 
     /// `operation` on `a` and `b` broadcast to `shape`, which must be their broadcast shape.
     static func applyCompare(_ operation: ComparisonOperation, _ a: Tensor, _ b: Tensor, shape: [Int]) -> Tensor<Bool> {
-        if let result = DeviceDispatch.run(
-            "\(operation)", on: a.backend ?? b.backend,
-            { backend in
-                try backend.run(
-                    .compare(operation), dtype: Scalar.dtype, shape: shape,
-                    operands: [a.operand(on: backend, broadcastTo: shape), b.operand(on: backend, broadcastTo: shape)], as: Bool.self)
-            })
+        if let result = DeviceDispatch.elementwise(
+            .compare(operation), dtype: Scalar.dtype, shape: shape, on: a.backend ?? b.backend, [a, b], as: Bool.self)
         {
             return result
         }
@@ -129,16 +124,8 @@ extension Tensor {
         let deviceBackend =
             whenTrue.backend ?? whenFalse.backend
             ?? (condition.buffer.deviceMemory?.backend).flatMap { $0.supports(Scalar.dtype) ? $0 : nil }
-        if let result = DeviceDispatch.run(
-            "where", on: deviceBackend,
-            { backend in
-                try backend.run(
-                    .select, dtype: Scalar.dtype, shape: shape,
-                    operands: [
-                        condition.operand(on: backend, broadcastTo: shape), whenTrue.operand(on: backend, broadcastTo: shape),
-                        whenFalse.operand(on: backend, broadcastTo: shape),
-                    ], as: Scalar.self)
-            })
+        if let result = DeviceDispatch.elementwise(
+            .select, dtype: Scalar.dtype, shape: shape, on: deviceBackend, [condition, whenTrue, whenFalse], as: Scalar.self)
         {
             return result
         }

@@ -246,13 +246,7 @@ extension Tensor {
 
     func contiguous(forceCopy: Bool) -> Tensor {
         if isContiguous && !forceCopy { return self }
-        if let result = DeviceDispatch.run(
-            "copy", on: backend,
-            { backend in
-                try backend.run(
-                    .copy, dtype: Scalar.dtype, shape: shape, operands: [operand(on: backend, broadcastTo: shape)], as: Scalar.self)
-            })
-        {
+        if let result = DeviceDispatch.elementwise(.copy, dtype: Scalar.dtype, shape: shape, on: backend, [self], as: Scalar.self) {
             return result
         }
         var result = Tensor(uninitializedShape: shape)
