@@ -40,8 +40,14 @@ enum WindowKernels {
         // Every element is written when nothing is padded.
         if window.padding > 0 { output.initialize(repeating: 0) }
         forEachRun(window) { column, inputStart, count in
-            // Kernel rows are short (3 or 5 elements): a plain loop beats a call to memmove.
-            for k in 0..<count { target[column + k] = source[inputStart + k] }
+            // Kernel rows are short (3 or 5 elements): a plain loop beats a call to memmove, and
+            // the common 3 goes without a loop.
+            if count == 3 {
+                (target[column], target[column + 1], target[column + 2]) =
+                    (source[inputStart], source[inputStart + 1], source[inputStart + 2])
+            } else {
+                for k in 0..<count { target[column + k] = source[inputStart + k] }
+            }
         }
     }
 
@@ -53,7 +59,13 @@ enum WindowKernels {
         guard let source = columns.baseAddress, let target = output.baseAddress else { return }
         output.initialize(repeating: 0)
         forEachRun(window) { column, inputStart, count in
-            for k in 0..<count { target[inputStart + k] += source[column + k] }
+            if count == 3 {
+                target[inputStart] += source[column]
+                target[inputStart + 1] += source[column + 1]
+                target[inputStart + 2] += source[column + 2]
+            } else {
+                for k in 0..<count { target[inputStart + k] += source[column + k] }
+            }
         }
     }
 
@@ -63,19 +75,36 @@ enum WindowKernels {
     @inline(__always)
     static func forEachRun(_ window: Window2D, _ body: (Int, Int, Int) -> Void) {
         let (height, width, kh, kw) = (window.height, window.width, window.kernelHeight, window.kernelWidth)
+        let (planeSize, patch) = (height * width, window.patch)
         var row = 0
         for n in 0..<window.batch {
+            let image = n * window.channels * planeSize
             for oy in 0..<window.outputHeight {
+                // The kernel rows that fall inside the input, worked out once per output row.
+                let y0 = oy * window.stride - window.padding
+                let (firstRow, lastRow) = (max(0, -y0), min(kh, height - y0))
+                guard firstRow < lastRow else {
+                    row += window.outputWidth
+                    continue
+                }
                 for ox in 0..<window.outputWidth {
                     let x0 = ox * window.stride - window.padding
                     let first = max(0, -x0)
                     let last = min(kw, width - x0)
-                    for c in 0..<window.channels {
-                        let plane = (n * window.channels + c) * height * width
-                        for ky in 0..<kh {
-                            let y = oy * window.stride - window.padding + ky
-                            guard y >= 0 && y < height && first < last else { continue }
-                            body(row * window.patch + (c * kh + ky) * kw + first, plane + y * width + x0 + first, last - first)
+                    if first < last {
+                        let count = last - first
+                        // Walks channels and kernel rows by constant steps: no index arithmetic per run.
+                        var column = row * patch + firstRow * kw + first
+                        var input = image + (y0 + firstRow) * width + x0 + first
+                        for _ in 0..<window.channels {
+                            var (c, i) = (column, input)
+                            for _ in firstRow..<lastRow {
+                                body(c, i, count)
+                                c += kw
+                                i += width
+                            }
+                            column += kh * kw
+                            input += planeSize
                         }
                     }
                     row += 1

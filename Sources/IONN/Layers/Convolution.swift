@@ -33,11 +33,12 @@ public final class Conv2d<Scalar: LinearAlgebraScalar>: Layer {
             throw AutogradError.shapeMismatch(operation: "Conv2d", expected: [input.shape.first ?? 0, inputs, kh, kw], actual: input.shape)
         }
         let window = try Window2D(input.shape, kernel: (kh, kw), stride: stride, padding: padding, operation: "Conv2d")
-        // One GEMM over every window of every image: [N·P, C·kh·kw] × [C·kh·kw, O].
+        // One GEMM over every window of every image: [N·P, C·kh·kw] × [C·kh·kw, O], as a linear
+        // layer, so that BLAS adds the bias and the weight's gradient comes out in its own layout.
         let columns = try input.im2col(kernel: (kh, kw), stride: stride, padding: padding)
             .reshaped([window.batch * window.positions, window.patch])
-        var product = try columns.matmul(weight.reshaped([outputs, window.patch]).transposed())  // [N·P, O]
-        if let bias { product = try product + bias }
+        let product = try columns.linear(weight: weight.reshaped([outputs, window.patch]), bias: bias)  // [N·P, O]
+        // Channels first: a tiled transposing copy (and its reverse for the gradient).
         return try product.reshaped([window.batch, window.positions, outputs]).permuted([0, 2, 1])
             .reshaped([window.batch, outputs, window.outputHeight, window.outputWidth])
     }
