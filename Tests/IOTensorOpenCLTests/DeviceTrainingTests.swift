@@ -42,4 +42,35 @@ struct DeviceTrainingTests {
         #expect(Swift.abs(device.accuracy - cpu.accuracy) <= 0.01, "accuracy \(device.accuracy) on the device, \(cpu.accuracy) on the CPU")
         #expect(device.accuracy > 0.9)
     }
+
+    @Test("a small CNN trained on the device follows the CPU's loss curve, its windows computed there")
+    func digitsCNN() throws {
+        let check = try DeviceCheck()
+        let (train, test) = try Self.digits()
+        func run(on device: Device) throws -> (losses: [Double], accuracy: Double) {
+            let model = Sequential<Float>([
+                try Conv2d(1, 8, kernel: (3, 3), padding: 1, seed: 5), ReLU(), MaxPool2d(kernel: (2, 2)), Flatten(),
+                try Linear(128, 10, seed: 7),
+            ])
+            try model.to(device)
+            let optimizer = Adam(model.parameters, learningRate: 0.01)
+            var losses: [Double] = []
+            for epoch in 0..<2 {
+                losses.append(
+                    try Classification.trainEpoch(
+                        model, optimizer: optimizer, data: train, batchSize: 32, shuffleSeed: UInt64(epoch), reshapingFeaturesTo: [1, 8, 8])
+                )
+            }
+            return (losses, try Classification.accuracy(model, data: test, reshapingFeaturesTo: [1, 8, 8]))
+        }
+        let cpu = try run(on: .cpu)
+        let fallbacksBefore = check.backend.fallbackCount
+        let device = try run(on: check.device)
+        #expect(check.backend.fallbackCount == fallbacksBefore, "fell back: \(check.backend.lastFallbackReason ?? "")")
+        for (epoch, (a, b)) in zip(device.losses, cpu.losses).enumerated() {
+            #expect(Swift.abs(a - b) <= 1e-3 * Swift.max(1, Swift.abs(b)), "epoch \(epoch): loss \(a) on the device, \(b) on the CPU")
+        }
+        #expect(Swift.abs(device.accuracy - cpu.accuracy) <= 0.01, "accuracy \(device.accuracy) on the device, \(cpu.accuracy) on the CPU")
+        #expect(device.accuracy > 0.8)
+    }
 }

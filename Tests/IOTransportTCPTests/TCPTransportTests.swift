@@ -181,11 +181,17 @@ struct TCPTransportTests {
             if received.add(1, ordering: .relaxed).newValue == 1 { gate.wait() }
         }
         #expect(try await reader.connect(host: "127.0.0.1", port: head.port) == .driver)
+        // The head registers the connection when its side of the handshake ends, a moment after
+        // the reader's side does.
+        for _ in 0..<1000 where !head.transport.connectedPeers.contains(PeerID(1)) { try await Task.sleep(for: .milliseconds(5)) }
         // At most the kernel's loopback buffers (the most both ends may grow to) and the high-water
         // mark can hold frames while the reader stalls; send twice that.
         let frameBytes = 64 << 10
         let buffered = Self.largestSocketBuffer("tcp_rmem") + Self.largestSocketBuffer("tcp_wmem") + (256 << 10)
-        let mostWhileStalled = buffered / frameBytes + 16  // and what the reader took in before it stalled
+        // Half as much again: one machine let 45 MiB through against limits adding up to 36 MiB (the
+        // kernel counts buffer memory, not payload, against them), so the bound is a sanity check
+        // that the sender stopped long before the end of the stream, not a measure of the kernel.
+        let mostWhileStalled = buffered * 3 / 2 / frameBytes + 16  // and what the reader took in before it stalled
         let frames = max(2000, 2 * mostWhileStalled)
         let frame = WireFrame(kind: 1, payload: [UInt8](repeating: 7, count: frameBytes))
         let sent = Atomic<Int>(0)

@@ -48,7 +48,9 @@ extension Variable {
     public func relu() -> Variable {
         let x = value
         return Self.result(x.relu(), "relu", [self]) { g in
-            [
+            // On a device, two kernels there instead of the CPU loop on host copies.
+            if x.device != .cpu { return [try Tensor.where(x .> 0, g, Tensor(scalar: 0))] }
+            return [
                 try concreteTensor(
                     combining: g, x, float: { ElementKernels.reluBackward($0, $1, $2) }, double: { ElementKernels.reluBackward($0, $1, $2) }
                 )

@@ -27,6 +27,10 @@ public protocol DeviceBackend: AnyObject, Sendable {
         throws
     /// C = A·B (+ C when `accumulate`) for `batch` products; see ``MatrixProduct``.
     func matrixProduct(_ product: MatrixProduct, dtype: DType) throws
+    /// A sliding-window operation of `window` (see ``WindowOperation`` for each one's inputs and
+    /// outputs), all contiguous.
+    func window(_ operation: WindowOperation, dtype: DType, window: Window2D, inputs: [DeviceOperand], outputs: [any DeviceStorage])
+        throws
     /// Notes that an operation ran on the CPU instead because the device failed or lacked a kernel.
     func recordFallback(_ operation: String, error: any Error)
 }
@@ -42,6 +46,24 @@ public enum ElementwiseKernel: Sendable, Hashable {
     case floatingUnary(FloatingUnaryOperation)
     /// `where(condition, a, b)`: operand 0 is the `Bool` condition, operands 1 and 2 the values.
     case select
+}
+
+/// The sliding-window operations of convolutions and poolings. Inputs and outputs are contiguous;
+/// the shapes are those of the `Tensor` operation of the same name. Pooling windows see each
+/// channel as a batch entry of one channel (``Window2D/pooling(_:kernel:stride:padding:)``).
+public enum WindowOperation: Sendable, Hashable {
+    /// Input [N, C, H, W] → output [N, positions, patch], zero outside the input.
+    case im2col
+    /// Input [N, positions, patch] → output [N, C, H, W], each element the sum of its patch entries.
+    case col2im
+    /// Input [N, C, H, W] → outputs: the maxima [N, C, oh, ow] and their flat input indices (`Int64`).
+    case maxPool
+    /// Inputs: the upstream gradient [N, C, oh, ow] and the winners' indices (`Int64`) → output [N, C, H, W].
+    case maxPoolGradient
+    /// Input [N, C, H, W] → output [N, C, oh, ow], the mean of each window (padding counts as zeros).
+    case avgPool
+    /// Input: the upstream gradient [N, C, oh, ow] → output [N, C, H, W].
+    case avgPoolGradient
 }
 
 /// One operand of a device kernel: its memory, the offset of its first element, and its strides

@@ -169,6 +169,34 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         }
     }
 
+    // MARK: - Sliding windows
+
+    public func window(
+        _ operation: WindowOperation, dtype: DType, window: Window2D, inputs: [DeviceOperand], outputs: [any DeviceStorage]
+    ) throws {
+        guard dtype == .float32 || dtype == .float64 else {
+            throw OpenCLError(code: CL_INVALID_KERNEL_NAME, call: "no \(operation) kernel for \(dtype)")
+        }
+        let (name, items) = WindowSource.kernel(operation, window)
+        guard items > 0 else { return }
+        let geometry = [
+            window.batch, window.channels, window.height, window.width, window.kernelHeight, window.kernelWidth, window.stride,
+            window.padding, window.outputHeight, window.outputWidth,
+        ]
+        let values = geometry.compactMap { Int32(exactly: $0) }
+        guard values.count == geometry.count else {
+            throw OpenCLError(code: CL_INVALID_VALUE, call: "\(operation) over \(window)")
+        }
+        let program = try self.program("window", dtype) { WindowSource.program(for: dtype) }
+        var arguments: [OpenCLArgument] = values.map { .value($0) }
+        for input in inputs {
+            arguments.append(.buffer(try buffer(input.storage)))
+            arguments.append(.value(Int64(input.offset)))
+        }
+        for output in outputs { arguments.append(.buffer(try buffer(output))) }
+        try launch(program, name, global: [(items + 255) / 256 * 256], arguments)
+    }
+
     // MARK: - Matrix products
 
     public func matrixProduct(_ product: MatrixProduct, dtype: DType) throws {
