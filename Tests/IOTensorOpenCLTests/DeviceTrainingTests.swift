@@ -74,3 +74,36 @@ struct DeviceTrainingTests {
         #expect(device.accuracy > 0.8)
     }
 }
+
+@Suite("Host traffic of training on an OpenCL device", .serialized)
+struct DeviceTrafficTests {
+    @Test("a training step on the device reads back only its loss")
+    func trainingStepReads() throws {
+        let check = try DeviceCheck()
+        let (train, _) = try DeviceTrainingTests.digits()
+        let model = Sequential<Float>([
+            try Conv2d(1, 4, kernel: (3, 3), padding: 1, seed: 5), ReLU(), MaxPool2d(kernel: (2, 2)), Flatten(),
+            try Linear(64, 32, seed: 6), ReLU(), try Linear(32, 10, seed: 7),
+        ])
+        try model.to(check.device)
+        for optimizer in [
+            Adam(model.parameters, learningRate: 0.01) as any Optimizer<Float>, SGD(model.parameters, learningRate: 0.01, momentum: 0.9),
+            RMSProp(model.parameters, learningRate: 0.001, momentum: 0.5),
+        ] {
+            let batches = try train.batches(size: 32, shuffleSeed: 1).prefix(4)
+            var readsPerStep: [Int] = []
+            for batch in batches {
+                let inputs = try batch.features.reshaped([batch.count, 1, 8, 8]).to(check.device)
+                let before = DeviceTransfers.hostReads
+                optimizer.zeroGradients()
+                let loss = try Loss.crossEntropy(logits: model(Variable(inputs)), labels: batch.labels)
+                try loss.backward()
+                try optimizer.step()
+                _ = loss.value.scalar
+                readsPerStep.append(DeviceTransfers.hostReads - before)
+            }
+            #expect(readsPerStep.allSatisfy { $0 <= 1 }, "\(type(of: optimizer)): host reads per step \(readsPerStep)")
+        }
+        for parameter in model.parameters { #expect(parameter.value.device == check.device) }
+    }
+}

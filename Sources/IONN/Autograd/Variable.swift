@@ -68,10 +68,10 @@ public final class Variable<Scalar: LinearAlgebraScalar> {
         value = newValue
     }
 
-    /// Updates a leaf's value in place through `body` (an optimizer's step), writing into its
-    /// buffer when nothing else shares it (a copy is made first otherwise).
-    func updateInPlace(_ body: (UnsafeMutableBufferPointer<Scalar>) throws -> Void) rethrows {
-        try value.withUnsafeMutableBufferPointer(body)
+    /// Applies an optimizer's fused update to a leaf's value: in place on the CPU when nothing
+    /// else shares its buffer, as one kernel on a device.
+    func applyUpdate(_ update: ParameterUpdate, gradient: Tensor<Scalar>, states: inout [Tensor<Scalar>]) throws {
+        try value.applyUpdate(update, gradient: gradient, states: &states)
     }
 
     /// Adds `delta` to the accumulated gradient.

@@ -46,6 +46,9 @@ public enum Loss {
         let (batch, classes) = (logits.shape[0], logits.shape[1])
         if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) { throw LossError.labelOutOfRange(label: bad, classes: classes) }
         let logProbabilities = try logits.value.logSoftmax(alongAxis: 1).contiguous()
+        if logProbabilities.device != .cpu {
+            return try crossEntropyOnDevice(logits: logits, logProbabilities: logProbabilities, labels: labels)
+        }
         let total = logProbabilities.withUnsafeBufferPointer { rows in
             labels.enumerated().reduce(0.0) { $0 - Double(rows[$1.offset * classes + $1.element]) }
         }
@@ -57,6 +60,24 @@ public enum Loss {
                 for (row, label) in labels.enumerated() { out[row * classes + label] -= scale }
             }
             return [gradient]
+        }
+    }
+
+    /// Cross-entropy for logits on a device: the labels as a one-hot matrix moved there once, so
+    /// that the loss (a masked sum) and its gradient (softmax minus one-hot) are device kernels
+    /// and only the loss itself comes back when it is read.
+    private static func crossEntropyOnDevice<Scalar>(logits: Variable<Scalar>, logProbabilities: Tensor<Scalar>, labels: [Int]) throws
+        -> Variable<Scalar>
+    {
+        let (batch, classes) = (logits.shape[0], logits.shape[1])
+        let oneHot = try Tensor<Scalar>(shape: [batch, classes]) { elements in
+            elements.initialize(repeating: 0)
+            for (row, label) in labels.enumerated() { elements[row * classes + label] = 1 }
+        }.to(logProbabilities.device)
+        let count = Scalar(Swift.max(batch, 1))
+        let loss = try (logProbabilities * oneHot).sum() * (-1 / count)
+        return Variable.result(loss, "crossEntropy", [logits]) { g in
+            [try (logProbabilities.exp() - oneHot) * (g.scalars[0] / count)]
         }
     }
 

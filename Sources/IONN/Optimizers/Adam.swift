@@ -42,12 +42,12 @@ public final class Adam<Scalar: LinearAlgebraScalar>: Optimizer {
 
     public func step() throws {
         steps += 1
-        let (b1, b2) = (Scalar(beta1), Scalar(beta2))
         let correction1 = 1 - Glibc.pow(beta1, Double(steps))
         let correction2 = 1 - Glibc.pow(beta2, Double(steps))
-        let stepSize = Scalar(learningRate / correction1)
-        let root2 = Scalar(correction2.squareRoot())
-        let (eps, decay) = (epsilon, decoupledWeightDecay ? 0 : weightDecay)
+        // The step size and root2 carry the bias corrections; rounded to the scalar type as before.
+        let stepSize = Double(Scalar(learningRate / correction1))
+        let root2 = Double(Scalar(correction2.squareRoot()))
+        let decay = decoupledWeightDecay ? 0 : weightDecay
         let decoupled = decoupledWeightDecay ? learningRate * weightDecay : 0
         for (index, parameter) in parameters.enumerated() {
             guard let gradient = parameter.gradient else { continue }
@@ -56,18 +56,10 @@ public final class Adam<Scalar: LinearAlgebraScalar>: Optimizer {
                 try firstMoments[index] ?? Tensor.zeros(parameter.shape), try secondMoments[index] ?? Tensor.zeros(parameter.shape),
             ]
             (firstMoments[index], secondMoments[index]) = (nil, nil)
-            updateConcretely(
-                parameter, gradient: gradient, states: &states,
-                float: { t, g, s in
-                    OptimizerKernels.adam(
-                        t, g, s[0], s[1], beta1: Float(b1), beta2: Float(b2), stepSize: Float(stepSize), root2: Float(root2),
-                        epsilon: Float(eps), decay: Float(decay), decoupledDecay: Float(decoupled))
-                },
-                double: { t, g, s in
-                    OptimizerKernels.adam(
-                        t, g, s[0], s[1], beta1: Double(b1), beta2: Double(b2), stepSize: Double(stepSize), root2: Double(root2),
-                        epsilon: eps, decay: decay, decoupledDecay: decoupled)
-                })
+            try parameter.applyUpdate(
+                .adam(
+                    beta1: beta1, beta2: beta2, stepSize: stepSize, root2: root2, epsilon: epsilon, decay: decay,
+                    decoupledDecay: decoupled), gradient: gradient, states: &states)
             (firstMoments[index], secondMoments[index]) = (states[0], states[1])
         }
     }

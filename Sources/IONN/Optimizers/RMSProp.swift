@@ -27,26 +27,17 @@ public final class RMSProp<Scalar: LinearAlgebraScalar>: Optimizer {
     }
 
     public func step() throws {
-        let (a, rate, eps, decay, mu) = (alpha, learningRate, epsilon, weightDecay, momentum)
         for (index, parameter) in parameters.enumerated() {
             guard let gradient = parameter.gradient else { continue }
             // The state leaves its arrays while it is written, so that its buffers are unique.
             var states = [try squareAverages[index] ?? Tensor.zeros(parameter.shape)]
-            if mu != 0 { states.append(try velocities[index] ?? Tensor.zeros(parameter.shape)) }
+            if momentum != 0 { states.append(try velocities[index] ?? Tensor.zeros(parameter.shape)) }
             (squareAverages[index], velocities[index]) = (nil, nil)
-            updateConcretely(
-                parameter, gradient: gradient, states: &states,
-                float: { t, g, s in
-                    OptimizerKernels.rmsProp(
-                        t, g, s[0], s.count > 1 ? s[1] : nil, rate: Float(rate), alpha: Float(a), epsilon: Float(eps), decay: Float(decay),
-                        momentum: Float(mu))
-                },
-                double: { t, g, s in
-                    OptimizerKernels.rmsProp(
-                        t, g, s[0], s.count > 1 ? s[1] : nil, rate: rate, alpha: a, epsilon: eps, decay: decay, momentum: mu)
-                })
+            try parameter.applyUpdate(
+                .rmsProp(rate: learningRate, alpha: alpha, epsilon: epsilon, decay: weightDecay, momentum: momentum), gradient: gradient,
+                states: &states)
             squareAverages[index] = states[0]
-            if mu != 0 { velocities[index] = states[1] }
+            if momentum != 0 { velocities[index] = states[1] }
         }
     }
 }

@@ -24,7 +24,6 @@ public final class SGD<Scalar: LinearAlgebraScalar>: Optimizer {
     }
 
     public func step() throws {
-        let (rate, mu, decay) = (Scalar(learningRate), Scalar(momentum), Scalar(weightDecay))
         for (index, parameter) in parameters.enumerated() {
             guard let gradient = parameter.gradient else { continue }
             // The velocity leaves the array while it is written, so that its buffer is unique.
@@ -33,17 +32,8 @@ public final class SGD<Scalar: LinearAlgebraScalar>: Optimizer {
                 states = [try velocities[index] ?? Tensor.zeros(parameter.shape)]
                 velocities[index] = nil
             }
-            let nesterov = self.nesterov
-            updateConcretely(
-                parameter, gradient: gradient, states: &states,
-                float: { t, g, s in
-                    OptimizerKernels.sgd(
-                        t, g, velocity: s.first, rate: Float(rate), momentum: Float(mu), nesterov: nesterov, decay: Float(decay))
-                },
-                double: { t, g, s in
-                    OptimizerKernels.sgd(
-                        t, g, velocity: s.first, rate: Double(rate), momentum: Double(mu), nesterov: nesterov, decay: Double(decay))
-                })
+            try parameter.applyUpdate(
+                .sgd(rate: learningRate, momentum: momentum, nesterov: nesterov, decay: weightDecay), gradient: gradient, states: &states)
             if momentum != 0 { velocities[index] = states[0] }
         }
     }

@@ -31,6 +31,10 @@ public protocol DeviceBackend: AnyObject, Sendable {
     /// outputs), all contiguous.
     func window(_ operation: WindowOperation, dtype: DType, window: Window2D, inputs: [DeviceOperand], outputs: [any DeviceStorage])
         throws
+    /// A fused optimizer update of `count` elements: `inputs` are the parameter, its gradient and
+    /// the update's states (``ParameterUpdate/stateCount``), `outputs` the new parameter and new
+    /// states, all contiguous.
+    func update(_ update: ParameterUpdate, dtype: DType, count: Int, inputs: [DeviceOperand], outputs: [any DeviceStorage]) throws
     /// Notes that an operation ran on the CPU instead because the device failed or lacked a kernel.
     func recordFallback(_ operation: String, error: any Error)
 }

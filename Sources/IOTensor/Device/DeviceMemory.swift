@@ -43,6 +43,7 @@ final class DeviceMemory: @unchecked Sendable {
         state.withLock { state in
             let pointer = Self.hostPointer(&state, byteCount: byteCount)
             if !state.hostCurrent {
+                DeviceTransfers.record(readOf: byteCount)
                 do {
                     try storage.read(into: UnsafeMutableRawBufferPointer(start: pointer, count: byteCount))
                 } catch {
@@ -82,5 +83,29 @@ final class DeviceMemory: @unchecked Sendable {
         guard let pointer else { fatalError("IOTensor: could not allocate \(size) bytes for a tensor's host copy") }
         state.host = UInt(bitPattern: pointer)
         return pointer
+    }
+}
+
+/// Counts the copies of device tensors back to host memory, made when CPU code reads their
+/// elements (`scalars`, a subscript, an operation without a device kernel). A training step on a
+/// device should read back little more than its loss; these counts show where it does more.
+///
+/// ```swift
+/// let before = DeviceTransfers.hostReads
+/// try optimizer.step()
+/// print(DeviceTransfers.hostReads - before)   // 0: the update ran on the device
+/// ```
+public enum DeviceTransfers {
+    private static let reads = Atomic<Int>(0)
+    private static let readBytes = Atomic<Int>(0)
+
+    /// Device tensors read back to the host so far, in this process.
+    public static var hostReads: Int { reads.load(ordering: .relaxed) }
+    /// The bytes those reads copied.
+    public static var hostReadBytes: Int { readBytes.load(ordering: .relaxed) }
+
+    static func record(readOf byteCount: Int) {
+        reads.add(1, ordering: .relaxed)
+        readBytes.add(byteCount, ordering: .relaxed)
     }
 }

@@ -197,6 +197,30 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         try launch(program, name, global: [(items + 255) / 256 * 256], arguments)
     }
 
+    // MARK: - Optimizer updates
+
+    public func update(_ update: ParameterUpdate, dtype: DType, count: Int, inputs: [DeviceOperand], outputs: [any DeviceStorage])
+        throws
+    {
+        guard dtype == .float32 || dtype == .float64 else {
+            throw OpenCLError(code: CL_INVALID_KERNEL_NAME, call: "no \(update) kernel for \(dtype)")
+        }
+        guard count > 0 else { return }
+        let program = try self.program("update", dtype) { UpdateSource.program(for: dtype) }
+        let (name, hyperparameters) = UpdateSource.kernel(update)
+        let scalar: (Double) -> OpenCLArgument = { dtype == .float64 ? .value($0) : .value(Float($0)) }
+        var arguments: [OpenCLArgument] = [.value(Int64(count))]
+        // Parameter, gradient, then up to two states; a missing state repeats the parameter and is not read.
+        for index in 0..<4 {
+            let operand = inputs[index < inputs.count ? index : 0]
+            arguments.append(.buffer(try buffer(operand.storage)))
+            arguments.append(.value(Int64(operand.offset)))
+        }
+        for index in 0..<3 { arguments.append(.buffer(try buffer(outputs[index < outputs.count ? index : 0]))) }
+        arguments += hyperparameters.map(scalar)
+        try launch(program, name, global: [(count + 255) / 256 * 256], arguments)
+    }
+
     // MARK: - Matrix products
 
     public func matrixProduct(_ product: MatrixProduct, dtype: DType) throws {

@@ -1,38 +1,8 @@
-import IOTensor
+// The CPU loops of the fused optimizer updates (see `ParameterUpdate`): one in-place pass per
+// parameter, compiled for Float and Double, so that a step costs one read of the gradient and one
+// read-modify-write of the weights and of each state buffer, with no temporary tensors.
 
-// Optimizer updates as one fused, in-place pass per parameter, compiled for Float and Double:
-// a step then costs one read of the gradient and one read-modify-write of the weights and of
-// each state buffer, with no temporary tensors.
-
-/// Calls `float` or `double` with the parameter's weights, its gradient and `states` (buffers of
-/// the same count), all rebound to the concrete scalar type; the weights and states are updated
-/// in place.
-func updateConcretely<Scalar: LinearAlgebraScalar>(
-    _ parameter: Variable<Scalar>, gradient: Tensor<Scalar>, states: inout [Tensor<Scalar>],
-    float: (UnsafeMutableBufferPointer<Float>, UnsafeBufferPointer<Float>, [UnsafeMutablePointer<Float>]) -> Void,
-    double: (UnsafeMutableBufferPointer<Double>, UnsafeBufferPointer<Double>, [UnsafeMutablePointer<Double>]) -> Void
-) {
-    // Unique, contiguous state buffers, written through raw pointers while `states` holds them.
-    let pointers: [UnsafeMutableRawPointer] = states.indices.map { index in
-        states[index].withUnsafeMutableBufferPointer { UnsafeMutableRawPointer($0.baseAddress!) }
-    }
-    gradient.withUnsafeBufferPointer { g in
-        parameter.updateInPlace { theta in
-            if Scalar.self == Float.self {
-                theta.withMemoryRebound(to: Float.self) { t in
-                    g.withMemoryRebound(to: Float.self) { float(t, $0, pointers.map { $0.assumingMemoryBound(to: Float.self) }) }
-                }
-            } else {
-                theta.withMemoryRebound(to: Double.self) { t in
-                    g.withMemoryRebound(to: Double.self) { double(t, $0, pointers.map { $0.assumingMemoryBound(to: Double.self) }) }
-                }
-            }
-        }
-    }
-    withExtendedLifetime(states) {}
-}
-
-enum OptimizerKernels {
+enum UpdateKernels {
     @inline(__always)
     static func sgd<T: BinaryFloatingPoint>(
         _ theta: UnsafeMutableBufferPointer<T>, _ gradient: UnsafeBufferPointer<T>, velocity: UnsafeMutablePointer<T>?,
@@ -51,7 +21,7 @@ enum OptimizerKernels {
     }
 }
 
-extension OptimizerKernels {
+extension UpdateKernels {
     /// Adam/AdamW: m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; θ ← θ − stepSize·m/(√v/√c₂ + ε).
     @inline(__always)
     static func adam<T: BinaryFloatingPoint>(
