@@ -94,13 +94,14 @@ struct DeviceTrafficTests {
             var readsPerStep: [Int] = []
             for batch in batches {
                 let inputs = try batch.features.reshaped([batch.count, 1, 8, 8]).to(check.device)
-                let before = DeviceTransfers.hostReads
-                optimizer.zeroGradients()
-                let loss = try Loss.crossEntropy(logits: model(Variable(inputs)), labels: batch.labels)
-                try loss.backward()
-                try optimizer.step()
-                _ = loss.value.scalar
-                readsPerStep.append(DeviceTransfers.hostReads - before)
+                let (_, reads) = try DeviceTransfers.counting {
+                    optimizer.zeroGradients()
+                    let loss = try Loss.crossEntropy(logits: model(Variable(inputs)), labels: batch.labels)
+                    try loss.backward()
+                    try optimizer.step()
+                    return loss.value.scalar
+                }
+                readsPerStep.append(reads)
             }
             #expect(readsPerStep.allSatisfy { $0 <= 1 }, "\(type(of: optimizer)): host reads per step \(readsPerStep)")
         }

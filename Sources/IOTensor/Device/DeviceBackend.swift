@@ -35,6 +35,16 @@ public protocol DeviceBackend: AnyObject, Sendable {
     /// the update's states (``ParameterUpdate/stateCount``), `outputs` the new parameter and new
     /// states, all contiguous.
     func update(_ update: ParameterUpdate, dtype: DType, count: Int, inputs: [DeviceOperand], outputs: [any DeviceStorage]) throws
+    /// PyTorch's `gather`: output element i (of `indexShape`, contiguous) is `input` at i's
+    /// coordinates, with `axis` replaced by `indices[i]` (contiguous `Int64`, checked and
+    /// non-negative). `input.strides` are the input's own.
+    func gather(dtype: DType, input: DeviceOperand, indices: DeviceOperand, indexShape: [Int], axis: Int, output: any DeviceStorage)
+        throws
+    /// Copies `rows` contiguous rows of `length` elements from `input` into `output`, row r at
+    /// element `outputOffset + r·outputStride` (a piece of a concatenation).
+    func copyRows(
+        dtype: DType, input: DeviceOperand, rows: Int, length: Int, output: any DeviceStorage, outputOffset: Int, outputStride: Int)
+        throws
     /// Notes that an operation ran on the CPU instead because the device failed or lacked a kernel.
     func recordFallback(_ operation: String, error: any Error)
 }

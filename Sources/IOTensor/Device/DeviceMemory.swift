@@ -91,21 +91,35 @@ final class DeviceMemory: @unchecked Sendable {
 /// device should read back little more than its loss; these counts show where it does more.
 ///
 /// ```swift
-/// let before = DeviceTransfers.hostReads
-/// try optimizer.step()
-/// print(DeviceTransfers.hostReads - before)   // 0: the update ran on the device
+/// let (_, reads) = try DeviceTransfers.counting { try optimizer.step() }
+/// print(reads)   // 0: the update ran on the device
 /// ```
 public enum DeviceTransfers {
     private static let reads = Atomic<Int>(0)
     private static let readBytes = Atomic<Int>(0)
+
+    /// A count that reads made by one task add to.
+    private final class Counter: Sendable {
+        let reads = Atomic<Int>(0)
+    }
+    @TaskLocal private static var counter: Counter?
 
     /// Device tensors read back to the host so far, in this process.
     public static var hostReads: Int { reads.load(ordering: .relaxed) }
     /// The bytes those reads copied.
     public static var hostReadBytes: Int { readBytes.load(ordering: .relaxed) }
 
+    /// Runs `body` and counts the device tensors it (and what it calls on this task) read back,
+    /// whatever other threads read meanwhile.
+    public static func counting<R>(_ body: () throws -> R) rethrows -> (result: R, hostReads: Int) {
+        let counter = Counter()
+        let result = try $counter.withValue(counter) { try body() }
+        return (result, counter.reads.load(ordering: .relaxed))
+    }
+
     static func record(readOf byteCount: Int) {
         reads.add(1, ordering: .relaxed)
         readBytes.add(byteCount, ordering: .relaxed)
+        counter?.reads.add(1, ordering: .relaxed)
     }
 }

@@ -73,6 +73,7 @@ extension Tensor {
                 operation: "gather", lhs: shape, rhs: indices.shape,
                 reason: "index dimension \(dimension) is larger than the input's")
         }
+        if let result = try gatheringOnDevice(indices, axis: resolved) { return result }
         let index = indices.contiguous()
         let result = Tensor(uninitializedShape: indices.shape)
         let indexStrides = Tensor<Int>.contiguousStrides(indices.shape)
@@ -124,6 +125,7 @@ extension Tensor {
         }
         var resultShape = first.shape
         resultShape[resolved] = total
+        if let result = concatenatedOnDevice(tensors, shape: resultShape, axis: resolved) { return result }
         let result = Tensor(uninitializedShape: resultShape)
         var start = 0
         for tensor in tensors {

@@ -197,6 +197,50 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         try launch(program, name, global: [(items + 255) / 256 * 256], arguments)
     }
 
+    // MARK: - Indexing
+
+    public func gather(dtype: DType, input: DeviceOperand, indices: DeviceOperand, indexShape: [Int], axis: Int, output: any DeviceStorage)
+        throws
+    {
+        let count = indexShape.reduce(1, *)
+        guard count > 0 else { return }
+        guard indexShape.count <= IndexingSource.maximumRank, input.strides.count == indexShape.count else {
+            throw OpenCLError(code: CL_INVALID_VALUE, call: "gather over \(indexShape.count) dimensions")
+        }
+        let rank = IndexingSource.maximumRank
+        var words = [Int64](repeating: 0, count: 2 * rank)
+        for (dimension, size) in indexShape.enumerated() {
+            words[dimension] = Int64(size)
+            words[rank + dimension] = Int64(input.strides[dimension])
+        }
+        let program = try indexingProgram(dtype)
+        try launch(
+            program, "gather", global: [(count + 255) / 256 * 256],
+            [
+                .value(Int64(count)), .value(Int32(indexShape.count)), .value(Int32(axis)), .bytes(words.withUnsafeBytes { Array($0) }),
+                .buffer(try buffer(input.storage)), .value(Int64(input.offset)), .buffer(try buffer(indices.storage)),
+                .value(Int64(indices.offset)), .buffer(try buffer(output)),
+            ])
+    }
+
+    public func copyRows(
+        dtype: DType, input: DeviceOperand, rows: Int, length: Int, output: any DeviceStorage, outputOffset: Int, outputStride: Int
+    ) throws {
+        let count = rows * length
+        guard count > 0 else { return }
+        let program = try indexingProgram(dtype)
+        try launch(
+            program, "copy_rows", global: [(count + 255) / 256 * 256],
+            [
+                .value(Int64(rows)), .value(Int64(length)), .buffer(try buffer(input.storage)), .value(Int64(input.offset)),
+                .buffer(try buffer(output)), .value(Int64(outputOffset)), .value(Int64(outputStride)),
+            ])
+    }
+
+    private func indexingProgram(_ dtype: DType) throws(OpenCLError) -> OpenCLProgram {
+        try context.program(source: "// indexing \(dtype.byteCount)-byte elements\n" + IndexingSource.program(elementSize: dtype.byteCount))
+    }
+
     // MARK: - Optimizer updates
 
     public func update(_ update: ParameterUpdate, dtype: DType, count: Int, inputs: [DeviceOperand], outputs: [any DeviceStorage])
