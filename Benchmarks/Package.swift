@@ -54,6 +54,7 @@ let package = Package(
             name: "compare-opencl",
             dependencies: [
                 "CompareSupport", .product(name: "IOTensorOpenCL", package: rootPackage), .product(name: "IOTensor", package: rootPackage),
+                .product(name: "IONN", package: rootPackage),
             ],
             path: "Sources/CompareOpenCL"),
         .executableTarget(

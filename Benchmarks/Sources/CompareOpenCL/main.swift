@@ -4,7 +4,8 @@
 //
 // Device timings wait for the queue to drain after each run (`finish`), so that they count the
 // kernels' work, not just their launches; operands stay on the device between runs, as tensors
-// of a model do.
+// of a model do. `--verify` checks every kind of kernel against the CPU instead (see Verify.swift);
+// `--large` adds 4096² and 8192² products for GPUs.
 import CompareSupport
 import Foundation
 import IOTensor
@@ -28,7 +29,13 @@ func medianSeconds(minimumRuns: Int = 5, budget: Double = 1.5, _ body: () throws
 let onDevice = !CommandLine.arguments.contains("--cpu")
 
 let device: Device = onDevice ? .opencl() : .cpu
-let backend = onDevice ? try OpenCL.backend(device.index) : nil
+let backend: OpenCLBackend?
+do {
+    backend = onDevice ? try OpenCL.backend(device.index) : nil
+} catch {
+    FileHandle.standardError.write("compare-opencl: \(error)\n".data(using: .utf8)!)
+    exit(2)
+}
 if let backend {
     let info = backend.context.device
     FileHandle.standardError.write(
@@ -36,6 +43,12 @@ if let backend {
 } else {
     FileHandle.standardError.write(
         "# CPU: BLAS \(TensorBackend.blasCoreName ?? "?"), \(TensorBackend.threadCount) threads\n".data(using: .utf8)!)
+}
+
+if let backend, CommandLine.arguments.contains("--verify") {
+    let failures = try verifyKernels(on: device, backend: backend)
+    print(failures == 0 ? "verify: every check passed" : "verify: \(failures) checks FAILED")
+    exit(failures == 0 ? 0 : 1)
 }
 
 /// Runs `body` and waits for the device to finish it.
@@ -46,7 +59,9 @@ func timed(_ body: () throws -> Void) throws -> Double {
     }
 }
 
-for n in [256, 1024, 2048] where wanted("gemm_f32_\(n)") {
+// A GPU gets the larger sizes that fill it; the CPU side measures them too, for the ratio.
+let gemmSizes = CommandLine.arguments.contains("--large") ? [256, 1024, 2048, 4096, 8192] : [256, 1024, 2048]
+for n in gemmSizes where wanted("gemm_f32_\(n)") {
     let a = try Tensor<Float>.randomNormal([n, n], seed: 1).to(device)
     let b = try Tensor<Float>.randomNormal([n, n], seed: 2).to(device)
     let seconds = try timed { keep(try a.matmul(b)) }
