@@ -1,5 +1,6 @@
 /// The geometry of a 2-D sliding window over [batch, channels, height, width] inputs: the
-/// windows of a convolution (``Tensor/im2col(_:)``) or of a pooling (``Tensor/maxPool2d(_:)``).
+/// windows of a convolution (``Tensor/im2col(_:)``) or of a pooling
+/// (``Tensor/maxPool2d(kernel:stride:padding:)``).
 ///
 /// Windows start every `stride` elements of the input padded by `padding` zeros on each side, as
 /// in PyTorch's `Conv2d` and `MaxPool2d`.
