@@ -87,6 +87,14 @@ if wanted("add_f32_16M") { report("add_f32_16M", 3 * bytes / (try timed { keep(t
 if wanted("relu_f32_16M") { report("relu_f32_16M", 2 * bytes / (try timed { keep(x.relu()) }) / 1e9, "GB/s") }
 if wanted("exp_f32_16M") { report("exp_f32_16M", 2 * bytes / (try timed { keep(x.exp()) }) / 1e9, "GB/s") }
 if wanted("sum_f32_16M") { report("sum_f32_16M", bytes / (try timed { keep(x.sum()) }) / 1e9, "GB/s") }
+if wanted("sum_rows_f32_4096x4096") {
+    let matrix = try x.reshaped([4096, 4096])
+    report("sum_rows_f32_4096x4096", bytes / (try timed { keep(try matrix.sum(alongAxis: 1)) }) / 1e9, "GB/s")
+}
+if wanted("sum_columns_f32_4096x4096") {
+    let matrix = try x.reshaped([4096, 4096])
+    report("sum_columns_f32_4096x4096", bytes / (try timed { keep(try matrix.sum(alongAxis: 0)) }) / 1e9, "GB/s")
+}
 if wanted("softmax_f32_4096x1024") {
     let logits = try Tensor<Float>.randomNormal([4096, 1024], seed: 8).to(device)
     report("softmax_f32_4096x1024", 2 * Double(4096 * 1024 * 4) / (try timed { keep(try logits.softmax()) }) / 1e9, "GB/s")

@@ -23,6 +23,7 @@ public enum Loss {
             throw AutogradError.shapeMismatch(operation: "huber", expected: prediction.shape, actual: target.shape)
         }
         let difference = try prediction.value - target
+        if difference.device != .cpu { return try huberOnDevice(prediction, difference, delta: delta) }
         let losses = try difference.map { d in Swift.abs(d) <= delta ? d * d / 2 : delta * (Swift.abs(d) - delta / 2) }
         let count = Scalar(Swift.max(losses.count, 1))
         return Variable.result(losses.sum() / count, "huber", [prediction]) { g in
@@ -88,6 +89,7 @@ public enum Loss {
             throw AutogradError.shapeMismatch(operation: "binaryCrossEntropy", expected: logits.shape, actual: targets.shape)
         }
         let x = logits.value
+        if x.device != .cpu { return try binaryCrossEntropyOnDevice(logits, targets) }
         let losses = try x.zipMap(targets) { x, y in
             Swift.max(x, 0) - x * y + Scalar(Glibc.log1p(Glibc.exp(-Double(Swift.abs(x)))))
         }
@@ -95,6 +97,35 @@ public enum Loss {
         return Variable.result(losses.sum() / count, "binaryCrossEntropy", [logits]) { g in
             let scale = g.scalars[0] / count
             return [try x.sigmoid().zipMap(targets) { p, y in (p - y) * scale }]
+        }
+    }
+}
+
+extension Loss {
+    /// Huber on a device, in elementwise kernels: with a = |d| and q = min(a, δ), the loss is
+    /// ½q² + δ(a − q), and its gradient d clamped to [−δ, δ].
+    fileprivate static func huberOnDevice<Scalar>(_ prediction: Variable<Scalar>, _ difference: Tensor<Scalar>, delta: Scalar) throws
+        -> Variable<Scalar>
+    {
+        let magnitude = difference.abs()
+        let quadratic = magnitude.minimum(delta)
+        let count = Scalar(Swift.max(difference.count, 1))
+        let losses = try quadratic * quadratic * (1 / 2) + (magnitude - quadratic) * delta
+        return Variable.result(losses.sum() / count, "huber", [prediction]) { g in
+            [try difference.clamped(lower: -delta, upper: delta) * (g.scalars[0] / count)]
+        }
+    }
+
+    /// Binary cross-entropy on a device, in elementwise kernels: max(x, 0) − x·y + log(1 + e^−|x|)
+    /// (the argument of the logarithm lies in [1, 2], so it loses nothing), gradient σ(x) − y.
+    fileprivate static func binaryCrossEntropyOnDevice<Scalar>(_ logits: Variable<Scalar>, _ targets: Tensor<Scalar>) throws
+        -> Variable<Scalar>
+    {
+        let x = logits.value
+        let losses = try x.relu() - x * targets + ((-x.abs()).exp() + 1).log()
+        let count = Scalar(Swift.max(losses.count, 1))
+        return Variable.result(losses.sum() / count, "binaryCrossEntropy", [logits]) { g in
+            [try (x.sigmoid() - targets) * (g.scalars[0] / count)]
         }
     }
 }
