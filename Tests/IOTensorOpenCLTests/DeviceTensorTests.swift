@@ -129,4 +129,26 @@ struct DeviceTensorTests {
         }
         try check.expectSame("reshape of a transpose", [x]) { try $0[0].transposed().reshaped([-1]) }
     }
+
+    @Test("transposing copies equal the CPU with the tiled and the strided kernel, for every element width")
+    func transposes() throws {
+        let original = check.backend.transposeKernel
+        defer { check.backend.transposeKernel = original }
+        for kernel in [OpenCLBackend.TransposeKernel.tiled, .strided] {
+            check.backend.transposeKernel = kernel
+            for shape in [[1, 1], [17, 33], [33, 17], [16, 16], [3, 20, 17], [2, 1, 31]] {
+                let count = shape.reduce(1, *)
+                let x = try Tensor<Float>.randomNormal(shape, seed: 13)
+                try check.expectSame("\(kernel) transpose \(shape)", [x]) { $0[0].transposed().contiguous() }
+                let integers = try Tensor<Int64>(shape: shape, scalars: (0..<count).map { Int64($0) * 1_000_003 })
+                try check.expectSame("\(kernel) transpose \(shape) int64", [integers]) { $0[0].transposed().contiguous() }
+            }
+            let bytes = try Tensor<UInt8>(shape: [19, 23], scalars: (0..<(19 * 23)).map { UInt8($0 % 256) })
+            try check.expectSame("\(kernel) transpose bytes", [bytes]) { $0[0].transposed().contiguous() }
+            let doubles = try Tensor<Double>.randomNormal([9, 40], seed: 14)
+            try check.expectSame("\(kernel) transpose doubles", [doubles]) { $0[0].transposed().contiguous() }
+            let x = try Tensor<Float>.randomNormal([4, 6, 5], seed: 15)
+            try check.expectSame("\(kernel) channels first", [x]) { try $0[0].permuted([0, 2, 1]).contiguous() }
+        }
+    }
 }

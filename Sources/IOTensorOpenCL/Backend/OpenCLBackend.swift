@@ -14,6 +14,7 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     private let fallbacks = Atomic<Int>(0)
     private let lastFallback = Mutex<String?>(nil)
     private let kernelChoice = Mutex<MatrixProductKernel?>(nil)
+    private let transposeChoice = Mutex<TransposeKernel?>(nil)
 
     init(context: OpenCLContext) {
         self.context = context
@@ -71,6 +72,10 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
             throw OpenCLError(code: CL_INVALID_VALUE, call: "\(kernel) over \(shape.count) strided dimensions")
         }
         let strides = operands.map(\.strides)
+        if kernel == .copy, transposeKernel == .tiled, try transposeTiled(dtype: dtype, shape: shape, operand: operands[0], output: output)
+        {
+            return
+        }
         let access = ElementwiseSource.OperandAccess(shape: shape, strides: strides)
         let program = try self.program("elementwise \(access)", dtype) { ElementwiseSource.program(for: dtype, access: access) }
         var arguments: [OpenCLArgument] = [
@@ -195,6 +200,42 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         }
         for output in outputs { arguments.append(.buffer(try buffer(output))) }
         try launch(program, name, global: [(items + 255) / 256 * 256], arguments)
+    }
+
+    // MARK: - Transposes
+
+    /// How `contiguous()` copies a transposed view: through local-memory tiles (GPUs) or with the
+    /// strided elementwise copy (CPU devices, which run barriers as loops over the work items).
+    public enum TransposeKernel: Sendable {
+        case tiled
+        case strided
+    }
+
+    /// The transposing copy this backend launches: `.strided` on CPU devices, `.tiled` elsewhere.
+    /// Settable so that tests and benchmarks can run both on one device.
+    public var transposeKernel: TransposeKernel {
+        get { transposeChoice.withLock { $0 } ?? (context.device.kind == .cpu ? .strided : .tiled) }
+        set { transposeChoice.withLock { $0 = newValue } }
+    }
+
+    /// Copies a (collapsed) layout whose two innermost dimensions are transposed — stride 1 along
+    /// the second-to-last, another along the last — at most one batch dimension before them;
+    /// false, launching nothing, for other layouts.
+    private func transposeTiled(dtype: DType, shape: [Int], operand: DeviceOperand, output: any DeviceStorage) throws -> Bool {
+        let rank = shape.count
+        guard rank == 2 || rank == 3, operand.strides[rank - 2] == 1, operand.strides[rank - 1] > 1 else { return false }
+        let (rows, columns) = (shape[rank - 2], shape[rank - 1])
+        let (batch, batchStride) = rank == 3 ? (shape[0], operand.strides[0]) : (1, 0)
+        let tile = IndexingSource.transposeTile
+        guard context.device.maximumWorkGroupSize >= tile * tile else { return false }
+        try launch(
+            try indexingProgram(dtype), "transpose_tiled",
+            global: [(rows + tile - 1) / tile * tile, (columns + tile - 1) / tile * tile, batch], local: [tile, tile, 1],
+            [
+                .value(Int64(rows)), .value(Int64(columns)), .buffer(try buffer(operand.storage)), .value(Int64(operand.offset)),
+                .value(Int64(batchStride)), .value(Int64(operand.strides[rank - 1])), .buffer(try buffer(output)),
+            ])
+        return true
     }
 
     // MARK: - Indexing

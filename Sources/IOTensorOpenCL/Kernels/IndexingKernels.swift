@@ -1,11 +1,14 @@
 import IOTensor
 
-/// OpenCL C for the indexing operations that move elements without arithmetic: PyTorch's
-/// `gather` and the row copies that concatenation is made of, one work item per element written,
-/// for elements of 1, 4 or 8 bytes (moved as unsigned integers of that width, whatever their type).
+/// OpenCL C for the operations that move elements without arithmetic: PyTorch's `gather`, the row
+/// copies that concatenation is made of, and the tiled transposing copy GPUs get for
+/// `contiguous()` of a transposed view; one work item per element written, for elements of 1, 2,
+/// 4 or 8 bytes (moved as unsigned integers of that width, whatever their type).
 enum IndexingSource {
     /// The most dimensions a gather handles.
     static let maximumRank = 8
+    /// The edge of a transposing copy's tile (a work group is `transposeTile`² items).
+    static let transposeTile = 16
 
     static func program(elementSize: Int) -> String {
         let word =
@@ -35,6 +38,24 @@ enum IndexingSource {
                     source += (d == axis ? indices[indicesOffset + i] : coordinate) * L.stride[d];
                 }
                 output[i] = input[source];
+            }
+
+            // Transposing copy for GPUs: out[b][r][c] = in[offset + b·batchStride + r + c·columnStride],
+            // through a TILE×TILE tile in local memory, so that reads (along r) and writes (along c)
+            // are both contiguous across neighbouring work items. The extra column avoids bank conflicts.
+            #define TILE \(transposeTile)
+            __kernel __attribute__((reqd_work_group_size(TILE, TILE, 1)))
+            void transpose_tiled(long rows, long columns, __global const W *input, long inputOffset, long batchStride,
+                                 long columnStride, __global W *output) {
+                __local W tile[TILE][TILE + 1];
+                const int lx = get_local_id(0), ly = get_local_id(1);
+                const long r0 = get_group_id(0) * TILE, c0 = get_group_id(1) * TILE;
+                const long b = get_global_id(2);
+                const long r = r0 + lx, c = c0 + ly;
+                if (r < rows && c < columns) tile[ly][lx] = input[inputOffset + b * batchStride + r + c * columnStride];
+                barrier(CLK_LOCAL_MEM_FENCE);
+                const long outRow = r0 + ly, outColumn = c0 + lx;
+                if (outRow < rows && outColumn < columns) output[(b * rows + outRow) * columns + outColumn] = tile[lx][ly];
             }
 
             // Row r of `rows` contiguous rows of `length` elements goes to output + outputOffset + r·outputStride.
