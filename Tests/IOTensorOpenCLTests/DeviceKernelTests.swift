@@ -8,8 +8,40 @@ struct DeviceKernelTests {
 
     init() throws { check = try DeviceCheck() }
 
-    @Test("sums, maxima, minima, argmax and argmin along every axis equal the CPU")
+    /// Runs `body` with each reduction kernel.
+    private func withEachReductionKernel(_ body: (OpenCLBackend.ReductionKernel) throws -> Void) rethrows {
+        let chosen = check.backend.reductionKernel
+        defer { check.backend.reductionKernel = chosen }
+        for kernel in [OpenCLBackend.ReductionKernel.tree, .vector] {
+            check.backend.reductionKernel = kernel
+            try body(kernel)
+        }
+    }
+
+    @Test("sums, maxima, minima, argmax and argmin along every axis equal the CPU, with both kernels")
     func reductions() throws {
+        try withEachReductionKernel { _ in try reductions(floats: ()) }
+        try withEachReductionKernel { kernel in
+            // Integers, exactly; columns wider than one vector and narrower than one.
+            let integers = try Tensor<Int32>(shape: [37, 41], scalars: (0..<(37 * 41)).map { Int32(($0 * 7919) % 1009) - 500 })
+            for axis in 0..<2 {
+                try check.expectSame("\(kernel) int32 sum axis \(axis)", [integers]) { try $0[0].sum(alongAxis: axis) }
+                try check.expectSame("\(kernel) int32 max axis \(axis)", [integers]) { try $0[0].max(alongAxis: axis) }
+                try check.expectSame("\(kernel) int32 min axis \(axis)", [integers]) { try $0[0].min(alongAxis: axis) }
+            }
+            let doubles = try Tensor<Double>.randomNormal([3, 70_001], seed: 26)
+            try check.expectSame("\(kernel) double sum rows", [doubles], tolerance: 1e-12) { try $0[0].sum(alongAxis: 1) }
+            try check.expectSame("\(kernel) double max columns", [doubles]) { try $0[0].max(alongAxis: 0) }
+            var columnsWithNaN = try Tensor<Float>.randomNormal([9, 35], seed: 27)
+            columnsWithNaN.withUnsafeMutableBufferPointer {
+                $0[3 * 35 + 2] = .nan; $0[5 * 35 + 33] = .nan
+            }
+            try check.expectSame("\(kernel) column maxima with NaN", [columnsWithNaN]) { try $0[0].max(alongAxis: 0) }
+            try check.expectSame("\(kernel) column sums with NaN", [columnsWithNaN]) { try $0[0].sum(alongAxis: 0) }
+        }
+    }
+
+    private func reductions(floats: Void) throws {
         for shape in [[1], [7], [1031], [5, 7, 3], [2, 4099], [1 << 20 | 3]] {
             var x = try Tensor<Float>.randomNormal(shape, seed: 20)
             try check.expectSame("sum all \(shape)", [x]) { $0[0].sum() }
@@ -39,9 +71,13 @@ struct DeviceKernelTests {
         try check.expectSame("int32 sum", [ties]) { try $0[0].sum(alongAxis: 0) }
     }
 
-    @Test("softmax and log-softmax of short and long rows, along any axis, equal the CPU")
+    @Test("softmax and log-softmax of short and long rows, along any axis, equal the CPU, with both kernels")
     func softmax() throws {
-        for shape in [[1, 1], [3, 10], [5, 1031], [7, 3, 5]] {
+        try withEachReductionKernel { _ in try softmaxes() }
+    }
+
+    private func softmaxes() throws {
+        for shape in [[1, 1], [3, 10], [5, 1031], [7, 3, 5], [2, 16], [4, 33]] {
             let x = try Tensor<Float>.randomNormal(shape, standardDeviation: 20, seed: 22)
             try check.expectSame("softmax \(shape)", [x]) { try $0[0].softmax() }
             try check.expectSame("logSoftmax \(shape)", [x]) { try $0[0].logSoftmax() }
