@@ -51,8 +51,24 @@ struct DeviceTensorTests {
         #expect((a + 1).scalars == [2, 3])
     }
 
-    @Test("binary arithmetic with broadcasting equals the CPU (float, int32, int64)")
+    /// Runs `body` with the vector elementwise kernels on and off.
+    private func withAndWithoutVectors(_ body: () throws -> Void) rethrows {
+        let chosen = check.backend.elementwiseVectors
+        defer { check.backend.elementwiseVectors = chosen }
+        for vectors in [true, false] {
+            check.backend.elementwiseVectors = vectors
+            try body()
+        }
+    }
+
+    @Test("binary arithmetic with broadcasting equals the CPU (float, double, int32, int64), with and without vector kernels")
     func binaryArithmetic() throws {
+        try withAndWithoutVectors { try binaryArithmeticOnce() }
+    }
+
+    private func binaryArithmeticOnce() throws {
+        let doubles = try Tensor<Double>.randomNormal([1031], seed: 11)
+        try check.expectSame("double add and divide", [doubles, doubles.abs() + 1]) { try ($0[0] + $0[1]) / $0[1] }
         for shape in awkwardShapes {
             let x = try Tensor<Float>.randomNormal(shape, seed: 2)
             let y = try Tensor<Float>.randomUniform(shape, lowerBound: 0.5, upperBound: 2, seed: 3)
@@ -92,8 +108,14 @@ struct DeviceTensorTests {
         try check.expectSame("int64 multiply + max", [k]) { try ($0[0] * $0[0]).maximum($0[0]) }
     }
 
-    @Test("unary, floating and comparison operations, where and clamp equal the CPU; NaN propagates")
+    @Test("unary, floating and comparison operations, where and clamp equal the CPU; NaN propagates; with and without vector kernels")
     func unaryAndComparisons() throws {
+        try withAndWithoutVectors { try unaryAndComparisonsOnce() }
+    }
+
+    private func unaryAndComparisonsOnce() throws {
+        let doubles = try Tensor<Double>.randomNormal([37], seed: 12)
+        try check.expectSame("double exp, tanh, sigmoid", [doubles]) { $0[0].exp().tanh().sigmoid() }
         for shape in awkwardShapes {
             var x = try Tensor<Float>.randomNormal(shape, seed: 9)
             if x.count > 3 { x.withUnsafeMutableBufferPointer { $0[2] = .nan } }

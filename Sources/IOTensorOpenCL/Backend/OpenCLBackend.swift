@@ -16,6 +16,7 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     let kernelChoice = Mutex<MatrixProductKernel?>(nil)
     let transposeChoice = Mutex<TransposeKernel?>(nil)
     let reductionChoice = Mutex<ReductionKernel?>(nil)
+    let vectorChoice = Mutex<Bool?>(nil)
 
     init(context: OpenCLContext) {
         self.context = context
@@ -78,6 +79,21 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
             return
         }
         let access = ElementwiseSource.OperandAccess(shape: shape, strides: strides)
+        if elementwiseVectors, dtype == .float32 || dtype == .float64, access == .direct(contiguous: [true, true, true]),
+            let vectorName = VectorElementwiseSource.name(of: kernel)
+        {
+            // CPU devices: 16 contiguous elements per item, transcendental functions as vector code.
+            let program = try self.program("vector elementwise", dtype) { VectorElementwiseSource.program(for: dtype) }
+            let (first, second) = (operands[0], operands[min(1, operands.count - 1)])
+            let width = VectorElementwiseSource.width
+            try launch(
+                program, vectorName, global: [((count + width - 1) / width + 63) / 64 * 64],
+                [
+                    .buffer(try buffer(output)), .value(Int64(count)), .buffer(try buffer(first.storage)), .value(Int64(first.offset)),
+                    .buffer(try buffer(second.storage)), .value(Int64(second.offset)),
+                ])
+            return
+        }
         let program = try self.program("elementwise \(access)", dtype) { ElementwiseSource.program(for: dtype, access: access) }
         var arguments: [OpenCLArgument] = [
             .buffer(try buffer(output)), .value(Int64(count)), .value(Int32(shape.count)),
@@ -89,6 +105,13 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
             arguments.append(.value(Int64(operand.offset)))
         }
         try launch(program, name, global: [(count + 255) / 256 * 256], arguments)
+    }
+
+    /// Whether contiguous floating-point elementwise operations take the 16-wide vector kernels
+    /// (``VectorElementwiseSource``): on CPU devices, unless a test turns them off.
+    public var elementwiseVectors: Bool {
+        get { vectorChoice.withLock { $0 } ?? (context.device.kind == .cpu) }
+        set { vectorChoice.withLock { $0 = newValue } }
     }
 
     func buffer(_ storage: any DeviceStorage) throws(OpenCLError) -> OpenCLBuffer {
