@@ -97,6 +97,31 @@ struct DeviceKernelTests {
         }
     }
 
+    @Test("packed matrix products (large ones on CPU devices) equal BLAS at awkward sizes, batched and transposed")
+    func packedMatrixProducts() throws {
+        let (chosen, threshold) = (check.backend.matrixProductKernel, check.backend.packingThreshold)
+        defer { (check.backend.matrixProductKernel, check.backend.packingThreshold) = (chosen, threshold) }
+        (check.backend.matrixProductKernel, check.backend.packingThreshold) = (.rows, 0)
+        for (m, k, n) in [(64, 64, 64), (65, 67, 63), (97, 200, 131), (301, 64, 77)] {
+            let a = try Tensor<Float>.randomNormal([m, k], seed: 35)
+            let b = try Tensor<Float>.randomNormal([k, n], seed: 36)
+            try check.expectSame("packed \(m)×\(k)·\(k)×\(n)", [a, b]) { try $0[0].matmul($0[1]) }
+            let bias = try Tensor<Float>.randomNormal([n], seed: 37)
+            try check.expectSame("packed + bias \(m)×\(n)", [a, b, bias]) { try $0[0].matmul($0[1], adding: $0[2]) }
+            try check.expectSame("packed Aᵀ·Bᵀ", [a.transposed().contiguous(), b.transposed().contiguous()]) {
+                try $0[0].transposed().matmul($0[1].transposed())
+            }
+        }
+        let batchA = try Tensor<Float>.randomNormal([3, 70, 65], seed: 38)
+        try check.expectSame("packed batched, shared right matrix", [batchA, try Tensor<Float>.randomNormal([65, 66], seed: 39)]) {
+            try $0[0].matmul($0[1])
+        }
+        if check.backend.supports(.float64) {
+            let a = try Tensor<Double>.randomNormal([65, 99], seed: 40)
+            try check.expectSame("packed float64", [a, a.transposed().contiguous()], tolerance: 1e-12) { try $0[0].matmul($0[1]) }
+        }
+    }
+
     private func matrixProducts(_ kernel: OpenCLBackend.MatrixProductKernel) throws {
         for (m, k, n) in [(1, 1, 1), (7, 5, 3), (65, 67, 63), (128, 128, 128), (1, 300, 17), (200, 3, 1)] {
             let a = try Tensor<Float>.randomNormal([m, k], seed: 23)

@@ -34,6 +34,8 @@ extension OpenCLBackend {
             let columns = (product.n + MatrixProductSource.tileN - 1) / MatrixProductSource.tileN * side
             let rows = (product.m + MatrixProductSource.tileM - 1) / MatrixProductSource.tileM * side
             try launch(program, "gemm", global: [columns, rows, product.batch], local: [side, side, 1], arguments)
+        case .rows where product.m >= 64 && product.n >= 64 && product.k >= 64 && product.m * product.n * product.k >= packingThreshold:
+            try packedProduct(product, dtype: dtype, m: m, n: n, k: k)
         case .rows:
             let (aRowMajor, bRowMajor) = (product.a.columnStride == 1, product.b.columnStride == 1)
             let program = try self.program("gemm rows \(aRowMajor) \(bRowMajor)", dtype) {
@@ -46,10 +48,50 @@ extension OpenCLBackend {
         }
     }
 
+    /// `product` with both operands packed into panels first (``PackedMatrixProductSource``).
+    private func packedProduct(_ product: MatrixProduct, dtype: DType, m: Int32, n: Int32, k: Int32) throws {
+        let program = try self.program("gemm packed", dtype) { PackedMatrixProductSource.program(for: dtype) }
+        let (rowsPerItem, width) = (PackedMatrixProductSource.rowsPerItem, PackedMatrixProductSource.vectorWidth)
+        let rowBlocks = (product.m + rowsPerItem - 1) / rowsPerItem
+        let columnBlocks = (product.n + width - 1) / width
+        let aSize = rowBlocks * product.k * rowsPerItem
+        let bSize = columnBlocks * product.k * width
+        let packedA = try context.buffer(byteCount: product.batch * aSize * dtype.byteCount)
+        let packedB = try context.buffer(byteCount: product.batch * bSize * dtype.byteCount)
+        let (a, b, c) = (product.a, product.b, product.c)
+        try launch(
+            program, "pack_a", global: [(aSize + 255) / 256 * 256, product.batch], local: nil,
+            [
+                .value(m), .value(k), .buffer(try buffer(a.storage)), .value(Int64(a.offset)), .value(Int64(a.rowStride)),
+                .value(Int64(a.columnStride)), .value(Int64(a.batchStride)), .buffer(packedA),
+            ])
+        try launch(
+            program, "pack_b", global: [(bSize + 255) / 256 * 256, product.batch], local: nil,
+            [
+                .value(k), .value(n), .buffer(try buffer(b.storage)), .value(Int64(b.offset)), .value(Int64(b.rowStride)),
+                .value(Int64(b.columnStride)), .value(Int64(b.batchStride)), .buffer(packedB),
+            ])
+        // Eight column blocks per group share their panel of A while it is in cache.
+        try launch(
+            program, "gemm_packed", global: [(columnBlocks + 7) / 8 * 8, rowBlocks, product.batch], local: [8, 1, 1],
+            [
+                .value(m), .value(n), .value(k), .buffer(packedA), .buffer(packedB), .buffer(try buffer(c.storage)),
+                .value(Int64(c.offset)), .value(Int64(c.rowStride)), .value(Int64(c.batchStride)),
+                .value(Int32(product.accumulate ? 1 : 0)),
+            ])
+    }
+
     /// The two matrix-product kernels: tiled in local memory (GPUs), or rows per work item (CPU devices).
     public enum MatrixProductKernel: Sendable {
         case tiled
         case rows
+    }
+
+    /// On CPU devices, products of at least this many multiply-adds (M·N·K) pack their operands
+    /// first; smaller ones go straight to the rows kernel. Settable for tests and benchmarks.
+    public var packingThreshold: Int {
+        get { packingChoice.withLock { $0 } }
+        set { packingChoice.withLock { $0 = newValue } }
     }
 
     /// The matrix-product kernel this backend launches: `.rows` on CPU devices, `.tiled` elsewhere.

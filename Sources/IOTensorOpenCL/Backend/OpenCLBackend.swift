@@ -17,6 +17,7 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     let transposeChoice = Mutex<TransposeKernel?>(nil)
     let reductionChoice = Mutex<ReductionKernel?>(nil)
     let vectorChoice = Mutex<Bool?>(nil)
+    let packingChoice = Mutex<Int>(1 << 28)
 
     init(context: OpenCLContext) {
         self.context = context
