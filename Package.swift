@@ -87,7 +87,9 @@ let package = Package(
             ]),
 
         // Layer 5: the umbrella module and the command line.
-        .target(name: "IOCompute", dependencies: ["IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTensorOpenCL"]),
+        .target(
+            name: "IOCompute",
+            dependencies: ["IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTensorOpenCL"]),
         .executableTarget(
             name: "iocompute",
             dependencies: [
@@ -101,6 +103,7 @@ let package = Package(
         .executableTarget(name: "WordCount", dependencies: ["IOCompute"], path: "Examples/WordCount"),
         .executableTarget(name: "DigitsClassifier", dependencies: ["IOCompute"], path: "Examples/DigitsClassifier"),
         .executableTarget(name: "ParallelTraining", dependencies: ["IOCompute"], path: "Examples/ParallelTraining"),
+        .executableTarget(name: "DeviceTraining", dependencies: ["IOCompute"], path: "Examples/DeviceTraining"),
 
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],
