@@ -103,24 +103,31 @@ enum DeviceDispatch {
     /// `backend`'s device; nil when there is no backend or the kernel failed, and the caller runs
     /// the CPU loop.
     static func elementwise<Output: TensorScalar>(
-        _ kernel: ElementwiseKernel, dtype: DType, shape: [Int], on backend: (any DeviceBackend)?, _ operands: [any DeviceOperandSource],
-        as _: Output.Type
+        _ kernel: ElementwiseKernel, dtype: DType, shape: [Int], on backend: (any DeviceBackend)?,
+        _ operands: @autoclosure () -> [any DeviceOperandSource], as _: Output.Type
     ) -> Tensor<Output>? {
-        run("\(kernel)", on: backend) { backend in
+        // CPU operands (the common case) return before any operand list is built.
+        guard let backend else { return nil }
+        return run("\(kernel)", on: backend) { backend in
             try backend.run(
-                kernel, dtype: dtype, shape: shape, operands: operands.map { try $0.operand(on: backend, broadcastTo: shape) },
+                kernel, dtype: dtype, shape: shape, operands: operands().map { try $0.operand(on: backend, broadcastTo: shape) },
                 as: Output.self)
         }
     }
 
     /// `body`'s result on `backend`, or nil when there is no backend or it failed; a failure is
     /// reported to the backend and the caller computes the operation on the CPU instead.
-    static func run<R>(_ operation: String, on backend: (any DeviceBackend)?, _ body: (any DeviceBackend) throws -> R) -> R? {
+    ///
+    /// The operation's name is built only for a failure: describing an enum goes through
+    /// reflection, and doing it for every CPU operation made a 64-element add ten times slower.
+    static func run<R>(
+        _ operation: @autoclosure () -> String, on backend: (any DeviceBackend)?, _ body: (any DeviceBackend) throws -> R
+    ) -> R? {
         guard let backend else { return nil }
         do {
             return try body(backend)
         } catch {
-            backend.recordFallback(operation, error: error)
+            backend.recordFallback(operation(), error: error)
             return nil
         }
     }

@@ -13,16 +13,19 @@ enum ReductionSource {
     /// Work-group size of the row reductions and the long-row softmax (a power of two).
     static let groupSize = 256
 
+    /// OpenCL C for the identities of maxima and minima of `dtype`: its lowest and highest values.
+    static func limits(_ dtype: DType) -> (lowest: String, highest: String) {
+        switch dtype {
+        case .float32, .float64: ("-INFINITY", "INFINITY")
+        case .int32: ("INT_MIN", "INT_MAX")
+        case .int64: ("LONG_MIN", "LONG_MAX")
+        case .bool, .uint8: ("0", "255")
+        }
+    }
+
     static func program(for dtype: DType) -> String {
         let (type, _, isFloat) = ElementwiseSource.types(dtype)
-        let lowest: String
-        let highest: String
-        switch dtype {
-        case .float32, .float64: (lowest, highest) = ("-INFINITY", "INFINITY")
-        case .int32: (lowest, highest) = ("INT_MIN", "INT_MAX")
-        case .int64: (lowest, highest) = ("LONG_MIN", "LONG_MAX")
-        case .bool, .uint8: (lowest, highest) = ("0", "255")
-        }
+        let (lowest, highest) = limits(dtype)
         var source = """
             \(dtype == .float64 ? "#pragma OPENCL EXTENSION cl_khr_fp64 : enable" : "")
             #define T \(type)

@@ -17,14 +17,7 @@ enum VectorReductionSource {
     static func program(for dtype: DType) -> String {
         let (type, _, isFloat) = ElementwiseSource.types(dtype)
         let vector = "\(type)\(width)"
-        let lowest: String
-        let highest: String
-        switch dtype {
-        case .float32, .float64: (lowest, highest) = ("-INFINITY", "INFINITY")
-        case .int32: (lowest, highest) = ("INT_MIN", "INT_MAX")
-        case .int64: (lowest, highest) = ("LONG_MIN", "LONG_MAX")
-        case .bool, .uint8: (lowest, highest) = ("0", "255")
-        }
+        let (lowest, highest) = ReductionSource.limits(dtype)
         let mask = dtype == .float64 ? "long\(width)" : "int\(width)"
         var source = """
             \(dtype == .float64 ? "#pragma OPENCL EXTENSION cl_khr_fp64 : enable" : "")
