@@ -1,3 +1,4 @@
+import IONN
 import IOTensor
 import IOTensorOpenCL
 import Testing
@@ -60,5 +61,30 @@ struct DeviceIndexingTests {
         let mixed = try Tensor.concatenate([try a.to(check.device), b], alongAxis: 1)
         #expect(mixed.device == check.device)
         #expect(try mixed.to(.cpu) == (try Tensor.concatenate([a, b], alongAxis: 1)))
+    }
+
+    @Test("scatter-add equals the CPU for floats and integers, and an embedding trains on the device")
+    func scatterAdd() throws {
+        let indices = try Tensor<Int>(shape: [9, 4, 3], scalars: (0..<108).map { ($0 * 7) % 10 - 5 })
+        let values = try Tensor<Float>.randomNormal([9, 4, 3], seed: 6)
+        try check.expectSame("scatter float", [values]) { try Tensor.scatterAdding($0[0], at: indices, alongAxis: 0, into: [5, 4, 3]) }
+        let integers = try Tensor<Int32>(shape: [9, 4, 3], scalars: (0..<108).map { Int32($0 * 31 % 97) - 40 })
+        try check.expectSame("scatter int32", [integers]) { try Tensor.scatterAdding($0[0], at: indices, alongAxis: 0, into: [5, 4, 3]) }
+        // An embedding's backward is a scatter-add: its gradient stays on the device.
+        let embedding = try Embedding<Float>(10, 6, seed: 7)
+        try embedding.to(check.device)
+        let words = try Tensor<Int>(shape: [4, 5], scalars: (0..<20).map { ($0 * 3) % 10 })
+        let (_, reads) = try DeviceTransfers.counting {
+            try embedding(words).sum().backward()
+        }
+        #expect(embedding.weight.gradient?.device == check.device)
+        #expect(reads == 0, "\(reads) host reads")
+        let counts: [Float] = try embedding.weight.gradient!.to(.cpu).sum(alongAxis: 1).scalars
+        // Each word's row gets one 1 per occurrence in every one of its 6 columns.
+        let occurrences: [Float] = (0..<10).map { word in
+            let uses = (0..<20).filter { ($0 * 3) % 10 == word }.count
+            return Float(6 * uses)
+        }
+        #expect(counts == occurrences)
     }
 }

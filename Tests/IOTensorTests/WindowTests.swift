@@ -118,3 +118,45 @@ struct WindowTests {
         }
     }
 }
+
+@Suite("Scatter-add")
+struct ScatterTests {
+    @Test("scatter-add is the adjoint of gathering along each axis, negative indices and repeats included")
+    func adjoint() throws {
+        let shape = [4, 5, 3]
+        let x = try Tensor<Double>.randomNormal(shape, seed: 1)
+        for axis in 0..<3 {
+            var indexShape = [3, 4, 2]
+            indexShape[axis] = 7
+            let count = indexShape.reduce(1, *)
+            let indices = try Tensor<Int>(shape: indexShape, scalars: (0..<count).map { ($0 * 5) % (2 * shape[axis]) - shape[axis] })
+            let y = try Tensor<Double>.randomNormal(indexShape, seed: 2)
+            let gathered = try x.gathering(indices, alongAxis: axis)
+            let scattered = try Tensor.scatterAdding(y, at: indices, alongAxis: axis, into: shape)
+            let (lhs, rhs) = (
+                zip(gathered.scalars, y.scalars).reduce(0) { $0 + $1.0 * $1.1 },
+                zip(x.scalars, scattered.scalars).reduce(0) { $0 + $1.0 * $1.1 }
+            )
+            #expect(
+                Swift.abs(lhs - rhs) <= 1e-12 * Swift.max(1, Swift.abs(lhs)), "axis \(axis): ⟨gather(x), y⟩ \(lhs), ⟨x, scatter(y)⟩ \(rhs)")
+        }
+        // Every value lands somewhere: the totals agree, integers exactly.
+        let ones = try Tensor<Int>(repeating: 1, shape: [6, 1])
+        let rows = try Tensor<Int>(shape: [6, 1], scalars: [0, 2, 2, -1, 0, 2])
+        #expect(try Tensor.scatterAdding(ones, at: rows, alongAxis: 0, into: [3, 2]).scalars == [2, 0, 0, 0, 4, 0])
+    }
+
+    @Test("mismatched shapes and indices outside the axis are typed errors")
+    func errors() throws {
+        let values = try Tensor<Float>.zeros([2, 2])
+        #expect(throws: TensorError.indexOutOfRange(operation: "scatterAdding", index: 3, dimension: 3)) {
+            try Tensor.scatterAdding(values, at: try Tensor<Int>(shape: [2, 2], scalars: [0, 1, 3, 2]), alongAxis: 0, into: [3, 2])
+        }
+        #expect(throws: TensorError.self) {
+            try Tensor.scatterAdding(values, at: try Tensor<Int>(shape: [4], scalars: [0, 1, 1, 2]), alongAxis: 0, into: [3, 2])
+        }
+        #expect(throws: TensorError.self) {
+            try Tensor.scatterAdding(values, at: try Tensor<Int>(shape: [2, 2], scalars: [0, 1, 1, 0]), alongAxis: 0, into: [3, 1])
+        }
+    }
+}

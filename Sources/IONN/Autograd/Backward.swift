@@ -52,7 +52,8 @@ extension Variable {
             start = seed
         } else {
             guard value.count == 1 else { throw AutogradError.nonScalarOutput(shape: value.shape) }
-            start = try Tensor(repeating: 1, shape: value.shape)
+            // On the result's device, as PyTorch's ones_like: the whole backward pass then stays there.
+            start = try Tensor(repeating: 1, shape: value.shape).to(value.device)
         }
 
         let order = topologicalOrder()

@@ -37,37 +37,8 @@ extension Variable {
         let output = try value.gathering(indices, alongAxis: axis)
         let resolved = axis < 0 ? axis + rank : axis
         let inputShape = shape
-        let positions = indices.contiguous().scalars
         return Self.result(output, "gather", [self]) { g in
-            let gradient = g.contiguous().scalars
-            let outputShape = indices.shape
-            let inputStrides = Self.strides(inputShape)
-            let outputStrides = Self.strides(outputShape)
-            return [
-                try Tensor<Scalar>(shape: inputShape) { result in
-                    result.initialize(repeating: 0)
-                    for flat in positions.indices {
-                        var remainder = flat
-                        var target = 0
-                        for dimension in outputShape.indices {
-                            let coordinate = remainder / outputStrides[dimension]
-                            remainder %= outputStrides[dimension]
-                            target += (dimension == resolved ? positions[flat] : coordinate) * inputStrides[dimension]
-                        }
-                        result[target] += gradient[flat]
-                    }
-                }
-            ]
+            [try Tensor.scatterAdding(g, at: indices, alongAxis: resolved, into: inputShape)]
         }
-    }
-
-    static func strides(_ shape: [Int]) -> [Int] {
-        var strides = [Int](repeating: 1, count: shape.count)
-        var running = 1
-        for axis in shape.indices.reversed() {
-            strides[axis] = running
-            running *= shape[axis]
-        }
-        return strides
     }
 }

@@ -78,7 +78,7 @@ public enum Loss {
         let count = Scalar(Swift.max(batch, 1))
         let loss = try (logProbabilities * oneHot).sum() * (-1 / count)
         return Variable.result(loss, "crossEntropy", [logits]) { g in
-            [try (logProbabilities.exp() - oneHot) * (g.scalars[0] / count)]
+            [try (logProbabilities.exp() - oneHot) * (g * (1 / count))]
         }
     }
 
@@ -112,7 +112,7 @@ extension Loss {
         let count = Scalar(Swift.max(difference.count, 1))
         let losses = try quadratic * quadratic * (1 / 2) + (magnitude - quadratic) * delta
         return Variable.result(losses.sum() / count, "huber", [prediction]) { g in
-            [try difference.clamped(lower: -delta, upper: delta) * (g.scalars[0] / count)]
+            [try difference.clamped(lower: -delta, upper: delta) * (g * (1 / count))]
         }
     }
 
@@ -125,7 +125,7 @@ extension Loss {
         let losses = try x.relu() - x * targets + ((-x.abs()).exp() + 1).log()
         let count = Scalar(Swift.max(losses.count, 1))
         return Variable.result(losses.sum() / count, "binaryCrossEntropy", [logits]) { g in
-            [try (x.sigmoid() - targets) * (g.scalars[0] / count)]
+            [try (x.sigmoid() - targets) * (g * (1 / count))]
         }
     }
 }

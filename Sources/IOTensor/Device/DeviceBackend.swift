@@ -40,6 +40,12 @@ public protocol DeviceBackend: AnyObject, Sendable {
     /// non-negative). `input.strides` are the input's own.
     func gather(dtype: DType, input: DeviceOperand, indices: DeviceOperand, indexShape: [Int], axis: Int, output: any DeviceStorage)
         throws
+    /// Writes `count` elements: element t of `output` is the sum of `values[sources[j]]` for j in
+    /// `offsets[t]..<offsets[t + 1]` (`Int64`, contiguous), 0 where that range is empty — a
+    /// scatter-add written as a gather.
+    func scatterAdd(
+        dtype: DType, values: DeviceOperand, offsets: DeviceOperand, sources: DeviceOperand, count: Int, output: any DeviceStorage)
+        throws
     /// Copies `rows` contiguous rows of `length` elements from `input` into `output`, row r at
     /// element `outputOffset + r·outputStride` (a piece of a concatenation).
     func copyRows(

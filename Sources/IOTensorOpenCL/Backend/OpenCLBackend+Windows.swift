@@ -93,6 +93,22 @@ extension OpenCLBackend {
             ])
     }
 
+    public func scatterAdd(
+        dtype: DType, values: DeviceOperand, offsets: DeviceOperand, sources: DeviceOperand, count: Int, output: any DeviceStorage
+    ) throws {
+        guard dtype != .bool else { throw OpenCLError(code: CL_INVALID_KERNEL_NAME, call: "no scatter-add kernel for \(dtype)") }
+        guard count > 0 else { return }
+        let program = try self.program("scatter", dtype) { IndexingSource.scatterProgram(for: dtype) }
+        try launch(
+            program, "scatter_add", global: [(count + 255) / 256 * 256],
+            [
+                .value(Int64(count)), .buffer(try buffer(values.storage)), .value(Int64(values.offset)),
+                .buffer(try buffer(offsets.storage)),
+                .value(Int64(offsets.offset)), .buffer(try buffer(sources.storage)), .value(Int64(sources.offset)),
+                .buffer(try buffer(output)),
+            ])
+    }
+
     public func copyRows(
         dtype: DType, input: DeviceOperand, rows: Int, length: Int, output: any DeviceStorage, outputOffset: Int, outputStride: Int
     ) throws {

@@ -10,6 +10,26 @@ enum IndexingSource {
     /// The edge of a transposing copy's tile (a work group is `transposeTile`² items).
     static let transposeTile = 16
 
+    /// The scatter-add as a gather, for a numeric element type: item t sums the values its
+    /// compressed row of sources lists, in their order.
+    static func scatterProgram(for dtype: DType) -> String {
+        let (type, unsigned, _) = ElementwiseSource.types(dtype)
+        return """
+            \(dtype == .float64 ? "#pragma OPENCL EXTENSION cl_khr_fp64 : enable" : "")
+            #define T \(type)
+            #define UT \(unsigned)
+            __kernel void scatter_add(long count, __global const T *values, long valuesOffset, __global const long *offsets,
+                                      long offsetsOffset, __global const long *sources, long sourcesOffset, __global T *output) {
+                const long t = get_global_id(0);
+                if (t >= count) return;
+                UT sum = 0;   // integers wrap, as on the CPU
+                for (long j = offsets[offsetsOffset + t]; j < offsets[offsetsOffset + t + 1]; ++j)
+                    sum += (UT)values[valuesOffset + sources[sourcesOffset + j]];
+                output[t] = (T)sum;
+            }
+            """
+    }
+
     static func program(elementSize: Int) -> String {
         let word =
             switch elementSize {
