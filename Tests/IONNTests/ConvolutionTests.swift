@@ -80,6 +80,9 @@ struct ConvolutionTests {
         try GradientCheck.check(x) { v in try v[0].gathering(indices, alongAxis: 1) }
         let rows = try Tensor<Int>(shape: [2, 4], scalars: [2, 0, 1, 2, 2, 2, 0, 1])
         try GradientCheck.check(x) { v in try v[0].gathering(rows, alongAxis: 0) }
+        // Negative indices count from the end, in the gradient as in the values.
+        let fromTheEnd = try Tensor<Int>(shape: [3, 2], scalars: [-1, 0, -4, -1, 2, -2])
+        try GradientCheck.check(x) { v in try v[0].gathering(fromTheEnd, alongAxis: 1) }
     }
 
     @Test("LayerNorm and BatchNorm normalize; BatchNorm keeps running statistics for evaluation")
