@@ -45,4 +45,16 @@ struct DeviceLossTests {
             #expect(worst <= 1e-6, "\(name): gradients differ by \(worst)")
         }
     }
+
+    @Test("GELU on the device gives the CPU's values and gradient, and keeps them there")
+    func gelu() throws {
+        let check = try DeviceCheck()
+        let x = try Tensor<Float>.randomNormal([23, 17], standardDeviation: 3, seed: 3)
+        let cpu = try Self.lossAndGradient(x) { try $0.gelu().sum() }
+        let device = try Self.lossAndGradient(try x.to(check.device)) { try $0.gelu().sum() }
+        #expect(Swift.abs(device.loss - cpu.loss) <= 1e-5 * Swift.max(1, Swift.abs(cpu.loss)), "\(device.loss) against \(cpu.loss)")
+        #expect(device.gradient.device == check.device)
+        let worst = zip(try device.gradient.to(.cpu).scalars, cpu.gradient.scalars).map { Swift.abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-5, "gradients differ by \(worst)")
+    }
 }

@@ -128,6 +128,7 @@ struct DeviceTensorTests {
             try check.expectSame("log \(shape)", [positive]) { $0[0].log() }
             try check.expectSame("sqrt \(shape)", [positive]) { $0[0].sqrt() }
             try check.expectSame("tanh \(shape)", [x]) { $0[0].tanh() }
+            try check.expectSame("erf \(shape)", [x]) { $0[0].erf() }
             try check.expectSame("sigmoid \(shape)", [x * 30]) { $0[0].sigmoid() }
             try check.expectSame("clamp \(shape)", [x]) { $0[0].clamped(to: -0.5...0.5) }
             let y = try Tensor<Float>.randomNormal(shape, seed: 10)

@@ -89,6 +89,22 @@ struct ElementwiseTests {
         expectClose(x.clamped(to: -1...2).scalars, values.map { Swift.min(Swift.max($0, -1), 2) })
     }
 
+    @Test("erf matches tabulated values, is odd, saturates, and float32 follows float64")
+    func errorFunction() throws {
+        // Abramowitz & Stegun, table 7.1.
+        let table: [(Double, Double)] = [
+            (0, 0), (0.5, 0.5204998778130465), (1, 0.8427007929497149), (2, 0.9953222650189527), (3, 0.9999779095030014),
+        ]
+        let x = try Tensor<Double>(shape: [table.count], scalars: table.map(\.0))
+        expectClose(x.erf().scalars, table.map(\.1), relative: 1e-15)
+        expectClose((-x).erf().scalars, table.map { -$0.1 }, relative: 1e-15)
+        let edges = try Tensor<Double>(shape: [3], scalars: [.infinity, -.infinity, 40]).erf().scalars
+        #expect(edges == [1, -1, 1])
+        let wide = try Tensor<Double>.randomNormal([1001], standardDeviation: 2, seed: 5)
+        let single = try Tensor<Float>(shape: [1001], scalars: wide.scalars.map { Float($0) })
+        expectClose(single.erf().scalars.map(Double.init), single.scalars.map { Double($0) }.map { Foundation.erf($0) }, relative: 1e-6)
+    }
+
     @Test("the vectorized float32 exp is accurate over the whole range and at its edges")
     func exp32() throws {
         var inputs: [Float] = (0..<20_000).map { -104 + Float($0) * 0.0097 }

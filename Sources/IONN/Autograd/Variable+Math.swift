@@ -61,9 +61,23 @@ extension Variable {
     /// The Gaussian error linear unit x·Φ(x), with the exact error function (PyTorch's default).
     public func gelu() throws -> Variable {
         let x = value
+        if x.device != .cpu { return try geluOnDevice() }
         let output = try x.map { $0 * Scalar.normalCDF($0) }
         return Self.result(output, "gelu", [self]) { g in
             [try g.zipMap(x) { gradient, input in gradient * (Scalar.normalCDF(input) + input * Scalar.normalPDF(input)) }]
+        }
+    }
+}
+
+extension Variable {
+    /// GELU on a device, in elementwise kernels there: x·Φ(x) with Φ(x) = ½(1 + erf(x/√2)), and
+    /// the gradient Φ(x) + x·φ(x) with φ(x) = e^(−x²/2)/√(2π).
+    fileprivate func geluOnDevice() throws -> Variable {
+        let x = value
+        let cdf = ((x * Scalar(0.5.squareRoot())).erf() + 1) * 0.5
+        return Self.result(try x * cdf, "gelu", [self]) { g in
+            let pdf = try (x * x * -0.5).exp() * Scalar(1 / (2 * Double.pi).squareRoot())
+            return [try g * (try cdf + x * pdf)]
         }
     }
 }

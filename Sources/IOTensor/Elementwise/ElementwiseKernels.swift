@@ -15,7 +15,7 @@ public enum UnaryOperation: Sendable {
 
 /// Unary operations defined for floating-point scalars.
 public enum FloatingUnaryOperation: Sendable {
-    case exp, log, sqrt, tanh, sigmoid
+    case exp, log, sqrt, tanh, sigmoid, erf
 }
 
 /// Runs `body` over one segment with the stride patterns that matter for speed unrolled, so that
@@ -119,6 +119,7 @@ extension FloatingScalar {
         case .log: unarySegment(a, strideA, out, count) { tensorLog($0) }
         case .sqrt: unarySegment(a, strideA, out, count) { $0.squareRoot() }
         case .tanh: unarySegment(a, strideA, out, count) { tensorTanh($0) }
+        case .erf: unarySegment(a, strideA, out, count) { tensorErf($0) }
         case .sigmoid:
             // 1 / (1 + e^-x) saturates cleanly: e^-x overflows to +inf for very negative x and
             // the result is 0, never NaN.

@@ -184,4 +184,7 @@ extension Tensor where Scalar: FloatingScalar {
     public func tanh() -> Tensor { floatingUnary(.tanh, cost: 8) }
     /// The logistic function 1 / (1 + e⁻ˣ) of every element.
     public func sigmoid() -> Tensor { floatingUnary(.sigmoid, cost: 8) }
+
+    /// The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, elementwise (what the exact GELU is made of).
+    public func erf() -> Tensor { floatingUnary(.erf, cost: 8) }
 }

@@ -30,6 +30,7 @@ extension Float: FloatingScalar {
     @inline(__always) public static func tensorExp(_ x: Float) -> Float { expf(x) }
     @inline(__always) public static func tensorLog(_ x: Float) -> Float { logf(x) }
     @inline(__always) public static func tensorTanh(_ x: Float) -> Float { tanhf(x) }
+    @inline(__always) public static func tensorErf(_ x: Float) -> Float { erff(x) }
     public static func tensorExp(
         _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int
     ) {
@@ -46,6 +47,7 @@ extension Double: FloatingScalar {
     @inline(__always) public static func tensorExp(_ x: Double) -> Double { Foundation.exp(x) }
     @inline(__always) public static func tensorLog(_ x: Double) -> Double { Foundation.log(x) }
     @inline(__always) public static func tensorTanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    @inline(__always) public static func tensorErf(_ x: Double) -> Double { Foundation.erf(x) }
     public static func tensorExp(
         _ source: UnsafePointer<Double>, _ destination: UnsafeMutablePointer<Double>, count: Int
     ) {

@@ -67,6 +67,8 @@ public protocol FloatingScalar: NumericScalar, BinaryFloatingPoint {
     static func tensorLog(_ x: Self) -> Self
     /// The hyperbolic tangent.
     static func tensorTanh(_ x: Self) -> Self
+    /// The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt.
+    static func tensorErf(_ x: Self) -> Self
 
     /// Writes eˣ for `count` contiguous elements; vectorized where the type allows.
     static func tensorExp(

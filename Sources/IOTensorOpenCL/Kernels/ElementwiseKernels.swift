@@ -114,6 +114,7 @@ enum ElementwiseSource {
                 UNARY(ew_log, log(A))
                 UNARY(ew_sqrt, sqrt(A))
                 UNARY(ew_tanh, tanh(A))
+                UNARY(ew_erf, erf(A))
                 // 1 / (1 + e^-x) saturates to 0 for very negative x, never NaN.
                 UNARY(ew_sigmoid, (T)1 / ((T)1 + exp(-A)))
 

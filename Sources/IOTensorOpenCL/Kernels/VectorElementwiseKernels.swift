@@ -12,7 +12,7 @@ enum VectorElementwiseSource {
     /// The expression of each kernel this program has, in terms of vectors `A` and `B`.
     static let expressions: [String: String] = [
         "add": "A + B", "subtract": "A - B", "multiply": "A * B", "divide": "A / B",
-        "exp": "exp(A)", "log": "log(A)", "sqrt": "sqrt(A)", "tanh": "tanh(A)",
+        "exp": "exp(A)", "log": "log(A)", "sqrt": "sqrt(A)", "tanh": "tanh(A)", "erf": "erf(A)",
         // 1 / (1 + e^-x) saturates to 0 for very negative x, never NaN.
         "sigmoid": "(TV)1 / ((TV)1 + exp(-A))",
         // NaN stays NaN, as on the CPU (fmax would return 0).
