@@ -109,7 +109,7 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     }
 
     /// Whether contiguous floating-point elementwise operations take the 16-wide vector kernels
-    /// (``VectorElementwiseSource``): on CPU devices, unless a test turns them off.
+    /// (16 elements per work item): on CPU devices, unless a test turns them off.
     public var elementwiseVectors: Bool {
         get { vectorChoice.withLock { $0 } ?? (context.device.kind == .cpu) }
         set { vectorChoice.withLock { $0 = newValue } }
