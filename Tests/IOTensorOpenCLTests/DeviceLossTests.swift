@@ -58,3 +58,36 @@ struct DeviceLossTests {
         #expect(worst <= 1e-5, "gradients differ by \(worst)")
     }
 }
+
+@Suite("Indexing gradients on an OpenCL device", .serialized)
+struct DeviceIndexingGradientTests {
+    @Test("the gradients of slices, steps, selections and splits equal the CPU's and stay on the device")
+    func indexingGradients() throws {
+        let check = try DeviceCheck()
+        let x = try Tensor<Float>.randomNormal([6, 7, 5], seed: 4)
+        let cases: [(String, (Variable<Float>) throws -> Variable<Float>)] = [
+            ("slice", { try $0.slice(alongAxis: 1, 2..<5) }),
+            ("slice from the start", { try $0.slice(alongAxis: 0, 0..<4) }),
+            ("slice with a step", { try $0.slice(alongAxis: 2, 0..<5, step: 2) }),
+            ("select", { try $0.select(3, alongAxis: 1) }),
+            ("selecting with repeats", { try $0.selecting([4, 0, 4, 2], alongAxis: 0) }),
+            ("split", { v in try Variable.concatenate(try v.split(sizes: [2, 5], alongAxis: 1).reversed(), alongAxis: 1) }),
+        ]
+        for (name, operation) in cases {
+            // A weighted sum, so that every position's gradient differs.
+            func loss(_ v: Variable<Float>) throws -> Variable<Float> {
+                let picked = try operation(v)
+                let w = try Tensor<Float>.randomNormal(picked.shape, seed: 5).to(v.value.device)
+                return try (picked * Variable(w)).sum()
+            }
+            let cpu = Variable(x, requiresGradient: true)
+            try loss(cpu).backward()
+            let onDevice = Variable(try x.to(check.device), requiresGradient: true)
+            try loss(onDevice).backward()
+            let gradient = try #require(onDevice.gradient)
+            #expect(gradient.device == check.device, "\(name): the gradient stays on the device")
+            let worst = zip(try gradient.to(.cpu).scalars, cpu.gradient!.scalars).map { Swift.abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-6, "\(name): gradients differ by \(worst)")
+        }
+    }
+}

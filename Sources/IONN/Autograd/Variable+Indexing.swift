@@ -174,6 +174,7 @@ enum ScatterKernels {
     static func add<Scalar: LinearAlgebraScalar>(
         _ gradient: Tensor<Scalar>, into shape: [Int], at indices: [Int], alongAxis axis: Int
     ) throws -> Tensor<Scalar> {
+        if gradient.device != .cpu { return try addOnDevice(gradient, into: shape, at: indices, alongAxis: axis) }
         let outer = shape[..<axis].reduce(1, *)
         let inner = shape[(axis + 1)...].reduce(1, *)
         let (source, target) = (indices.count, shape[axis])
@@ -181,6 +182,31 @@ enum ScatterKernels {
             shape, from: gradient,
             float: { scatter($0, $1, indices, outer: outer, inner: inner, source: source, target: target) },
             double: { scatter($0, $1, indices, outer: outer, inner: inner, source: source, target: target) })
+    }
+
+    /// The same on the gradient's device: a run of consecutive positions (a slice, a split
+    /// piece) as a concatenation with zeros on either side, anything else as a scatter-add of
+    /// each slice's elements.
+    private static func addOnDevice<Scalar: LinearAlgebraScalar>(
+        _ gradient: Tensor<Scalar>, into shape: [Int], at indices: [Int], alongAxis axis: Int
+    ) throws -> Tensor<Scalar> {
+        let device = gradient.device
+        if let first = indices.first, indices.enumerated().allSatisfy({ $0.element == first + $0.offset }) {
+            func zeros(_ length: Int) throws -> [Tensor<Scalar>] {
+                guard length > 0 else { return [] }
+                var zerosShape = shape
+                zerosShape[axis] = length
+                return [try Tensor<Scalar>.zeros(zerosShape).to(device)]
+            }
+            let pieces = try zeros(first) + [gradient] + zeros(shape[axis] - first - indices.count)
+            return try Tensor.concatenate(pieces, alongAxis: axis)
+        }
+        // Each element of the gradient goes to its slice's position along the axis.
+        let inner = shape[(axis + 1)...].reduce(1, *)
+        let length = indices.count
+        let positions = (0..<gradient.count).map { flat in indices[(flat / inner) % length] }
+        return try Tensor.scatterAdding(
+            gradient, at: try Tensor<Int>(shape: gradient.shape, scalars: positions), alongAxis: axis, into: shape)
     }
 
     @inline(__always)
