@@ -87,11 +87,11 @@ struct DeviceKernelTests {
         try check.expectSame("softmax extremes", [extremes]) { try $0[0].softmax() }
     }
 
-    @Test("matrix products of awkward sizes, transposed and batched operands, and with a bias equal BLAS, with both kernels")
+    @Test("matrix products of awkward sizes, transposed and batched operands, and with a bias equal BLAS, with every kernel")
     func matrixProducts() throws {
         let chosen = check.backend.matrixProductKernel
         defer { check.backend.matrixProductKernel = chosen }
-        for kernel in [OpenCLBackend.MatrixProductKernel.rows, .tiled] {
+        for kernel in [OpenCLBackend.MatrixProductKernel.rows, .tiled, .tiledWide] {
             check.backend.matrixProductKernel = kernel
             try matrixProducts(kernel)
         }

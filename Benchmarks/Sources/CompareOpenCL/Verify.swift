@@ -78,6 +78,15 @@ func verifyKernels(on device: Device, backend: OpenCLBackend) throws -> Int {
         let b = try Tensor<Float>.randomNormal([k, n], seed: 2)
         verification.check("gemm \(m)x\(k)x\(n)", [a, b], tolerance: 1e-5) { try $0[0].matmul($0[1]) }
     }
+    // Every kernel, whichever the device picks by default.
+    let chosen = backend.matrixProductKernel
+    for kernel in [OpenCLBackend.MatrixProductKernel.tiled, .tiledWide, .rows] {
+        backend.matrixProductKernel = kernel
+        let a = try Tensor<Float>.randomNormal([1031, 257], seed: 13)
+        let b = try Tensor<Float>.randomNormal([257, 511], seed: 14)
+        verification.check("gemm 1031x257x511 with the \(kernel) kernel", [a, b], tolerance: 1e-5) { try $0[0].matmul($0[1]) }
+    }
+    backend.matrixProductKernel = chosen
     let batched = try Tensor<Float>.randomNormal([3, 65, 47], seed: 3)
     verification.check("batched gemm, transposed operand", [batched]) { try $0[0].matmul($0[0].transposed()) }
     let x = try Tensor<Float>.randomNormal([1031, 257], seed: 4)

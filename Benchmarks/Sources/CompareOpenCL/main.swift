@@ -66,6 +66,14 @@ for n in gemmSizes where wanted("gemm_f32_\(n)") {
     let b = try Tensor<Float>.randomNormal([n, n], seed: 2).to(device)
     let seconds = try timed { keep(try a.matmul(b)) }
     report("gemm_f32_\(n)", 2 * Double(n * n * n) / seconds / 1e9, "GFLOP/s")
+    // On a GPU, the wide-tiled kernel too, so that one run tells which tiling suits the card.
+    if let backend, backend.context.device.kind != .cpu {
+        let chosen = backend.matrixProductKernel
+        backend.matrixProductKernel = .tiledWide
+        let wide = try timed { keep(try a.matmul(b)) }
+        backend.matrixProductKernel = chosen
+        report("gemm_f32_\(n)_wide_tiles", 2 * Double(n * n * n) / wide / 1e9, "GFLOP/s")
+    }
 }
 
 if wanted("gemm_f32_1024x256_bias") {

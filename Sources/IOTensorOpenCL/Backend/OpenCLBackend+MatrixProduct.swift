@@ -24,15 +24,17 @@ extension OpenCLBackend {
                 .buffer(try buffer(c.storage)), .value(Int64(c.offset)), .value(Int64(c.rowStride)), .value(Int64(c.batchStride)),
                 .value(Int32(product.accumulate ? 1 : 0)),
             ]
-        switch matrixProductKernel {
-        case .tiled:
-            let side = MatrixProductSource.groupSide
+        let kernel = matrixProductKernel
+        switch kernel {
+        case .tiled, .tiledWide:
+            let tiling: MatrixProductSource.Tiling = kernel == .tiled ? .standard : .wide
+            let side = tiling.side
             guard context.device.maximumWorkGroupSize >= side * side else {
                 throw OpenCLError(code: CL_INVALID_WORK_GROUP_SIZE, call: "gemm needs work groups of \(side * side)")
             }
-            let program = try self.program("gemm", dtype) { MatrixProductSource.program(for: dtype) }
-            let columns = (product.n + MatrixProductSource.tileN - 1) / MatrixProductSource.tileN * side
-            let rows = (product.m + MatrixProductSource.tileM - 1) / MatrixProductSource.tileM * side
+            let program = try self.program("gemm \(tiling.tile)", dtype) { MatrixProductSource.program(for: dtype, tiling: tiling) }
+            let columns = (product.n + tiling.tile - 1) / tiling.tile * side
+            let rows = (product.m + tiling.tile - 1) / tiling.tile * side
             try launch(program, "gemm", global: [columns, rows, product.batch], local: [side, side, 1], arguments)
         case .rows where product.m >= 64 && product.n >= 64 && product.k >= 64 && product.m * product.n * product.k >= packingThreshold:
             try packedProduct(product, dtype: dtype, m: m, n: n, k: k)
@@ -81,9 +83,14 @@ extension OpenCLBackend {
             ])
     }
 
-    /// The two matrix-product kernels: tiled in local memory (GPUs), or rows per work item (CPU devices).
+    /// The matrix-product kernels: tiled in local memory (GPUs), or rows per work item (CPU devices).
     public enum MatrixProductKernel: Sendable {
+        /// 64² tiles, 4² elements of C per work item.
         case tiled
+        /// 128² tiles, 8² elements per work item: more arithmetic per load, for large products on
+        /// GPUs (not yet measured against `tiled` on one: `compare-opencl --large` reports both).
+        case tiledWide
+        /// Rows of C per work item in vector registers, no local memory (CPU devices).
         case rows
     }
 

@@ -4,8 +4,9 @@ import IOTensor
 /// blocking.
 ///
 /// A work group of 16×16 items computes a 64×64 tile of C; each item holds a 4×4 block of C in
-/// registers. The K dimension is walked in slices of 16: the group stages a 64×16 slice of A and a
-/// 16×64 slice of B in local memory (each item loading four elements, with one `vload4` where
+/// registers (``Tiling/standard``; ``Tiling/wide`` is 128×128 with 8×8 per item). The K
+/// dimension is walked in slices of 16: the group stages a 64×16 slice of A and a 16×64 slice of
+/// B in local memory (each item loading four elements at a time, with one `vload4` where
 /// the four lie next to each other in memory and inside the matrix), then every item updates its
 /// block from local memory. Elements outside the matrices load as zero and are never stored, so
 /// any size works. A and B are read through their row, column and batch strides, so transposed
@@ -78,23 +79,34 @@ enum MatrixProductSource {
             """
     }
 
-    static let tileM = 64
-    static let tileN = 64
-    static let tileK = 16
-    static let workPerItem = 4
-    static var groupSide: Int { tileM / workPerItem }
+    /// The shape of a tiled kernel: a work group of `side`² items computes a `tile`² block of C,
+    /// each item a `workPerItem`² block in registers, walking K in slices of `tileK`.
+    struct Tiling: Hashable, Sendable {
+        let tile: Int
+        let workPerItem: Int
+        let tileK = 16
+        var side: Int { tile / workPerItem }
 
-    static func program(for dtype: DType) -> String {
+        /// 64² tiles, 4² per item: 16 accumulators per item.
+        static let standard = Tiling(tile: 64, workPerItem: 4)
+        /// 128² tiles, 8² per item: 64 accumulators per item, twice the arithmetic per load from
+        /// local memory — the shape GPU SGEMMs use for large products.
+        static let wide = Tiling(tile: 128, workPerItem: 8)
+    }
+
+    static func program(for dtype: DType, tiling: Tiling = .standard) -> String {
         let type = dtype == .float64 ? "double" : "float"
         return """
             \(dtype == .float64 ? "#pragma OPENCL EXTENSION cl_khr_fp64 : enable" : "")
             #define T \(type)
             #define T4 \(type)4
-            #define TSM \(tileM)
-            #define TSN \(tileN)
-            #define TSK \(tileK)
-            #define WPT \(workPerItem)
+            #define TSM \(tiling.tile)
+            #define TSN \(tiling.tile)
+            #define TSK \(tiling.tileK)
+            #define WPT \(tiling.workPerItem)
             #define RTS (TSM / WPT)
+            // Each item stages LOADS groups of four elements of each slice.
+            #define LOADS ((TSM * TSK) / (RTS * RTS * 4))
 
             __kernel __attribute__((reqd_work_group_size(RTS, RTS, 1)))
             void gemm(int M, int N, int K,
@@ -119,10 +131,11 @@ enum MatrixProductSource {
                 for (int i = 0; i < WPT; ++i) for (int j = 0; j < WPT; ++j) acc[i][j] = 0;
 
                 for (int k0 = 0; k0 < K; k0 += TSK) {
-                    // A slice: TSM rows x TSK columns; item loads row tid/4, columns (tid%4)*4 .. +3.
-                    {
-                        const int r = tid / (TSK / 4);
-                        const int c = (tid % (TSK / 4)) * 4;
+                    // A slice: TSM rows x TSK columns; load l of an item takes row idx/4, columns (idx%4)*4 .. +3.
+                    for (int l = 0; l < LOADS; ++l) {
+                        const int idx = tid + l * RTS * RTS;
+                        const int r = idx / (TSK / 4);
+                        const int c = (idx % (TSK / 4)) * 4;
                         const int gr = tileRow + r;
                         const int gc = k0 + c;
                         if (gr < M && aRowMajor && gc + 3 < K) {
@@ -133,10 +146,11 @@ enum MatrixProductSource {
                                 As[c + q][r] = (gr < M && gc + q < K) ? A[gr * aRow + (gc + q) * aColumn] : (T)0;
                         }
                     }
-                    // B slice: TSK rows x TSN columns; item loads row tid/16, columns (tid%16)*4 .. +3.
-                    {
-                        const int r = tid / (TSN / 4);
-                        const int c = (tid % (TSN / 4)) * 4;
+                    // B slice: TSK rows x TSN columns; load l takes row idx/(TSN/4), columns (idx%(TSN/4))*4 .. +3.
+                    for (int l = 0; l < LOADS; ++l) {
+                        const int idx = tid + l * RTS * RTS;
+                        const int r = idx / (TSN / 4);
+                        const int c = (idx % (TSN / 4)) * 4;
                         const int gr = k0 + r;
                         const int gc = tileColumn + c;
                         if (gr < K && bRowMajor && gc + 3 < N) {
