@@ -60,15 +60,19 @@ enum WindowSource {
                 output[gid] = sum;
             }
 
-            // Pooling windows see each channel as a batch entry (channels == 1): plane = n.
+            // Pooling windows see each channel as a batch entry (channels == 1): plane = n. Item gid
+            // pools the window whose top-left corner (in the unpadded input) is (top, left).
+            #define POOLED_WINDOW \\
+                const long gid = get_global_id(0); \\
+                const long planeOutputs = (long)oh * ow; \\
+                if (gid >= batch * planeOutputs) return; \\
+                const long plane = gid / planeOutputs; \\
+                const int top = (gid % planeOutputs) / ow * stride - padding; \\
+                const int left = (gid % ow) * stride - padding;
+
             __kernel void max_pool(\(geometry), __global const T *input, long inputOffset, __global T *output,
                                    __global long *winners) {
-                const long gid = get_global_id(0);
-                const long planeOutputs = (long)oh * ow;
-                if (gid >= batch * planeOutputs) return;
-                const long plane = gid / planeOutputs;
-                const int top = (gid % planeOutputs) / ow * stride - padding;
-                const int left = (gid % ow) * stride - padding;
+                POOLED_WINDOW
                 T best = -INFINITY;
                 long source = -1;
                 for (int y = max(top, 0); y < min(top + kh, height); ++y) {
@@ -97,12 +101,7 @@ enum WindowSource {
             }
 
             __kernel void avg_pool(\(geometry), __global const T *input, long inputOffset, __global T *output) {
-                const long gid = get_global_id(0);
-                const long planeOutputs = (long)oh * ow;
-                if (gid >= batch * planeOutputs) return;
-                const long plane = gid / planeOutputs;
-                const int top = (gid % planeOutputs) / ow * stride - padding;
-                const int left = (gid % ow) * stride - padding;
+                POOLED_WINDOW
                 T sum = 0;
                 for (int y = max(top, 0); y < min(top + kh, height); ++y)
                     for (int x = max(left, 0); x < min(left + kw, width); ++x) sum += input[inputOffset + (plane * height + y) * width + x];
