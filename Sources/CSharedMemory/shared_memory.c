@@ -3,12 +3,13 @@
 #include "CSharedMemory.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 int iocompute_memfd(const char *name, size_t size) {
 #if defined(__linux__)
-    int fd = memfd_create(name, MFD_CLOEXEC);
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) return -1;
     if (ftruncate(fd, (off_t)size) != 0) {
         int saved = errno;
@@ -20,6 +21,32 @@ int iocompute_memfd(const char *name, size_t size) {
 #else
     (void)name;
     (void)size;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+#if defined(__linux__)
+static const int readonly_seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+#endif
+
+int iocompute_seal_readonly(int fd) {
+#if defined(__linux__)
+    return fcntl(fd, F_ADD_SEALS, readonly_seals | F_SEAL_SEAL);
+#else
+    (void)fd;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int iocompute_is_sealed_readonly(int fd) {
+#if defined(__linux__)
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0) return -1;
+    return (seals & readonly_seals) == readonly_seals;
+#else
+    (void)fd;
     errno = ENOSYS;
     return -1;
 #endif

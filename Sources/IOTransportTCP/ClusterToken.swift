@@ -1,4 +1,5 @@
 import Crypto
+import IORuntime
 import Synchronization
 
 /// The shared secret that nodes of one cluster prove they hold before anything else is read.
@@ -55,13 +56,20 @@ public struct ClusterToken: Sendable, CustomStringConvertible {
         return ClusterToken(secret: Array(code))
     }
 
+    /// The key with which peer `peer` proves its identity in a handshake: HMAC-SHA256 of
+    /// "iocompute.peer/<id>" under this token. Each peer has its own, so a proof made for one
+    /// ID never passes for another.
+    func identityKey(of peer: PeerID) -> SymmetricKey {
+        SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("iocompute.peer/\(peer.rawValue)".utf8), using: key))
+    }
+
     private static let processToken = Mutex<ClusterToken?>(nil)
 
     /// The token of the cluster this process serves as a worker: set when a worker process
     /// starts; `nil` elsewhere (a driver may run several clusters: ask the cluster itself, with
     /// `Cluster.derivedSecret(for:)`). Higher layers derive their own tokens from it
     /// (``derived(for:)``), such as the connections of a collective-communication group.
-    public internal(set) static var ofThisProcess: ClusterToken? {
+    package internal(set) static var ofThisProcess: ClusterToken? {
         get { processToken.withLock { $0 } }
         set { processToken.withLock { $0 = newValue } }
     }
@@ -84,12 +92,17 @@ public enum TCPTransportError: Error, Sendable, Equatable, CustomStringConvertib
     case handshakeFailed(String)
     /// The connection closed.
     case connectionClosed
+    /// A listener was asked for on a host other than loopback, where frames would cross a network
+    /// in clear (TLS comes with multi-host clusters).
+    case insecureListener(String)
 
     public var description: String {
         switch self {
         case .invalidToken(let reason): "invalid cluster token: \(reason)"
         case .handshakeFailed(let reason): "handshake failed: \(reason)"
         case .connectionClosed: "the connection closed"
+        case .insecureListener(let host):
+            "refusing to listen on \(host): without TLS this transport listens on loopback only (127.0.0.1, ::1, localhost)"
         }
     }
 }

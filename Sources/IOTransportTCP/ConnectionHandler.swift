@@ -5,21 +5,25 @@ import NIOCore
 /// One connection's life: the mutual handshake, then routed frames.
 ///
 /// After the handshake every frame carries `source (4 bytes) · destination (4 bytes) · WireFrame`.
-/// Anything that breaks the protocol — a bad hello, a wrong proof, a malformed or oversized frame,
-/// silence past the handshake timeout — closes this connection only, with a logged reason.
+/// The source must be the peer that authenticated on this connection: a frame that names
+/// another is a forgery and closes the connection. Anything else that breaks the protocol — a
+/// bad or echoed hello, a wrong proof, an ID the node does not expect or already has connected,
+/// a malformed or oversized frame, silence past the handshake timeout — closes this connection
+/// only, with a logged reason.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private enum State {
         case awaitingHello
-        case awaitingProof(peer: PeerID, nonce: [UInt8])
+        case awaitingProof(Handshake.Transcript, peer: PeerID)
         case established(peer: PeerID)
         case closed
     }
 
     private var state = State.awaitingHello
     private let hello: Hello
+    private let role: Handshake.Role
     private let token: ClusterToken
     private let limit: FrameLimit
     private let maximumFrame: Int
@@ -32,10 +36,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     typealias Hello = Handshake.Hello
 
     init(
-        localPeer: PeerID, token: ClusterToken, limit: FrameLimit, maximumFrame: Int, handshakeTimeout: TimeAmount,
-        transport: TCPTransport, established: EventLoopPromise<PeerID>?
+        localPeer: PeerID, role: Handshake.Role, token: ClusterToken, limit: FrameLimit, maximumFrame: Int, handshakeTimeout: TimeAmount,
+        transport: TCPTransport, established: EventLoopPromise<PeerID>?, hello: Hello? = nil
     ) {
-        hello = Hello.fresh(peer: localPeer)
+        // A fixed hello only for the fuzz target, whose inputs must be reproducible.
+        self.hello = hello ?? Hello.fresh(peer: localPeer)
+        self.role = role
         self.token = token
         self.limit = limit
         self.maximumFrame = maximumFrame
@@ -45,6 +51,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        guard transport.handshakeStarted() else {
+            state = .closed
+            transport.recordRejection("too many connections still in their handshake")
+            context.close(promise: nil)
+            return
+        }
+        countsAsHandshake = true
         var buffer = context.channel.allocator.buffer(capacity: Handshake.helloSize + 4)
         buffer.writeFrame(hello.bytes)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
@@ -70,19 +83,24 @@ final class ConnectionHandler: ChannelInboundHandler {
                 reject(context, "a routed frame of \(frame.readableBytes) bytes from \(peer)")
                 return
             }
+            guard source == peer.rawValue else {
+                reject(context, "\(peer) sent a frame in the name of \(PeerID(source))")
+                return
+            }
             // A large payload is copied once, straight out of the receive buffer.
             if frame.readableBytes > 4096, let prefix = frame.getBytes(at: frame.readerIndex, length: 512),
-                var (wireFrame, headerLength, payloadLength) = WireFrame.parseHeader(prefix),
+                let (header, headerLength, payloadLength) = WireFrame.parseHeader(prefix),
                 headerLength + payloadLength == frame.readableBytes
             {
+                var wireFrame = header
                 frame.moveReaderIndex(forwardBy: headerLength)
                 wireFrame.payload = frame.readBytes(length: payloadLength) ?? []
-                transport.deliver(wireFrame, from: PeerID(source), to: PeerID(destination))
+                transport.deliver(wireFrame, from: peer, to: PeerID(destination))
                 return
             }
             do {
                 let wireFrame = try WireFrame(decoding: frame.readBytes(length: frame.readableBytes) ?? [])
-                transport.deliver(wireFrame, from: PeerID(source), to: PeerID(destination))
+                transport.deliver(wireFrame, from: peer, to: PeerID(destination))
             } catch {
                 reject(context, "a malformed frame from \(peer): \(error)")
             }
@@ -93,25 +111,36 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .awaitingHello:
             do {
                 let theirs = try Hello(parsing: bytes)
-                let proof = Handshake.proof(token: token, verifierNonce: theirs.nonce, proverNonce: hello.nonce, prover: hello.peer)
+                if let refusal = Handshake.refusal(ours: hello, theirs: theirs) {
+                    reject(context, refusal)
+                    return
+                }
+                if let refusal = transport.refusal(of: theirs.peer) {
+                    reject(context, refusal)
+                    return
+                }
+                let transcript = Handshake.Transcript(ours: hello, theirs: theirs, ourRole: role)
+                let proof = Handshake.proof(token: token, role: role, transcript: transcript)
                 var buffer = context.channel.allocator.buffer(capacity: Handshake.proofSize + 4)
                 buffer.writeFrame(proof)
                 context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-                state = .awaitingProof(peer: theirs.peer, nonce: theirs.nonce)
+                state = .awaitingProof(transcript, peer: theirs.peer)
             } catch {
                 reject(context, "\(error)")
             }
-        case .awaitingProof(let peer, let nonce):
-            guard bytes.count == Handshake.proofSize,
-                Handshake.verify(bytes, token: token, verifierNonce: hello.nonce, proverNonce: nonce, prover: peer)
-            else {
-                reject(context, "\(peer) failed authentication (wrong cluster token)")
+        case .awaitingProof(let transcript, let peer):
+            guard Handshake.verify(bytes, token: token, role: role.other, transcript: transcript) else {
+                reject(context, "\(peer) failed authentication (wrong cluster token, or a proof made for another peer or role)")
+                return
+            }
+            if let refusal = transport.connectionEstablished(peer: peer, channel: context.channel) {
+                reject(context, refusal)
                 return
             }
             state = .established(peer: peer)
             timeout?.cancel()
+            endHandshakeCount()
             limit.bytes = maximumFrame
-            transport.connectionEstablished(peer: peer, channel: context.channel)
             established?.succeed(peer)
             established = nil
         case .established:
@@ -130,6 +159,12 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
+        if countsAsHandshake {
+            // The peer gave up first (it found our proof wrong, say): still worth a line.
+            transport.recordRejection(
+                "\(context.remoteAddress.map { "\($0)" } ?? "a peer") closed the connection during the handshake")
+        }
+        endHandshakeCount()
         if case .established(let peer) = state { transport.connectionLost(peer: peer, channel: context.channel) }
         established?.fail(TCPTransportError.connectionClosed)
         established = nil
@@ -141,11 +176,20 @@ final class ConnectionHandler: ChannelInboundHandler {
         reject(context, "\(error)")
     }
 
+    /// Whether the connection counts among the transport's connections still in their handshake.
+    private var countsAsHandshake = false
+
+    private func endHandshakeCount() {
+        guard countsAsHandshake else { return }
+        countsAsHandshake = false
+        transport.handshakeEnded()
+    }
+
     private func reject(_ context: ChannelHandlerContext, _ reason: String) {
         if case .closed = state { return }
         let wasEstablished: PeerID? = { if case .established(let peer) = state { return peer } else { return nil } }()
-        logger.warning("dropping connection from \(context.remoteAddress.map { "\($0)" } ?? "unknown"): \(reason)")
-        transport.recordRejection(reason)
+        endHandshakeCount()
+        transport.recordRejection("dropping connection from \(context.remoteAddress.map { "\($0)" } ?? "unknown"): \(reason)")
         established?.fail(TCPTransportError.handshakeFailed(reason))
         established = nil
         state = .closed

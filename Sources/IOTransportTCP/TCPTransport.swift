@@ -11,7 +11,13 @@ import Synchronization
 /// is off (`TCP_NODELAY`) and writes issued together are flushed together. A peer that sends a
 /// wrong token, another protocol version, garbage, an oversized frame, or nothing at all within
 /// the handshake timeout is disconnected with a logged reason, and the node keeps serving
-/// everyone else.
+/// everyone else. So is a peer that echoes this node's own handshake, claims an ID that is
+/// already connected or not among ``expectedPeers``, or sends a frame in another peer's name:
+/// a frame's source is always the peer that authenticated on its connection.
+///
+/// Until the transport speaks TLS (the multi-host work), it listens on loopback only; at most
+/// ``Configuration/maximumPendingHandshakes`` connections may be in their handshake at once, and
+/// rejections are logged at most ten times a minute (``rejections`` keeps the latest hundred).
 ///
 /// ```swift
 /// let token = ClusterToken.generate()
@@ -31,10 +37,17 @@ public final class TCPTransport: Transport {
         /// ``isWritable(to:)`` and ``waitUntilWritable(to:)``).
         public var writeBufferHighWaterMark: Int
 
-        public init(maximumFrameSize: Int = 256 << 20, handshakeTimeout: Duration = .seconds(5), writeBufferHighWaterMark: Int = 4 << 20) {
+        /// How many accepted connections may be in their handshake at once; more are closed at once.
+        public var maximumPendingHandshakes: Int
+
+        public init(
+            maximumFrameSize: Int = 256 << 20, handshakeTimeout: Duration = .seconds(5), writeBufferHighWaterMark: Int = 4 << 20,
+            maximumPendingHandshakes: Int = 64
+        ) {
             self.maximumFrameSize = maximumFrameSize
             self.handshakeTimeout = handshakeTimeout
             self.writeBufferHighWaterMark = writeBufferHighWaterMark
+            self.maximumPendingHandshakes = maximumPendingHandshakes
         }
     }
 
@@ -44,13 +57,19 @@ public final class TCPTransport: Transport {
         var lostHandlers: [@Sendable (PeerID) -> Void] = []
         var servers: [any Channel] = []
         var rejections: [String] = []
+        /// Rejections logged in the current minute, and when that minute began.
+        var rejectionsLogged = 0
+        var rejectionWindowStart = ContinuousClock.now
+        var pendingHandshakes = 0
         var isClosed = false
         /// Senders waiting for a connection to drain below its low-water mark.
-        var writableWaiters: [PeerID: [CheckedContinuation<Void, any Error>]] = [:]
+        var writableWaiters: [PeerID: [OneShot<Void>]] = [:]
     }
 
     /// The peer this process speaks for in handshakes.
     public let localPeer: PeerID
+    /// The peers that may connect (`nil`: any but this node's own ID).
+    public let expectedPeers: Set<PeerID>?
     let token: ClusterToken
     let configuration: Configuration
     private let group: any EventLoopGroup
@@ -59,10 +78,11 @@ public final class TCPTransport: Transport {
 
     /// A transport for `localPeer`, authenticating with `token`.
     public init(
-        localPeer: PeerID, token: ClusterToken, configuration: Configuration = Configuration(),
+        localPeer: PeerID, token: ClusterToken, expectedPeers: Set<PeerID>? = nil, configuration: Configuration = Configuration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.localPeer = localPeer
+        self.expectedPeers = expectedPeers
         self.token = token
         self.configuration = configuration
         self.group = group
@@ -80,12 +100,13 @@ public final class TCPTransport: Transport {
     }
 
     private func configure(_ channel: any Channel, established: EventLoopPromise<PeerID>?) -> EventLoopFuture<Void> {
+        let role: Handshake.Role = established == nil ? .listener : .dialer
         let limit = FrameLimit(Handshake.maximumFrame)
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder(limit: limit)))
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionHandler(
-                    localPeer: localPeer, token: token, limit: limit, maximumFrame: configuration.maximumFrameSize,
+                    localPeer: localPeer, role: role, token: token, limit: limit, maximumFrame: configuration.maximumFrameSize,
                     handshakeTimeout: handshakeTimeout, transport: self, established: established))
         }
     }
@@ -95,7 +116,11 @@ public final class TCPTransport: Transport {
     static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65536, maximum: 1 << 20)
 
     /// Accepts connections on `host:port` (port 0 picks a free one) and returns the port.
+    ///
+    /// - Throws: ``TCPTransportError/insecureListener(_:)`` for a host that is not loopback: the
+    ///   handshake authenticates peers, but frames travel in clear until TLS comes.
     public func listen(host: String = "127.0.0.1", port: Int = 0) async throws -> Int {
+        guard Self.isLoopback(host) else { throw TCPTransportError.insecureListener(host) }
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -130,6 +155,11 @@ public final class TCPTransport: Transport {
         }
     }
 
+    /// Whether `host` names the loopback interface.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
     // MARK: Transport
 
     public func register(_ peer: PeerID, receiver: @escaping @Sendable (WireFrame, PeerID) -> Void) async throws {
@@ -149,7 +179,7 @@ public final class TCPTransport: Transport {
     /// straight into the connection's buffer: for large payloads that live in memory the caller
     /// owns, which would otherwise be copied into a `WireFrame` first. `parts` are read before
     /// this returns.
-    public func send(kind: UInt16, payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID) throws {
+    package func send(kind: UInt16, payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID) throws {
         let header = WireFrame.encodedHeader(kind: kind, payloadLength: parts.reduce(0) { $0 + $1.count })
         try send(header: header, payload: parts, from: source, to: destination) {
             WireFrame(kind: kind, payload: parts.flatMap { Array($0) })
@@ -212,19 +242,16 @@ public final class TCPTransport: Transport {
         }
         let first = state.withLock { check($0) }
         guard first == .wait else { return try fail(first) }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let now = state.withLock { state -> Check in
-                let now = check(state)
-                if now == .wait { state.writableWaiters[peer, default: []].append(continuation) }
-                return now
-            }
-            switch now {
-            case .wait: break
-            case .ready: continuation.resume()
-            case .closed: continuation.resume(throwing: TransportError.closed)
-            case .unknown: continuation.resume(throwing: TransportError.unknownPeer(peer))
-            }
+        let waiter = OneShot<Void>()
+        let now = state.withLock { state -> Check in
+            let now = check(state)
+            if now == .wait { state.writableWaiters[peer, default: []].append(waiter) }
+            return now
         }
+        guard now == .wait else { return try fail(now) }
+        // A cancelled sender stays listed until the connection drains or closes; waking it
+        // then is a no-op.
+        try await waiter.value()
     }
 
     /// The peers connected and authenticated now.
@@ -234,7 +261,7 @@ public final class TCPTransport: Transport {
     public var rejections: [String] { state.withLock { $0.rejections } }
 
     public func shutdown() async {
-        let (channels, waiters) = state.withLock { state -> ([any Channel], [CheckedContinuation<Void, any Error>]) in
+        let (channels, waiters) = state.withLock { state -> ([any Channel], [OneShot<Void>]) in
             state.isClosed = true
             state.receivers = [:]
             defer {
@@ -250,14 +277,54 @@ public final class TCPTransport: Transport {
 
     // MARK: Called by connections
 
-    func connectionEstablished(peer: PeerID, channel: any Channel) {
-        let replaced = state.withLock { state in state.connections.updateValue(channel, forKey: peer) }
-        if let replaced, replaced !== channel { replaced.close(promise: nil) }
-        logger.info("connected to \(peer)")
+    /// Why a peer that says it is `peer` may not go on with its handshake, or `nil`.
+    func refusal(of peer: PeerID) -> String? {
+        if let expectedPeers, !expectedPeers.contains(peer) { return "\(peer) is not a peer this node expects" }
+        return state.withLock { $0.connections[peer] } == nil ? nil : "\(peer) is already connected"
+    }
+
+    /// Records an authenticated connection, or says why it is refused: a second connection for
+    /// a peer never replaces the first (disconnect the first to let a new process in).
+    func connectionEstablished(peer: PeerID, channel: any Channel) -> String? {
+        let refusal = state.withLock { state -> String? in
+            if state.isClosed { return "the transport is closed" }
+            if state.connections[peer] != nil { return "\(peer) is already connected" }
+            state.connections[peer] = channel
+            return nil
+        }
+        if refusal == nil { logger.info("connected to \(peer)") }
+        return refusal
+    }
+
+    /// Closes the connection to `peer` now and forgets it, so that a new process may connect
+    /// under the same ID (a replaced worker). Peer-lost handlers do not run for it.
+    public func disconnect(_ peer: PeerID) {
+        let (channel, waiters) = state.withLock { state -> ((any Channel)?, [OneShot<Void>]) in
+            (state.connections.removeValue(forKey: peer), state.writableWaiters.removeValue(forKey: peer) ?? [])
+        }
+        for waiter in waiters { waiter.resume(throwing: TransportError.unknownPeer(peer)) }
+        channel?.close(promise: nil)
+    }
+
+    /// A connection began its handshake; false when too many are in theirs already.
+    func handshakeStarted() -> Bool {
+        state.withLock { state in
+            guard state.pendingHandshakes < configuration.maximumPendingHandshakes else { return false }
+            state.pendingHandshakes += 1
+            return true
+        }
+    }
+
+    /// How many connections are in their handshake now.
+    var pendingHandshakes: Int { state.withLock { $0.pendingHandshakes } }
+
+    /// A connection's handshake ended (it succeeded, failed, or the connection closed).
+    func handshakeEnded() {
+        state.withLock { $0.pendingHandshakes -= 1 }
     }
 
     func connectionLost(peer: PeerID, channel: any Channel) {
-        let (handlers, waiters) = state.withLock { state -> ([@Sendable (PeerID) -> Void], [CheckedContinuation<Void, any Error>]) in
+        let (handlers, waiters) = state.withLock { state -> ([@Sendable (PeerID) -> Void], [OneShot<Void>]) in
             guard state.connections[peer] === channel else { return ([], []) }
             state.connections[peer] = nil
             return (state.isClosed ? [] : state.lostHandlers, state.writableWaiters.removeValue(forKey: peer) ?? [])
@@ -268,7 +335,7 @@ public final class TCPTransport: Transport {
 
     /// The connection to `peer` drained below its low-water mark: wakes the senders waiting.
     func connectionWritable(peer: PeerID, channel: any Channel) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+        let waiters = state.withLock { state -> [OneShot<Void>] in
             guard state.connections[peer] === channel else { return [] }
             return state.writableWaiters.removeValue(forKey: peer) ?? []
         }
@@ -283,10 +350,23 @@ public final class TCPTransport: Transport {
         receiver(frame, source)
     }
 
+    /// Keeps `reason` for ``rejections`` and logs it, at most ten times a minute (a peer that
+    /// keeps knocking cannot flood the log); the count of those left out is logged with the next.
     func recordRejection(_ reason: String) {
-        state.withLock { state in
+        let (log, skipped) = state.withLock { state -> (Bool, Int) in
             state.rejections.append(reason)
             if state.rejections.count > 100 { state.rejections.removeFirst() }
+            let now = ContinuousClock.now
+            var skipped = 0
+            if now - state.rejectionWindowStart > .seconds(60) {
+                skipped = max(0, state.rejectionsLogged - 10)
+                state.rejectionWindowStart = now
+                state.rejectionsLogged = 0
+            }
+            state.rejectionsLogged += 1
+            return (state.rejectionsLogged <= 10, skipped)
         }
+        if skipped > 0 { logger.warning("\(skipped) more connections were refused in the last minute") }
+        if log { logger.warning("\(reason)") }
     }
 }

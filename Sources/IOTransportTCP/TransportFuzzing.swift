@@ -4,11 +4,16 @@ import NIOEmbedded
 
 /// The fuzz target's way into a connection: untrusted bytes fed to the real pipeline (frame
 /// decoder and handshake) on an in-memory channel. Not API; kept behind an SPI.
+///
+/// The node under test listens as the driver with a fixed nonce (``nodeHello``), so that an
+/// input can carry a complete handshake — and the fuzzer can go on from there into routed
+/// frames — or replay the node's own hello and proof (the reflection attack).
 @_spi(Fuzzing)
 public enum TransportFuzzing {
     /// Feeds `bytes` to a fresh connection as if a peer had sent them; it must close the
-    /// connection or wait for more, never trap.
-    public static func feedConnection(_ bytes: [UInt8]) {
+    /// connection or wait for more, never trap. Returns whether the peer was authenticated.
+    @discardableResult
+    public static func feedConnection(_ bytes: [UInt8]) -> Bool {
         let transport = TCPTransport(localPeer: .driver, token: fuzzToken)
         let channel = EmbeddedChannel()
         let limit = FrameLimit(Handshake.maximumFrame)
@@ -16,8 +21,8 @@ public enum TransportFuzzing {
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder(limit: limit)))
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionHandler(
-                    localPeer: .driver, token: fuzzToken, limit: limit, maximumFrame: 1 << 20, handshakeTimeout: .seconds(5),
-                    transport: transport, established: nil))
+                    localPeer: .driver, role: .listener, token: fuzzToken, limit: limit, maximumFrame: 1 << 20,
+                    handshakeTimeout: .seconds(5), transport: transport, established: nil, hello: nodeHello))
             channel.pipeline.fireChannelActive()
             var buffer = channel.allocator.buffer(capacity: bytes.count)
             buffer.writeBytes(bytes)
@@ -25,11 +30,43 @@ public enum TransportFuzzing {
         } catch {
             // A rejected peer: the handler closed the channel, which is the expected outcome.
         }
+        let authenticated = !transport.connectedPeers.isEmpty
         // Let the handshake timeout fire, as a real event loop would: it closes a connection
         // that is still waiting for bytes, and releases what the scheduled task holds.
         channel.embeddedEventLoop.advanceTime(by: .seconds(10))
         _ = try? channel.finish()
+        return authenticated
     }
 
+    /// Inputs worth starting from, by name (`Fuzz/Seeds` holds them; a test checks they still
+    /// match the handshake):
+    /// - `echo`: the node's own hello and its own proof sent back to it (must be refused);
+    /// - `worker-handshake`: a correct handshake of worker 1 followed by a heartbeat;
+    /// - `forged-source`: the same handshake, then a frame in worker 2's name (must be refused).
+    public static var seeds: [String: [UInt8]] {
+        let worker = Handshake.Hello(peer: PeerID(1), nonce: Array(repeating: 0x5A, count: 32))
+        let transcript = Handshake.Transcript(ours: worker, theirs: nodeHello, ourRole: .dialer)
+        let workerProof = Handshake.proof(token: fuzzToken, role: .dialer, transcript: transcript)
+        let echoTranscript = Handshake.Transcript(ours: nodeHello, theirs: nodeHello, ourRole: .listener)
+        let nodeProof = Handshake.proof(token: fuzzToken, role: .listener, transcript: echoTranscript)
+        // A heartbeat (runtime message kind 6) with sequence number 7.
+        let heartbeat = WireFrame(kind: 6, payload: withUnsafeBytes(of: UInt64(7).littleEndian, Array.init)).encoded()
+        let handshake = framed(worker.bytes) + framed(workerProof)
+        return [
+            "echo": framed(nodeHello.bytes) + framed(nodeProof),
+            "worker-handshake": handshake + framed(routed(from: 1, to: 0) + heartbeat),
+            "forged-source": handshake + framed(routed(from: 2, to: 0) + heartbeat),
+        ]
+    }
+
+    private static func framed(_ bytes: [UInt8]) -> [UInt8] {
+        withUnsafeBytes(of: UInt32(bytes.count).littleEndian, Array.init) + bytes
+    }
+
+    private static func routed(from source: UInt32, to destination: UInt32) -> [UInt8] {
+        withUnsafeBytes(of: source.littleEndian, Array.init) + withUnsafeBytes(of: destination.littleEndian, Array.init)
+    }
+
+    private static let nodeHello = Handshake.Hello(peer: .driver, nonce: Array(repeating: 0xA5, count: 32))
     private static let fuzzToken = try! ClusterToken(bytes: Array(repeating: 7, count: 32))
 }

@@ -1,3 +1,4 @@
+import Foundation
 import IORuntime
 
 #if canImport(Glibc)
@@ -5,7 +6,10 @@ import IORuntime
 #endif
 
 /// A plain TCP client that speaks whatever bytes a test gives it.
-public struct RawPeer {
+///
+/// Its reads block, so they run on a thread of their own: blocking a thread of the Swift
+/// cooperative pool (two on a 2-core machine) would stall every other test in the process.
+public struct RawPeer: Sendable {
     public let descriptor: Int32
 
     public init(port: Int) throws {
@@ -20,7 +24,7 @@ public struct RawPeer {
         guard connected == 0 else { throw TransportError.closed }
         // Long enough that a loaded machine (the whole suite runs in parallel, worker processes
         // training beside it) still sees the other side close; a healthy run returns at once.
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -28,8 +32,37 @@ public struct RawPeer {
         _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads until the other side closes (true) or five seconds pass (false).
-    public func closedByPeer() -> Bool {
+    /// Reads one length-prefixed frame's body; `nil` when the other side closed (or nothing
+    /// came within the receive timeout).
+    public func readFrame() async -> [UInt8]? {
+        await offThePool { readFrameBlocking() }
+    }
+
+    private func readFrameBlocking() -> [UInt8]? {
+        guard let prefix = read(exactly: 4) else { return nil }
+        let length = Int(UInt32(prefix[0]) | UInt32(prefix[1]) << 8 | UInt32(prefix[2]) << 16 | UInt32(prefix[3]) << 24)
+        return read(exactly: length)
+    }
+
+    /// Reads `count` bytes; `nil` when the other side closed first.
+    public func read(exactly count: Int) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: max(count, 1))
+        while bytes.count < count {
+            let got = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, count - bytes.count, 0) }
+            if got < 0 && errno == EINTR { continue }
+            if got <= 0 { return nil }
+            bytes += buffer[0..<got]
+        }
+        return bytes
+    }
+
+    /// Reads until the other side closes (true) or the receive timeout passes (false).
+    public func closedByPeer() async -> Bool {
+        await offThePool { closedByPeerBlocking() }
+    }
+
+    private func closedByPeerBlocking() -> Bool {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
@@ -39,6 +72,13 @@ public struct RawPeer {
     }
 
     public func close() { _ = Glibc.close(descriptor) }
+}
+
+/// Runs `body` on a new thread and returns its result.
+func offThePool<R: Sendable>(_ body: @escaping @Sendable () -> R) async -> R {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: body()) }.start()
+    }
 }
 
 public func framed(_ body: [UInt8]) -> [UInt8] {

@@ -4,7 +4,7 @@ import IORuntime
 import IOTransportTCP
 import Testing
 
-@Suite("actors in worker processes", .serialized)
+@Suite("actors in worker processes", .serialized, .timeLimit(.minutes(5)))
 struct ProcessActorTests {
     typealias F = ClusterTestFunctions
 
@@ -76,14 +76,14 @@ struct ProcessActorTests {
     }
 }
 
-@Suite("the driver of worker processes under attack", .serialized)
+@Suite("the driver of worker processes under attack", .serialized, .timeLimit(.minutes(5)))
 struct DriverAttackTests {
     @Test("peers with a wrong token, random bytes, an oversized frame or silence are dropped; the cluster keeps working")
     func hostilePeers() async throws {
         let cluster = try await Cluster.start(
             .localProcesses(
                 workers: 2, workerExecutable: ClusterProcess.node, workerArguments: ["worker"],
-                transport: TCPTransport.Configuration(handshakeTimeout: .milliseconds(500))),
+                transport: TCPTransport.Configuration(handshakeTimeout: .seconds(3))),
             registry: ClusterTestFunctions.registry)
         let address = try #require(cluster.driverAddress)
         let port = try #require(Int(address.split(separator: ":").last ?? ""))
@@ -101,9 +101,25 @@ struct DriverAttackTests {
         oversized.send(withUnsafeBytes(of: UInt32(1 << 30).littleEndian) { Array($0) } + [UInt8](repeating: 7, count: 1024))
         let silent = try RawPeer(port: port)
         for peer in [noise, oversized, silent] {
-            #expect(peer.closedByPeer())
+            #expect(await peer.closedByPeer())
             peer.close()
         }
+
+        // The driver's own hello echoed back; a hello in the name of worker-1, which is connected;
+        // and one in the name of a worker this cluster does not have.
+        let echo = try RawPeer(port: port)
+        echo.send(framed(try #require(await echo.readFrame())))
+        for claimed in [UInt32(1), 9] {
+            let claimant = try RawPeer(port: port)
+            _ = await claimant.readFrame()
+            claimant.send(
+                framed(
+                    Array("IOCP".utf8) + [2, 0] + withUnsafeBytes(of: claimed.littleEndian, Array.init) + [UInt8](repeating: 3, count: 32)))
+            #expect(await claimant.closedByPeer())
+            claimant.close()
+        }
+        #expect(await echo.closedByPeer())
+        echo.close()
 
         let squares = try await cluster.get(try await (0..<50).asyncMap { try await cluster.submit(ClusterTestFunctions.square, $0) })
         #expect(squares == (0..<50).map { $0 * $0 })

@@ -44,11 +44,17 @@ enum Functions {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) }
     }
 
+    /// Waits until the test opens gate `gate` (see ``TestGates``), then returns it.
+    static let gated = RemoteFunction("gated") { (gate: Int) async throws -> Int in
+        try await TestGates.wait(gate)
+        return gate
+    }
+
     static let locate = RemoteFunction("locate") { (_: [UInt8], _: [UInt8]) async throws -> Int in TaskContext.worker ?? -1 }
 
     static var registry: Registry {
         Registry().function(square).function(add).function(sum).function(label).function(fail).function(sleep)
-            .function(spin).function(flaky).function(whereAmI).function(bytes).function(locate)
+            .function(spin).function(flaky).function(whereAmI).function(bytes).function(locate).function(gated)
     }
 }
 
@@ -69,7 +75,7 @@ func withCluster(
     await cluster.shutdown()
 }
 
-@Suite("Task graphs", .timeLimit(.minutes(1)))
+@Suite("Task graphs", .timeLimit(.minutes(3)))
 struct TaskGraphTests {
     @Test("submit returns a ref at once and get returns the result", arguments: [false, true])
     func basic(codec: Bool) async throws {
@@ -114,22 +120,47 @@ struct TaskGraphTests {
         }
     }
 
-    @Test("wait returns once the requested number of refs is ready, or at the timeout")
+    @Test("wait returns once the requested number of refs is ready, at the timeout, or when cancelled")
     func wait() async throws {
         try await withCluster(workers: 4, codec: false) { cluster in
-            let fast = try await (0..<3).asyncMap { _ in try await cluster.submit(Functions.sleep, 1) }
-            let slow = try await cluster.submit(Functions.sleep, 5_000)
+            // The slow task waits for the test to let it finish, however loaded the machine.
+            let gate = TestGates.make()
+            let fast = try await (0..<3).asyncMap { try await cluster.submit(Functions.square, $0) }
+            let slow = try await cluster.submit(Functions.gated, gate)
             let (ready, pending) = await cluster.wait(fast + [slow], count: 3)
-            #expect(ready.count >= 3)
-            #expect(pending.contains(slow))
+            #expect(ready == fast && pending == [slow])
             let timedOut = await cluster.wait([slow], timeout: .milliseconds(20))
             #expect(timedOut.ready.isEmpty && timedOut.pending == [slow])
-            cluster.cancel(slow)
+            let waiting = Task { await cluster.wait([slow]) }
+            waiting.cancel()
+            #expect(await waiting.value.pending == [slow], "a cancelled wait returns what is ready")
+            TestGates.open(gate)
+            #expect(await cluster.wait([slow]).ready == [slow])
         }
     }
 }
 
-@Suite("Failures", .timeLimit(.minutes(1)))
+/// Gates that tests open to let a waiting task finish: no task races a sleep against the test.
+enum TestGates {
+    private static let state = Mutex<(next: Int, open: Set<Int>)>((0, []))
+
+    /// A new, closed gate.
+    static func make() -> Int {
+        state.withLock { state in
+            state.next += 1
+            return state.next
+        }
+    }
+
+    static func open(_ gate: Int) { state.withLock { _ = $0.open.insert(gate) } }
+
+    /// Waits until `gate` is open; cancellation ends the wait.
+    static func wait(_ gate: Int) async throws {
+        while !state.withLock({ $0.open.contains(gate) }) { try await Task.sleep(for: .milliseconds(1)) }
+    }
+}
+
+@Suite("Failures", .timeLimit(.minutes(3)))
 struct FailureTests {
     @Test("a thrown error reaches get as a TaskError naming the task, the type and the message", arguments: [false, true])
     func thrown(codec: Bool) async throws {

@@ -20,7 +20,7 @@ struct Point: WireSerializable, Equatable {
     }
 }
 
-@Suite("Wire codec")
+@Suite("Wire codec", .timeLimit(.minutes(3)))
 struct CodecTests {
     func roundTrip<T: WireSerializable & Equatable>(_ value: T, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let bytes = value.wireEncoded()
@@ -108,6 +108,18 @@ struct CodecTests {
         #expect(throws: WireError.self) { try Tensor<Float>(wireBytes: bytes) }
     }
 
+    @Test("a tensor whose shape has no elements but overflowing strides is a typed error, not a trap")
+    func tensorShapeOverflow() {
+        var encoder = WireEncoder()
+        encoder.write(DType.float32.rawValue)
+        encoder.writeLength(3)
+        for dimension in [0, 1 << 32, 1 << 32] { encoder.writeLength(dimension) }
+        encoder.writeLength(0)
+        encoder.write(UInt8(0))
+        #expect(throws: WireError.self) { try AnyTensor(wireBytes: encoder.bytes) }
+        #expect(throws: WireError.self) { try Tensor<Float>(wireBytes: encoder.bytes) }
+    }
+
     @Test("frames round-trip and reject other versions, truncation and oversized payloads")
     func frames() throws {
         let frame = WireFrame(kind: 3, metadata: ["traceparent": "00-abc-def-01"], payload: Array(0..<200))
@@ -143,7 +155,7 @@ struct TrainingConfig: WireCodable, Equatable {
     var name: String?
 }
 
-@Suite("Codable bridge")
+@Suite("Codable bridge", .timeLimit(.minutes(3)))
 struct CodableBridgeTests {
     @Test("Codable types adopt WireCodable and round-trip; damage is a typed error")
     func bridge() throws {

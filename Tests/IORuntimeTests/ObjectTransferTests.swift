@@ -3,7 +3,7 @@ import Testing
 
 @testable import IORuntime
 
-@Suite("object transfer")
+@Suite("object transfer", .timeLimit(.minutes(3)))
 struct ObjectTransferTests {
     /// Chunks of `bytes` as a holder would send them.
     static func chunks(of bytes: [UInt8], id: ObjectID) async throws -> [ObjectChunk] {
@@ -58,7 +58,7 @@ struct ObjectTransferTests {
         let puller = ObjectPuller(request: { _, _, _ in requests.add(1, ordering: .relaxed) })
         async let first = puller.pull(id, from: PeerID(1))
         async let second = puller.pull(id, from: PeerID(1))
-        try await Task.sleep(for: .milliseconds(50))
+        try await waitUntil { puller.callers(of: id) == 2 }
         for chunk in try await Self.chunks(of: bytes, id: id).reversed() { puller.receive(chunk, from: PeerID(1)) }
         let payloads = try await [first, second]
         for payload in payloads {
@@ -75,7 +75,7 @@ struct ObjectTransferTests {
         let puller = ObjectPuller(request: { _, _, _ in })
         let corrupt = ObjectID(session: 1, sequence: 2)
         let corrupted = Task { try await puller.pull(corrupt, from: PeerID(1)) }
-        try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil { puller.isPulling(corrupt) }
         var chunk = try await Self.chunks(of: bytes, id: corrupt)[0]
         chunk = ObjectChunk(
             id: chunk.id, typeName: chunk.typeName, totalCount: chunk.totalCount, offset: 0, checksum: chunk.checksum ^ 1,
@@ -90,11 +90,65 @@ struct ObjectTransferTests {
 
         let lost = ObjectID(session: 1, sequence: 3)
         let orphaned = Task { try await puller.pull(lost, from: PeerID(2)) }
-        try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil { puller.isPulling(lost) }
         puller.peerLost(PeerID(2))
         await #expect(throws: HolderLost.self) { try await orphaned.value }
 
         let refusing = ObjectPuller(request: { id, _, _ in throw ClusterError.objectLost(id) })
         await #expect(throws: ClusterError.self) { try await refusing.pull(lost, from: PeerID(1)) }
+    }
+
+    /// A pull of `id` (expecting `expected` bytes when given) fed `chunks`, and the reason it failed.
+    func failure(of chunks: [ObjectChunk], id: ObjectID, expected: Int? = nil) async throws -> String? {
+        let puller = ObjectPuller(request: { _, _, _ in })
+        let pull = Task { try await puller.pull(id, from: PeerID(1), expectedBytes: expected) }
+        try await waitUntil { puller.isPulling(id) }
+        for chunk in chunks { puller.receive(chunk, from: PeerID(1)) }
+        if puller.isPulling(id) { puller.fail(id, ClusterError.shutDown) }
+        do {
+            _ = try await pull.value
+            return nil
+        } catch ClusterError.transferFailed(_, let reason) {
+            return reason
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// `chunk` with some fields changed, its checksum made right again.
+    func forged(_ chunk: ObjectChunk, totalCount: Int? = nil, offset: Int? = nil, bytes: ArraySlice<UInt8>? = nil) -> ObjectChunk {
+        let bytes = bytes ?? chunk.bytes
+        return ObjectChunk(
+            id: chunk.id, typeName: chunk.typeName, totalCount: totalCount ?? chunk.totalCount, offset: offset ?? chunk.offset,
+            checksum: bytes.withUnsafeBytes { ObjectTransfer.checksum($0) }, bytes: bytes)
+    }
+
+    @Test("a holder's lies about chunks fail the pull, never trap or hand out unwritten memory")
+    func lyingHolder() async throws {
+        let bytes = (0..<(ObjectTransfer.chunkSize * 2 + 100)).map { UInt8(truncatingIfNeeded: $0) }
+        let id = ObjectID(session: 1, sequence: 9)
+        let chunks = try await Self.chunks(of: bytes, id: id)
+        #expect(chunks.count == 3)
+        // An honest transfer, for reference.
+        #expect(try await failure(of: chunks, id: id, expected: bytes.count) == nil)
+        // The first chunk twice in place of the second: the byte count adds up, the memory does not.
+        let repeated = try #require(try await failure(of: [chunks[0], chunks[0], chunks[2]], id: id))
+        #expect(repeated.contains("came twice"))
+        // A size other than the owner's record of the object.
+        let resized = try #require(try await failure(of: chunks, id: id, expected: bytes.count - 1))
+        #expect(resized.contains("claim"))
+        // A size no machine has (it would have been a failed allocation, which ended the process).
+        let huge = try #require(try await failure(of: [forged(chunks[0], totalCount: Int.max)], id: id))
+        #expect(huge.contains("claimed a size"))
+        let negative = try #require(try await failure(of: [forged(chunks[0], totalCount: -5)], id: id))
+        #expect(negative.contains("claimed a size"))
+        // A chunk off the grid, or longer than the room left.
+        let shifted = try #require(try await failure(of: [forged(chunks[1], offset: chunks[1].offset + 1)], id: id))
+        #expect(shifted.contains("does not fit"))
+        let long = try #require(
+            try await failure(of: [forged(chunks[2], bytes: ArraySlice(repeating: 0, count: ObjectTransfer.chunkSize))], id: id))
+        #expect(long.contains("does not fit"))
+        let past = try #require(try await failure(of: [forged(chunks[2], offset: Int.max - 10)], id: id))
+        #expect(past.contains("does not fit"))
     }
 }

@@ -1,3 +1,4 @@
+import CSharedMemory
 import Foundation
 import IORuntimeTensor
 import IOTensor
@@ -6,7 +7,7 @@ import Testing
 
 @testable import IORuntime
 
-@Suite("shared memory objects")
+@Suite("shared memory objects", .timeLimit(.minutes(3)))
 struct SharedMemoryTests {
     let id = ObjectID(session: 7, sequence: 1)
     let reader = PeerID(2)
@@ -17,7 +18,7 @@ struct SharedMemoryTests {
         return (segment, pool.lend(segment, object: id, typeName: payload.typeName, to: reader))
     }
 
-    @Test("a lent object maps read-only with the same bytes; release and drop make the segment idle")
+    @Test("a lent object maps read-only with the same bytes from a sealed segment; release and drop unmap it")
     func lendMapRelease() throws {
         let pool = SharedMemoryPool()
         let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
@@ -33,11 +34,46 @@ struct SharedMemoryTests {
         pool.release(loan.segment, from: reader)
         #expect(pool.counts == (1, 0), "the store still holds it")
         pool.drop(segment)
-        #expect(pool.counts == (0, 1))
-        // The next object of a size that fits reuses the idle segment, pages and all.
+        #expect(pool.counts == (0, 0), "a sealed segment cannot take another object")
         let again = try pool.store(.bytes(typeName: "[UInt8]", [UInt8](repeating: 9, count: 200_000)))
-        #expect(again === segment && again.length == 200_000)
+        #expect(again !== segment && again.length == 200_000 && again.isSealed)
         #expect(pool.counts == (1, 0))
+    }
+
+    @Test("a lender cannot write to, grow or shrink a segment once it is lent")
+    func sealedAgainstTheLender() throws {
+        let pool = SharedMemoryPool()
+        let (segment, loan) = try lend(.bytes(typeName: "[UInt8]", [UInt8](repeating: 4, count: 100_000)), from: pool)
+        #expect(segment.isSealed)
+        let path = "/proc/\(loan.process)/fd/\(loan.descriptor)"
+        // Every way in that writes is closed by the kernel: a writable mapping, a write, a resize.
+        let writable = open(path, O_RDWR)
+        #expect(writable >= 0)
+        defer { close(writable) }
+        let mapping = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, writable, 0)
+        #expect(mapping == MAP_FAILED && errno == EPERM, "a writable shared mapping is refused")
+        #expect([UInt8](repeating: 0, count: 16).withUnsafeBytes { pwrite(writable, $0.baseAddress, 16, 0) } == -1 && errno == EPERM)
+        #expect(ftruncate(writable, 0) == -1 && errno == EPERM, "a shrink (SIGBUS for readers) is refused")
+        #expect(ftruncate(writable, 1 << 30) == -1 && errno == EPERM)
+        let mapped = try SharedBytes.map(loan) {}
+        #expect(mapped.bytes.allSatisfy { $0 == 4 })
+    }
+
+    @Test("a loan of a segment that is not sealed is refused: its lender could still write to it")
+    func unsealedLoanRefused() throws {
+        // A memory file with the right name but no seals, as a hostile peer would lend.
+        let descriptor = iocompute_memfd(SharedSegment.namePrefix, 8192)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        let loan = SharedObject(
+            id: id, typeName: "[UInt8]", process: getpid(), descriptor: descriptor, segment: 1, byteCount: 4096)
+        do {
+            _ = try SharedBytes.map(loan) {}
+            Issue.record("an unsealed segment was mapped")
+        } catch {
+            guard case .invalidLoan(_, let reason) = error else { Issue.record("\(error)"); return }
+            #expect(reason.contains("not sealed"))
+        }
     }
 
     @Test("values encode straight into a segment, which grows when the estimate was short")
@@ -121,7 +157,12 @@ struct SharedObjectFields {
     }
 }
 
-@Suite("pulling shared objects")
+/// Waits until `condition` holds: the test's time limit, not a guess at a delay, bounds it.
+func waitUntil(_ condition: () -> Bool) async throws {
+    while !condition() { try await Task.sleep(for: .milliseconds(2)) }
+}
+
+@Suite("pulling shared objects", .timeLimit(.minutes(3)))
 struct SharedPullTests {
     @Test("a pull asks for a loan, maps it, and releases it when the payload goes")
     func pullsLoan() async throws {
@@ -132,12 +173,12 @@ struct SharedPullTests {
         let released = Mutex<[UInt64]>([])
         let puller = ObjectPuller(
             sharedMemory: true, request: { _, _, shared in asked.withLock { $0.append(shared) } },
-            release: { segment, _ in released.withLock { $0.append(segment) } })
+            release: { segment, _ in released.withLock { $0.append(segment) } }, lenderProcess: { _ in getpid() })
         let segment = try pool.store(.value(bytes))
         let loan = pool.lend(segment, object: id, typeName: [UInt8].wireTypeName, to: .driver)
         do {
             let pull = Task { try await puller.pull(id, from: PeerID(1)) }
-            try await Task.sleep(for: .milliseconds(30))
+            try await waitUntil { asked.withLock { $0.count } == 1 }
             puller.receive(
                 SharedObject(id: ObjectID(session: 8, sequence: 2), typeName: "", process: 1, descriptor: 1, segment: 77, byteCount: 1),
                 from: PeerID(1))
@@ -158,9 +199,9 @@ struct SharedPullTests {
         let released = Mutex<[UInt64]>([])
         let puller = ObjectPuller(
             sharedMemory: true, request: { _, _, shared in asked.withLock { $0.append(shared) } },
-            release: { segment, _ in released.withLock { $0.append(segment) } })
+            release: { segment, _ in released.withLock { $0.append(segment) } }, lenderProcess: { _ in getpid() })
         let pull = Task { try await puller.pull(id, from: PeerID(1)) }
-        try await Task.sleep(for: .milliseconds(30))
+        try await waitUntil { asked.withLock { $0.count } == 1 }
         puller.receive(
             SharedObject(id: id, typeName: "[UInt8]", process: getpid(), descriptor: 0, segment: 5, byteCount: 10), from: PeerID(1))
         #expect(asked.withLock { $0 } == [true, false])
@@ -171,9 +212,41 @@ struct SharedPullTests {
         #expect(Array(received.bytes) == bytes)
         // Later pulls go straight to chunks.
         let next = Task { try await puller.pull(ObjectID(session: 8, sequence: 4), from: PeerID(1)) }
-        try await Task.sleep(for: .milliseconds(30))
+        try await waitUntil { asked.withLock { $0.count } == 3 }
         #expect(asked.withLock { $0 } == [true, false, false])
         puller.fail(ObjectID(session: 8, sequence: 4), ClusterError.shutDown)
         _ = await next.result
+    }
+
+    @Test("a loan that names another process than the holder's fails the pull and is handed back")
+    func loanFromAnotherProcess() async throws {
+        let pool = SharedMemoryPool()
+        let id = ObjectID(session: 8, sequence: 5)
+        let released = Mutex<[UInt64]>([])
+        let puller = ObjectPuller(
+            sharedMemory: true, request: { _, _, _ in }, release: { segment, _ in released.withLock { $0.append(segment) } },
+            lenderProcess: { _ in getpid() + 1 })
+        let segment = try pool.store(.value([UInt8](repeating: 1, count: 200_000)))
+        let loan = pool.lend(segment, object: id, typeName: [UInt8].wireTypeName, to: .driver)
+        let pull = Task { try await puller.pull(id, from: PeerID(1)) }
+        try await waitUntil { puller.isPulling(id) }
+        puller.receive(loan, from: PeerID(1))
+        await #expect(throws: ClusterError.self) { try await pull.value }
+        #expect(released.withLock { $0 } == [loan.segment])
+    }
+
+    @Test("a cancelled pull frees its caller at once; the transfer goes on for the others")
+    func cancelledPull() async throws {
+        let id = ObjectID(session: 8, sequence: 6)
+        let puller = ObjectPuller(request: { _, _, _ in })
+        let first = Task { try await puller.pull(id, from: PeerID(1), expectedBytes: 1000) }
+        let second = Task { try await puller.pull(id, from: PeerID(1), expectedBytes: 1000) }
+        try await waitUntil { puller.isPulling(id) }
+        first.cancel()
+        await #expect(throws: CancellationError.self) { try await first.value }
+        let bytes = [UInt8](repeating: 3, count: 1000)
+        for chunk in try await ObjectTransferTests.chunks(of: bytes, id: id) { puller.receive(chunk, from: PeerID(1)) }
+        guard case .shared(_, let received) = try await second.value else { Issue.record("not assembled"); return }
+        #expect(Array(received.bytes) == bytes)
     }
 }

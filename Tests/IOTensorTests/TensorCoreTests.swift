@@ -2,7 +2,7 @@ import Foundation
 import IOTensor
 import Testing
 
-@Suite("Tensor values")
+@Suite("Tensor values", .timeLimit(.minutes(3)))
 struct TensorCoreTests {
     @Test("a tensor holds its scalars in row-major order with its shape")
     func rowMajor() throws {
@@ -94,7 +94,7 @@ struct TensorCoreTests {
     }
 }
 
-@Suite("Limits")
+@Suite("Limits", .timeLimit(.minutes(3)))
 struct LimitTests {
     @Test("a tensor larger than the machine's memory is a typed error, not a failed allocation")
     func hugeShapes() {
@@ -103,6 +103,19 @@ struct LimitTests {
         #expect(throws: TensorError.self) { try Tensor<Float>.ones([Int.max, 2]) }
         #expect(throws: TensorError.self) { try Tensor<Double>.arange(0, 1e300) }
         #expect(throws: TensorError.self) { try Tensor<Double>.linspace(0, 1, count: Int.max) }
+    }
+
+    @Test("a shape with no elements whose strides would overflow is a typed error, not a trap")
+    func emptyShapeOverflowingStrides() throws {
+        // Zero elements, so the byte count is 0, but the row-major strides need 2^64.
+        let shape = [0, 1 << 32, 1 << 32]
+        #expect(throws: TensorError.self) { try Tensor<Float>(shape: shape, scalars: []) }
+        #expect(throws: TensorError.self) { try Tensor<Float>.zeros(shape) }
+        #expect(throws: TensorError.self) {
+            try AnyTensor(dtype: .float32, shape: shape, bytes: UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+        // A shape with no elements and sane strides is fine.
+        #expect(try Tensor<Float>.zeros([0, 1 << 20, 3]).count == 0)
     }
 
     @Test("reducing over no axes returns the values unchanged")

@@ -3,7 +3,7 @@ import Testing
 
 @testable import IOTrain
 
-@Suite("Point-to-point sends in one process", .timeLimit(.minutes(1)))
+@Suite("Point-to-point sends in one process", .timeLimit(.minutes(3)))
 struct PointToPointTests {
     @Test("tensors go forward to the next rank and back to the previous, in order, between collectives", arguments: [2, 3, 4])
     func forwardAndBack(size: Int) async throws {
@@ -77,5 +77,15 @@ struct PointToPointTests {
         let left = try await formGroup(size: 3)
         await left[0].leave()
         await #expect(throws: CollectiveError.self) { _ = try await left[1].receive(Float.self, from: 0) }
+    }
+
+    @Test("a shape a peer announces is checked before anything is allocated for it")
+    func announcedShapes() {
+        #expect(CollectiveGroup.receivableCount([3, 4], elementSize: 4) == 12)
+        #expect(CollectiveGroup.receivableCount([0, 1 << 40], elementSize: 8) == 0)
+        #expect(CollectiveGroup.receivableCount([1 << 32, 1 << 32], elementSize: 4) == nil, "the count overflows")
+        #expect(CollectiveGroup.receivableCount([1 << 31, 1 << 30], elementSize: 8) == nil, "the bytes overflow")
+        #expect(CollectiveGroup.receivableCount([1 << 40], elementSize: 4) == nil, "more than this machine's memory")
+        #expect(CollectiveGroup.receivableCount([-1, -1], elementSize: 4) == nil)
     }
 }

@@ -1,6 +1,7 @@
 // libFuzzer entry point: every input goes through each decoder of untrusted bytes. A crash,
 // a trap or a sanitizer report is a bug; add the input to Tests/IORuntimeTests as a regression.
 @_spi(Fuzzing) import IORuntime
+@_spi(Fuzzing) import IOTrain
 @_spi(Fuzzing) import IOTransportTCP
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -8,6 +9,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
     WireFuzzing.decodeEverything(bytes)
     TransportFuzzing.feedConnection(bytes)
+    CollectiveFuzzing.decodeEverything(bytes)
     return 0
 }
 

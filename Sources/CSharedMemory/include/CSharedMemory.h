@@ -3,9 +3,19 @@
 
 #include <stddef.h>
 
-/// An anonymous shared-memory file (`memfd_create`, close-on-exec) of `size` bytes, named
-/// `name` in /proc listings; -1 with errno set on failure. Linux only (elsewhere: -1, ENOSYS).
+/// An anonymous shared-memory file (`memfd_create`, close-on-exec, sealing allowed) of `size`
+/// bytes, named `name` in /proc listings; -1 with errno set on failure. Linux only (elsewhere:
+/// -1, ENOSYS).
 int iocompute_memfd(const char *name, size_t size);
+
+/// Seals a memory file for good: its size can no longer change and nobody can write to it
+/// (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL). Fails with EBUSY while a writable
+/// shared mapping of it exists. 0 on success, -1 with errno set.
+int iocompute_seal_readonly(int fd);
+
+/// Whether a memory file carries the seals `iocompute_seal_readonly` adds: 1 yes, 0 no, -1 with
+/// errno set when they cannot be read (not a memory file).
+int iocompute_is_sealed_readonly(int fd);
 
 /// Grows or shrinks a mapping, moving it when it must (`mremap` with MREMAP_MAYMOVE); NULL with
 /// errno set on failure.

@@ -53,8 +53,8 @@ final class ActorHub: Sendable {
     private struct State {
         var actors: [ActorIdentity: Hosted] = [:]
         var names: [String: ActorIdentity] = [:]
-        var pending: [UInt64: CheckedContinuation<ActorReply, any Error>] = [:]
-        var spawns: [ActorIdentity: CheckedContinuation<Void, any Error>] = [:]
+        var pending: [UInt64: OneShot<ActorReply>] = [:]
+        var spawns: [ActorIdentity: OneShot<Void>] = [:]
         var inFlight: [CallKey: (worker: Int, call: ActorCall)] = [:]
         /// Calls for actors being restarted, sent once they are up.
         var held: [ActorIdentity: [ActorCall]] = [:]
@@ -112,14 +112,15 @@ final class ActorHub: Sendable {
     // MARK: Calls in flight
 
     func awaitReply(_ callID: UInt64, send: () throws -> Void) async throws -> ActorReply {
-        try await withCheckedThrowingContinuation { continuation in
-            state.withLock { $0.pending[callID] = continuation }
-            do {
-                try send()
-            } catch {
-                if let waiting = state.withLock({ $0.pending.removeValue(forKey: callID) }) { waiting.resume(throwing: error) }
-            }
+        let reply = OneShot<ActorReply>()
+        state.withLock { $0.pending[callID] = reply }
+        do {
+            try send()
+        } catch {
+            state.withLock { _ = $0.pending.removeValue(forKey: callID) }
+            throw error
         }
+        return try await reply.value { [weak self] in self?.state.withLock { _ = $0.pending.removeValue(forKey: callID) } }
     }
 
     func deliver(_ reply: ActorReply) {
@@ -141,17 +142,19 @@ final class ActorHub: Sendable {
                 worker: worker, typeName: typeName, name: options.name, resources: options.resources, placement: options.placement,
                 status: .starting, maxRestarts: options.maxRestarts, retriesCalls: options.retriesCallsAfterRestart)
         }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            state.withLock { $0.spawns[id] = continuation }
-            send()
-        }
+        let built = OneShot<Void>()
+        state.withLock { $0.spawns[id] = built }
+        send()
+        // A cancelled spawn stops waiting; the actor may still come up and is then reachable by
+        // its identity (or name) like any other.
+        try await built.value { [weak self] in self?.state.withLock { _ = $0.spawns.removeValue(forKey: id) } }
     }
 
     /// A worker's answer to a spawn: resumes the first spawn, or ends a restart by sending the
     /// calls held meanwhile (returned with the worker to send them to).
     func spawned(_ answer: ActorSpawned) -> (calls: [ActorCall], worker: Int, failed: [ActorCall]) {
         let (continuation, held, worker, failed) = state.withLock {
-            state -> (CheckedContinuation<Void, any Error>?, [ActorCall], Int, [ActorCall]) in
+            state -> (OneShot<Void>?, [ActorCall], Int, [ActorCall]) in
             let continuation = state.spawns.removeValue(forKey: answer.actor)
             let held = state.held.removeValue(forKey: answer.actor) ?? []
             guard let hosted = state.actors[answer.actor] else { return (continuation, [], -1, held) }
@@ -197,7 +200,7 @@ final class ActorHub: Sendable {
     struct Loss {
         var restart: [(id: ActorIdentity, hosted: Hosted)] = []
         var interrupted: [(call: ActorCall, error: ActorError)] = []
-        var spawns: [(id: ActorIdentity, continuation: CheckedContinuation<Void, any Error>)] = []
+        var spawns: [(id: ActorIdentity, continuation: OneShot<Void>)] = []
     }
 
     /// Marks the actors of `worker` as restarting (while restarts are left) or dead, and collects
@@ -251,7 +254,7 @@ final class ActorHub: Sendable {
         // The instances are released after the lock: an actor's deinit calls `resignID`, which
         // takes this lock again.
         let (waiting, spawns, actors) = state.withLock {
-            state -> ([CheckedContinuation<ActorReply, any Error>], [CheckedContinuation<Void, any Error>], [ActorIdentity: Hosted]) in
+            state -> ([OneShot<ActorReply>], [OneShot<Void>], [ActorIdentity: Hosted]) in
             let pending = Array(state.pending.values)
             let spawns = Array(state.spawns.values)
             let actors = state.actors

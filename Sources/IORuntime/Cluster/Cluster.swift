@@ -9,7 +9,8 @@ import Synchronization
 /// ```swift
 /// let square = RemoteFunction("square") { (x: Int) async throws -> Int in x * x }
 /// let cluster = try await Cluster.start(.inProcess(workers: 4), registry: Registry().function(square))
-/// let refs = try await (0..<100).asyncMap { try await cluster.submit(square, $0) }
+/// var refs: [ObjectRef<Int>] = []
+/// for x in 0..<100 { refs.append(try await cluster.submit(square, x)) }
 /// let squares = try await cluster.get(refs)
 /// try await cluster.shutdown()
 /// ```
@@ -123,23 +124,23 @@ public final class Cluster: Sendable {
 
     /// Waits until `count` of `refs` (all by default) are ready or have failed, or until
     /// `timeout` passes, and returns which are ready and which are still pending (each in the
-    /// order given).
+    /// order given). Cancelling the calling task ends the wait in the same way.
     public func wait<Value>(
         _ refs: [ObjectRef<Value>], count: Int? = nil, timeout: Duration? = nil
     ) async -> (ready: [ObjectRef<Value>], pending: [ObjectRef<Value>]) {
         let needed = min(max(count ?? refs.count, 0), refs.count)
-        let gate = WaitGate(needed: needed)
         if needed > 0 {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                gate.arm(continuation)
-                for ref in refs { core.whenSettled(ref.id) { gate.settle() } }
-                if let timeout {
-                    Task {
-                        try? await Task.sleep(for: timeout)
-                        gate.open()
-                    }
+            let gate = WaitGate(needed: needed)
+            for ref in refs { core.whenSettled(ref.id) { gate.settle() } }
+            let timer = timeout.map { timeout in
+                Task {
+                    try? await Task.sleep(for: timeout)
+                    gate.open()
                 }
             }
+            // Cancellation ends the wait like the timeout: the caller gets what is ready now.
+            _ = try? await gate.opened.value()
+            timer?.cancel()
         }
         var ready: [ObjectRef<Value>] = []
         var pending: [ObjectRef<Value>] = []
@@ -177,47 +178,18 @@ public final class Cluster: Sendable {
     }
 }
 
-/// Counts settled objects for `Cluster.wait` and resumes the waiter once, on the needed count or
-/// on timeout.
+/// Counts settled objects for `Cluster.wait` and opens once, on the needed count or on timeout.
 private final class WaitGate: Sendable {
-    private struct State {
-        var remaining: Int
-        var continuation: CheckedContinuation<Void, Never>?
-        var opened = false
-    }
-    private let state: Mutex<State>
+    private let remaining: Atomic<Int>
+    let opened = OneShot<Void>()
 
-    init(needed: Int) { state = Mutex(State(remaining: needed)) }
-
-    func arm(_ continuation: CheckedContinuation<Void, Never>) {
-        let openNow = state.withLock { state -> Bool in
-            if state.opened || state.remaining <= 0 { return true }
-            state.continuation = continuation
-            return false
-        }
-        if openNow { continuation.resume() }
-    }
+    init(needed: Int) { remaining = Atomic(needed) }
 
     func settle() {
-        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.remaining -= 1
-            guard state.remaining <= 0, !state.opened else { return nil }
-            state.opened = true
-            defer { state.continuation = nil }
-            return state.continuation
-        }
-        continuation?.resume()
+        if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { opened.resume() }
     }
 
-    func open() {
-        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.opened else { return nil }
-            state.opened = true
-            defer { state.continuation = nil }
-            return state.continuation
-        }
-        continuation?.resume()
-    }
+    func open() { opened.resume() }
 }
 
 extension ClusterCore {

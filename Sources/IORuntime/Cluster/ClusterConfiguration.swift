@@ -75,8 +75,8 @@ public struct ClusterConfiguration: Sendable {
         guard resourcesPerWorker.isValid else { throw .invalidConfiguration("resources must be finite and non-negative") }
         guard objectStoreMemory > 0 else { throw .invalidConfiguration("the object store needs a positive memory cap") }
         guard timelineCapacity >= 0 else { throw .invalidConfiguration("the timeline capacity cannot be negative") }
-        guard heartbeat.interval > .zero, heartbeat.timeout > heartbeat.interval else {
-            throw .invalidConfiguration("the heartbeat timeout must exceed a positive interval")
+        guard heartbeat.interval > .zero, heartbeat.timeout > heartbeat.interval, heartbeat.missedHeartbeats >= 1 else {
+            throw .invalidConfiguration("the heartbeat timeout must exceed a positive interval, and at least one miss is needed")
         }
     }
 }

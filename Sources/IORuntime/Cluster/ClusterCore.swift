@@ -44,7 +44,7 @@ final class ClusterCore: Sendable {
         }
         state = Mutex(CoreState(workers: workers, routesThroughCodec: configuration.routesThroughCodec, isNetwork: link != nil))
         if let link {
-            router = MessageRouter(link: link, workerCount: configuration.workers)
+            router = MessageRouter(link: link, workerCount: configuration.workers, heartbeat: configuration.heartbeat)
         } else {
             router = MessageRouter(workerCount: configuration.workers, routesThroughCodec: configuration.routesThroughCodec)
         }
@@ -54,7 +54,8 @@ final class ClusterCore: Sendable {
             sharedMemory: sharesMemory,
             request: { [router] id, holder, shared in try router.trySend(.pullObject(id, sharedMemory: shared), from: .driver, to: holder)
             },
-            release: { [router] segment, holder in router.send(.releaseSegment(segment), from: .driver, to: holder) })
+            release: { [router] segment, holder in router.send(.releaseSegment(segment), from: .driver, to: holder) },
+            lenderProcess: { [link] holder in link?.processID(of: holder) })
         actorHub = ActorHub(
             session: ids.session, role: link == nil ? .inProcess : .networkDriver,
             routesThroughCodec: configuration.routesThroughCodec, router: router)
@@ -142,7 +143,7 @@ final class ClusterCore: Sendable {
                 complete(
                     TaskCompletion(
                         taskID: assignment.taskID, attempt: assignment.attempt, worker: worker,
-                        outcome: .thrown(TaskError(taskName: assignment.functionName, thrown: error))))
+                        outcome: .thrown(TaskError(taskName: assignment.functionName, thrown: error))), from: worker)
             }
         }
         for (worker, taskID) in effects.cancellations { router.send(.cancel(taskID: taskID), toWorker: worker) }
@@ -162,7 +163,7 @@ final class ClusterCore: Sendable {
 
     /// Pulls an object from the worker process that keeps it and keeps the copy here.
     func fetch(_ id: ObjectID, _ copy: RemoteCopy) async throws -> Payload {
-        let payload = try await puller.pull(id, from: PeerID(UInt32(copy.worker + 1)))
+        let payload = try await puller.pull(id, from: PeerID(UInt32(copy.worker + 1)), expectedBytes: copy.byteCount)
         let effects = state.withLock { state -> Effects in
             var effects = Effects()
             state.adoptPulled(id, payload, effects: &effects, spill: spill)
@@ -355,7 +356,10 @@ final class ClusterCore: Sendable {
 
     // MARK: Completing
 
-    func complete(_ completion: TaskCompletion) {
+    /// Records the outcome of a task that worker `reporter` ran. A completion from any other
+    /// worker than the one the task's current attempt was sent to is ignored (and logged): a
+    /// worker cannot settle another's task.
+    func complete(_ completion: TaskCompletion, from reporter: Int) {
         let ended = ContinuousClock.now
         var timelineEvent: TimelineEvent?
         var runningNow: Int?
@@ -368,6 +372,11 @@ final class ClusterCore: Sendable {
                 state.tasks.values[index].attempt == completion.attempt,
                 case .running(let worker) = state.tasks.values[index].phase
             else { return effects }
+            guard worker == reporter else {
+                logger.error(
+                    "worker-\(reporter + 1) reported task \(completion.taskID), which runs on worker-\(worker + 1); the report was ignored")
+                return effects
+            }
             // Take the record out of the table (a move, not a copy); a retry puts it back.
             var task = state.tasks.remove(at: index).value
             state.giveBack(task.options.resources, placement: task.options.placement, worker: worker)
@@ -475,21 +484,23 @@ final class ClusterCore: Sendable {
     }
 
     private func waitForSeal(_ id: ObjectID) async throws -> Payload {
-        try await withCheckedThrowingContinuation { continuation in
-            let immediate = state.withLock { state -> Result<Payload, any Error>? in
-                guard let entry = state.objects[id] else { return .failure(ClusterError.objectLost(id)) }
-                switch entry.state {
-                case .pending:
-                    state.objects[id]?.waiters.append(.continuation(continuation))
-                    return nil
-                case .ready(let payload): return .success(payload)
-                case .failed(let error): return .failure(error)
-                case .spilled: return state.restore(id, spill: spill)
-                case .remote: return .failure(ObjectSealedElsewhere())
-                }
+        let reader = OneShot<Payload>()
+        let immediate = state.withLock { state -> Result<Payload, any Error>? in
+            guard let entry = state.objects[id] else { return .failure(ClusterError.objectLost(id)) }
+            switch entry.state {
+            case .pending:
+                state.objects[id]?.waiters.append(.reader(reader))
+                return nil
+            case .ready(let payload): return .success(payload)
+            case .failed(let error): return .failure(error)
+            case .spilled: return state.restore(id, spill: spill)
+            case .remote: return .failure(ObjectSealedElsewhere())
             }
-            if let immediate { continuation.resume(with: immediate) }
         }
+        if let immediate { return try immediate.get() }
+        // A cancelled reader stays in the entry's list until the object settles; resuming it
+        // then is a no-op.
+        return try await reader.value()
     }
 
     func value<T: WireSerializable>(of id: ObjectID, as type: T.Type) async throws -> T {

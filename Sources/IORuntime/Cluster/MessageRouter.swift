@@ -15,11 +15,9 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
     let link: (any ClusterLink)?
     private let core = Mutex<ClusterCore?>(nil)
     private let actorSystems = Mutex<[PeerID: ClusterActorSystem]>([:])
-    private let health: [WorkerHealth]
-    private let heartbeat = Mutex<Task<Void, Never>?>(nil)
+    /// Watches the worker processes (nil in process).
+    private let monitor: HeartbeatMonitor?
     private let isClosing = Atomic<Bool>(false)
-    private let clock = ContinuousClock()
-    private let started: ContinuousClock.Instant
     private let logger = Logger(label: "iocompute.transport")
 
     /// A router for an in-process cluster.
@@ -27,17 +25,15 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
         transport = routesThroughCodec ? InProcessTransport() : nil
         link = nil
         workers = (0..<workerCount).map { InProcessWorker(index: $0) }
-        health = []
-        started = clock.now
+        monitor = nil
     }
 
     /// A router for a multi-process cluster whose workers `link` reaches.
-    init(link: any ClusterLink, workerCount: Int) {
+    init(link: any ClusterLink, workerCount: Int, heartbeat: HeartbeatPolicy) {
         self.link = link
         transport = link.transport
         workers = []
-        health = (0..<workerCount).map { _ in WorkerHealth() }
-        started = clock.now
+        monitor = HeartbeatMonitor(workerCount: workerCount, policy: heartbeat)
     }
 
     var isNetwork: Bool { link != nil }
@@ -45,11 +41,15 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
     func start(core: ClusterCore, registry: Registry, actorSystems: [PeerID: ClusterActorSystem]) async throws {
         self.core.withLock { $0 = core }
         self.actorSystems.withLock { $0 = actorSystems }
-        if let link {
-            for worker in health { worker.heard(at: elapsed) }
+        if let link, let monitor {
             try await link.transport.register(.driver) { [weak self] frame, source in self?.receive(frame, from: source, at: .driver) }
             link.transport.onPeerLost { [weak self] peer in self?.declareLost(peer, reason: "its connection closed") }
-            startHeartbeats(core.configuration.heartbeat)
+            monitor.start { [weak self] index, sequence in
+                guard let self, !self.isClosing.load(ordering: .relaxed) else { return false }
+                return (try? self.trySend(.heartbeat(sequence), toWorker: index)) != nil
+            } lose: { [weak self] index, reason in
+                self?.takeOut(PeerID(UInt32(index + 1)), reason: reason)
+            }
             return
         }
         for worker in workers {
@@ -64,15 +64,10 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
         }
     }
 
-    private var elapsed: Int64 {
-        let parts = (clock.now - started).components
-        return parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
-    }
-
     private func receive(_ frame: WireFrame, from source: PeerID, at destination: PeerID) {
-        if isNetwork {
-            guard let worker = health[safe: Int(source.rawValue) - 1], !worker.isLost else { return }
-            worker.heard(at: elapsed)
+        if let monitor {
+            guard let worker = monitor.worker(Int(source.rawValue) - 1), !worker.isLost else { return }
+            worker.heard(at: monitor.now)
         }
         do {
             deliver(try RuntimeMessage(frame: frame), from: source, to: destination)
@@ -92,7 +87,7 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
             }
             workers[index].handle(message)
         case .completed(let completion):
-            core.withLock { $0 }?.complete(completion)
+            core.withLock { $0 }?.complete(completion, from: Int(source.rawValue) - 1)
         case .actorCall(let call):
             if isNetwork {
                 routeActorCall(call)
@@ -114,7 +109,12 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
             }
             core.actorHub.deliver(reply)
         case .actorSpawned(let answer):
-            core.withLock { $0 }?.actorSpawned(answer)
+            guard let core = core.withLock({ $0 }) else { return }
+            if isNetwork, let hosted = core.actorHub.hosted(answer.actor), hosted.worker != Int(source.rawValue) - 1 {
+                logger.error("\(source) answered for actor \(answer.actor), which worker-\(hosted.worker + 1) builds; ignored")
+                return
+            }
+            core.actorSpawned(answer)
         case .heartbeatAck:
             break
         case .pullObject(let id, let shared):
@@ -204,33 +204,15 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
 
     // MARK: Liveness
 
-    private func startHeartbeats(_ policy: HeartbeatPolicy) {
-        let timeout = policy.timeout.components
-        let timeoutNanoseconds = timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000
-        let task = Task { [weak self] in
-            var sequence: UInt64 = 0
-            while !Task.isCancelled {
-                try? await Task.sleep(for: policy.interval)
-                guard let self, !self.isClosing.load(ordering: .relaxed) else { return }
-                sequence &+= 1
-                let now = self.elapsed
-                for (index, worker) in self.health.enumerated() where !worker.isLost {
-                    let silence = now - worker.lastHeard
-                    if silence > timeoutNanoseconds {
-                        self.declareLost(
-                            PeerID(UInt32(index + 1)), reason: "no heartbeat answer for \(Double(silence / 1_000_000) / 1000) s")
-                    } else {
-                        self.send(.heartbeat(sequence), toWorker: index)
-                    }
-                }
-            }
-        }
-        heartbeat.withLock { $0 = task }
-    }
-
     /// Takes a worker out of the cluster once: ends its process and recovers its work.
     func declareLost(_ peer: PeerID, reason: String) {
-        guard !isClosing.load(ordering: .relaxed), let worker = health[safe: Int(peer.rawValue) - 1], worker.markLost() else { return }
+        guard !isClosing.load(ordering: .relaxed), let worker = monitor?.worker(Int(peer.rawValue) - 1), worker.markLost() else { return }
+        takeOut(peer, reason: reason)
+    }
+
+    /// Ends lost worker `peer`'s process and recovers its work (the caller marked it lost).
+    private func takeOut(_ peer: PeerID, reason: String) {
+        guard !isClosing.load(ordering: .relaxed) else { return }
         logger.warning("\(peer) is lost: \(reason)")
         link?.terminate(peer)
         core.withLock { $0 }?.workerLost(Int(peer.rawValue) - 1, reason: reason)
@@ -239,9 +221,11 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
     /// Starts a new worker process in the place of lost worker `index` and takes it back into
     /// service; false when the worker is not lost.
     func replaceLost(_ index: Int) async throws -> Bool {
-        guard let link, let worker = health[safe: index], worker.isLost, !isClosing.load(ordering: .relaxed) else { return false }
+        guard let link, let monitor, let worker = monitor.worker(index), worker.isLost, !isClosing.load(ordering: .relaxed) else {
+            return false
+        }
         try await link.replace(PeerID(UInt32(index + 1)))
-        worker.revive(at: elapsed)
+        worker.revive(at: monitor.now)
         logger.info("\(PeerID(UInt32(index + 1))) was replaced by a new worker process")
         return true
     }
@@ -249,7 +233,7 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
     /// Cancels every job, waits up to `grace` for them to end, and disconnects.
     func shutdown(grace: Duration) async {
         isClosing.store(true, ordering: .relaxed)
-        heartbeat.withLock { $0 }?.cancel()
+        monitor?.stop()
         for worker in workers { worker.cancelAll() }
         let deadline = ContinuousClock.now + grace
         for worker in workers { await worker.waitForJobs(until: deadline) }
@@ -261,25 +245,5 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
         }
         core.withLock { $0 = nil }
         actorSystems.withLock { $0 = [:] }
-    }
-}
-
-/// When the driver last heard from a worker process, and whether it was declared lost.
-final class WorkerHealth: Sendable {
-    private let lastHeardNanoseconds = Atomic<Int64>(0)
-    private let lost = Atomic<Bool>(false)
-
-    var lastHeard: Int64 { lastHeardNanoseconds.load(ordering: .relaxed) }
-    var isLost: Bool { lost.load(ordering: .relaxed) }
-
-    func heard(at nanoseconds: Int64) { lastHeardNanoseconds.store(nanoseconds, ordering: .relaxed) }
-
-    /// Marks the worker lost; true only for the first caller.
-    func markLost() -> Bool { !lost.exchange(true, ordering: .acquiringAndReleasing) }
-
-    /// A new process took the lost worker's place: it counts as heard from now.
-    func revive(at nanoseconds: Int64) {
-        heard(at: nanoseconds)
-        lost.store(false, ordering: .releasing)
     }
 }

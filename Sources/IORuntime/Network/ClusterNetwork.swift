@@ -34,25 +34,46 @@ public protocol ClusterLink: Sendable {
     /// Starts a new worker in the place of lost worker `peer` (a fresh process under the same
     /// peer), returning once it has connected.
     func replace(_ peer: PeerID) async throws
+    /// The process ID of worker `peer` when it runs on this host: shared-memory loans from it
+    /// are mapped only from that process. `nil` when unknown.
+    func processID(of peer: PeerID) -> Int32?
 }
 
 extension ClusterLink {
     public var sharesMemory: Bool { false }
     public func derivedSecret(for purpose: String) -> [UInt8]? { nil }
+    public func processID(of peer: PeerID) -> Int32? { nil }
     public func replace(_ peer: PeerID) async throws {
         throw ClusterError.startFailed("this network cannot start a worker in place of \(peer)")
     }
 }
 
-/// How often the driver checks on its workers, and how long a silent worker is given.
+/// How the driver finds out that a worker process is gone.
+///
+/// A closed connection (a worker that exited or was killed) is noticed at once. A worker that
+/// is still connected but does not answer — stopped, hung in a system call, cut off — is found
+/// by heartbeats: every ``interval`` the driver sends each worker a heartbeat, from a timer
+/// outside the Swift cooperative pool, and the worker answers from its network thread. A
+/// worker is declared lost once it has left ``missedHeartbeats`` heartbeats in a row
+/// unanswered *and* nothing at all has come from it for ``timeout``; both must hold, so a
+/// driver that is itself slow (a loaded machine, a busy process) sends fewer heartbeats and
+/// waits longer rather than blaming a healthy worker. Any frame from a worker counts as an
+/// answer.
+///
+/// The defaults (a heartbeat a second, 5 misses, 10 s of silence) sit next to Ray's health
+/// checks (every 3 s, lost after 5 failures, each with a 10 s timeout): a hung worker is
+/// found in about 10 s where Ray takes about 15.
 public struct HeartbeatPolicy: Sendable, Equatable {
     /// The time between heartbeats.
     public var interval: Duration
-    /// A worker not heard from for this long is declared lost.
+    /// How many heartbeats in a row a worker must leave unanswered before it can be lost.
+    public var missedHeartbeats: Int
+    /// How long nothing must have come from a worker before it can be lost.
     public var timeout: Duration
 
-    public init(interval: Duration = .milliseconds(500), timeout: Duration = .seconds(5)) {
+    public init(interval: Duration = .seconds(1), missedHeartbeats: Int = 5, timeout: Duration = .seconds(10)) {
         self.interval = interval
+        self.missedHeartbeats = missedHeartbeats
         self.timeout = timeout
     }
 }

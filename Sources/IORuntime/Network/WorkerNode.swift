@@ -8,9 +8,9 @@ import Synchronization
 /// A network implementation (such as `IOTransportTCP`'s local processes) creates one with
 /// ``serve(as:over:registry:sharedMemory:)`` once its transport is connected to the driver, and ends the
 /// process when the driver's connection is lost.
-public final class WorkerNode: MessageSending, ChunkSending, Sendable {
+package final class WorkerNode: MessageSending, ChunkSending, Sendable {
     /// This worker's peer on the transport (worker `i` is `PeerID(i + 1)`).
-    public let peer: PeerID
+    package let peer: PeerID
     let transport: any Transport
     let registry: Registry
     let executor: InProcessWorker
@@ -24,7 +24,7 @@ public final class WorkerNode: MessageSending, ChunkSending, Sendable {
     private let resultIDs = Mutex<[UInt64: ObjectID]>([:])
     private let logger = Logger(label: "iocompute.worker")
 
-    private init(peer: PeerID, transport: any Transport, registry: Registry, sharedMemory: Bool) {
+    private init(peer: PeerID, transport: any Transport, registry: Registry, sharedMemory: Bool, driverProcess: Int32?) {
         self.peer = peer
         sharesMemory = sharedMemory
         objects = WorkerObjectStore()
@@ -42,17 +42,20 @@ public final class WorkerNode: MessageSending, ChunkSending, Sendable {
             },
             release: { [transport, peer] segment, holder in
                 try? transport.send(RuntimeMessage.releaseSegment(segment).frame(), from: peer, to: .driver)
-            })
+            },
+            lenderProcess: { holder in holder == .driver ? driverProcess : nil })
     }
 
     /// Starts serving as worker `peer` on `transport` with the functions and actor types of
     /// `registry` (the same registry the driver built). With `sharedMemory`, the driver runs on
     /// the same host: large objects move between the two as shared-memory loans rather than
-    /// bytes on the connection.
-    public static func serve(
-        as peer: PeerID, over transport: any Transport, registry: Registry, sharedMemory: Bool = false
+    /// bytes on the connection; loans are taken only from `driverProcess` (the driver's process
+    /// ID), whatever process a loan names.
+    package static func serve(
+        as peer: PeerID, over transport: any Transport, registry: Registry, sharedMemory: Bool = false, driverProcess: Int32? = nil
     ) async throws -> WorkerNode {
-        let node = WorkerNode(peer: peer, transport: transport, registry: registry, sharedMemory: sharedMemory)
+        let node = WorkerNode(
+            peer: peer, transport: transport, registry: registry, sharedMemory: sharedMemory, driverProcess: driverProcess)
         node.hub.router.withLock { $0 = node }
         node.executor.configure(registry: registry, actorSystem: node.system) { [weak node] message in node?.report(message) }
         node.executor.configure { [weak node] inputs in
@@ -233,7 +236,7 @@ public final class WorkerNode: MessageSending, ChunkSending, Sendable {
     }
 
     /// Cancels the running tasks and stops the actors' mailboxes.
-    public func stop() {
+    package func stop() {
         executor.cancelAll()
         system.closeMailboxes()
         hub.close()

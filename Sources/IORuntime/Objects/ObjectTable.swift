@@ -36,12 +36,13 @@ struct ObjectSealedElsewhere: Error {}
 
 /// Someone waiting for an object to be sealed.
 enum ObjectWaiter {
-    case continuation(CheckedContinuation<Payload, any Error>)
+    /// A reader parked in `get` (cancellation frees it; a later resume is then a no-op).
+    case reader(OneShot<Payload>)
     case callback(@Sendable (Result<Payload, any Error>) -> Void)
 
     func resume(with result: Result<Payload, any Error>) {
         switch self {
-        case .continuation(let continuation): continuation.resume(with: result)
+        case .reader(let reader): reader.resume(with: result)
         case .callback(let callback): callback(result)
         }
     }

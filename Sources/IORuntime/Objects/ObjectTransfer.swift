@@ -11,8 +11,16 @@ import Synchronization
 enum ObjectTransfer {
     /// Objects up to this size travel inside task assignments and completions (as in Ray).
     static let inlineLimit = 100 * 1024
-    /// The size of the pieces a large object is sent in.
+    /// The size of the pieces a large object is sent in; every chunk but the last is this long.
     static let chunkSize = 256 << 10
+    /// The largest object a puller assembles: this machine's physical memory. A holder that
+    /// claims more fails the pull instead of making this process reserve what it cannot hold.
+    static let maximumObjectBytes: Int = {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES))
+        let pageSize = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, pageSize > 0 else { return 1 << 40 }
+        return pages.multipliedReportingOverflow(by: pageSize).overflow ? Int.max : pages * pageSize
+    }()
 
     /// The CRC-32C of `bytes`.
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
@@ -48,12 +56,13 @@ final class AssemblyBuffer: @unchecked Sendable {
     /// Set once `sealed()` handed the memory on; a pull that fails before frees it here.
     private var handedOver = false
 
-    init(count: Int) {
+    /// Room for `count` bytes; `nil` when the memory cannot be had (a size a peer made up is
+    /// refused by the caller, never a crash here).
+    init?(count: Int) {
+        guard count >= 0 else { return nil }
         self.count = count
         var pointer: UnsafeMutableRawPointer?
-        guard posix_memalign(&pointer, 64, max(count, 1)) == 0, let pointer else {
-            fatalError("IORuntime: could not allocate \(count) bytes for an object being pulled")
-        }
+        guard posix_memalign(&pointer, 64, max(count, 1)) == 0, let pointer else { return nil }
         base = pointer
     }
 
@@ -69,6 +78,62 @@ final class AssemblyBuffer: @unchecked Sendable {
 
     deinit {
         if !handedOver { free(base) }
+    }
+}
+
+extension ObjectPuller.Transfer {
+    /// Copies `chunk` into place, or says why it cannot belong to this object: a size other
+    /// than the object's, a type name that changed, an offset off the chunk grid, a length that
+    /// is not the chunk's, or a chunk that already arrived. Nothing a holder sends can make the
+    /// puller allocate more than the object's size or hand out memory that was never written.
+    fileprivate mutating func accept(_ chunk: ObjectChunk) -> String? {
+        let size = ObjectTransfer.chunkSize
+        if buffer == nil {
+            guard chunk.totalCount >= 0, chunk.totalCount <= ObjectTransfer.maximumObjectBytes else {
+                return "a holder claimed a size of \(chunk.totalCount) bytes"
+            }
+            if let expectedBytes, expectedBytes != chunk.totalCount {
+                return "its chunks claim \(chunk.totalCount) bytes, the object has \(expectedBytes)"
+            }
+            guard let memory = AssemblyBuffer(count: chunk.totalCount) else {
+                return "\(chunk.totalCount) bytes could not be allocated to assemble it"
+            }
+            buffer = memory
+            typeName = chunk.typeName
+            arrived = ChunkBitmap(count: max(1, (chunk.totalCount + size - 1) / size))
+        }
+        guard let buffer, buffer.count == chunk.totalCount, chunk.typeName == typeName else {
+            return "its chunks disagree on its size or type"
+        }
+        guard chunk.offset >= 0, chunk.offset % size == 0, chunk.offset <= buffer.count,
+            chunk.bytes.count == min(size, buffer.count - chunk.offset)
+        else {
+            return "a chunk of \(chunk.bytes.count) bytes at offset \(chunk.offset) does not fit its \(buffer.count) bytes"
+        }
+        guard arrived.insert(chunk.offset / size) else { return "the chunk at offset \(chunk.offset) came twice" }
+        chunk.bytes.withUnsafeBytes { source in
+            guard let base = source.baseAddress, !source.isEmpty else { return }
+            (buffer.base + chunk.offset).copyMemory(from: base, byteCount: source.count)
+        }
+        received += chunk.bytes.count
+        return nil
+    }
+}
+
+/// Which of an object's chunks arrived: one bit each.
+struct ChunkBitmap {
+    private var words: [UInt64]
+
+    init(count: Int) { words = Array(repeating: 0, count: (count + 63) / 64) }
+
+    /// Marks chunk `index`; false when it was marked already or is out of range.
+    mutating func insert(_ index: Int) -> Bool {
+        let (word, bit) = index.quotientAndRemainder(dividingBy: 64)
+        guard index >= 0, word < words.count else { return false }
+        let mask: UInt64 = 1 << UInt64(bit)
+        guard words[word] & mask == 0 else { return false }
+        words[word] |= mask
+        return true
     }
 }
 
@@ -88,12 +153,16 @@ struct HolderLost: Error, CustomStringConvertible {
 /// mapped from the holder's shared memory when both are on one host, otherwise assembled into
 /// a single buffer and checked chunk by chunk.
 final class ObjectPuller: Sendable {
-    private struct Transfer {
+    fileprivate struct Transfer {
         let holder: PeerID
+        /// The object's size when the puller knows it (the owner records every copy's size).
+        let expectedBytes: Int?
         var buffer: AssemblyBuffer?
         var typeName = ""
+        /// Which chunks arrived, so that a repeated chunk cannot stand in for a missing one.
+        var arrived = ChunkBitmap(count: 0)
         var received = 0
-        var waiters: [CheckedContinuation<Payload, any Error>] = []
+        var waiters: [OneShot<Payload>] = []
     }
 
     private let transfers = Mutex<[ObjectID: Transfer]>([:])
@@ -104,35 +173,48 @@ final class ObjectPuller: Sendable {
     /// Whether to ask for shared memory: set when the holders are on this host, cleared after
     /// the first loan that cannot be mapped (chunks over the connection from then on).
     private let asksForSharedMemory: Atomic<Bool>
+    /// The process ID of a holder on this host, from which alone its loans are mapped (`nil`:
+    /// unknown, so its loans are refused and the object comes in chunks).
+    private let lenderProcess: @Sendable (PeerID) -> Int32?
     private let logger = Logger(label: "iocompute.objects")
 
     init(
         sharedMemory: Bool = false, request: @escaping @Sendable (ObjectID, PeerID, Bool) throws -> Void,
-        release: @escaping @Sendable (UInt64, PeerID) -> Void = { _, _ in }
+        release: @escaping @Sendable (UInt64, PeerID) -> Void = { _, _ in },
+        lenderProcess: @escaping @Sendable (PeerID) -> Int32? = { _ in nil }
     ) {
         asksForSharedMemory = Atomic(sharedMemory)
+        self.lenderProcess = lenderProcess
         self.request = request
         self.release = release
     }
 
-    /// The object `id` from `holder`, joining a pull already under way.
-    func pull(_ id: ObjectID, from holder: PeerID) async throws -> Payload {
-        try await withCheckedThrowingContinuation { continuation in
-            let first = transfers.withLock { transfers -> Bool in
-                if transfers[id] != nil {
-                    transfers[id]!.waiters.append(continuation)
-                    return false
-                }
-                transfers[id] = Transfer(holder: holder, waiters: [continuation])
-                return true
+    /// The object `id` from `holder`, joining a pull already under way; `expectedBytes` is its
+    /// encoded size where the caller knows it (chunks that claim another size fail the pull).
+    func pull(_ id: ObjectID, from holder: PeerID, expectedBytes: Int? = nil) async throws -> Payload {
+        // A cancelled reader leaves the pull to finish for the others (its resume is then a no-op).
+        try await beginPull(id, from: holder, expectedBytes: expectedBytes).value()
+    }
+
+    /// Starts (or joins) the pull of `id` and returns the caller's place in it.
+    func beginPull(_ id: ObjectID, from holder: PeerID, expectedBytes: Int? = nil) -> OneShot<Payload> {
+        let waiter = OneShot<Payload>()
+        let first = transfers.withLock { transfers -> Bool in
+            if transfers[id] != nil {
+                transfers[id]!.waiters.append(waiter)
+                return false
             }
-            guard first else { return }
+            transfers[id] = Transfer(holder: holder, expectedBytes: expectedBytes, waiters: [waiter])
+            return true
+        }
+        if first {
             do {
                 try request(id, holder, asksForSharedMemory.load(ordering: .relaxed))
             } catch {
                 fail(id, error)
             }
         }
+        return waiter
     }
 
     /// Adds a chunk; the last one completes the pull.
@@ -144,26 +226,14 @@ final class ObjectPuller: Sendable {
         }
         enum Step {
             case waiting
-            case complete(Payload, [CheckedContinuation<Payload, any Error>])
-            case inconsistent([CheckedContinuation<Payload, any Error>])
+            case complete(Payload, [OneShot<Payload>])
+            case inconsistent(String, [OneShot<Payload>])
         }
         let step = transfers.withLock { transfers -> Step in
             guard var transfer = transfers[chunk.id], transfer.holder == source else { return .waiting }
             transfers[chunk.id] = nil
-            if transfer.buffer == nil {
-                transfer.buffer = AssemblyBuffer(count: chunk.totalCount)
-                transfer.typeName = chunk.typeName
-            }
-            let buffer = transfer.buffer!
-            guard buffer.count == chunk.totalCount, chunk.offset + chunk.bytes.count <= chunk.totalCount else {
-                return .inconsistent(transfer.waiters)
-            }
-            chunk.bytes.withUnsafeBytes { source in
-                guard let base = source.baseAddress, !source.isEmpty else { return }
-                (buffer.base + chunk.offset).copyMemory(from: base, byteCount: source.count)
-            }
-            transfer.received += chunk.bytes.count
-            if transfer.received >= chunk.totalCount {
+            if let problem = transfer.accept(chunk) { return .inconsistent(problem, transfer.waiters) }
+            if transfer.received == chunk.totalCount, let buffer = transfer.buffer {
                 return .complete(.shared(typeName: transfer.typeName, buffer.sealed()), transfer.waiters)
             }
             transfers[chunk.id] = transfer
@@ -173,8 +243,8 @@ final class ObjectPuller: Sendable {
         case .waiting: break
         case .complete(let payload, let waiters):
             for waiter in waiters { waiter.resume(returning: payload) }
-        case .inconsistent(let waiters):
-            let error = ClusterError.transferFailed(object: chunk.id, reason: "its chunks disagree on its size")
+        case .inconsistent(let problem, let waiters):
+            let error = ClusterError.transferFailed(object: chunk.id, reason: problem)
             for waiter in waiters { waiter.resume(throwing: error) }
         }
     }
@@ -183,9 +253,22 @@ final class ObjectPuller: Sendable {
     /// (and stops asking for shared memory).
     func receive(_ shared: SharedObject, from source: PeerID) {
         let release = release
-        let wanted = transfers.withLock { $0[shared.id]?.holder == source }
-        guard wanted else {
+        let transfer = transfers.withLock { $0[shared.id] }
+        guard let transfer, transfer.holder == source else {
             release(shared.segment, source)
+            return
+        }
+        guard let lender = lenderProcess(source), lender == shared.process else {
+            release(shared.segment, source)
+            logger.warning("\(source) lent \(shared.id) from process \(shared.process), which is not its own; refused")
+            fail(shared.id, ClusterError.transferFailed(object: shared.id, reason: "\(source) lent it from a process other than its own"))
+            return
+        }
+        if let expected = transfer.expectedBytes, expected != shared.byteCount {
+            release(shared.segment, source)
+            fail(
+                shared.id,
+                ClusterError.transferFailed(object: shared.id, reason: "a loan of \(shared.byteCount) bytes, the object has \(expected)"))
             return
         }
         let bytes: SharedBytes
@@ -202,12 +285,18 @@ final class ObjectPuller: Sendable {
             }
             return
         }
-        let waiters = transfers.withLock { transfers -> [CheckedContinuation<Payload, any Error>] in
+        let waiters = transfers.withLock { transfers -> [OneShot<Payload>] in
             guard transfers[shared.id]?.holder == source else { return [] }
             return transfers.removeValue(forKey: shared.id)?.waiters ?? []
         }
         for waiter in waiters { waiter.resume(returning: .shared(typeName: shared.typeName, bytes)) }
     }
+
+    /// Whether a pull of `id` is under way.
+    func isPulling(_ id: ObjectID) -> Bool { transfers.withLock { $0[id] != nil } }
+
+    /// How many callers wait for the pull of `id` (cancelled ones included until it ends).
+    func callers(of id: ObjectID) -> Int { transfers.withLock { $0[id]?.waiters.count ?? 0 } }
 
     /// Fails the pull of `id`.
     func fail(_ id: ObjectID, _ error: any Error) {
@@ -217,7 +306,7 @@ final class ObjectPuller: Sendable {
 
     /// Fails every pull from `peer`, which is gone.
     func peerLost(_ peer: PeerID) {
-        let failed = transfers.withLock { transfers -> [(ObjectID, [CheckedContinuation<Payload, any Error>])] in
+        let failed = transfers.withLock { transfers -> [(ObjectID, [OneShot<Payload>])] in
             let lost = transfers.filter { $0.value.holder == peer }
             for id in lost.keys { transfers[id] = nil }
             return lost.map { ($0.key, $0.value.waiters) }

@@ -1,3 +1,5 @@
+import CSharedMemory
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -40,6 +42,11 @@ final class SharedBytes: @unchecked Sendable {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .cannotOpen(path: path, errno: errno) }
         defer { close(descriptor) }
+        // Only a sealed segment is mapped: the lender cannot write to it or shrink it while it is
+        // read (a shrink would turn reads into SIGBUS), whatever it intends.
+        guard iocompute_is_sealed_readonly(descriptor) == 1 else {
+            throw .invalidLoan(path: path, reason: "it is not sealed against writes and resizing")
+        }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw .cannotOpen(path: path, errno: errno) }
         guard Int(status.st_size) >= shared.byteCount else {
@@ -64,6 +71,7 @@ enum SharedMemoryError: Error, CustomStringConvertible {
     case cannotMap(byteCount: Int, errno: Int32)
     case cannotOpen(path: String, errno: Int32)
     case invalidLoan(path: String, reason: String)
+    case cannotSeal(errno: Int32)
 
     var description: String {
         switch self {
@@ -72,6 +80,7 @@ enum SharedMemoryError: Error, CustomStringConvertible {
         case .cannotMap(let count, let code): "could not map \(count) bytes of shared memory: \(String(cString: strerror(code)))"
         case .cannotOpen(let path, let code): "could not open \(path): \(String(cString: strerror(code)))"
         case .invalidLoan(let path, let reason): "refused to map \(path): \(reason)"
+        case .cannotSeal(let code): "could not seal a shared memory segment: \(String(cString: strerror(code)))"
         }
     }
 }

@@ -6,9 +6,11 @@ import Synchronization
 
 /// The shared-memory segments of one process: objects encoded into them are lent to processes
 /// on the same host, which map them instead of receiving their bytes (as Ray's plasma store
-/// does). A segment is in use while this process holds it (an object of its store, a local
-/// view) or a peer has it on loan; then it goes back to an idle list for the next object, its
-/// pages already faulted in, up to `idleCapacity` bytes of idle segments.
+/// does). A segment is sealed read-only as soon as its object is encoded (see
+/// ``SharedSegment/seal()``), so a loan can never change under its reader; it is in use while
+/// this process holds it (an object of its store, a local view) or a peer has it on loan, and
+/// unmapped after. Only a segment whose encoding failed, never sealed, goes back to an idle
+/// list for reuse (up to `idleCapacity` bytes).
 final class SharedMemoryPool: Sendable {
     private struct Use {
         let segment: SharedSegment
@@ -51,6 +53,12 @@ final class SharedMemoryPool: Sendable {
         if let failure = writer.failure {
             drop(segment)
             throw failure
+        }
+        do {
+            try segment.seal()
+        } catch {
+            drop(segment)
+            throw error
         }
         return segment
     }
@@ -113,7 +121,8 @@ final class SharedMemoryPool: Sendable {
             return nil
         }
         state.uses[use.segment.id] = nil
-        guard state.idleBytes + use.segment.capacity <= idleCapacity else { return use.segment }
+        // A sealed segment cannot take another object.
+        guard !use.segment.isSealed, state.idleBytes + use.segment.capacity <= idleCapacity else { return use.segment }
         state.idle.append(use.segment)
         state.idleBytes += use.segment.capacity
         return nil

@@ -35,7 +35,8 @@ public protocol TaskArgumentConvertible<ArgumentValue>: Sendable {
 /// fan-in of a task graph.
 ///
 /// ```swift
-/// let parts = try await (0..<100).asyncMap { try await cluster.submit(square, $0) }
+/// var parts: [ObjectRef<Int>] = []
+/// for x in 0..<100 { parts.append(try await cluster.submit(square, x)) }
 /// let total = try await cluster.submit(sum, parts.gathered())   // sum: ([Int]) -> Int
 /// ```
 public struct GatheredRefs<Element: WireSerializable>: TaskArgumentConvertible {

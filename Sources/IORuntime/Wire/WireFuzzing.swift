@@ -6,7 +6,8 @@ public enum WireFuzzing {
     /// every path must return or throw `WireError`, never trap.
     public static func decodeEverything(_ bytes: [UInt8]) {
         if let frame = try? WireFrame(decoding: bytes) { _ = try? RuntimeMessage(frame: frame) }
-        for kind in UInt16(1)...5 { _ = try? RuntimeMessage(frame: WireFrame(kind: kind, payload: bytes)) }
+        for kind in UInt16(1)...16 { _ = try? RuntimeMessage(frame: WireFrame(kind: kind, payload: bytes)) }
+        assembleChunks(bytes)
         _ = try? [String](wireBytes: bytes)
         _ = try? [Double](wireBytes: bytes)
         _ = try? [[Int32]](wireBytes: bytes)
@@ -15,5 +16,27 @@ public enum WireFuzzing {
         _ = try? [Bool](wireBytes: bytes)
         _ = try? ObjectID(wireBytes: bytes)
         _ = try? ActorIdentity(wireBytes: bytes)
+    }
+
+    /// Reads `bytes` as object chunks (each a chunk message's payload, split at the first bytes'
+    /// count) and feeds them to a pull, once as they are and once repeated: the assembly must
+    /// fail the pull or complete it with exactly the bytes sent, never trap or over-allocate.
+    static func assembleChunks(_ bytes: [UInt8]) {
+        let split = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
+        let parts = [Array(bytes.dropFirst().prefix(split)), Array(bytes.dropFirst(split + 1))]
+        let chunks = parts.compactMap { part -> ObjectChunk? in
+            guard case .objectChunk(let chunk)? = try? RuntimeMessage(frame: WireFrame(kind: 12, payload: part)) else { return nil }
+            // With its checksum made right, so that the fuzzer reaches the assembly itself.
+            return ObjectChunk(
+                id: chunk.id, typeName: chunk.typeName, totalCount: chunk.totalCount, offset: chunk.offset,
+                checksum: chunk.bytes.withUnsafeBytes { ObjectTransfer.checksum($0) }, bytes: chunk.bytes)
+        }
+        // A real pull is bounded by the owner's record of the object's size and by physical
+        // memory; the harness bounds it lower still, to stay within libFuzzer's memory limit.
+        guard let first = chunks.first, first.totalCount <= 16 << 20 else { return }
+        let puller = ObjectPuller(request: { _, _, _ in })
+        _ = puller.beginPull(first.id, from: PeerID(1), expectedBytes: bytes.count % 2 == 0 ? nil : first.totalCount)
+        for chunk in chunks + chunks { puller.receive(chunk, from: PeerID(1)) }
+        puller.fail(first.id, ClusterError.shutDown)
     }
 }

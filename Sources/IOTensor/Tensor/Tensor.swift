@@ -82,19 +82,24 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     }
 
     /// Checks that `shape` describes a tensor this process could hold: no negative dimension, an
-    /// element count that does not overflow, and a byte size within the machine's memory (a larger
+    /// element count and strides that do not overflow, and a byte size within the machine's memory (a larger
     /// request would otherwise end the process when the allocation fails).
     static func validate(shape: [Int], operation: String) throws(TensorError) {
         if let negative = shape.first(where: { $0 < 0 }) {
             throw .invalidShape(operation: operation, shape: shape, reason: "dimension \(negative) is negative")
         }
         var total = MemoryLayout<Scalar>.stride
+        // The strides multiply the dimensions with zeros counted as ones, so a shape with no
+        // elements can still overflow them ([0, 2^32, 2^32]): check that product too.
+        var span = MemoryLayout<Scalar>.stride
         for dimension in shape {
             let product = total.multipliedReportingOverflow(by: dimension)
-            if product.overflow {
-                throw .invalidShape(operation: operation, shape: shape, reason: "the byte count overflows Int")
+            let spanProduct = span.multipliedReportingOverflow(by: Swift.max(dimension, 1))
+            if product.overflow || spanProduct.overflow {
+                throw .invalidShape(operation: operation, shape: shape, reason: "the byte count or the strides overflow Int")
             }
             total = product.partialValue
+            span = spanProduct.partialValue
         }
         if total > MemoryLimit.physicalBytes {
             throw .invalidShape(

@@ -1,3 +1,4 @@
+import Foundation
 import IORuntime
 import IOTensor
 import Synchronization
@@ -28,7 +29,8 @@ import Synchronization
 ///         try await group!.allreduce(values)
 ///     }
 /// }
-/// let replicas = try await (0..<4).asyncMap { _ in try await cluster.spawn(Replica.self) }
+/// var replicas: [Replica] = []
+/// for _ in 0..<4 { replicas.append(try await cluster.spawn(Replica.self)) }
 /// try await CollectiveGroup.form(size: 4, on: cluster) { rank, invitation in try await replicas[rank].join(invitation) }
 /// ```
 ///
@@ -306,7 +308,13 @@ public final class CollectiveGroup: Sendable {
                 throw error
             }
             let shape = Array(dimensions[1...].prefix(axes))
-            let count = shape.reduce(1, *)
+            // The sender chose the shape: its size is checked before anything is allocated.
+            guard let count = Self.receivableCount(shape, elementSize: MemoryLayout<Scalar>.stride) else {
+                let error = CollectiveError.malformedMessage(
+                    group: name, reason: "a sent tensor's shape \(shape) is larger than this machine's memory")
+                endpoint.breakGroup(error)
+                throw error
+            }
             let buffer = RingBuffer(byteCount: count * MemoryLayout<Scalar>.stride)
             let plan = RingPlan(bounds: [0, count], elementSize: MemoryLayout<Scalar>.stride, chunkBytes: chunkBytes)
             for chunk in 0..<plan.chunksPerSegment {
@@ -323,6 +331,20 @@ public final class CollectiveGroup: Sendable {
         }
     }
 
+    /// The element count of a tensor of `shape` that a peer announced, or `nil` when its count
+    /// or byte size overflows or exceeds this machine's physical memory.
+    static func receivableCount(_ shape: [Int], elementSize: Int) -> Int? {
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard dimension >= 0, !overflow else { return nil }
+            count = product
+        }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: elementSize)
+        guard !overflow, UInt64(bytes) <= ProcessInfo.processInfo.physicalMemory else { return nil }
+        return count
+    }
+
     /// Whether `other` is the next rank (else the previous); throws when it is neither. With two
     /// ranks the other is both: sends go forward, so receives come from the previous rank.
     private func neighbour(_ other: Int, sending: Bool) throws -> Bool {
@@ -336,7 +358,7 @@ public final class CollectiveGroup: Sendable {
 
     /// Runs a point-to-point operation, one operation of this rank at a time.
     private func exclusivePointToPoint<R: Sendable>(_ body: () async throws -> R) async throws -> R {
-        await gate.enter()
+        try await gate.enter()
         defer { gate.leave() }
         if let failure = endpoint.failure { throw failure }
         return try await body()
@@ -454,7 +476,7 @@ public final class CollectiveGroup: Sendable {
 
     /// Runs one collective at a time with its sequence number.
     private func exclusive<R: Sendable>(_ body: (UInt64) async throws -> R) async throws -> R {
-        await gate.enter()
+        try await gate.enter()
         defer { gate.leave() }
         if let failure = endpoint.failure { throw failure }
         let number = sequence.add(1, ordering: .relaxed).oldValue
@@ -493,37 +515,36 @@ public final class CollectiveGroup: Sendable {
     }
 }
 
-/// An asynchronous lock: one holder at a time, waiters in arrival order.
+/// An asynchronous lock: one holder at a time, waiters in arrival order. A waiter whose task is
+/// cancelled leaves the line with `CancellationError`; the lock then passes over it.
 final class SerialGate: Sendable {
     private struct State {
         var held = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: [OneShot<Void>] = []
     }
 
     private let state = Mutex(State())
 
-    func enter() async {
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { state -> Bool in
-                if !state.held {
-                    state.held = true
-                    return true
-                }
-                state.waiters.append(continuation)
-                return false
+    func enter() async throws {
+        let waiter = OneShot<Void>()
+        let now = state.withLock { state -> Bool in
+            if !state.held {
+                state.held = true
+                return true
             }
-            if now { continuation.resume() }
+            state.waiters.append(waiter)
+            return false
         }
+        if now { return }
+        try await waiter.value()
     }
 
     func leave() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if state.waiters.isEmpty {
-                state.held = false
-                return nil
+        state.withLock { state in
+            while !state.waiters.isEmpty {
+                if state.waiters.removeFirst().resume() { return }
             }
-            return state.waiters.removeFirst()
+            state.held = false
         }
-        next?.resume()
     }
 }

@@ -26,7 +26,7 @@ final class RankEndpoint: Sendable {
     private struct State {
         var next: Link?
         var previous: Link?
-        var rendezvousReply: CheckedContinuation<[CollectiveAddress], any Error>?
+        var rendezvousReply: OneShot<[CollectiveAddress]>?
         var failure: CollectiveError?
         var closed = false
         /// Shared slots to the next rank, when it could map them.
@@ -34,7 +34,7 @@ final class RankEndpoint: Sendable {
         /// The previous rank's shared slots, mapped.
         var inboxSlots: SharedSlots?
         /// Waits for the next rank's answer to this rank's offer of shared slots.
-        var sharedAnswer: CheckedContinuation<Bool, Never>?
+        var sharedAnswer: OneShot<Bool>?
     }
 
     /// Whether messages to the next rank go through shared slots.
@@ -78,8 +78,10 @@ final class RankEndpoint: Sendable {
         var tcp: TCPTransport?
         var address = CollectiveAddress(process: ProcessIdentity.current, host: "", port: 0)
         if let token = ClusterToken.ofThisProcess {
+            // The rendezvous (as the driver) and the other ranks of the group, nobody else.
+            let peers = Set([PeerID.driver] + (0..<invitation.size).map { peer(ofRank: $0) })
             let transport = TCPTransport(
-                localPeer: peer(ofRank: invitation.rank), token: token.derived(for: Rendezvous.tokenPurpose(group)))
+                localPeer: peer(ofRank: invitation.rank), token: token.derived(for: Rendezvous.tokenPurpose(group)), expectedPeers: peers)
             let host = invitation.rendezvousHost.isEmpty ? "127.0.0.1" : invitation.rendezvousHost
             address.host = host
             address.port = try await transport.listen(host: host, port: 0)
@@ -153,15 +155,15 @@ final class RankEndpoint: Sendable {
         encoder.writeLength(rank)
         address.encode(to: &encoder)
         let registration = WireFrame(kind: Rendezvous.Kind.register.rawValue, payload: encoder.bytes)
-        return try await withCheckedThrowingContinuation { continuation in
-            state.withLock { $0.rendezvousReply = continuation }
-            do {
-                try tcp.send(registration, from: Self.peer(ofRank: rank), to: .driver)
-            } catch {
-                state.withLock { $0.rendezvousReply = nil }
-                continuation.resume(throwing: error)
-            }
+        let reply = OneShot<[CollectiveAddress]>()
+        state.withLock { $0.rendezvousReply = reply }
+        do {
+            try tcp.send(registration, from: Self.peer(ofRank: rank), to: .driver)
+        } catch {
+            state.withLock { $0.rendezvousReply = nil }
+            throw error
         }
+        return try await reply.value()
     }
 
     /// Opens the ring: this rank's way to the next, and waits for the previous rank's
@@ -218,19 +220,20 @@ final class RankEndpoint: Sendable {
         guard let tcp, let slots = SharedSlots.create(slotCount: Self.sharedSlotCount, slotBytes: slotBytes) else { return }
         let offer = SharedSlots.Offer(
             process: getpid(), descriptor: slots.descriptor, slotCount: slots.slotCount, slotBytes: slotBytes, tag: slots.tag)
-        let accepted = await withCheckedContinuation { continuation in
-            let failed = state.withLock { state -> Bool in
-                guard state.failure == nil else { return true }
-                state.sharedAnswer = continuation
-                return false
-            }
-            if failed { return continuation.resume(returning: false) }
-            do {
-                try tcp.send(WireFrame(kind: FrameKind.sharedOffer.rawValue, payload: offer.bytes), from: Self.peer(ofRank: rank), to: peer)
-            } catch {
-                answerSharedOffer(false)
-            }
+        let answer = OneShot<Bool>()
+        let failed = state.withLock { state -> Bool in
+            guard state.failure == nil else { return true }
+            state.sharedAnswer = answer
+            return false
         }
+        if failed { return }
+        do {
+            try tcp.send(WireFrame(kind: FrameKind.sharedOffer.rawValue, payload: offer.bytes), from: Self.peer(ofRank: rank), to: peer)
+        } catch {
+            answerSharedOffer(false)
+        }
+        // Cancelled while waiting: the slots are not used (messages stay on TCP).
+        let accepted = (try? await answer.value()) ?? false
         if accepted { state.withLock { $0.outbox = (slots, SlotCredits(slotCount: slots.slotCount)) } }
     }
 

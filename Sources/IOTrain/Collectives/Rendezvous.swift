@@ -23,7 +23,7 @@ final class Rendezvous: Sendable {
     private struct State {
         var addresses: [Int: CollectiveAddress] = [:]
         /// Ranks in this process waiting for the others.
-        var waiters: [CheckedContinuation<[CollectiveAddress], any Error>] = []
+        var waiters: [OneShot<[CollectiveAddress]>] = []
         /// Ranks in other processes waiting for the others, by the peer their connection has.
         var remote: [PeerID] = []
         var outcome: Result<[CollectiveAddress], CollectiveError>?
@@ -44,7 +44,8 @@ final class Rendezvous: Sendable {
         var tcp: TCPTransport?
         var port = 0
         if let secret {
-            let transport = TCPTransport(localPeer: .driver, token: try ClusterToken(bytes: secret))
+            let ranks = Set((0..<size).map { RankEndpoint.peer(ofRank: $0) })
+            let transport = TCPTransport(localPeer: .driver, token: try ClusterToken(bytes: secret), expectedPeers: ranks)
             port = try await transport.listen(host: host, port: 0)
             tcp = transport
         }
@@ -72,18 +73,15 @@ final class Rendezvous: Sendable {
 
     /// Registers a rank of this process and returns every rank's address once all have come.
     func register(rank: Int, address: CollectiveAddress) async throws -> [CollectiveAddress] {
-        try await withCheckedThrowingContinuation { continuation in
-            let outcome = state.withLock { state -> Result<[CollectiveAddress], CollectiveError>? in
-                if let outcome = state.outcome { return outcome }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let outcome {
-                continuation.resume(with: outcome)
-            } else {
-                add(rank: rank, address: address)
-            }
+        let waiter = OneShot<[CollectiveAddress]>()
+        let outcome = state.withLock { state -> Result<[CollectiveAddress], CollectiveError>? in
+            if let outcome = state.outcome { return outcome }
+            state.waiters.append(waiter)
+            return nil
         }
+        if let outcome { return try outcome.get() }
+        add(rank: rank, address: address)
+        return try await waiter.value()
     }
 
     /// A frame from a rank in another process.
@@ -142,7 +140,7 @@ final class Rendezvous: Sendable {
     }
 
     private func finish(_ outcome: Result<[CollectiveAddress], CollectiveError>) {
-        let (waiters, remote) = state.withLock { state -> ([CheckedContinuation<[CollectiveAddress], any Error>], [PeerID]) in
+        let (waiters, remote) = state.withLock { state -> ([OneShot<[CollectiveAddress]>], [PeerID]) in
             guard state.outcome == nil else { return ([], []) }
             state.outcome = outcome
             defer {

@@ -123,7 +123,7 @@ final class SharedSlots: @unchecked Sendable {
 final class SlotCredits: Sendable {
     private struct State {
         var free: [Int]
-        var waiters: [CheckedContinuation<Int, any Error>] = []
+        var waiters: [OneShot<Int>] = []
         var failure: CollectiveError?
     }
 
@@ -139,31 +139,32 @@ final class SlotCredits: Sendable {
         }) {
             return ready
         }
-        return try await withCheckedThrowingContinuation { continuation in
-            let outcome = state.withLock { state -> Result<Int, CollectiveError>? in
-                if let failure = state.failure { return .failure(failure) }
-                if let slot = state.free.popLast() { return .success(slot) }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let outcome { continuation.resume(with: outcome) }
+        let waiter = OneShot<Int>()
+        let outcome = state.withLock { state -> Result<Int, CollectiveError>? in
+            if let failure = state.failure { return .failure(failure) }
+            if let slot = state.free.popLast() { return .success(slot) }
+            state.waiters.append(waiter)
+            return nil
         }
+        if let outcome { return try outcome.get() }
+        return try await waiter.value()
     }
 
     /// Gives slot `index` back (the receiver copied its message out).
     func give(_ index: Int) {
-        let waiter = state.withLock { state -> CheckedContinuation<Int, any Error>? in
-            guard state.failure == nil else { return nil }
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+        state.withLock { state in
+            guard state.failure == nil else { return }
+            // A cancelled taker does not get the slot: it goes to the next one, or back to the free list.
+            while !state.waiters.isEmpty {
+                if state.waiters.removeFirst().resume(returning: index) { return }
+            }
             state.free.append(index)
-            return nil
         }
-        waiter?.resume(returning: index)
     }
 
     /// Fails the waiting and every later take.
     func fail(_ error: CollectiveError) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Int, any Error>] in
+        let waiters = state.withLock { state -> [OneShot<Int>] in
             if state.failure == nil { state.failure = error }
             defer { state.waiters = [] }
             return state.waiters

@@ -72,7 +72,8 @@ public struct LocalProcessNetwork: ClusterNetwork {
 
     public func startWorkers(count: Int) async throws -> any ClusterLink {
         let token = ClusterToken.generate()
-        let transport = TCPTransport(localPeer: .driver, token: token, configuration: self.transport)
+        let workers = Set((1...max(count, 1)).map { PeerID(UInt32($0)) })
+        let transport = TCPTransport(localPeer: .driver, token: token, expectedPeers: workers, configuration: self.transport)
         let port = try await transport.listen(host: "127.0.0.1", port: 0)
         let executable = self.executable ?? Self.currentExecutable()
         let arguments = self.arguments ?? Array(CommandLine.arguments.dropFirst())
@@ -155,8 +156,13 @@ final class LocalProcessLink: ClusterLink {
 
     var transport: any Transport { tcp }
 
+    func processID(of peer: PeerID) -> Int32? {
+        children.withLock { $0[safe: Int(peer.rawValue) - 1] }?.pid
+    }
+
     func terminate(_ peer: PeerID) {
         children.withLock { $0[safe: Int(peer.rawValue) - 1] }?.kill()
+        tcp.disconnect(peer)
     }
 
     /// Starts a new process for worker `peer`, after making sure the old one is gone.
@@ -164,6 +170,7 @@ final class LocalProcessLink: ClusterLink {
         let index = Int(peer.rawValue) - 1
         guard let old = children.withLock({ $0[safe: index] }) else { throw ClusterError.startFailed("there is no \(peer) to replace") }
         old.kill()
+        tcp.disconnect(peer)
         let child = try network.spawnWorker(peer, executable: executable, arguments: arguments, port: port, token: tcp.token)
         children.withLock { $0[index] = child }
         do {

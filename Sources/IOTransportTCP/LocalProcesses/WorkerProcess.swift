@@ -42,7 +42,7 @@ enum WorkerProcess {
         }
         do {
             let node = try await WorkerNode.serve(
-                as: PeerID(worker), over: transport, registry: registry, sharedMemory: sharedMemory)
+                as: PeerID(worker), over: transport, registry: registry, sharedMemory: sharedMemory, driverProcess: parent)
             try await transport.connect(host: "127.0.0.1", port: port)
             // Serve until the driver's connection closes, which ends the process.
             while true {
