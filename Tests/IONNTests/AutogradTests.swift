@@ -2,7 +2,7 @@ import IONN
 import IOTensor
 import Testing
 
-@Suite("autograd semantics")
+@Suite("autograd semantics", .timeLimit(.minutes(3)))
 struct AutogradTests {
     typealias V = Variable<Double>
 

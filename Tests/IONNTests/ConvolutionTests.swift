@@ -2,7 +2,7 @@ import IONN
 import IOTensor
 import Testing
 
-@Suite("convolution, pooling, normalization and embeddings")
+@Suite("convolution, pooling, normalization and embeddings", .timeLimit(.minutes(3)))
 struct ConvolutionTests {
     /// A direct convolution, loop by loop: the reference for im2col + GEMM.
     static func directConvolution(_ x: Tensor<Double>, _ w: Tensor<Double>, _ b: Tensor<Double>, stride: Int, padding: Int) throws

@@ -2,7 +2,7 @@ import IONN
 import IOTensor
 import Testing
 
-@Suite("gradients against finite differences")
+@Suite("gradients against finite differences", .timeLimit(.minutes(3)))
 struct GradientTests {
     typealias V = Variable<Double>
 

@@ -2,7 +2,7 @@ import IONN
 import IOTensor
 import Testing
 
-@Suite("indexing, joining and selection gradients")
+@Suite("indexing, joining and selection gradients", .timeLimit(.minutes(3)))
 struct IndexingGradientTests {
     typealias V = Variable<Double>
 

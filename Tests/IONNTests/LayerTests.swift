@@ -2,7 +2,7 @@ import IONN
 import IOTensor
 import Testing
 
-@Suite("layers")
+@Suite("layers", .timeLimit(.minutes(3)))
 struct LayerTests {
     @Test("Linear: PyTorch's shapes and names, seeded initialization with the documented spread")
     func linear() throws {

@@ -3,7 +3,7 @@ import IONN
 import IOTensor
 import Testing
 
-@Suite("losses")
+@Suite("losses", .timeLimit(.minutes(3)))
 struct LossTests {
     @Test("cross-entropy from logits: the value of −log softmax at the label, its gradient, bad labels")
     func crossEntropy() throws {

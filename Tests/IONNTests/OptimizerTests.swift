@@ -2,7 +2,7 @@ import IONN
 import IOTensor
 import Testing
 
-@Suite("optimizers")
+@Suite("optimizers", .timeLimit(.minutes(3)))
 struct OptimizerTests {
     /// θ with gradient θ (the loss ½θ²).
     func parameter(_ value: Double) throws -> Variable<Double> {

@@ -3,7 +3,7 @@ import IONN
 import IOTensor
 import Testing
 
-@Suite("parity with PyTorch")
+@Suite("parity with PyTorch", .timeLimit(.minutes(3)))
 struct PyTorchParityTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 

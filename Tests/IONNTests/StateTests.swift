@@ -3,7 +3,7 @@ import IONN
 import IOTensor
 import Testing
 
-@Suite("saving and restoring")
+@Suite("saving and restoring", .timeLimit(.minutes(3)))
 struct StateTests {
     func model(seed: UInt64) throws -> Sequential<Double> {
         Sequential([try Linear(4, 6, seed: seed), Tanh(), try Linear(6, 3, seed: seed + 10)])

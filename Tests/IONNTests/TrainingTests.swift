@@ -3,7 +3,7 @@ import IONN
 import IOTensor
 import Testing
 
-@Suite("training on real data")
+@Suite("training on real data", .timeLimit(.minutes(3)))
 struct TrainingTests {
     /// The digits data set (8×8 images, pixels 0–16 scaled to 0–1, label last) split 80/20 with
     /// a fixed seed.

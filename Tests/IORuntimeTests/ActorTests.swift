@@ -70,7 +70,7 @@ func withActorCluster(workers: Int = 2, codec: Bool, _ body: (Cluster) async thr
     try await withCluster(workers: workers, codec: codec, registry: ActorFunctions.registry, body)
 }
 
-@Suite("Distributed actors", .timeLimit(.minutes(1)))
+@Suite("Distributed actors", .timeLimit(.minutes(3)))
 struct ActorTests {
     @Test("an actor keeps its state and runs one caller's calls in order", arguments: [false, true])
     func ordering(codec: Bool) async throws {

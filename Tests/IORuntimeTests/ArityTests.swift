@@ -14,7 +14,7 @@ enum Arity {
     }
 }
 
-@Suite("Arity")
+@Suite("Arity", .timeLimit(.minutes(3)))
 struct ArityTests {
     @Test("five parameters") func five() async throws {
         let registry = Registry().function(Arity.five)

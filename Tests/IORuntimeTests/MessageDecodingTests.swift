@@ -3,7 +3,7 @@ import Testing
 
 @_spi(Fuzzing) @testable import IORuntime
 
-@Suite("Message decoding")
+@Suite("Message decoding", .timeLimit(.minutes(3)))
 struct MessageDecodingTests {
     /// A small deterministic generator, so that a failure reproduces.
     struct SplitMix: RandomNumberGenerator {

@@ -4,7 +4,7 @@ import IORuntimeTensor
 import IOTensor
 import Testing
 
-@Suite("Object store", .timeLimit(.minutes(1)))
+@Suite("Object store", .timeLimit(.minutes(3)))
 struct ObjectStoreTests {
     /// 16 MiB that differ per block and per page (cheap to make and to compare in a debug build).
     static func pattern(_ block: Int) -> [UInt8] {
@@ -87,7 +87,7 @@ struct ObjectStoreTests {
     }
 }
 
-@Suite("Scheduling", .timeLimit(.minutes(1)))
+@Suite("Scheduling", .timeLimit(.minutes(3)))
 struct SchedulingTests {
     /// The most tasks seen running at once over `polls` looks 5 ms apart (stopping early at `target`).
     static func peakRunning(_ cluster: Cluster, until target: Int, polls: Int = 400) async throws -> Int {

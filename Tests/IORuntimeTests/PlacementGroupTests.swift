@@ -1,7 +1,7 @@
 import IORuntime
 import Testing
 
-@Suite("Placement groups", .timeLimit(.minutes(1)))
+@Suite("Placement groups", .timeLimit(.minutes(3)))
 struct PlacementGroupTests {
     @Test("bundles are reserved together, tasks in a bundle run on its worker, and removal releases them")
     func reserveRunRelease() async throws {

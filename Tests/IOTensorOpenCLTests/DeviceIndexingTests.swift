@@ -4,7 +4,7 @@ import IOTensorOpenCL
 import Testing
 
 /// Gathering and concatenation on the device equal the CPU, for elements of every width.
-@Suite("Indexing on an OpenCL device", .serialized)
+@Suite("Indexing on an OpenCL device", .serialized, .timeLimit(.minutes(3)))
 struct DeviceIndexingTests {
     let check: DeviceCheck
 

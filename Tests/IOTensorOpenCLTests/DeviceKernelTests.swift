@@ -2,7 +2,7 @@ import IOTensor
 import IOTensorOpenCL
 import Testing
 
-@Suite("Reductions, softmax and matrix products on an OpenCL device", .serialized)
+@Suite("Reductions, softmax and matrix products on an OpenCL device", .serialized, .timeLimit(.minutes(3)))
 struct DeviceKernelTests {
     let check: DeviceCheck
 

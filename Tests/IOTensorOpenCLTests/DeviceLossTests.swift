@@ -4,7 +4,7 @@ import IOTensorOpenCL
 import Testing
 
 /// Every loss on device tensors gives the CPU's value and gradient, and keeps the gradient there.
-@Suite("Losses on an OpenCL device", .serialized)
+@Suite("Losses on an OpenCL device", .serialized, .timeLimit(.minutes(3)))
 struct DeviceLossTests {
     /// The loss and the gradient of its input, computed where `input` lives.
     static func lossAndGradient(
@@ -59,7 +59,7 @@ struct DeviceLossTests {
     }
 }
 
-@Suite("Indexing gradients on an OpenCL device", .serialized)
+@Suite("Indexing gradients on an OpenCL device", .serialized, .timeLimit(.minutes(3)))
 struct DeviceIndexingGradientTests {
     @Test("the gradients of slices, steps, selections and splits equal the CPU's and stay on the device")
     func indexingGradients() throws {

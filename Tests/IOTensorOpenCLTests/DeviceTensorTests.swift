@@ -5,7 +5,7 @@ import Testing
 /// Shapes that are not multiples of any tile or work-group size: 1, primes, odd matrices.
 private let awkwardShapes: [[Int]] = [[1], [7], [1031], [3, 5], [13, 1, 17]]
 
-@Suite("Tensors on an OpenCL device", .serialized)
+@Suite("Tensors on an OpenCL device", .serialized, .timeLimit(.minutes(3)))
 struct DeviceTensorTests {
     let check: DeviceCheck
 

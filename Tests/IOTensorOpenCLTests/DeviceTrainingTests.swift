@@ -4,7 +4,7 @@ import IOTensor
 import IOTensorOpenCL
 import Testing
 
-@Suite("IONN training on an OpenCL device", .serialized)
+@Suite("IONN training on an OpenCL device", .serialized, .timeLimit(.minutes(3)))
 struct DeviceTrainingTests {
     /// The digits data set split 80/20 with a fixed seed, as the IONN tests use it.
     static func digits() throws -> (train: LabeledData<Float>, test: LabeledData<Float>) {
@@ -75,7 +75,7 @@ struct DeviceTrainingTests {
     }
 }
 
-@Suite("Host traffic of training on an OpenCL device", .serialized)
+@Suite("Host traffic of training on an OpenCL device", .serialized, .timeLimit(.minutes(3)))
 struct DeviceTrafficTests {
     @Test("a training step on the device reads back only its loss")
     func trainingStepReads() throws {

@@ -3,7 +3,7 @@ import IOTensorOpenCL
 import Testing
 
 /// The fused optimizer updates run as one kernel on the device and give the CPU loops' results.
-@Suite("Optimizer updates on an OpenCL device", .serialized)
+@Suite("Optimizer updates on an OpenCL device", .serialized, .timeLimit(.minutes(3)))
 struct DeviceUpdateTests {
     let check: DeviceCheck
 

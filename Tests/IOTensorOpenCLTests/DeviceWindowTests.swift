@@ -4,7 +4,7 @@ import Testing
 
 /// The sliding-window kernels of convolutions and poolings on the device equal the CPU loops,
 /// with every output poisoned first (``DeviceCheck``).
-@Suite("Sliding windows on an OpenCL device", .serialized)
+@Suite("Sliding windows on an OpenCL device", .serialized, .timeLimit(.minutes(3)))
 struct DeviceWindowTests {
     let check: DeviceCheck
 

@@ -7,7 +7,7 @@ func testContext() throws -> OpenCLContext {
     try OpenCLContext(device: try OpenCL.bestDevice())
 }
 
-@Suite("OpenCL runtime")
+@Suite("OpenCL runtime", .timeLimit(.minutes(3)))
 struct OpenCLRuntimeTests {
     @Test("devices are found with their kind, memory, compute units and limits")
     func discovery() throws {

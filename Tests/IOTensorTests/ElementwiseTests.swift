@@ -2,7 +2,7 @@ import Foundation
 import IOTensor
 import Testing
 
-@Suite("Elementwise operations")
+@Suite("Elementwise operations", .timeLimit(.minutes(3)))
 struct ElementwiseTests {
     static let shapePairs: [([Int], [Int])] = [
         ([1], [1]), ([7], [7]), ([3, 5], [3, 5]), ([3, 5], [5]), ([3, 1], [1, 4]), ([2, 3, 5], [3, 1]),

@@ -2,7 +2,7 @@ import Foundation
 import IOTensor
 import Testing
 
-@Suite("Safetensors and CSV")
+@Suite("Safetensors and CSV", .timeLimit(.minutes(3)))
 struct IOTests {
     let pythonFile = fixtures.appendingPathComponent("python_written.safetensors").path
 

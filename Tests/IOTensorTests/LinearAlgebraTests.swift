@@ -3,7 +3,7 @@ import Testing
 
 @testable import IOTensor
 
-@Suite("Linear algebra")
+@Suite("Linear algebra", .timeLimit(.minutes(3)))
 struct LinearAlgebraTests {
     let reference = try! Safetensors.read(contentsOf: fixtures.appendingPathComponent("numpy_reference.safetensors").path)
 
@@ -195,7 +195,7 @@ struct LinearAlgebraTests {
     }
 }
 
-@Suite("BLAS layouts")
+@Suite("BLAS layouts", .timeLimit(.minutes(3)))
 struct BLASLayoutTests {
     @Test("a transposed view reaches BLAS as a transpose flag with its leading dimension, not a copy")
     func transposeFlag() throws {

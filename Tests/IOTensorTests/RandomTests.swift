@@ -3,7 +3,7 @@ import Testing
 
 @testable import IOTensor
 
-@Suite("Random numbers")
+@Suite("Random numbers", .timeLimit(.minutes(3)))
 struct RandomTests {
     @Test("Philox4x32-10 reproduces the Random123 known-answer vectors")
     func knownAnswers() {

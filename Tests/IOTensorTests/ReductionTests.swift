@@ -2,7 +2,7 @@ import Foundation
 import IOTensor
 import Testing
 
-@Suite("Reductions")
+@Suite("Reductions", .timeLimit(.minutes(3)))
 struct ReductionTests {
     /// A naive float64 reduction of `values` (shape `shape`) along `axis`.
     func reference(_ values: [Double], _ shape: [Int], axis: Int, _ body: ([Double]) -> Double) -> [Double] {

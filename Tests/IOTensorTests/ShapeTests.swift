@@ -1,7 +1,7 @@
 import IOTensor
 import Testing
 
-@Suite("Shape operations")
+@Suite("Shape operations", .timeLimit(.minutes(3)))
 struct ShapeTests {
     let t = try! Tensor<Int>.arange(24).reshaped([2, 3, 4])
 

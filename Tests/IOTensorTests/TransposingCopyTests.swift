@@ -3,7 +3,7 @@ import Testing
 
 /// `contiguous()` of views whose two innermost dimensions are transposed takes a tiled copy;
 /// these check it element by element against the coordinates each element came from.
-@Suite("Transposing copies")
+@Suite("Transposing copies", .timeLimit(.minutes(3)))
 struct TransposingCopyTests {
     /// Shapes around the 16-element tile: 1, primes, exact multiples and one past them.
     static let matrixShapes: [[Int]] = [[1, 1], [1, 17], [17, 1], [16, 16], [15, 33], [33, 47], [64, 9], [2, 3]]

@@ -3,7 +3,7 @@ import Testing
 
 /// Sliding-window operations against loops written from their definitions, and the gradients
 /// against the adjoint identity ⟨op(x), y⟩ = ⟨x, gradient(y)⟩ that makes them gradients.
-@Suite("Sliding windows")
+@Suite("Sliding windows", .timeLimit(.minutes(3)))
 struct WindowTests {
     struct Geometry: CustomTestStringConvertible, Sendable {
         let shape: [Int]
@@ -119,7 +119,7 @@ struct WindowTests {
     }
 }
 
-@Suite("Scatter-add")
+@Suite("Scatter-add", .timeLimit(.minutes(3)))
 struct ScatterTests {
     @Test("scatter-add is the adjoint of gathering along each axis, negative indices and repeats included")
     func adjoint() throws {

@@ -52,7 +52,7 @@ func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Double = 1e
     #expect(worst <= tolerance, "\(what): relative error \(worst)")
 }
 
-@Suite("Collectives in one process", .timeLimit(.minutes(1)))
+@Suite("Collectives in one process", .timeLimit(.minutes(3)))
 struct CollectiveTests {
     @Test("allreduce equals a local reduction, for every operation, group size and awkward length", arguments: [1, 2, 3, 4])
     func allreduce(size: Int) async throws {

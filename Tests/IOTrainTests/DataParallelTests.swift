@@ -7,7 +7,7 @@ import Testing
 
 @testable import IOTrain
 
-@Suite("Data-parallel training in process", .timeLimit(.minutes(2)))
+@Suite("Data-parallel training in process", .timeLimit(.minutes(3)))
 struct DataParallelTests {
     func cluster(workers: Int) async throws -> Cluster {
         try await Cluster.start(.inProcess(workers: workers), registry: ClusterTestFunctions.registry)

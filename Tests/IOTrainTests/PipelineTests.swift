@@ -33,7 +33,7 @@ func largestDifference(_ a: [String: Tensor<Float>], _ b: [String: Tensor<Float>
     }.max() ?? .infinity
 }
 
-@Suite("Pipeline-parallel training in process", .timeLimit(.minutes(2)))
+@Suite("Pipeline-parallel training in process", .timeLimit(.minutes(3)))
 struct PipelineTests {
     @Test("two and three stages with micro-batches train like one worker: same losses, same weights", arguments: [(2, 4), (3, 3)])
     func sameAsOneWorker(stages: Int, microBatches: Int) async throws {

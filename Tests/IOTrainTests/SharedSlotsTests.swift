@@ -7,7 +7,7 @@ import Testing
     import Glibc
 #endif
 
-@Suite("Shared slots between ranks on one host")
+@Suite("Shared slots between ranks on one host", .timeLimit(.minutes(5)))
 struct SharedSlotsTests {
     @Test("a ring of slots maps read-only from its offer and shows what the sender wrote")
     func mapsFromOffer() throws {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Runs the built `iocompute` executable as a user would.
-@Suite("iocompute command line")
+@Suite("iocompute command line", .timeLimit(.minutes(5)))
 struct DemoCommandTests {
     /// The `iocompute` binary in the build folder that holds this test runner.
     static var executable: URL {
