@@ -1,0 +1,150 @@
+import Synchronization
+
+// Objects owned here: reading (waiting for a seal), putting, and releasing.
+extension ClusterCore {
+    /// The payload of a new object, routed through the codec when an in-process cluster is in
+    /// codec mode. A multi-process driver keeps the value: it is encoded when a worker first
+    /// needs it, straight into shared memory or into the message that carries it.
+    func storedPayload(_ value: any WireSerializable) -> Payload {
+        let payload = Payload.value(value)
+        guard configuration.routesThroughCodec, !router.isNetwork else { return payload }
+        let (typeName, bytes) = payload.encoded
+        return .bytes(typeName: typeName, bytes)
+    }
+
+    // MARK: Reading objects
+
+    func payload(of id: ObjectID) async throws -> Payload {
+        enum Lookup {
+            case found(Payload)
+            case failed(any Error)
+            case pending
+            case remote(RemoteCopy)
+        }
+        while true {
+            let lookup = state.withLock { state -> Lookup in
+                guard let entry = state.objects[id] else { return .failed(ClusterError.objectLost(id)) }
+                switch entry.state {
+                case .ready(let payload):
+                    let now = state.tick()
+                    state.objects[id]?.lastAccess = now
+                    return .found(payload)
+                case .spilled:
+                    let restored = state.restore(id, spill: spill)
+                    state.enforce(capacity: configuration.objectStoreMemory, spill: spill)
+                    switch restored {
+                    case .success(let payload): return .found(payload)
+                    case .failure(let error): return .failed(error)
+                    }
+                case .failed(let error): return .failed(error)
+                case .pending: return .pending
+                case .remote(let copy): return .remote(copy)
+                }
+            }
+            switch lookup {
+            case .found(let payload): return payload
+            case .failed(let error): throw error
+            case .remote(let copy):
+                do {
+                    return try await fetch(id, copy)
+                } catch is HolderLost {
+                    continue  // The object is being rebuilt, or has failed.
+                }
+            case .pending:
+                do {
+                    return try await waitForSeal(id)
+                } catch is ObjectSealedElsewhere {
+                    continue
+                }
+            }
+        }
+    }
+
+    func waitForSeal(_ id: ObjectID) async throws -> Payload {
+        let reader = OneShot<Payload>()
+        let immediate = state.withLock { state -> Result<Payload, any Error>? in
+            guard let entry = state.objects[id] else { return .failure(ClusterError.objectLost(id)) }
+            switch entry.state {
+            case .pending:
+                state.objects[id]?.waiters.append(.reader(reader))
+                return nil
+            case .ready(let payload): return .success(payload)
+            case .failed(let error): return .failure(error)
+            case .spilled: return state.restore(id, spill: spill)
+            case .remote: return .failure(ObjectSealedElsewhere())
+            }
+        }
+        if let immediate { return try immediate.get() }
+        // A cancelled reader stays in the entry's list until the object settles; resuming it
+        // then is a no-op.
+        return try await reader.value()
+    }
+
+    func value<T: WireSerializable>(of id: ObjectID, as type: T.Type) async throws -> T {
+        let payload = try await payload(of: id)
+        do {
+            return try payload.value(as: T.self)
+        } catch let error as WireError {
+            if case .typeMismatch(let expected, let found) = error {
+                throw ClusterError.typeMismatch(object: id, expected: expected, stored: found)
+            }
+            throw error
+        }
+    }
+
+    /// Calls `callback` once `id` is sealed or has failed (at once if it already has).
+    func whenSettled(_ id: ObjectID, _ callback: @escaping @Sendable () -> Void) {
+        let settled = state.withLock { state -> Bool in
+            guard let entry = state.objects[id], case .pending = entry.state else { return true }
+            state.objects[id]?.waiters.append(.callback { _ in callback() })
+            return false
+        }
+        if settled { callback() }
+    }
+
+    // MARK: Putting objects
+
+    func put(_ value: any WireSerializable) throws(ClusterError) -> ObjectHandle {
+        drainReleases()
+        let id = ids.nextObject()
+        let payload = storedPayload(value)
+        let store = try state.withLock { (state) throws(ClusterError) -> (StoreSnapshot, StoreSnapshot) in
+            guard !state.isShutDown else { throw .shutDown }
+            let before = state.storeSnapshot
+            state.objects[id] = ObjectEntry(state: .pending, handles: 1)
+            var effects = Effects()
+            state.seal(id, payload, location: nil, effects: &effects)
+            state.enforce(capacity: configuration.objectStoreMemory, spill: spill)
+            return (before, state.storeSnapshot)
+        }
+        metrics.observeStore(store.1, since: store.0)
+        return ObjectHandle(adopting: id, core: self)
+    }
+
+    // MARK: Releasing objects
+
+    /// Called from `ObjectHandle.deinit`, possibly under the main lock: queue the release and
+    /// let a task drain the queue.
+    func releaseHandle(_ id: ObjectID) {
+        let first = pendingReleases.withLock { queue -> Bool in
+            queue.append(id)
+            return queue.count == 1
+        }
+        if first { Task.detached { [self] in self.drainReleases() } }
+    }
+
+    func drainReleases() {
+        let ids = pendingReleases.withLock { queue -> [ObjectID] in
+            let taken = queue
+            queue.removeAll()
+            return taken
+        }
+        guard !ids.isEmpty else { return }
+        let (frees, gone) = state.withLock { state in
+            let frees = ids.compactMap { id in state.release(id, spill: spill).map { (id, $0) } }
+            return (frees, ids.filter { state.objects[$0] == nil })
+        }
+        for (id, worker) in frees { router.send(.freeObject(id), toWorker: worker) }
+        if sharesMemory { dropExports(gone) }
+    }
+}

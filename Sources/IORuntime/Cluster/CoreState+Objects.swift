@@ -1,0 +1,176 @@
+import Logging
+
+// Objects: sealing, failing and waking what waited for them; memory, spilling and release.
+extension CoreState {
+    // MARK: Sealing and failing objects
+
+    /// Seals `id` with `payload` and wakes whoever waits for it.
+    mutating func seal(_ id: ObjectID, _ payload: Payload, location: Int?, effects: inout Effects) {
+        // In place through the values view: one hash lookup and no copy of the entry.
+        guard let index = objects.index(forKey: id) else { return }
+        let now = tick()
+        let byteCount = payload.byteCount
+        let (waiters, dependents): ([ObjectWaiter], [UInt64]) = {
+            defer {
+                objects.values[index].waiters = []
+                objects.values[index].dependents = []
+            }
+            return (objects.values[index].waiters, objects.values[index].dependents)
+        }()
+        objects.values[index].state = .ready(payload)
+        objects.values[index].byteCount = byteCount
+        objects.values[index].lastAccess = now
+        objects.values[index].location = location
+        objects.values[index].producer = nil
+        bytesInMemory += byteCount
+        for waiter in waiters { effects.resumptions.append((waiter, .success(payload))) }
+        for dependent in dependents { inputBecameReady(dependent) }
+        effects.spillCandidates = true
+    }
+
+    /// Seals `id` as kept by `worker`'s process; readers pull it from there.
+    mutating func sealRemote(_ id: ObjectID, _ copy: RemoteCopy, lineage: Lineage?, effects: inout Effects) {
+        guard let index = objects.index(forKey: id) else { return }
+        let waiters = objects.values[index].waiters
+        let dependents = objects.values[index].dependents
+        objects.values[index].waiters = []
+        objects.values[index].dependents = []
+        objects.values[index].state = .remote(copy)
+        objects.values[index].byteCount = 0
+        objects.values[index].lastAccess = tick()
+        objects.values[index].location = copy.worker
+        objects.values[index].producer = nil
+        objects.values[index].lineage = lineage
+        for waiter in waiters { effects.resumptions.append((waiter, .failure(ObjectSealedElsewhere()))) }
+        for dependent in dependents { inputBecameReady(dependent) }
+    }
+
+    /// Keeps a pulled copy of a remote object in memory; tasks waiting for the pull may start.
+    mutating func adoptPulled(_ id: ObjectID, _ payload: Payload, effects: inout Effects, spill: SpillStore) {
+        guard let index = objects.index(forKey: id), case .remote = objects.values[index].state else { return }
+        let dependents = objects.values[index].dependents
+        objects.values[index].dependents = []
+        objects.values[index].state = .ready(payload)
+        objects.values[index].byteCount = payload.byteCount
+        objects.values[index].lastAccess = tick()
+        bytesInMemory += payload.byteCount
+        for dependent in dependents { inputBecameReady(dependent) }
+        effects.spillCandidates = true
+        schedule(effects: &effects, spill: spill)
+    }
+
+    /// Fails `id` with `error`, and every task waiting on it, transitively.
+    mutating func fail(_ id: ObjectID, _ error: any Error, effects: inout Effects) {
+        var worklist = [id]
+        while let next = worklist.popLast() {
+            guard var entry = objects[next] else { continue }
+            if case .failed = entry.state { continue }
+            entry.state = .failed(error)
+            entry.producer = nil
+            let waiters = entry.waiters
+            let dependents = entry.dependents
+            entry.waiters = []
+            entry.dependents = []
+            objects[next] = entry
+            for waiter in waiters { effects.resumptions.append((waiter, .failure(error))) }
+            for dependent in dependents {
+                guard let task = tasks.removeValue(forKey: dependent) else { continue }
+                removeFromReadyQueue(task)
+                failed += 1
+                worklist.append(task.result)
+            }
+        }
+    }
+
+    mutating func inputBecameReady(_ taskID: UInt64) {
+        guard let index = tasks.index(forKey: taskID) else { return }
+        tasks.values[index].unresolved -= 1
+        if tasks.values[index].unresolved == 0 {
+            tasks.values[index].phase = .waitingForResources
+            let options = tasks.values[index].options
+            readyQueues[ReadyQueueKey(resources: options.resources, placement: options.placement), default: []].append(taskID)
+        }
+    }
+
+    mutating func removeFromReadyQueue(_ task: TaskRecord) {
+        guard case .waitingForResources = task.phase else { return }
+        let key = ReadyQueueKey(resources: task.options.resources, placement: task.options.placement)
+        readyQueues[key]?.removeAll { $0 == task.id }
+    }
+
+    // MARK: Object memory
+
+    /// Reads a spilled object back into memory.
+    mutating func restore(_ id: ObjectID, spill: SpillStore) -> Result<Payload, any Error> {
+        guard var entry = objects[id], case .spilled(let spilled) = entry.state else {
+            return .failure(ClusterError.objectLost(id))
+        }
+        do {
+            let payload = try spill.restore(id, spilled)
+            bytesSpilled -= spilled.byteCount
+            spilledObjects -= 1
+            totalRestores += 1
+            entry.state = .ready(payload)
+            entry.byteCount = payload.byteCount
+            entry.lastAccess = tick()
+            bytesInMemory += entry.byteCount
+            objects[id] = entry
+            return .success(payload)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Spills least recently used objects until memory use is under `capacity`.
+    mutating func enforce(capacity: Int, spill: SpillStore) {
+        while bytesInMemory > capacity {
+            var victim: (id: ObjectID, access: UInt64)?
+            for (id, entry) in objects {
+                guard case .ready = entry.state, entry.byteCount > 0 else { continue }
+                if victim == nil || entry.lastAccess < victim!.access { victim = (id, entry.lastAccess) }
+            }
+            guard let victim, var entry = objects[victim.id], case .ready(let payload) = entry.state else { return }
+            do {
+                let spilled = try spill.write(victim.id, payload)
+                bytesInMemory -= entry.byteCount
+                bytesSpilled += spilled.byteCount
+                spilledObjects += 1
+                totalSpills += 1
+                entry.state = .spilled(spilled)
+                entry.byteCount = 0
+                objects[victim.id] = entry
+            } catch {
+                // The disk refused: keep the object in memory rather than lose it.
+                Logger(label: "iocompute.objectstore").warning("could not spill \(victim.id): \(error); keeping it in memory")
+                return
+            }
+        }
+    }
+
+    /// Drops one handle of `id`; the object goes when none is left. Returns the worker process
+    /// to tell when it held the object.
+    @discardableResult
+    mutating func release(_ id: ObjectID, spill: SpillStore) -> Int? {
+        guard var entry = objects[id] else { return nil }
+        entry.handles -= 1
+        if entry.handles > 0 {
+            objects[id] = entry
+            return nil
+        }
+        objects[id] = nil
+        switch entry.state {
+        case .remote(let copy): return copy.worker
+        case .ready:
+            bytesInMemory -= entry.byteCount
+            // A copy pulled from a worker process is still there.
+            if isNetwork, let location = entry.location, entry.byteCount > ObjectTransfer.inlineLimit { return location }
+        case .spilled(let spilled):
+            bytesSpilled -= spilled.byteCount
+            spilledObjects -= 1
+            spill.remove(spilled)
+            if isNetwork, let location = entry.location, spilled.byteCount > ObjectTransfer.inlineLimit { return location }
+        case .pending, .failed: break
+        }
+        return nil
+    }
+}

@@ -1,0 +1,172 @@
+import DequeModule
+
+// Scheduling: choosing workers for ready tasks and starting them with their inputs.
+extension CoreState {
+    // MARK: Scheduling
+
+    /// Places as many ready tasks as resources allow.
+    mutating func schedule(effects: inout Effects, spill: SpillStore) {
+        for key in Array(readyQueues.keys) {
+            while let taskID = readyQueues[key]?.first {
+                guard let task = tasks[taskID] else {
+                    readyQueues[key]?.removeFirst()
+                    continue
+                }
+                guard let worker = chooseWorker(for: task) else { break }
+                readyQueues[key]?.removeFirst()
+                start(taskID, on: worker, effects: &effects, spill: spill)
+            }
+            if readyQueues[key]?.isEmpty == true { readyQueues[key] = nil }
+        }
+    }
+
+    /// Whether some worker could ever run a task with these needs.
+    func isSatisfiable(_ options: TaskOptions) -> Bool {
+        switch options.placement {
+        case .bundle(let group, let index):
+            guard let bundles = placementGroups[group], bundles.indices.contains(index) else { return false }
+            return workers[safe: bundles[index].worker]?.isAlive == true && options.resources.fits(in: bundles[index].total)
+        case .worker(let index, strict: true):
+            return workers.indices.contains(index) && workers[index].isAlive && options.resources.fits(in: workers[index].total)
+        default:
+            return workers.contains { $0.isAlive && options.resources.fits(in: $0.total) }
+        }
+    }
+
+    mutating func chooseWorker(for task: TaskRecord) -> Int? {
+        chooseWorker(needs: task.options.resources, placement: task.options.placement, inputs: task.arguments.flatMap(\.objectIDs))
+    }
+
+    /// The worker for work needing `needs` under `placement`, preferring the one that made the
+    /// largest of `inputs`, then the least loaded; `nil` when none has room now.
+    mutating func chooseWorker(needs: ResourceSet, placement: Placement, inputs: [ObjectID]) -> Int? {
+        switch placement {
+        case .bundle(let group, let index):
+            guard let bundle = placementGroups[group]?[safe: index], workers[safe: bundle.worker]?.isAlive == true else { return nil }
+            return needs.fits(in: bundle.available) ? bundle.worker : nil
+        case .worker(let index, let strict):
+            if workers.indices.contains(index) && workers[index].isAlive && needs.fits(in: workers[index].total) {
+                return needs.fits(in: workers[index].available) ? index : nil
+            }
+            if strict { return nil }
+        case .spread:
+            let candidates = workers.indices.filter { workers[$0].isAlive && needs.fits(in: workers[$0].available) }
+            guard !candidates.isEmpty else { return nil }
+            spreadCursor &+= 1
+            let fewest = candidates.map { workers[$0].running }.min() ?? 0
+            let least = candidates.filter { workers[$0].running == fewest }
+            return least[spreadCursor % least.count]
+        case .automatic:
+            break
+        }
+        // Locality: the worker that made the largest input, when it has room.
+        var largest: (size: Int, worker: Int)?
+        for id in inputs {
+            if let entry = objects[id], let location = entry.location, entry.byteCount > (largest?.size ?? 0) {
+                largest = (entry.byteCount, location)
+            }
+        }
+        if let preferred = largest?.worker, workers.indices.contains(preferred), workers[preferred].isAlive,
+            needs.fits(in: workers[preferred].available)
+        {
+            return preferred
+        }
+        // Otherwise the least-loaded worker that fits.
+        var best: Int?
+        for index in workers.indices where workers[index].isAlive && needs.fits(in: workers[index].available) {
+            if best == nil || workers[index].running < workers[best!].running { best = index }
+        }
+        return best
+    }
+
+    mutating func start(_ taskID: UInt64, on worker: Int, effects: inout Effects, spill: SpillStore) {
+        guard let index = tasks.index(forKey: taskID) else { return }
+        let task = tasks.values[index]
+        // A gathered argument is assembled here from its parts, so parts kept by worker
+        // processes are pulled first; the task waits for them like for any input.
+        let remoteParts = task.arguments.flatMap { slot -> [(ObjectID, RemoteCopy)] in
+            guard case .gathered(let ids, _) = slot else { return [] }
+            return ids.compactMap { id in
+                if case .remote(let copy) = objects[id]?.state { return (id, copy) }
+                return nil
+            }
+        }
+        if !remoteParts.isEmpty {
+            tasks.values[index].phase = .waitingForInputs
+            tasks.values[index].unresolved += remoteParts.count
+            for (id, copy) in remoteParts {
+                objects[id]?.dependents.append(taskID)
+                effects.fetches.append((id, copy))
+            }
+            return
+        }
+        var arguments: [TaskInput] = []
+        arguments.reserveCapacity(task.arguments.count)
+        do {
+            for slot in task.arguments {
+                switch slot {
+                case .value(let payload): arguments.append(.inline(payload))
+                case .object(let id): arguments.append(try input(id, spill: spill).get())
+                case .gathered(let ids, let assemble):
+                    var parts: [Payload] = []
+                    parts.reserveCapacity(ids.count)
+                    for id in ids { parts.append(try readForTask(id, spill: spill).get()) }
+                    arguments.append(.inline(.value(try assemble(parts))))
+                }
+            }
+        } catch {
+            // An input that cannot be read (restoring it from disk failed) fails the task.
+            tasks[taskID] = nil
+            failed += 1
+            fail(task.result, error, effects: &effects)
+            return
+        }
+        acquire(task.options.resources, placement: task.options.placement, worker: worker)
+        workers[worker].running += 1
+        running += 1
+        if let current = tasks.index(forKey: taskID) {
+            tasks.values[current].phase = .running(worker: worker)
+            tasks.values[current].startedAt = .now
+        }
+        effects.dispatches.append(
+            (
+                worker,
+                TaskAssignment(
+                    taskID: taskID, attempt: task.attempt, functionName: task.function.name,
+                    signature: task.function.signature, arguments: arguments, timeout: task.options.timeout, resultID: task.result)
+            ))
+    }
+
+    /// How a starting task receives object `id`: inline, or — for a large object when workers
+    /// are processes — as a reference the worker pulls.
+    mutating func input(_ id: ObjectID, spill: SpillStore) -> Result<TaskInput, any Error> {
+        if case .remote(let copy) = objects[id]?.state {
+            return .success(
+                .reference(
+                    ObjectReference(
+                        id: id, holder: PeerID(UInt32(copy.worker + 1)), typeName: copy.typeName, byteCount: copy.byteCount)))
+        }
+        return readForTask(id, spill: spill).map { payload in
+            guard isNetwork, payload.byteCount > ObjectTransfer.inlineLimit else { return .inline(payload) }
+            return .reference(
+                ObjectReference(id: id, holder: .driver, typeName: payload.typeName, byteCount: payload.byteCount))
+        }
+    }
+
+    /// An input's payload for a starting task, restoring it from disk if it was spilled.
+    mutating func readForTask(_ id: ObjectID, spill: SpillStore) -> Result<Payload, any Error> {
+        guard let entry = objects[id] else { return .failure(ClusterError.objectLost(id)) }
+        switch entry.state {
+        case .ready(let payload):
+            let now = tick()
+            objects[id]?.lastAccess = now
+            return .success(payload)
+        case .spilled:
+            return restore(id, spill: spill)
+        case .failed(let error):
+            return .failure(error)
+        case .pending, .remote:
+            return .failure(ClusterError.objectLost(id))
+        }
+    }
+}

@@ -1,0 +1,115 @@
+// Losing a worker: its tasks retried or failed, and objects only it held rebuilt from their lineage.
+extension CoreState {
+    /// Takes a lost worker out of service: its running tasks go back to the ready queues when they
+    /// have retries left and fail with ``ClusterError/workerLost(worker:task:reason:)`` when not,
+    /// and waiting tasks that no live worker could ever run fail too.
+    mutating func loseWorker(
+        _ worker: Int, reason: String, effects: inout Effects, spill: SpillStore, nextTaskID: () -> UInt64
+    ) {
+        guard workers.indices.contains(worker), workers[worker].isAlive else { return }
+        workers[worker].isAlive = false
+        workers[worker].available = workers[worker].total
+        running -= workers[worker].running
+        workers[worker].running = 0
+        reconstructObjects(lostWith: worker, reason: reason, effects: &effects, nextTaskID: nextTaskID)
+        var failures: [(UInt64, any Error)] = []
+        for taskID in Array(tasks.keys) {
+            guard var task = tasks[taskID] else { continue }
+            switch task.phase {
+            case .running(let on) where on == worker:
+                if task.attempt < task.options.maxRetries && !task.cancelRequested {
+                    task.attempt += 1
+                    task.phase = .waitingForResources
+                    tasks[taskID] = task
+                    readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement), default: []]
+                        .append(taskID)
+                } else {
+                    let error: any Error =
+                        task.cancelRequested
+                        ? CancellationError() : ClusterError.workerLost(worker: worker, task: task.function.name, reason: reason)
+                    failures.append((taskID, error))
+                }
+            case .running:
+                continue
+            case .waitingForInputs, .waitingForResources:
+                if !isSatisfiable(task.options) {
+                    failures.append(
+                        (
+                            taskID,
+                            ClusterError.unschedulable(
+                                task: task.function.name, reason: "worker-\(worker + 1) was lost (\(reason)) and no live worker can run it")
+                        ))
+                }
+            }
+        }
+        for (taskID, error) in failures {
+            guard let task = tasks.removeValue(forKey: taskID) else { continue }
+            removeFromReadyQueue(task)
+            for input in task.arguments.flatMap(\.objectIDs) { objects[input]?.dependents.removeAll { $0 == taskID } }
+            failed += 1
+            fail(task.result, error, effects: &effects)
+        }
+        schedule(effects: &effects, spill: spill)
+    }
+}
+
+extension CoreState {
+    /// Objects whose only copy was in `worker`'s process are made again by their tasks (whose
+    /// inputs their lineage kept alive); objects without lineage fail with
+    /// ``ClusterError/objectLost(_:)``.
+    mutating func reconstructObjects(
+        lostWith worker: Int, reason: String, effects: inout Effects, nextTaskID: () -> UInt64
+    ) {
+        var rebuilt: [UInt64] = []
+        for id in Array(objects.keys) {
+            guard var entry = objects[id] else { continue }
+            if entry.location == worker { entry.location = nil }
+            guard case .remote(let copy) = entry.state, copy.worker == worker else {
+                objects[id] = entry
+                continue
+            }
+            guard let lineage = entry.lineage else {
+                objects[id] = entry
+                fail(id, ClusterError.objectLost(id), effects: &effects)
+                continue
+            }
+            let taskID = nextTaskID()
+            entry.state = .pending
+            entry.producer = taskID
+            entry.lineage = nil
+            objects[id] = entry
+            tasks[taskID] = TaskRecord(
+                id: taskID, function: lineage.function, arguments: lineage.arguments, unresolved: 0, result: id,
+                options: lineage.options, heldInputs: lineage.heldInputs)
+            submitted += 1
+            rebuilt.append(taskID)
+        }
+        // Inputs may be among the objects being rebuilt: count them once all are pending.
+        for taskID in rebuilt {
+            guard var task = tasks[taskID] else { continue }
+            var failure: (any Error)?
+            for input in task.arguments.flatMap(\.objectIDs) {
+                switch objects[input]?.state {
+                case .pending?:
+                    task.unresolved += 1
+                    objects[input]?.dependents.append(taskID)
+                case .failed(let error)?: failure = error
+                case nil: failure = ClusterError.objectLost(input)
+                default: break
+                }
+            }
+            if let failure {
+                tasks[taskID] = nil
+                for input in task.arguments.flatMap(\.objectIDs) { objects[input]?.dependents.removeAll { $0 == taskID } }
+                failed += 1
+                fail(task.result, failure, effects: &effects)
+                continue
+            }
+            if task.unresolved == 0 {
+                task.phase = .waitingForResources
+                readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement), default: []].append(taskID)
+            }
+            tasks[taskID] = task
+        }
+    }
+}

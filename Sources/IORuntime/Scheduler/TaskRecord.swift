@@ -1,0 +1,62 @@
+/// A task the owner is tracking, from submission until its result is sealed.
+struct TaskRecord {
+    enum Phase {
+        case waitingForInputs
+        case waitingForResources
+        case running(worker: Int)
+    }
+
+    enum Slot {
+        case value(Payload)
+        case object(ObjectID)
+        /// Several objects delivered as one value built by `assemble`.
+        case gathered([ObjectID], assemble: @Sendable ([Payload]) throws -> any WireSerializable)
+
+        /// The objects this argument waits for.
+        var objectIDs: [ObjectID] {
+            switch self {
+            case .value: []
+            case .object(let id): [id]
+            case .gathered(let ids, _): ids
+            }
+        }
+    }
+
+    let id: UInt64
+    let function: ErasedFunction
+    var arguments: [Slot]
+    var unresolved: Int
+    let result: ObjectID
+    let options: TaskOptions
+    var attempt = 0
+    var phase = Phase.waitingForInputs
+    var cancelRequested = false
+    /// Keeps the inputs alive until the task no longer needs them.
+    var heldInputs: [ObjectHandle]
+    var startedAt: ContinuousClock.Instant?
+}
+
+/// The ready tasks that share resource needs and placement, in submission order.
+struct ReadyQueueKey: Hashable {
+    let resources: ResourceSet
+    let placement: Placement
+}
+
+extension ResourceSet: Hashable {
+    public func hash(into hasher: inout Hasher) {
+        for (name, amount) in amounts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            hasher.combine(name)
+            hasher.combine(amount)
+        }
+    }
+}
+
+/// A worker's capacity and load, as the scheduler sees it.
+struct WorkerSlot {
+    let id: Int
+    let total: ResourceSet
+    var available: ResourceSet
+    var running = 0
+    /// False once the worker's process is lost; nothing is placed on it again.
+    var isAlive = true
+}
