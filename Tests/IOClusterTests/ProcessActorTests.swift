@@ -83,7 +83,7 @@ struct DriverAttackTests {
         let cluster = try await Cluster.start(
             .localProcesses(
                 workers: 2, workerExecutable: ClusterProcess.node, workerArguments: ["worker"],
-                transport: TCPTransport.Configuration(handshakeTimeout: .seconds(3))),
+                transport: TCPTransport.Configuration(handshakeTimeout: .seconds(10))),
             registry: ClusterTestFunctions.registry)
         let address = try #require(cluster.driverAddress)
         let port = try #require(Int(address.split(separator: ":").last ?? ""))

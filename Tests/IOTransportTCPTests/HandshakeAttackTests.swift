@@ -14,9 +14,13 @@ import Testing
 /// the node goes on serving honest peers.
 @Suite("TCP transport under attack", .timeLimit(.minutes(3)))
 struct HandshakeAttackTests {
+    /// A handshake timeout far longer than any of these tests, so that every refusal comes from
+    /// the attack being seen through, never from a slow machine running out the clock.
+    static let patient = TCPTransport.Configuration(handshakeTimeout: .seconds(60))
+
     @Test("a peer that echoes the node's own hello is refused before any proof is sent")
     func echoedHello() async throws {
-        let head = try await Head()
+        let head = try await Head(configuration: Self.patient)
         let peer = try RawPeer(port: head.port)
         let hello = try #require(await peer.readFrame())
         peer.send(framed(hello))
@@ -30,7 +34,7 @@ struct HandshakeAttackTests {
 
     @Test("a peer that claims the node's own ID is refused")
     func ownID() async throws {
-        let head = try await Head()
+        let head = try await Head(configuration: Self.patient)
         let peer = try RawPeer(port: head.port)
         _ = try #require(await peer.readFrame())
         peer.send(framed(Handshake.Hello.fresh(peer: .driver).bytes))
@@ -46,7 +50,7 @@ struct HandshakeAttackTests {
     /// hands that proof back as its own on the other. Roles and identity keys in the proof stop it.
     @Test("a node's own proof, reflected from a second connection, does not authenticate")
     func reflectedProof() async throws {
-        let head = try await Head()
+        let head = try await Head(configuration: Self.patient)
         let first = try RawPeer(port: head.port)
         let second = try RawPeer(port: head.port)
         let hello1 = try Handshake.Hello(parsing: try #require(await first.readFrame()))
@@ -71,7 +75,7 @@ struct HandshakeAttackTests {
 
     @Test("a proof made with another peer's identity key does not authenticate")
     func proofForAnotherID() async throws {
-        let head = try await Head()
+        let head = try await Head(configuration: Self.patient)
         let peer = try RawPeer(port: head.port)
         let nodeHello = try Handshake.Hello(parsing: try #require(await peer.readFrame()))
         let claimed = Handshake.Hello.fresh(peer: PeerID(3))
@@ -94,7 +98,7 @@ struct HandshakeAttackTests {
 
     @Test("an authenticated peer that sends a frame in another peer's name is dropped; the forged frame is not delivered")
     func forgedSource() async throws {
-        let head = try await Head()
+        let head = try await Head(configuration: Self.patient)
         let lost = Inbox()
         head.transport.onPeerLost { peer in lost.receive(WireFrame(kind: 0, payload: []), peer) }
         let liar = TCPTransport(localPeer: PeerID(1), token: head.token)
@@ -113,7 +117,7 @@ struct HandshakeAttackTests {
 
     @Test("a second connection under an ID that is connected is refused; the first one keeps working")
     func duplicateID() async throws {
-        let head = try await Head()
+        let head = try await Head(configuration: Self.patient)
         let first = TCPTransport(localPeer: PeerID(1), token: head.token)
         try await first.connect(host: "127.0.0.1", port: head.port)
         while !head.transport.connectedPeers.contains(PeerID(1)) { try await Task.sleep(for: .milliseconds(2)) }

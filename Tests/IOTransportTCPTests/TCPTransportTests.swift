@@ -30,7 +30,7 @@ struct Head {
     let inbox = Inbox()
     let token: ClusterToken
 
-    init(configuration: TCPTransport.Configuration = .init(handshakeTimeout: .seconds(2))) async throws {
+    init(configuration: TCPTransport.Configuration = .init(handshakeTimeout: .seconds(5))) async throws {
         token = ClusterToken.generate()
         transport = TCPTransport(localPeer: .driver, token: token, configuration: configuration)
         let inbox = self.inbox
