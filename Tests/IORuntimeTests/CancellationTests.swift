@@ -81,3 +81,28 @@ struct CancellationTests {
         }
     }
 }
+
+@Suite("Reports from the wrong worker", .timeLimit(.minutes(3)))
+struct ForgedReportTests {
+    @Test("a completion from a worker the task was not sent to is ignored; the real one settles it")
+    func completionFromAnotherWorker() async throws {
+        try await withCluster(workers: 2, codec: true) { cluster in
+            let gate = TestGates.make()
+            let ref = try await cluster.submit(Functions.gated, gate, options: TaskOptions(placement: .worker(0, strict: true)))
+            var running: (id: UInt64, attempt: Int)?
+            while running == nil {
+                running = cluster.core.state.withLock { state in
+                    state.tasks.values.first { if case .running(0) = $0.phase { true } else { false } }.map { ($0.id, $0.attempt) }
+                }
+                if running == nil { try await Task.sleep(for: .milliseconds(2)) }
+            }
+            let task = try #require(running)
+            // Worker 1 claims the task worker 0 runs, with a value of its choosing.
+            let forged = TaskCompletion(taskID: task.id, attempt: task.attempt, worker: 0, outcome: .success(.value(-1)))
+            cluster.core.complete(forged, from: 1)
+            #expect(!cluster.core.isSettled(ref.id), "the forged report settled nothing")
+            TestGates.open(gate)
+            #expect(try await ref.get() == gate)
+        }
+    }
+}
