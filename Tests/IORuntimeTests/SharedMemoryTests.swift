@@ -40,6 +40,27 @@ struct SharedMemoryTests {
         #expect(pool.counts == (1, 0))
     }
 
+    @Test("the driver's pool reuses its warm segments unsealed; only a reader that trusts its lender maps them")
+    func driverPoolReuses() throws {
+        let pool = SharedMemoryPool(sealsSegments: false)
+        let (segment, loan) = try lend(.bytes(typeName: "[UInt8]", [UInt8](repeating: 5, count: 300_000)), from: pool)
+        #expect(!segment.isSealed)
+        #expect(throws: SharedMemoryError.self, "a worker's kind of loan must be sealed for the driver") {
+            _ = try SharedBytes.map(loan) {}
+        }
+        do {
+            let mapped = try SharedBytes.map(loan, requiringSeal: false) {}
+            #expect(mapped.bytes.allSatisfy { $0 == 5 })
+        }
+        pool.release(loan.segment, from: reader)
+        pool.drop(segment)
+        #expect(pool.counts == (0, 1))
+        // The next object of a size that fits reuses the idle segment, pages and all.
+        let again = try pool.store(.bytes(typeName: "[UInt8]", [UInt8](repeating: 9, count: 200_000)))
+        #expect(again === segment && again.length == 200_000)
+        #expect(pool.counts == (1, 0))
+    }
+
     @Test("a lender cannot write to, grow or shrink a segment once it is lent")
     func sealedAgainstTheLender() throws {
         let pool = SharedMemoryPool()

@@ -26,8 +26,9 @@ final class ClusterCore: Sendable {
     let workerActorSystems: [ClusterActorSystem]
     /// Pulls objects kept by worker processes.
     let puller: ObjectPuller
-    /// The segments this driver lends objects to its workers in, when they share its memory.
-    let segments = SharedMemoryPool()
+    /// The segments this driver lends objects to its workers in, when they share its memory;
+    /// reused rather than sealed, since the workers trust their driver (see ``SharedMemoryPool``).
+    let segments = SharedMemoryPool(sealsSegments: false)
     /// Objects already encoded into a segment, lent again to every worker that asks.
     let exports = Mutex<[ObjectID: SharedSegment]>([:])
     /// Whether the workers run on this host and objects move through shared memory.
@@ -55,7 +56,7 @@ final class ClusterCore: Sendable {
             request: { [router] id, holder, shared in try router.trySend(.pullObject(id, sharedMemory: shared), from: .driver, to: holder)
             },
             release: { [router] segment, holder in router.send(.releaseSegment(segment), from: .driver, to: holder) },
-            lenderProcess: { [link] holder in link?.processID(of: holder) })
+            lenderProcess: { [link] holder in link?.processID(of: holder) }, requiresSealedLoans: true)
         actorHub = ActorHub(
             session: ids.session, role: link == nil ? .inProcess : .networkDriver,
             routesThroughCodec: configuration.routesThroughCodec, router: router)

@@ -43,7 +43,9 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
             release: { [transport, peer] segment, holder in
                 try? transport.send(RuntimeMessage.releaseSegment(segment).frame(), from: peer, to: .driver)
             },
-            lenderProcess: { holder in holder == .driver ? driverProcess : nil })
+            lenderProcess: { holder in holder == .driver ? driverProcess : nil },
+            // The driver's segments are reused, not sealed: a worker trusts its driver.
+            requiresSealedLoans: false)
     }
 
     /// Starts serving as worker `peer` on `transport` with the functions and actor types of

@@ -176,15 +176,19 @@ final class ObjectPuller: Sendable {
     /// The process ID of a holder on this host, from which alone its loans are mapped (`nil`:
     /// unknown, so its loans are refused and the object comes in chunks).
     private let lenderProcess: @Sendable (PeerID) -> Int32?
+    /// Whether loans must be sealed against their lender's writes (the driver's view of its
+    /// workers; a worker maps its driver's reusable segments, see ``SharedMemoryPool``).
+    private let requiresSealedLoans: Bool
     private let logger = Logger(label: "iocompute.objects")
 
     init(
         sharedMemory: Bool = false, request: @escaping @Sendable (ObjectID, PeerID, Bool) throws -> Void,
         release: @escaping @Sendable (UInt64, PeerID) -> Void = { _, _ in },
-        lenderProcess: @escaping @Sendable (PeerID) -> Int32? = { _ in nil }
+        lenderProcess: @escaping @Sendable (PeerID) -> Int32? = { _ in nil }, requiresSealedLoans: Bool = true
     ) {
         asksForSharedMemory = Atomic(sharedMemory)
         self.lenderProcess = lenderProcess
+        self.requiresSealedLoans = requiresSealedLoans
         self.request = request
         self.release = release
     }
@@ -273,7 +277,7 @@ final class ObjectPuller: Sendable {
         }
         let bytes: SharedBytes
         do {
-            bytes = try SharedBytes.map(shared) { release(shared.segment, source) }
+            bytes = try SharedBytes.map(shared, requiringSeal: requiresSealedLoans) { release(shared.segment, source) }
         } catch {
             release(shared.segment, source)
             logger.warning("could not map \(shared.id) from \(source)'s shared memory (\(error)); objects will come over the connection")

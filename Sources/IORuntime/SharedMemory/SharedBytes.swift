@@ -27,7 +27,11 @@ final class SharedBytes: @unchecked Sendable {
     var array: [UInt8] { Array(bytes) }
 
     /// Maps the object that another process lent, read-only; `release` runs after it is unmapped.
-    static func map(_ shared: SharedObject, release: @escaping @Sendable () -> Void) throws(SharedMemoryError) -> SharedBytes {
+    /// With `requiringSeal` (the default) only a segment sealed against writes and resizing is
+    /// mapped.
+    static func map(
+        _ shared: SharedObject, requiringSeal: Bool = true, release: @escaping @Sendable () -> Void
+    ) throws(SharedMemoryError) -> SharedBytes {
         let path = "/proc/\(shared.process)/fd/\(shared.descriptor)"
         guard shared.byteCount > 0 else { throw .invalidLoan(path: path, reason: "it is empty") }
         // Only memory files made by `SharedSegment` are mapped: a confused or hostile peer cannot
@@ -44,7 +48,7 @@ final class SharedBytes: @unchecked Sendable {
         defer { close(descriptor) }
         // Only a sealed segment is mapped: the lender cannot write to it or shrink it while it is
         // read (a shrink would turn reads into SIGBUS), whatever it intends.
-        guard iocompute_is_sealed_readonly(descriptor) == 1 else {
+        guard !requiringSeal || iocompute_is_sealed_readonly(descriptor) == 1 else {
             throw .invalidLoan(path: path, reason: "it is not sealed against writes and resizing")
         }
         var status = stat()

@@ -36,7 +36,8 @@ enum WorkerProcess {
         watchParent(parent)
         ClusterToken.ofThisProcess = token
 
-        let transport = TCPTransport(localPeer: PeerID(worker), token: token, configuration: configuration)
+        // A worker talks to its driver only.
+        let transport = TCPTransport(localPeer: PeerID(worker), token: token, expectedPeers: [.driver], configuration: configuration)
         transport.onPeerLost { peer in
             if peer == .driver { end(status: 0) }
         }
