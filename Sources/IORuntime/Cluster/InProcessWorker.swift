@@ -105,9 +105,9 @@ final class InProcessWorker: Sendable {
         for job in jobs.withLock({ Array($0.values) }) { job.cancel() }
     }
 
-    /// Waits for running jobs to end, giving up at `deadline`.
+    /// Waits for running jobs to end, giving up at `deadline` or when the caller is cancelled.
     func waitForJobs(until deadline: ContinuousClock.Instant) async {
-        while !jobs.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline {
+        while !jobs.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(2))
         }
     }

@@ -187,7 +187,8 @@ final class LocalProcessLink: ClusterLink {
         await tcp.shutdown()
         let processes = children.withLock { $0 }
         let deadline = ContinuousClock.now + .seconds(1)
-        while processes.contains(where: { $0.exited == nil }) && ContinuousClock.now < deadline {
+        // A cancelled caller does not wait (its sleeps would return at once): the kills follow.
+        while processes.contains(where: { $0.exited == nil }) && ContinuousClock.now < deadline && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(5))
         }
         for child in processes { child.kill() }
