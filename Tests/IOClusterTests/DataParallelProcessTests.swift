@@ -29,8 +29,16 @@ struct KilledRun {
             try await cluster.submit(ClusterTestFunctions.processID, 0, options: TaskOptions(placement: .worker(1, strict: true))))
         let training = Task { try await TrainingFixtures.digitsTrainer.fit(config, workers: 2, on: cluster) }
         let store = CheckpointStore(directory: directory)
-        while try store.latest() == nil { try await Task.sleep(for: .milliseconds(10)) }
-        kill(pid_t(victim), SIGKILL)
+        // Watched from a thread of its own: the cooperative pool of a loaded test process can
+        // wake seconds late, long enough for the whole run to end before the kill.
+        await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+            Thread {
+                let watched = CheckpointStore(directory: directory)
+                while (try? watched.latest()) == nil { usleep(2_000) }
+                kill(pid_t(victim), SIGKILL)
+                finished.resume()
+            }.start()
+        }
         return KilledRun(cluster: cluster, directory: directory, store: store, training: training)
     }
 
