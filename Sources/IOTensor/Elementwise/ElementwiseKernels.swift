@@ -51,10 +51,10 @@ func unarySegment<T, R>(
 
 // The default implementations below are generic, but each conforming type's witness table calls
 // them with a concrete `Self`, so the compiler emits one specialized, vectorized copy per scalar
-// type. Public generic tensor code calls these requirements and so runs specialized loops even
-// from other modules.
-extension NumericScalar {
-    public static func _binaryKernel(
+// type. Generic tensor code calls them through the scalar's kernel table and so runs specialized
+// loops even when it was called from another module.
+extension NumericRoutines where KernelScalar == Self {
+    static func binaryKernel(
         _ operation: BinaryOperation, _ a: UnsafePointer<Self>, _ strideA: Int,
         _ b: UnsafePointer<Self>, _ strideB: Int, _ out: UnsafeMutablePointer<Self>, _ count: Int
     ) {
@@ -70,7 +70,7 @@ extension NumericScalar {
         }
     }
 
-    public static func _compareKernel(
+    static func compareKernel(
         _ operation: ComparisonOperation, _ a: UnsafePointer<Self>, _ strideA: Int,
         _ b: UnsafePointer<Self>, _ strideB: Int, _ out: UnsafeMutablePointer<Bool>, _ count: Int
     ) {
@@ -84,7 +84,7 @@ extension NumericScalar {
         }
     }
 
-    public static func _unaryKernel(
+    static func unaryKernel(
         _ operation: UnaryOperation, _ a: UnsafePointer<Self>, _ strideA: Int,
         _ out: UnsafeMutablePointer<Self>, _ count: Int
     ) {
@@ -96,7 +96,7 @@ extension NumericScalar {
         }
     }
 
-    public static func _clampKernel(
+    static func clampKernel(
         _ a: UnsafePointer<Self>, _ strideA: Int, lower: Self, upper: Self,
         _ out: UnsafeMutablePointer<Self>, _ count: Int
     ) {
@@ -104,8 +104,8 @@ extension NumericScalar {
     }
 }
 
-extension FloatingScalar {
-    public static func _floatingUnaryKernel(
+extension FloatingRoutines where KernelScalar == Self {
+    static func floatingUnaryKernel(
         _ operation: FloatingUnaryOperation, _ a: UnsafePointer<Self>, _ strideA: Int,
         _ out: UnsafeMutablePointer<Self>, _ count: Int
     ) {

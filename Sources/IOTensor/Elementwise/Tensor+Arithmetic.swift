@@ -21,7 +21,7 @@ extension Tensor where Scalar: NumericScalar {
             let output = SharedPointer(result.basePointer)
             let (strideA, strideB) = (a.count == 1 ? 0 : 1, b.count == 1 ? 0 : 1)
             Parallel.forEachChunk(result.count) { range in
-                Scalar._binaryKernel(
+                Scalar.kernels.binaryKernel(
                     operation, left.base + range.lowerBound * strideA, strideA,
                     right.base + range.lowerBound * strideB, strideB, output.base + range.lowerBound, range.count)
             }
@@ -35,7 +35,7 @@ extension Tensor where Scalar: NumericScalar {
         let strideA = loop.innerStride(0)
         let strideB = loop.innerStride(1)
         loop.run { start, offsets, length in
-            Scalar._binaryKernel(
+            Scalar.kernels.binaryKernel(
                 operation, left.base + offsets.a, strideA, right.base + offsets.b, strideB, output.base + start, length)
         }
         return result
@@ -56,7 +56,7 @@ extension Tensor where Scalar: NumericScalar {
         let input = SharedPointer(basePointer)
         let output = SharedPointer(result.basePointer)
         forEachSegment(cost: 1) { start, offset, step, length in
-            Scalar._unaryKernel(operation, input.base + offset, step, output.base + start, length)
+            Scalar.kernels.unaryKernel(operation, input.base + offset, step, output.base + start, length)
         }
         return result
     }
@@ -151,7 +151,7 @@ extension Tensor where Scalar: NumericScalar {
         let input = SharedPointer(basePointer)
         let output = SharedPointer(result.basePointer)
         forEachSegment(cost: 1) { start, offset, step, length in
-            Scalar._clampKernel(
+            Scalar.kernels.clampKernel(
                 input.base + offset, step, lower: range.lowerBound, upper: range.upperBound, output.base + start, length)
         }
         return result
@@ -169,7 +169,7 @@ extension Tensor where Scalar: FloatingScalar {
         let input = SharedPointer(basePointer)
         let output = SharedPointer(result.basePointer)
         forEachSegment(cost: cost) { start, offset, step, length in
-            Scalar._floatingUnaryKernel(operation, input.base + offset, step, output.base + start, length)
+            Scalar.floatingRoutines.floatingUnaryKernel(operation, input.base + offset, step, output.base + start, length)
         }
         return result
     }

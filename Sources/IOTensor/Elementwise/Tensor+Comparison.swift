@@ -27,7 +27,7 @@ extension Tensor where Scalar: NumericScalar {
         let strideA = loop.innerStride(0)
         let strideB = loop.innerStride(1)
         loop.run { start, offsets, length in
-            Scalar._compareKernel(
+            Scalar.kernels.compareKernel(
                 operation, left.base + offsets.a, strideA, right.base + offsets.b, strideB, output.base + start, length)
         }
         return result

@@ -47,12 +47,12 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         if n == 0 || columns == 0 { return b.contiguous(forceCopy: true) }
         let factors = contiguous(forceCopy: true)
         var pivots = [Int32](repeating: 0, count: Int(n))
-        let info = Scalar._getrfColumnMajor(m: n, n: n, a: factors.basePointer, lda: n, ipiv: &pivots)
+        let info = Scalar.lapack.getrfColumnMajor(m: n, n: n, a: factors.basePointer, lda: n, ipiv: &pivots)
         try check(info, "?getrf", operation: "solve")
         if info > 0 { throw .singularMatrix(operation: "solve") }
         // Right-hand sides column-major: [k, n] row-major is n×k column-major.
         let rightHandSides = b.rank == 1 ? b.contiguous(forceCopy: true) : b.transposed().contiguous(forceCopy: true)
-        let solved = Scalar._getrsTransposedColumnMajor(
+        let solved = Scalar.lapack.getrsTransposedColumnMajor(
             n: n, nrhs: try blasInt(columns, operation: "solve"), a: factors.basePointer, lda: n, ipiv: pivots,
             b: rightHandSides.basePointer, ldb: n)
         try check(solved, "?getrs", operation: "solve")
@@ -67,10 +67,10 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         let a = contiguous(forceCopy: true)
         if n == 0 { return a }
         var pivots = [Int32](repeating: 0, count: Int(n))
-        let factored = Scalar._getrf(m: n, n: n, a: a.basePointer, lda: n, ipiv: &pivots)
+        let factored = Scalar.lapack.getrf(m: n, n: n, a: a.basePointer, lda: n, ipiv: &pivots)
         try check(factored, "?getrf", operation: "inverse")
         if factored > 0 { throw .singularMatrix(operation: "inverse") }
-        let inverted = Scalar._getri(n: n, a: a.basePointer, lda: n, ipiv: pivots)
+        let inverted = Scalar.lapack.getri(n: n, a: a.basePointer, lda: n, ipiv: pivots)
         try check(inverted, "?getri", operation: "inverse")
         if inverted > 0 { throw .singularMatrix(operation: "inverse") }
         return a
@@ -82,7 +82,7 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         if n == 0 { return 1 }
         let a = contiguous(forceCopy: true)
         var pivots = [Int32](repeating: 0, count: Int(n))
-        let info = Scalar._getrf(m: n, n: n, a: a.basePointer, lda: n, ipiv: &pivots)
+        let info = Scalar.lapack.getrf(m: n, n: n, a: a.basePointer, lda: n, ipiv: &pivots)
         try check(info, "?getrf", operation: "determinant")
         if info > 0 { return 0 }
         var result: Scalar = 1
@@ -102,7 +102,7 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         let n = try requireSquareMatrix("cholesky")
         let a = contiguous(forceCopy: true)
         if n == 0 { return a }
-        let info = Scalar._potrfLower(n: n, a: a.basePointer, lda: n)
+        let info = Scalar.lapack.potrfLower(n: n, a: a.basePointer, lda: n)
         try check(info, "?potrf", operation: "cholesky")
         if info > 0 { throw .notPositiveDefinite(operation: "cholesky") }
         let size = Int(n)
@@ -121,14 +121,14 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         let a = contiguous(forceCopy: true)
         var tau = [Scalar](repeating: 0, count: Swift.max(k, 1))
         if k == 0 { return (try Tensor.zeros([rows, 0]), try Tensor.zeros([0, columns])) }
-        try check(Scalar._geqrf(m: m, n: n, a: a.basePointer, lda: n, tau: &tau), "?geqrf", operation: "qr")
+        try check(Scalar.lapack.geqrf(m: m, n: n, a: a.basePointer, lda: n, tau: &tau), "?geqrf", operation: "qr")
         var r = try Tensor.zeros([k, columns])
         for row in 0..<k {
             for column in row..<columns { r.basePointer[row * columns + column] = a.basePointer[row * columns + column] }
         }
         // Q is the first k columns of the reflectors' product; ?orgqr needs them in an m×k array.
         let q = try a.slice(alongAxis: 1, 0..<k).contiguous(forceCopy: true)
-        try check(Scalar._orgqr(m: m, n: Int32(k), k: Int32(k), a: q.basePointer, lda: Int32(k), tau: tau), "?orgqr", operation: "qr")
+        try check(Scalar.lapack.orgqr(m: m, n: Int32(k), k: Int32(k), a: q.basePointer, lda: Int32(k), tau: tau), "?orgqr", operation: "qr")
         r.strides = Tensor.contiguousStrides(r.shape)
         return (q, r)
     }
@@ -151,7 +151,7 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         let vt = try Tensor.zeros([vtRows, columns])
         if k == 0 { return (u, s, vt) }
         let job = CChar(UInt8(ascii: fullMatrices ? "A" : "S"))
-        let info = Scalar._gesdd(
+        let info = Scalar.lapack.gesdd(
             jobz: job, m: m, n: n, a: a.basePointer, lda: n, s: s.basePointer, u: u.basePointer,
             ldu: Int32(Swift.max(uColumns, 1)), vt: vt.basePointer, ldvt: n)
         try check(info, "?gesdd", operation: "svd")
@@ -169,7 +169,7 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         let a = contiguous(forceCopy: true)
         let w = try Tensor.zeros([Int(n)])
         if n == 0 { return (w, a) }
-        let info = Scalar._syevd(n: n, a: a.basePointer, lda: n, w: w.basePointer)
+        let info = Scalar.lapack.syevd(n: n, a: a.basePointer, lda: n, w: w.basePointer)
         try check(info, "?syevd", operation: "symmetricEigen")
         if info > 0 { throw .noConvergence(operation: "symmetricEigen") }
         return (w, a)
@@ -203,7 +203,7 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         var effectiveRank: Int32 = 0
         if rows > 0 && columns > 0 && rightColumns > 0 {
             let threshold = rcond ?? (Scalar.ulpOfOne * Scalar(height))
-            let info = Scalar._gelsd(
+            let info = Scalar.lapack.gelsd(
                 m: m, n: n, nrhs: try blasInt(rightColumns, operation: "leastSquares"), a: a.basePointer, lda: n,
                 b: work.basePointer, ldb: Int32(rightColumns), s: singular.basePointer, rcond: threshold, rank: &effectiveRank)
             try check(info, "?gelsd", operation: "leastSquares")

@@ -98,7 +98,7 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         let storedColumns = layout.transposed ? rows : columns
         let x = vector.strides[0] >= 1 ? vector : vector.contiguous(forceCopy: true)
         let result = Tensor(uninitializedShape: [length])
-        Scalar._gemv(
+        Scalar.lapack.gemv(
             transpose: transposingMatrix != layout.transposed, m: try blasInt(storedRows, operation: "matmul"),
             n: try blasInt(storedColumns, operation: "matmul"), alpha: 1, a: stored.basePointer,
             lda: Int32(layout.leadingDimension), x: x.basePointer, incx: try blasInt(x.strides[0], operation: "matmul"),
@@ -162,7 +162,7 @@ extension Tensor where Scalar: LinearAlgebraScalar {
                 offsetA += position * left.tensor.strides[axis]
                 offsetB += position * right.tensor.strides[axis]
             }
-            Scalar._gemm(
+            Scalar.lapack.gemm(
                 transposeA: left.layout.transposed, transposeB: right.layout.transposed, m: m32, n: n32, k: k32,
                 alpha: 1, a: left.tensor.basePointer + offsetA, lda: Int32(left.layout.leadingDimension),
                 b: right.tensor.basePointer + offsetB, ldb: Int32(right.layout.leadingDimension), beta: addend == nil ? 0 : 1,
@@ -249,7 +249,7 @@ extension Tensor where Scalar: LinearAlgebraScalar {
         let n = try blasInt(count, operation: "dot")
         BLASRuntime.prepare()
         guard n > 0 else { return 0 }
-        return Scalar._dot(
+        return Scalar.lapack.dot(
             n: n, x: basePointer, incx: Int32(truncatingIfNeeded: strides[0]),
             y: other.basePointer, incy: Int32(truncatingIfNeeded: other.strides[0]))
     }

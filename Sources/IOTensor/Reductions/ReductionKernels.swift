@@ -4,9 +4,8 @@ public enum ReductionOperation: Sendable {
 }
 
 /// One axis reduction over a contiguous input seen as `[outer, length, inner]`, writing
-/// `[outer, inner]` values (or indices for `argmax` and `argmin`). Implementation detail of
-/// reductions; built only inside IOTensor.
-public struct ReductionJob<Scalar>: @unchecked Sendable {
+/// `[outer, inner]` values (or indices for `argmax` and `argmin`).
+struct ReductionJob<Scalar>: @unchecked Sendable {
     // Unchecked: the pointers are read and written only while the owning tensors are alive, and
     // parallel chunks write disjoint output elements.
     let input: UnsafePointer<Scalar>
@@ -21,8 +20,8 @@ public struct ReductionJob<Scalar>: @unchecked Sendable {
 /// keeps the rounding error of a float sum growing like log(n), as NumPy's does.
 private let pairwiseBlock = 2048
 
-extension NumericScalar {
-    public static func _reduceKernel(_ operation: ReductionOperation, _ job: ReductionJob<Self>) {
+extension NumericRoutines where KernelScalar == Self {
+    static func reduceKernel(_ operation: ReductionOperation, _ job: ReductionJob<Self>) {
         if job.inner == 1 {
             reduceRows(operation, job)
         } else {

@@ -48,7 +48,7 @@ extension Tensor where Scalar: NumericScalar {
         let result = Tensor(uninitializedShape: resultShape)
         let job = ReductionJob(
             input: source.basePointer, outer: outer, length: length, inner: inner, values: result.basePointer, indices: nil)
-        Scalar._reduceKernel(operation, job)
+        Scalar.kernels.reduceKernel(operation, job)
         return result
     }
 
@@ -108,7 +108,7 @@ extension Tensor where Scalar: NumericScalar {
         }
         let result = Tensor(uninitializedShape: [])
         let job = ReductionJob(input: source.basePointer, outer: 1, length: count, inner: 1, values: result.basePointer, indices: nil)
-        Scalar._reduceKernel(.sum, job)
+        Scalar.kernels.reduceKernel(.sum, job)
         return result
     }
 
@@ -176,7 +176,7 @@ extension Tensor where Scalar: NumericScalar {
         let result = Tensor<Int>(uninitializedShape: resultShape)
         let job = ReductionJob(
             input: source.basePointer, outer: outer, length: length, inner: inner, values: nil, indices: result.basePointer)
-        Scalar._reduceKernel(operation, job)
+        Scalar.kernels.reduceKernel(operation, job)
         return result
     }
 

@@ -1,7 +1,7 @@
 // Numerically stable softmax and log-softmax.
 
-extension FloatingScalar {
-    public static func _softmaxRowsKernel(
+extension FloatingRoutines where KernelScalar == Self {
+    static func softmaxRowsKernel(
         _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, rows: Int, length: Int, logarithm: Bool
     ) {
         let source = SharedPointer(input)
@@ -71,7 +71,8 @@ extension Tensor where Scalar: FloatingScalar {
         }
         let result = Tensor(uninitializedShape: shape)
         if length > 0 {
-            Scalar._softmaxRowsKernel(source.basePointer, result.basePointer, rows: count / length, length: length, logarithm: logarithm)
+            Scalar.floatingRoutines.softmaxRowsKernel(
+                source.basePointer, result.basePointer, rows: count / length, length: length, logarithm: logarithm)
         }
         return result
     }

@@ -34,28 +34,9 @@ public protocol NumericScalar: TensorScalar, Numeric, Comparable {
     /// Elementwise power.
     static func tensorPower(_ a: Self, _ b: Self) -> Self
 
-    // Kernel entry points. They are requirements (not free functions) so that generic tensor code
-    // reaches a loop specialized for the concrete type; their default implementations live next to
-    // the operations that use them. Not meant to be called directly.
-
-    /// Applies `operation` to one strided segment. Implementation detail of elementwise arithmetic.
-    static func _binaryKernel(
-        _ operation: BinaryOperation, _ a: UnsafePointer<Self>, _ strideA: Int,
-        _ b: UnsafePointer<Self>, _ strideB: Int, _ out: UnsafeMutablePointer<Self>, _ count: Int)
-    /// Compares one strided segment. Implementation detail of elementwise comparisons.
-    static func _compareKernel(
-        _ operation: ComparisonOperation, _ a: UnsafePointer<Self>, _ strideA: Int,
-        _ b: UnsafePointer<Self>, _ strideB: Int, _ out: UnsafeMutablePointer<Bool>, _ count: Int)
-    /// Applies `operation` to one strided segment. Implementation detail of unary operations.
-    static func _unaryKernel(
-        _ operation: UnaryOperation, _ a: UnsafePointer<Self>, _ strideA: Int,
-        _ out: UnsafeMutablePointer<Self>, _ count: Int)
-    /// Clamps one strided segment. Implementation detail of `clamped(to:)`.
-    static func _clampKernel(
-        _ a: UnsafePointer<Self>, _ strideA: Int, lower: Self, upper: Self,
-        _ out: UnsafeMutablePointer<Self>, _ count: Int)
-    /// Reduces one axis. Implementation detail of reductions.
-    static func _reduceKernel(_ operation: ReductionOperation, _ job: ReductionJob<Self>)
+    /// The CPU loops tensor operations run for this type. Opaque: an implementation detail of
+    /// IOTensor, which alone can make one.
+    static var numericKernels: NumericKernels<Self> { get }
 }
 
 /// A floating-point scalar type, `Float` or `Double`: the types with transcendental functions,
@@ -74,13 +55,9 @@ public protocol FloatingScalar: NumericScalar, BinaryFloatingPoint {
     static func tensorExp(
         _ source: UnsafePointer<Self>, _ destination: UnsafeMutablePointer<Self>, count: Int)
 
-    /// Applies `operation` to one strided segment. Implementation detail of unary operations.
-    static func _floatingUnaryKernel(
-        _ operation: FloatingUnaryOperation, _ a: UnsafePointer<Self>, _ strideA: Int,
-        _ out: UnsafeMutablePointer<Self>, _ count: Int)
-    /// Softmax or log-softmax over contiguous rows. Implementation detail of `softmax(alongAxis:)`.
-    static func _softmaxRowsKernel(
-        _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, rows: Int, length: Int, logarithm: Bool)
+    /// The CPU loops floating-point tensor operations run for this type. Opaque: an implementation
+    /// detail of IOTensor, which alone can make one.
+    static var floatingKernels: FloatingKernels<Self> { get }
 }
 
 extension FloatingScalar {
