@@ -53,7 +53,7 @@ public final class TCPTransport: Transport {
 
     private struct State {
         var receivers: [PeerID: @Sendable (WireFrame, PeerID) -> Void] = [:]
-        var connections: [PeerID: any Channel] = [:]
+        var connections: [PeerID: ConnectionWriter] = [:]
         var lostHandlers: [@Sendable (PeerID) -> Void] = []
         var servers: [any Channel] = []
         var rejections: [String] = []
@@ -191,7 +191,7 @@ public final class TCPTransport: Transport {
     private func send(
         header: [UInt8], payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID, local: () -> WireFrame
     ) throws {
-        let (receiver, channel) = try state.withLock { (state) throws(TransportError) in
+        let (receiver, connection) = try state.withLock { (state) throws(TransportError) in
             guard !state.isClosed else { throw .closed }
             return (state.receivers[destination], state.connections[destination])
         }
@@ -199,7 +199,8 @@ public final class TCPTransport: Transport {
             receiver(local(), source)
             return
         }
-        guard let channel else { throw TransportError.unknownPeer(destination) }
+        guard let connection else { throw TransportError.unknownPeer(destination) }
+        let channel = connection.channel
         let length = header.count + parts.reduce(0) { $0 + $1.count }
         guard length + 8 <= configuration.maximumFrameSize else {
             throw WireError.invalid(what: "frame", reason: "\(length) bytes exceed the \(configuration.maximumFrameSize)-byte frame cap")
@@ -210,7 +211,7 @@ public final class TCPTransport: Transport {
         buffer.writeInteger(destination.rawValue, endianness: .little)
         buffer.writeBytes(header)
         for part in parts { buffer.writeBytes(part) }
-        channel.writeAndFlush(buffer, promise: nil)
+        connection.send(buffer)
     }
 
     public func onPeerLost(_ handler: @escaping @Sendable (PeerID) -> Void) {
@@ -220,7 +221,7 @@ public final class TCPTransport: Transport {
     /// Whether the connection to `peer` can take more writes without queueing past the high-water
     /// mark; a sender that checks it slows down for a slow reader instead of growing memory.
     public func isWritable(to peer: PeerID) -> Bool {
-        state.withLock { $0.connections[peer] }?.isWritable ?? false
+        state.withLock { $0.connections[peer] }?.channel.isWritable ?? false
     }
 
     /// Returns once the connection to `peer` is writable again (below half the high-water mark);
@@ -230,7 +231,7 @@ public final class TCPTransport: Transport {
         func check(_ state: State) -> Check {
             if state.isClosed { return .closed }
             if state.receivers[peer] != nil { return .ready }
-            guard let channel = state.connections[peer] else { return .unknown }
+            guard let channel = state.connections[peer]?.channel else { return .unknown }
             return channel.isWritable ? .ready : .wait
         }
         func fail(_ check: Check) throws {
@@ -269,7 +270,7 @@ public final class TCPTransport: Transport {
                 state.connections = [:]
                 state.writableWaiters = [:]
             }
-            return (state.servers + Array(state.connections.values), state.writableWaiters.values.flatMap { $0 })
+            return (state.servers + state.connections.values.map(\.channel), state.writableWaiters.values.flatMap { $0 })
         }
         for waiter in waiters { waiter.resume(throwing: TransportError.closed) }
         for channel in channels { try? await channel.close() }
@@ -289,7 +290,7 @@ public final class TCPTransport: Transport {
         let refusal = state.withLock { state -> String? in
             if state.isClosed { return "the transport is closed" }
             if state.connections[peer] != nil { return "\(peer) is already connected" }
-            state.connections[peer] = channel
+            state.connections[peer] = ConnectionWriter(channel: channel)
             return nil
         }
         if refusal == nil { logger.info("connected to \(peer)") }
@@ -300,7 +301,7 @@ public final class TCPTransport: Transport {
     /// under the same ID (a replaced worker). Peer-lost handlers do not run for it.
     public func disconnect(_ peer: PeerID) {
         let (channel, waiters) = state.withLock { state -> ((any Channel)?, [OneShot<Void>]) in
-            (state.connections.removeValue(forKey: peer), state.writableWaiters.removeValue(forKey: peer) ?? [])
+            (state.connections.removeValue(forKey: peer)?.channel, state.writableWaiters.removeValue(forKey: peer) ?? [])
         }
         for waiter in waiters { waiter.resume(throwing: TransportError.unknownPeer(peer)) }
         channel?.close(promise: nil)
@@ -325,7 +326,7 @@ public final class TCPTransport: Transport {
 
     func connectionLost(peer: PeerID, channel: any Channel) {
         let (handlers, waiters) = state.withLock { state -> ([@Sendable (PeerID) -> Void], [OneShot<Void>]) in
-            guard state.connections[peer] === channel else { return ([], []) }
+            guard state.connections[peer]?.channel === channel else { return ([], []) }
             state.connections[peer] = nil
             return (state.isClosed ? [] : state.lostHandlers, state.writableWaiters.removeValue(forKey: peer) ?? [])
         }
@@ -336,7 +337,7 @@ public final class TCPTransport: Transport {
     /// The connection to `peer` drained below its low-water mark: wakes the senders waiting.
     func connectionWritable(peer: PeerID, channel: any Channel) {
         let waiters = state.withLock { state -> [OneShot<Void>] in
-            guard state.connections[peer] === channel else { return [] }
+            guard state.connections[peer]?.channel === channel else { return [] }
             return state.writableWaiters.removeValue(forKey: peer) ?? []
         }
         for waiter in waiters { waiter.resume() }

@@ -17,13 +17,13 @@ enum ClusterProcess {
     static func start(
         workers: Int,
         heartbeat: HeartbeatPolicy = HeartbeatPolicy(interval: .milliseconds(200), missedHeartbeats: 5, timeout: .seconds(10)),
-        resourcesPerWorker: ResourceSet = [.cpu: 1], sharedMemory: Bool = true
+        resourcesPerWorker: ResourceSet = [.cpu: 1], sharedMemory: Bool = true, pipelinedTaskLimit: Duration? = nil
     ) async throws -> Cluster {
-        try await Cluster.start(
-            .localProcesses(
-                workers: workers, resourcesPerWorker: resourcesPerWorker, heartbeat: heartbeat, workerExecutable: node,
-                workerArguments: ["worker"], sharedMemory: sharedMemory),
-            registry: ClusterTestFunctions.registry)
+        var configuration = ClusterConfiguration.localProcesses(
+            workers: workers, resourcesPerWorker: resourcesPerWorker, heartbeat: heartbeat, workerExecutable: node,
+            workerArguments: ["worker"], sharedMemory: sharedMemory)
+        if let pipelinedTaskLimit { configuration.pipelinedTaskLimit = pipelinedTaskLimit }
+        return try await Cluster.start(configuration, registry: ClusterTestFunctions.registry)
     }
 
     /// Whether process `pid` is gone (exited, or a zombie nobody reaped yet).

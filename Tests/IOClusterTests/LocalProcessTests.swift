@@ -59,6 +59,29 @@ struct LocalProcessTests {
         await cluster.shutdown()
     }
 
+    @Test("short tasks queued behind others on a worker killed mid-burst are retried on the workers left")
+    func queuedTasksSurviveAKill() async throws {
+        // Every function counts as short, however loaded the machine: the burst is pipelined.
+        let cluster = try await ClusterProcess.start(workers: 2, pipelinedTaskLimit: .seconds(60))
+        let spread = TaskOptions(placement: .spread)
+        let pids = try await cluster.get(try await (0..<4).asyncMap { _ in try await cluster.submit(F.processID, 50, options: spread) })
+        let victim = try #require(Set(pids).first)
+        // The driver queues a function's tasks only once it has timed some.
+        _ = try await cluster.get(try await (0..<20).asyncMap { try await cluster.submit(F.square, $0) })
+        var refs: [ObjectRef<Int>] = []
+        for value in 0..<4000 {
+            refs.append(try await cluster.submit(F.square, value))
+            if value == 1000 { kill(pid_t(victim), SIGKILL) }
+        }
+        #expect(try await cluster.get(refs) == (0..<4000).map { $0 * $0 })
+        let status = await cluster.status()
+        #expect(status.workers.filter { !$0.isAlive }.count == 1)
+        #expect(status.tasks.running == 0)
+        #expect(status.tasks.pipelined > 0)
+        #expect(status.workers.filter(\.isAlive).allSatisfy { $0.available == $0.total })
+        await cluster.shutdown()
+    }
+
     @Test("a task without retries on a lost worker fails with workerLost; one pinned to it is unschedulable")
     func lostWorkerWithoutRetries() async throws {
         let cluster = try await ClusterProcess.start(workers: 2)

@@ -30,6 +30,10 @@ struct MessageDecodingTests {
                                 id: ObjectID(session: 3, sequence: 4), holder: PeerID(2), typeName: "Tensor<Float>", byteCount: 1 << 20)),
                     ],
                     timeout: .milliseconds(1500), resultID: ObjectID(session: 3, sequence: 5))),
+            .execute(
+                TaskAssignment(
+                    taskID: 8, attempt: 0, functionName: "f", signature: "(Int) -> Int", arguments: [.inline(.value(4))],
+                    timeout: nil, resultID: ObjectID(session: 3, sequence: 6), after: 7)),
             .cancel(taskID: 9),
             .completed(TaskCompletion(taskID: 7, attempt: 1, worker: 2, outcome: .success(.value([1.5, 2.5])))),
             .completed(
@@ -63,6 +67,24 @@ struct MessageDecodingTests {
             let decoded = try RuntimeMessage(frame: frame)
             #expect(decoded.frame() == message.frame())
         }
+    }
+
+    @Test("the fuzz seed of a queued task assignment is current (regenerate with IOCOMPUTE_WRITE_SEEDS=1)")
+    func queuedAssignmentSeed() throws {
+        let message = RuntimeMessage.execute(
+            TaskAssignment(
+                taskID: 8, attempt: 0, functionName: "f", signature: "(Int) -> Int", arguments: [.inline(.value(4))],
+                timeout: .milliseconds(5), resultID: ObjectID(session: 3, sequence: 6), after: 7))
+        let bytes = message.frame().encoded()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/Seeds/execute-queued")
+        if ProcessInfo.processInfo.environment["IOCOMPUTE_WRITE_SEEDS"] != nil { try Data(bytes).write(to: url) }
+        #expect([UInt8](try Data(contentsOf: url)) == bytes, "Fuzz/Seeds/execute-queued is stale")
+        guard case .execute(let decoded) = try RuntimeMessage(frame: try WireFrame(decoding: bytes)) else {
+            Issue.record("not an assignment")
+            return
+        }
+        #expect(decoded.after == 7)
     }
 
     @Test("inputs the fuzzer found are rejected with typed errors (regressions)")

@@ -29,6 +29,18 @@ public struct ClusterConfiguration: Sendable {
     public var timelineCapacity: Int
     /// How the driver detects lost worker processes (not used in process).
     public var heartbeat: HeartbeatPolicy = HeartbeatPolicy()
+    /// How many short tasks a worker may hold queued behind each task it runs, so that it starts
+    /// the next one the moment one ends instead of waiting a round trip for the driver to send it.
+    /// Only tasks whose function has so far averaged under ``pipelinedTaskLimit`` are queued, and
+    /// only when no worker has free resources for them; a queued task inherits the resources of
+    /// the one it waits for. 8 for worker processes, 0 (off) in process, where a dispatch costs
+    /// no round trip.
+    public var pipelineDepth: Int
+    /// Functions whose tasks have averaged less than this, from dispatch to report, may have them
+    /// queued behind others (2 ms). Longer tasks wait for free resources: the round trip a queue
+    /// saves is small beside them, and a long task queued behind another long one could wait
+    /// while another worker idles.
+    public var pipelinedTaskLimit: Duration = .milliseconds(2)
 
     /// A configuration with every field given; the static constructors are easier to read.
     public init(
@@ -43,6 +55,7 @@ public struct ClusterConfiguration: Sendable {
         if case .network = mode { self.routesThroughCodec = true } else { self.routesThroughCodec = routesThroughCodec }
         self.timelineCapacity = timelineCapacity
         self.heartbeat = heartbeat
+        if case .network = mode { pipelineDepth = 8 } else { pipelineDepth = 0 }
     }
 
     /// The network of a multi-process cluster, `nil` in process.
@@ -74,6 +87,9 @@ public struct ClusterConfiguration: Sendable {
         guard workers >= 1 else { throw .invalidConfiguration("at least one worker is needed, not \(workers)") }
         guard resourcesPerWorker.isValid else { throw .invalidConfiguration("resources must be finite and non-negative") }
         guard objectStoreMemory > 0 else { throw .invalidConfiguration("the object store needs a positive memory cap") }
+        guard pipelineDepth >= 0, pipelinedTaskLimit >= .zero else {
+            throw .invalidConfiguration("the pipeline depth and the pipelined task limit cannot be negative")
+        }
         guard timelineCapacity >= 0 else { throw .invalidConfiguration("the timeline capacity cannot be negative") }
         guard heartbeat.interval > .zero, heartbeat.timeout > heartbeat.interval, heartbeat.missedHeartbeats >= 1 else {
             throw .invalidConfiguration("the heartbeat timeout must exceed a positive interval, and at least one miss is needed")

@@ -89,11 +89,16 @@ extension ClusterCore {
             }
             // Take the record out of the table (a move, not a copy); a retry puts it back.
             var task = state.tasks.remove(at: index).value
-            state.giveBack(task.options.resources, placement: task.options.placement, worker: worker)
+            // The task queued behind this one on its worker has started there: it takes over the
+            // resources, which are given back only when no task was waiting for them.
+            if !state.startSuccessor(of: task.id, on: worker, at: ended) {
+                state.giveBack(task.options.resources, placement: task.options.placement, worker: worker)
+            }
             state.workers[worker].running -= 1
             state.running -= 1
             runningNow = state.running
             if let started = task.startedAt {
+                state.recordDuration(of: task.function.name, seconds: (ended - started).seconds)
                 timelineEvent = TimelineEvent(
                     name: task.function.name, taskID: task.id, worker: worker, start: started, end: ended,
                     succeeded: { if case .success = completion.outcome { return true } else { return false } }())
@@ -152,10 +157,10 @@ extension ClusterCore {
             var effects = Effects()
             guard let producer = state.objects[id]?.producer, var task = state.tasks[producer] else { return effects }
             switch task.phase {
-            case .running(let worker):
+            case .running(let worker), .queued(let worker, _):
                 task.cancelRequested = true
                 state.tasks[producer] = task
-                effects.cancellations.append((worker, producer))
+                state.post(.cancel(worker: worker, taskID: producer), effects: &effects)
             case .waitingForInputs, .waitingForResources:
                 if case .waitingForResources = task.phase {
                     state.readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement)]?

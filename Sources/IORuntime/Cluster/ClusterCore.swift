@@ -43,7 +43,10 @@ final class ClusterCore: Sendable {
         let workers = (0..<configuration.workers).map {
             WorkerSlot(id: $0, total: configuration.resourcesPerWorker, available: configuration.resourcesPerWorker)
         }
-        state = Mutex(CoreState(workers: workers, routesThroughCodec: configuration.routesThroughCodec, isNetwork: link != nil))
+        state = Mutex(
+            CoreState(
+                workers: workers, routesThroughCodec: configuration.routesThroughCodec, isNetwork: link != nil,
+                pipelineDepth: configuration.pipelineDepth, pipelinedTaskLimit: configuration.pipelinedTaskLimit.seconds))
         if let link {
             router = MessageRouter(link: link, workerCount: configuration.workers, heartbeat: configuration.heartbeat)
         } else {
@@ -75,21 +78,7 @@ final class ClusterCore: Sendable {
 
     func perform(_ effects: Effects) {
         for (waiter, result) in effects.resumptions { waiter.resume(with: result) }
-        for (worker, assignment) in effects.dispatches {
-            do {
-                try router.trySend(.execute(assignment), toWorker: worker)
-            } catch TransportError.unknownPeer(let peer) {
-                // The worker's connection is gone: recovering from its loss retries the task.
-                router.declareLost(peer, reason: "its connection is gone")
-            } catch {
-                // The assignment cannot be sent at all (larger than a frame, say): the task fails.
-                complete(
-                    TaskCompletion(
-                        taskID: assignment.taskID, attempt: assignment.attempt, worker: worker,
-                        outcome: .thrown(TaskError(taskName: assignment.functionName, thrown: error))), from: worker)
-            }
-        }
-        for (worker, taskID) in effects.cancellations { router.send(.cancel(taskID: taskID), toWorker: worker) }
+        if effects.postedMessages { sendOutbox() }
         for (id, copy) in effects.fetches {
             Task { [self] in
                 do {
@@ -114,7 +103,7 @@ final class ClusterCore: Sendable {
                 },
                 tasks: .init(
                     submitted: state.submitted, waiting: state.tasks.count - running, running: running,
-                    finished: state.finished, failed: state.failed),
+                    finished: state.finished, failed: state.failed, pipelined: state.pipelined),
                 objectStore: .init(
                     objects: state.objects.count, bytesInMemory: state.bytesInMemory, bytesSpilled: state.bytesSpilled,
                     spilledObjects: state.spilledObjects, totalSpills: state.totalSpills, totalRestores: state.totalRestores,
@@ -130,7 +119,7 @@ final class ClusterCore: Sendable {
             guard !state.isShutDown else { return effects }
             state.isShutDown = true
             for (taskID, task) in state.tasks {
-                if case .running(let worker) = task.phase { effects.cancellations.append((worker, taskID)) }
+                if let worker = task.phase.worker { state.post(.cancel(worker: worker, taskID: taskID), effects: &effects) }
             }
             let pendingResults = state.tasks.values.map(\.result)
             state.tasks = [:]

@@ -17,6 +17,9 @@ public struct ClusterStatus: Sendable, CustomStringConvertible {
         public let running: Int
         public let finished: Int
         public let failed: Int
+        /// Tasks sent to a busy worker to wait there behind another, since the cluster started
+        /// (see ``ClusterConfiguration/pipelineDepth``).
+        public let pipelined: Int
     }
 
     /// Object-store use.
@@ -47,7 +50,7 @@ public struct ClusterStatus: Sendable, CustomStringConvertible {
             lines.append("  worker \(worker.id): \(worker.runningTasks) running, available \(worker.available) of \(worker.total)")
         }
         lines.append(
-            "tasks: \(tasks.submitted) submitted, \(tasks.waiting) waiting, \(tasks.running) running, \(tasks.finished) finished, \(tasks.failed) failed"
+            "tasks: \(tasks.submitted) submitted, \(tasks.waiting) waiting, \(tasks.running) running, \(tasks.finished) finished, \(tasks.failed) failed, \(tasks.pipelined) pipelined"
         )
         lines.append(
             "objects: \(objectStore.objects), \(objectStore.bytesInMemory) bytes in memory (cap \(objectStore.capacity)), \(objectStore.bytesSpilled) bytes spilled in \(objectStore.spilledObjects) objects"

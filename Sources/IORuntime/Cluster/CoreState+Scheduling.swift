@@ -12,9 +12,15 @@ extension CoreState {
                     readyQueues[key]?.removeFirst()
                     continue
                 }
-                guard let worker = chooseWorker(for: task) else { break }
-                readyQueues[key]?.removeFirst()
-                start(taskID, on: worker, effects: &effects, spill: spill)
+                if let worker = chooseWorker(for: task) {
+                    readyQueues[key]?.removeFirst()
+                    start(taskID, on: worker, effects: &effects, spill: spill)
+                } else if let (worker, chain) = chooseChain(for: task, key: key) {
+                    readyQueues[key]?.removeFirst()
+                    start(taskID, on: worker, behind: chain, effects: &effects, spill: spill)
+                } else {
+                    break
+                }
             }
             if readyQueues[key]?.isEmpty == true { readyQueues[key] = nil }
         }
@@ -79,7 +85,9 @@ extension CoreState {
         return best
     }
 
-    mutating func start(_ taskID: UInt64, on worker: Int, effects: inout Effects, spill: SpillStore) {
+    /// Sends task `taskID` to `worker`: to start now with resources taken here, or — `behind` one
+    /// of the worker's chains — to start there when the last task of that chain ends.
+    mutating func start(_ taskID: UInt64, on worker: Int, behind chain: Int? = nil, effects: inout Effects, spill: SpillStore) {
         guard let index = tasks.index(forKey: taskID) else { return }
         let task = tasks.values[index]
         // A gathered argument is assembled here from its parts, so parts kept by worker
@@ -121,20 +129,32 @@ extension CoreState {
             fail(task.result, error, effects: &effects)
             return
         }
-        acquire(task.options.resources, placement: task.options.placement, worker: worker)
-        workers[worker].running += 1
-        running += 1
-        if let current = tasks.index(forKey: taskID) {
-            tasks.values[current].phase = .running(worker: worker)
-            tasks.values[current].startedAt = .now
+        var predecessor: UInt64?
+        if let chain {
+            predecessor = workers[worker].chains[chain].tasks.last
+            workers[worker].chains[chain].tasks.append(taskID)
+            pipelined += 1
+        } else {
+            acquire(task.options.resources, placement: task.options.placement, worker: worker)
+            workers[worker].running += 1
+            running += 1
+            if pipelineDepth > 0 {
+                let key = ReadyQueueKey(resources: task.options.resources, placement: task.options.placement)
+                workers[worker].chains.append(TaskChain(key: key, tasks: [taskID]))
+            }
         }
-        effects.dispatches.append(
-            (
-                worker,
-                TaskAssignment(
-                    taskID: taskID, attempt: task.attempt, functionName: task.function.name,
-                    signature: task.function.signature, arguments: arguments, timeout: task.options.timeout, resultID: task.result)
-            ))
+        if let current = tasks.index(forKey: taskID) {
+            if let predecessor {
+                tasks.values[current].phase = .queued(worker: worker, after: predecessor)
+            } else {
+                tasks.values[current].phase = .running(worker: worker)
+                tasks.values[current].startedAt = .now
+            }
+        }
+        let assignment = TaskAssignment(
+            taskID: taskID, attempt: task.attempt, functionName: task.function.name, signature: task.function.signature,
+            arguments: arguments, timeout: task.options.timeout, resultID: task.result, after: predecessor)
+        post(.execute(worker: worker, assignment), effects: &effects)
     }
 
     /// How a starting task receives object `id`: inline, or — for a large object when workers

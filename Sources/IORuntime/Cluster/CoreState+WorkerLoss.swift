@@ -11,12 +11,13 @@ extension CoreState {
         workers[worker].available = workers[worker].total
         running -= workers[worker].running
         workers[worker].running = 0
+        workers[worker].chains = []
         reconstructObjects(lostWith: worker, reason: reason, effects: &effects, nextTaskID: nextTaskID)
         var failures: [(UInt64, any Error)] = []
         for taskID in Array(tasks.keys) {
             guard var task = tasks[taskID] else { continue }
             switch task.phase {
-            case .running(let on) where on == worker:
+            case .running(let on) where on == worker, .queued(let on, _) where on == worker:
                 if task.attempt < task.options.maxRetries && !task.cancelRequested {
                     task.attempt += 1
                     task.phase = .waitingForResources
@@ -29,7 +30,7 @@ extension CoreState {
                         ? CancellationError() : ClusterError.workerLost(worker: worker, task: task.function.name, reason: reason)
                     failures.append((taskID, error))
                 }
-            case .running:
+            case .running, .queued:
                 continue
             case .waitingForInputs, .waitingForResources:
                 if !isSatisfiable(task.options) {

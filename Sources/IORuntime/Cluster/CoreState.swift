@@ -2,8 +2,8 @@ import DequeModule
 
 /// Work to do once the core's lock is released: deliver messages and resume waiters.
 struct Effects {
-    var dispatches: [(worker: Int, assignment: TaskAssignment)] = []
-    var cancellations: [(worker: Int, taskID: UInt64)] = []
+    /// Whether messages were posted to `CoreState.outbox`.
+    var postedMessages = false
     var resumptions: [(ObjectWaiter, Result<Payload, any Error>)] = []
     var spillCandidates = false
     /// Objects in worker processes the driver must pull before a task can start.
@@ -32,18 +32,43 @@ struct CoreState {
     var placementGroups: [UInt64: [BundleSlot]] = [:]
     /// Tasks running now.
     var running = 0
+    /// Messages for workers in the order the core decided them, sent by one thread at a time
+    /// (see `ClusterCore.sendOutbox`): a worker must receive a task before one queued behind it.
+    var outbox: Deque<WorkerMessage> = []
+    /// Whether a thread is sending the outbox now.
+    var isSendingOutbox = false
     let routesThroughCodec: Bool
     /// Whether workers are processes (large objects then travel by reference and are pulled).
     let isNetwork: Bool
+    /// How many tasks may queue behind each running one on its worker (0: none).
+    let pipelineDepth: Int
+    /// Functions averaging less than this many seconds may have tasks queued.
+    let pipelinedTaskLimit: Double
+    /// The mean running time of each function's recent tasks in seconds, which decides whether
+    /// its tasks may be queued behind others.
+    var meanDurations: [String: Double] = [:]
+    /// Tasks queued behind others so far.
+    var pipelined = 0
 
-    init(workers: [WorkerSlot], routesThroughCodec: Bool, isNetwork: Bool = false) {
+    init(
+        workers: [WorkerSlot], routesThroughCodec: Bool, isNetwork: Bool = false, pipelineDepth: Int = 0,
+        pipelinedTaskLimit: Double = 0.002
+    ) {
+        self.pipelinedTaskLimit = pipelinedTaskLimit
         self.workers = workers
         self.routesThroughCodec = routesThroughCodec
         self.isNetwork = isNetwork
+        self.pipelineDepth = pipelineDepth
     }
 
     var storeSnapshot: StoreSnapshot {
         StoreSnapshot(bytesInMemory: bytesInMemory, bytesSpilled: bytesSpilled, totalSpills: totalSpills, totalRestores: totalRestores)
+    }
+
+    /// Queues `message` for its worker; `ClusterCore.perform` sends it.
+    mutating func post(_ message: WorkerMessage, effects: inout Effects) {
+        outbox.append(message)
+        effects.postedMessages = true
     }
 
     mutating func tick() -> UInt64 {
@@ -54,4 +79,10 @@ struct CoreState {
 
 extension Array {
     subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
+
+/// A message from the driver's core to one worker.
+enum WorkerMessage {
+    case execute(worker: Int, TaskAssignment)
+    case cancel(worker: Int, taskID: UInt64)
 }

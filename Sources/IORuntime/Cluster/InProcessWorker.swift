@@ -23,6 +23,18 @@ final class InProcessWorker: Sendable {
     private let configuration = Mutex(Configuration())
     private let jobs = Mutex<[UInt64: Task<Void, Never>]>([:])
 
+    /// Tasks queued behind others (`TaskAssignment.after`).
+    private struct Queue {
+        /// Tasks assigned here whose outcome is not reported yet, running or queued: the tasks
+        /// another may still be queued behind.
+        var unreported: Set<UInt64> = []
+        /// The task queued behind each task.
+        var successors: [UInt64: TaskAssignment] = [:]
+        /// Queued tasks cancelled before they started: reported as cancelled in their turn.
+        var cancelled: Set<UInt64> = []
+    }
+    private let queue = Mutex(Queue())
+
     init(index: Int) { self.index = index }
 
     func configure(registry: Registry, actorSystem: ClusterActorSystem?, report: @escaping @Sendable (RuntimeMessage) -> Void) {
@@ -39,9 +51,49 @@ final class InProcessWorker: Sendable {
 
     func handle(_ message: RuntimeMessage) {
         switch message {
-        case .execute(let assignment): run(assignment)
-        case .cancel(let taskID): jobs.withLock { $0[taskID] }?.cancel()
+        case .execute(let assignment): accept(assignment)
+        case .cancel(let taskID):
+            let queued = queue.withLock { queue in
+                guard queue.successors.values.contains(where: { $0.taskID == taskID }) else { return false }
+                queue.cancelled.insert(taskID)
+                return true
+            }
+            if !queued { jobs.withLock { $0[taskID] }?.cancel() }
         default: break
+        }
+    }
+
+    /// Starts an assigned task, or queues it behind the task it names when that one has not been
+    /// reported yet. (When it has, the driver learns so from that report and counts this one as
+    /// started, as it now is.)
+    private func accept(_ assignment: TaskAssignment) {
+        let startsNow = queue.withLock { queue in
+            queue.unreported.insert(assignment.taskID)
+            guard let after = assignment.after, queue.unreported.contains(after), queue.successors[after] == nil else { return true }
+            queue.successors[after] = assignment
+            return false
+        }
+        if startsNow { run(assignment) }
+    }
+
+    /// Called once `taskID`'s outcome is reported: starts the task queued behind it, or reports
+    /// it cancelled and moves on when it was cancelled while it waited.
+    private func reported(_ taskID: UInt64) {
+        var finished = taskID
+        while true {
+            let next = queue.withLock { queue -> (TaskAssignment, cancelled: Bool)? in
+                queue.unreported.remove(finished)
+                guard let next = queue.successors.removeValue(forKey: finished) else { return nil }
+                return (next, queue.cancelled.remove(next.taskID) != nil)
+            }
+            guard let (assignment, cancelled) = next else { return }
+            guard cancelled else {
+                run(assignment)
+                return
+            }
+            let report = configuration.withLock { $0.report }
+            report(.completed(TaskCompletion(taskID: assignment.taskID, attempt: assignment.attempt, worker: index, outcome: .cancelled)))
+            finished = assignment.taskID
         }
     }
 
@@ -53,6 +105,7 @@ final class InProcessWorker: Sendable {
         let finish: @Sendable (TaskOutcome) -> Bool = { outcome in
             guard !reported.exchange(true, ordering: .acquiringAndReleasing) else { return false }
             report(.completed(TaskCompletion(taskID: assignment.taskID, attempt: assignment.attempt, worker: worker, outcome: outcome)))
+            self.reported(assignment.taskID)
             return true
         }
         let function: ErasedFunction
@@ -102,6 +155,7 @@ final class InProcessWorker: Sendable {
     }
 
     func cancelAll() {
+        queue.withLock { queue in queue.cancelled.formUnion(queue.successors.values.map(\.taskID)) }
         for job in jobs.withLock({ Array($0.values) }) { job.cancel() }
     }
 

@@ -4,6 +4,16 @@ struct TaskRecord {
         case waitingForInputs
         case waitingForResources
         case running(worker: Int)
+        /// Sent to `worker`, which starts it once task `after` has ended (see `TaskChain`).
+        case queued(worker: Int, after: UInt64)
+
+        /// The worker the task was sent to, if it was.
+        var worker: Int? {
+            switch self {
+            case .running(let worker), .queued(let worker, _): worker
+            case .waitingForInputs, .waitingForResources: nil
+            }
+        }
     }
 
     enum Slot {
@@ -59,4 +69,6 @@ struct WorkerSlot {
     var running = 0
     /// False once the worker's process is lost; nothing is placed on it again.
     var isAlive = true
+    /// The tasks running here, each with those queued behind it (only when pipelining is on).
+    var chains: [TaskChain] = []
 }

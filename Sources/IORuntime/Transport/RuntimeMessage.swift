@@ -65,6 +65,10 @@ struct TaskAssignment: Sendable {
     let timeout: Duration?
     /// The object the result becomes (a worker process keeps large results under it).
     let resultID: ObjectID
+    /// The task this one is queued behind on the worker, which starts it as soon as that one's
+    /// outcome is reported (inheriting its resources); `nil` to start at once. See
+    /// `ClusterConfiguration.pipelineDepth`.
+    var after: UInt64? = nil
 }
 
 /// A task argument as assigned: its bytes, or — for a large object — where to pull it from.
@@ -203,6 +207,12 @@ extension RuntimeMessage {
             } else {
                 encoder.write(UInt8(0))
             }
+            if let after = assignment.after {
+                encoder.write(UInt8(1))
+                encoder.write(after)
+            } else {
+                encoder.write(UInt8(0))
+            }
             return WireFrame(kind: Kind.execute.rawValue, payload: encoder.bytes)
         case .cancel(let taskID):
             encoder.write(taskID)
@@ -338,10 +348,16 @@ extension RuntimeMessage {
             case 1: timeout = Duration(secondsComponent: try decoder.read(Int64.self), attosecondsComponent: try decoder.read(Int64.self))
             case let tag: throw .invalid(what: "timeout", reason: "tag \(tag)")
             }
+            var after: UInt64?
+            switch try decoder.read(UInt8.self) {
+            case 0: after = nil
+            case 1: after = try decoder.read(UInt64.self)
+            case let tag: throw .invalid(what: "predecessor", reason: "tag \(tag)")
+            }
             self = .execute(
                 TaskAssignment(
                     taskID: taskID, attempt: attempt, functionName: name, signature: signature, arguments: arguments, timeout: timeout,
-                    resultID: resultID))
+                    resultID: resultID, after: after))
         case .cancel:
             self = .cancel(taskID: try decoder.read(UInt64.self))
         case .completed:
