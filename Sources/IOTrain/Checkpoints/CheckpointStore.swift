@@ -59,6 +59,17 @@ public struct CheckpointStore: Sendable {
         }.sorted { $0.step < $1.step }
     }
 
+    /// The checkpoint saved at `step`.
+    ///
+    /// - Throws: `CocoaError(.fileReadNoSuchFile)` naming the folder when there is none (never
+    ///   saved, or pruned since).
+    public func checkpoint(step: Int) throws -> Checkpoint {
+        guard let found = try checkpoints().first(where: { $0.step == step }) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: folder(of: step)])
+        }
+        return found
+    }
+
     /// The newest checkpoint, the one a resumed run continues from.
     public func latest() throws -> Checkpoint? { try checkpoints().last }
 
@@ -91,14 +102,16 @@ public struct CheckpointStore: Sendable {
     }
 
     /// Saves a checkpoint (written to a temporary folder, then renamed into place) and prunes the
-    /// others.
+    /// others. A checkpoint of the same step already there is renamed aside first and deleted
+    /// afterwards, so a reader sees the old one or the new one, never a half-deleted folder;
+    /// when two savers race for one step, the first to rename wins and the other's copy goes.
     @discardableResult
     func save<Scalar>(
         step: Int, model: some Layer<Scalar>, optimizer: some Optimizer<Scalar>, metrics: [String: Double], history: [TrainingStep]
     ) throws -> Checkpoint {
         let manager = FileManager.default
         try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let final = directory + "/" + String(format: "step-%08d", step)
+        let final = folder(of: step)
         let temporary = directory + "/.incomplete-" + UUID().uuidString
         try manager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
         do {
@@ -108,8 +121,14 @@ public struct CheckpointStore: Sendable {
             encoder.outputFormatting = [.sortedKeys]
             let progress = CheckpointProgress(step: step, metrics: metrics, history: history)
             try encoder.encode(progress).write(to: URL(fileURLWithPath: temporary + "/progress.json"))
-            if manager.fileExists(atPath: final) { try manager.removeItem(atPath: final) }
-            try manager.moveItem(atPath: temporary, toPath: final)
+            if manager.fileExists(atPath: final) { discard(final) }
+            if rename(temporary, final) != 0 {
+                // Another saver put this step in place after the check above: keep theirs.
+                guard errno == EEXIST || errno == ENOTEMPTY, manager.fileExists(atPath: final + "/progress.json") else {
+                    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: final])
+                }
+                try? manager.removeItem(atPath: temporary)
+            }
         } catch {
             try? manager.removeItem(atPath: temporary)
             throw error
@@ -123,8 +142,17 @@ public struct CheckpointStore: Sendable {
         let all = try checkpoints()
         guard let latest = all.last else { return }
         let kept = Set(try ranked().prefix(keepBest).map(\.step)).union([latest.step])
-        for checkpoint in all where !kept.contains(checkpoint.step) {
-            try FileManager.default.removeItem(atPath: checkpoint.directory)
-        }
+        for checkpoint in all where !kept.contains(checkpoint.step) { discard(checkpoint.directory) }
+    }
+
+    /// The folder of the checkpoint of `step`.
+    private func folder(of step: Int) -> String { directory + "/" + String(format: "step-%08d", step) }
+
+    /// Takes a checkpoint folder out of view in one rename, then deletes it. Another process
+    /// pruning at the same time may have taken it already: that is not an error.
+    private func discard(_ folder: String) {
+        let trash = directory + "/.discarded-" + UUID().uuidString
+        guard rename(folder, trash) == 0 else { return }
+        try? FileManager.default.removeItem(atPath: trash)
     }
 }

@@ -19,11 +19,19 @@ struct DataParallelRank<Scalar: LinearAlgebraScalar & CollectiveScalar> {
 
         var step = 0
         var history: [TrainingStep] = []
-        if config.resume, let store, let latest = try store.latest() {
-            try model.load(from: latest.modelPath)
-            try optimizer.load(from: latest.optimizerPath)
-            step = latest.step
-            history = try store.progress(of: latest).history
+        if config.resume, let store {
+            // Rank 0 picks the checkpoint and every rank resumes from that one: a save still in
+            // flight from an earlier attempt could otherwise make the ranks see different latest
+            // checkpoints and run different numbers of steps.
+            var chosen = rank == 0 ? Int64(try store.latest()?.step ?? 0) : 0
+            if size > 1 { chosen = try await context.group.broadcast(Tensor<Int64>([chosen]), from: 0).scalars[0] }
+            if chosen > 0 {
+                let checkpoint = try store.checkpoint(step: Int(chosen))
+                try model.load(from: checkpoint.modelPath)
+                try optimizer.load(from: checkpoint.optimizerPath)
+                step = checkpoint.step
+                history = try store.progress(of: checkpoint).history
+            }
         }
         if size > 1 {
             // Replicas start equal whatever the recipe does: rank 0's weights everywhere.
