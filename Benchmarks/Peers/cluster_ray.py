@@ -71,6 +71,12 @@ if wanted("actor_calls_sync") or wanted("actor_calls_async"):
         seconds = best_seconds(lambda: ray.get([accumulator.add.remote(1) for _ in range(count)]), rounds=3)
         report("actor_calls_async", count / seconds, "calls/s")
 
+if wanted("wait_1000"):
+    # 1,000 results made by the workers, all ready: the cost of asking whether they are.
+    refs = [noop.remote(i) for i in range(1000)]
+    ray.get(refs)
+    report("wait_1000", 1 / best_seconds(lambda: ray.wait(refs, num_returns=len(refs)), rounds=3), "waits/s")
+
 # 100 MiB of float32, as a NumPy array (a tensor on the IOCompute side).
 mebibytes100 = 100 << 20
 floats100 = mebibytes100 // 4

@@ -31,9 +31,20 @@ let registry = Registry()
     .function(Functions.noop).function(Functions.increment).function(Functions.elementCount).function(Functions.makeFloats)
     .actor(Accumulator.self) { system in Accumulator(actorSystem: system) }
 
-try await Task.detached { try await runWorkloads() }.value
+// Each workload runs twice: from the main actor (rows ending in `@main`) and from a detached task.
+for caller in callers() {
+    let suffix = rowSuffix(caller)
+    if caller == "main" {
+        try await runWorkloads(suffix: suffix)
+    } else {
+        try await Task.detached { try await runWorkloads(suffix: suffix) }.value
+    }
+}
 
-func runWorkloads() async throws {
+/// Runs on the caller's executor: the main actor's when top-level code calls it.
+nonisolated(nonsending) func runWorkloads(suffix: String) async throws {
+    // The `@main` rows must really run on the main actor (a wrong isolation would stop here).
+    if suffix == rowSuffix("main") { MainActor.preconditionIsolated("the @main rows run on the main actor") }
     let cores = ProcessInfo.processInfo.activeProcessorCount
     // Worker processes run this program again: `Cluster.start` never returns in them.
     let cluster = try await Cluster.start(.localProcesses(workers: cores), registry: registry)
@@ -44,7 +55,7 @@ func runWorkloads() async throws {
         let seconds = try await bestSeconds {
             for i in 0..<count { keep(try await cluster.submit(noop, i).get()) }
         }
-        report("tasks_sync", Double(count) / seconds, "tasks/s")
+        report("tasks_sync" + suffix, Double(count) / seconds, "tasks/s")
     }
 
     if wanted("tasks_async") {
@@ -55,7 +66,7 @@ func runWorkloads() async throws {
             for i in 0..<count { refs.append(try await cluster.submit(noop, i)) }
             keep(try await cluster.get(refs))
         }
-        report("tasks_async", Double(count) / seconds, "tasks/s")
+        report("tasks_async" + suffix, Double(count) / seconds, "tasks/s")
     }
 
     if wanted("chain_100") {
@@ -64,7 +75,7 @@ func runWorkloads() async throws {
             for _ in 0..<100 { ref = try await cluster.submit(Functions.increment, ref) }
             keep(try await ref.get())
         }
-        report("chain_100", 100 / seconds, "tasks/s")
+        report("chain_100" + suffix, 100 / seconds, "tasks/s")
     }
 
     if wanted("actor_calls_sync") || wanted("actor_calls_async") {
@@ -74,7 +85,7 @@ func runWorkloads() async throws {
             let seconds = try await bestSeconds {
                 for _ in 0..<count { keep(try await accumulator.add(1)) }
             }
-            report("actor_calls_sync", Double(count) / seconds, "calls/s")
+            report("actor_calls_sync" + suffix, Double(count) / seconds, "calls/s")
         }
         if wanted("actor_calls_async") {
             let count = 5_000
@@ -84,8 +95,16 @@ func runWorkloads() async throws {
                     for try await value in group { keep(value) }
                 }
             }
-            report("actor_calls_async", Double(count) / seconds, "calls/s")
+            report("actor_calls_async" + suffix, Double(count) / seconds, "calls/s")
         }
+    }
+
+    if wanted("wait_1000") {
+        // 1,000 results made by the workers, all ready: the cost of asking whether they are.
+        let refs = try await (0..<1_000).asyncMap { try await cluster.submit(noop, $0) }
+        keep(try await cluster.get(refs))
+        let seconds = await bestSeconds { keep(await cluster.wait(refs, count: refs.count)) }
+        report("wait_1000" + suffix, 1 / seconds, "waits/s")
     }
 
     // 100 MiB of Float, as a tensor (a NumPy array on Ray's side).
@@ -98,7 +117,7 @@ func runWorkloads() async throws {
             let ref = try await cluster.put(payload)
             keep(try await cluster.submit(Functions.elementCount, ref).get())
         }
-        report("put_to_worker_100MiB", Double(mebibytes100) / seconds / Double(1 << 30), "GiB/s")
+        report("put_to_worker_100MiB" + suffix, Double(mebibytes100) / seconds / Double(1 << 30), "GiB/s")
     }
     if wanted("get_from_worker_100MiB") {
         // Made in a worker, read on the driver: the driver pulls it.
@@ -110,7 +129,7 @@ func runWorkloads() async throws {
             keep(try await ref.get())
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        report("get_from_worker_100MiB", Double(mebibytes100) / best / Double(1 << 30), "GiB/s")
+        report("get_from_worker_100MiB" + suffix, Double(mebibytes100) / best / Double(1 << 30), "GiB/s")
     }
 
     await cluster.shutdown()

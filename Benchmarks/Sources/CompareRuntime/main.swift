@@ -23,11 +23,21 @@ enum Functions {
     static let increment = RemoteFunction("increment") { (x: Int) async throws -> Int in x + 1 }
 }
 
-// The workloads run off the main actor, as a server's request handlers would: awaiting from the
-// main actor adds two thread hops to every call.
-try await Task.detached { try await runWorkloads() }.value
+// Each workload runs twice: from the main actor, as a `@main` program or top-level code calls the
+// runtime (rows ending in `@main`), and from a detached task, as a server's request handlers do.
+for caller in callers() {
+    let suffix = rowSuffix(caller)
+    if caller == "main" {
+        try await runWorkloads(suffix: suffix)
+    } else {
+        try await Task.detached { try await runWorkloads(suffix: suffix) }.value
+    }
+}
 
-func runWorkloads() async throws {
+/// Runs on the caller's executor: the main actor's when top-level code calls it.
+nonisolated(nonsending) func runWorkloads(suffix: String) async throws {
+    // The `@main` rows must really run on the main actor (a wrong isolation would stop here).
+    if suffix == rowSuffix("main") { MainActor.preconditionIsolated("the @main rows run on the main actor") }
     let noop = Functions.noop
     let increment = Functions.increment
     let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -40,7 +50,7 @@ func runWorkloads() async throws {
         let seconds = try await bestSeconds {
             for i in 0..<count { keep(try await cluster.submit(noop, i).get()) }
         }
-        report("tasks_sync", Double(count) / seconds, "tasks/s")
+        report("tasks_sync" + suffix, Double(count) / seconds, "tasks/s")
     }
 
     if wanted("tasks_async") {
@@ -51,7 +61,7 @@ func runWorkloads() async throws {
             for i in 0..<count { refs.append(try await cluster.submit(noop, i)) }
             keep(try await cluster.get(refs))
         }
-        report("tasks_async", Double(count) / seconds, "tasks/s")
+        report("tasks_async" + suffix, Double(count) / seconds, "tasks/s")
     }
 
     if wanted("chain_100") {
@@ -60,7 +70,7 @@ func runWorkloads() async throws {
             for _ in 0..<100 { ref = try await cluster.submit(increment, ref) }
             keep(try await ref.get())
         }
-        report("chain_100", 100 / seconds, "tasks/s")
+        report("chain_100" + suffix, 100 / seconds, "tasks/s")
     }
 
     if wanted("actor_calls_sync") || wanted("actor_calls_async") {
@@ -70,7 +80,7 @@ func runWorkloads() async throws {
             let seconds = try await bestSeconds {
                 for _ in 0..<count { keep(try await accumulator.add(1)) }
             }
-            report("actor_calls_sync", Double(count) / seconds, "calls/s")
+            report("actor_calls_sync" + suffix, Double(count) / seconds, "calls/s")
         }
         if wanted("actor_calls_async") {
             let count = 1_000
@@ -80,7 +90,7 @@ func runWorkloads() async throws {
                     for try await value in group { keep(value) }
                 }
             }
-            report("actor_calls_async", Double(count) / seconds, "calls/s")
+            report("actor_calls_async" + suffix, Double(count) / seconds, "calls/s")
         }
     }
 
@@ -94,7 +104,7 @@ func runWorkloads() async throws {
         let seconds = try await bestSeconds {
             for _ in 0..<count { keep(try await accumulator.add(1)) }
         }
-        report("actor_calls_sync_codec", Double(count) / seconds, "calls/s")
+        report("actor_calls_sync_codec" + suffix, Double(count) / seconds, "calls/s")
         await codecCluster.shutdown()
     }
 
@@ -103,12 +113,12 @@ func runWorkloads() async throws {
         let payload = [UInt8](repeating: 1, count: mebibytes100)
         if wanted("put_100MiB") {
             let seconds = try await bestSeconds { keep(try await cluster.put(payload)) }
-            report("put_100MiB", Double(mebibytes100) / seconds / Double(1 << 30), "GiB/s")
+            report("put_100MiB" + suffix, Double(mebibytes100) / seconds / Double(1 << 30), "GiB/s")
         }
         if wanted("get_100MiB") {
             let ref = try await cluster.put(payload)
             let seconds = try await bestSeconds { keep(try await ref.get()) }
-            report("get_100MiB", Double(mebibytes100) / seconds / Double(1 << 30), "GiB/s")
+            report("get_100MiB" + suffix, Double(mebibytes100) / seconds / Double(1 << 30), "GiB/s")
         }
     }
 
@@ -118,13 +128,13 @@ func runWorkloads() async throws {
         let seconds = try await bestSeconds {
             for _ in 0..<count { keep(try await ref.get()) }
         }
-        report("get_small", Double(count) / seconds, "gets/s")
+        report("get_small" + suffix, Double(count) / seconds, "gets/s")
     }
 
     if wanted("wait_1000") {
         let refs = try await (0..<1_000).asyncMap { try await cluster.put($0) }
         let seconds = await bestSeconds { keep(await cluster.wait(refs, count: refs.count)) }
-        report("wait_1000", 1 / seconds, "waits/s")
+        report("wait_1000" + suffix, 1 / seconds, "waits/s")
     }
 
     await cluster.shutdown()

@@ -11,8 +11,9 @@ public func report(_ name: String, _ value: Double, _ unit: String) {
     fflush(nil)
 }
 
-/// The best (smallest) of `rounds` timings of `body`, in seconds, after one warm-up.
-public func bestSeconds(rounds: Int = 5, _ body: () async throws -> Void) async rethrows -> Double {
+/// The best (smallest) of `rounds` timings of `body`, in seconds, after one warm-up. Runs on
+/// the caller's executor (the main actor's, for the `@main` rows).
+nonisolated(nonsending) public func bestSeconds(rounds: Int = 5, _ body: () async throws -> Void) async rethrows -> Double {
     try await body()
     var best = Double.infinity
     for _ in 0..<rounds {
@@ -29,6 +30,18 @@ public func wanted(_ name: String) -> Bool {
     let selected = Set(CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("--") })
     return selected.isEmpty || selected.contains(name)
 }
+
+/// Who calls the runtime: `main` (the main actor, as a `@main` program or top-level code does)
+/// and `detached` (a task off the main actor, as a server's handlers do). Both by default;
+/// `--caller=main` or `--caller=detached` picks one.
+public func callers() -> [String] {
+    let chosen = CommandLine.arguments.filter { $0.hasPrefix("--caller=") }.map { String($0.dropFirst("--caller=".count)) }
+    return chosen.isEmpty ? ["main", "detached"] : chosen
+}
+
+/// The suffix of a row measured from `caller`: `@main` from the main actor, none off it (the
+/// peer's figure for both is its row without the suffix).
+public func rowSuffix(_ caller: String) -> String { caller == "main" ? "@main" : "" }
 
 extension Sequence {
     public func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {

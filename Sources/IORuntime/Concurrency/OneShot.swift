@@ -74,9 +74,16 @@ package final class OneShot<Value: Sendable>: Sendable {
 
     /// Waits for the result. When the calling task is cancelled first, throws
     /// `CancellationError` and calls `onCancel` (at most once) so the owner can forget this
-    /// waiter. Only one task may wait on a `OneShot`.
+    /// waiter. Only one task may wait on a `OneShot`. Returns without suspending when the result
+    /// is already set.
     package func value(onCancel: @escaping @Sendable () -> Void = {}) async throws -> Value {
-        try await withTaskCancellationHandler {
+        let settled = state.withLock { state -> Result<Value, any Error>? in
+            guard case .resolved(let result) = state else { return nil }
+            state = .delivered
+            return result
+        }
+        if let settled { return try settled.get() }
+        return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
                 let ready = state.withLock { state -> Result<Value, any Error>? in
                     switch state {
