@@ -129,9 +129,13 @@ public final class Cluster: Sendable {
         _ refs: [ObjectRef<Value>], count: Int? = nil, timeout: Duration? = nil
     ) async -> (ready: [ObjectRef<Value>], pending: [ObjectRef<Value>]) {
         let needed = min(max(count ?? refs.count, 0), refs.count)
-        if needed > 0 {
-            let gate = WaitGate(needed: needed)
-            for ref in refs { core.whenSettled(ref.id) { gate.settle() } }
+        let ids = refs.map { $0.id }
+        // One look at the object table for all of them: enough ready ones return at once.
+        var settled = core.settledFlags(ids)
+        let alreadyReady = settled.reduce(0) { $0 + ($1 ? 1 : 0) }
+        if needed > alreadyReady {
+            let gate = WaitGate(needed: needed - alreadyReady)
+            core.whenSettled(zip(ids, settled).filter { !$0.1 }.map(\.0)) { gate.settle() }
             let timer = timeout.map { timeout in
                 Task {
                     try? await Task.sleep(for: timeout)
@@ -141,11 +145,20 @@ public final class Cluster: Sendable {
             // Cancellation ends the wait like the timeout: the caller gets what is ready now.
             _ = try? await gate.opened.value()
             timer?.cancel()
+            settled = core.settledFlags(ids)
         }
+        // All ready (or none): the refs as given, without a copy. This generic code is not
+        // specialized for the caller's type, so an element-wise split costs tens of nanoseconds
+        // per ref.
+        let readyCount = settled.reduce(0) { $0 + ($1 ? 1 : 0) }
+        if readyCount == refs.count { return (refs, []) }
+        if readyCount == 0 { return ([], refs) }
         var ready: [ObjectRef<Value>] = []
         var pending: [ObjectRef<Value>] = []
-        for ref in refs {
-            if core.isSettled(ref.id) { ready.append(ref) } else { pending.append(ref) }
+        ready.reserveCapacity(readyCount)
+        pending.reserveCapacity(refs.count - readyCount)
+        for index in refs.indices {
+            if settled[index] { ready.append(refs[index]) } else { pending.append(refs[index]) }
         }
         return (ready, pending)
     }
@@ -201,12 +214,14 @@ extension ClusterCore {
         return .bytes(typeName: typeName, bytes)
     }
 
-    /// Whether `id` is sealed (in memory or on disk) or failed.
-    func isSettled(_ id: ObjectID) -> Bool {
+    /// Whether each of `ids` is sealed (in memory, on disk or in a worker) or failed (a missing
+    /// object counts as failed), under one acquisition of the lock.
+    func settledFlags(_ ids: [ObjectID]) -> [Bool] {
         state.withLock { state in
-            guard let entry = state.objects[id] else { return true }
-            if case .pending = entry.state { return false }
-            return true
+            ids.map { id in
+                guard let index = state.objects.index(forKey: id) else { return true }
+                return !state.objects.values[index].isPendingInPlace()
+            }
         }
     }
 }

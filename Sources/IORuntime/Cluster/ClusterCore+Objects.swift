@@ -92,6 +92,23 @@ extension ClusterCore {
         }
     }
 
+    /// Calls `callback` once for each of `ids` as it is sealed or fails (at once for those that
+    /// already have), registering all of them under one acquisition of the lock.
+    func whenSettled(_ ids: [ObjectID], _ callback: @escaping @Sendable () -> Void) {
+        let settledNow = state.withLock { state -> Int in
+            var settled = 0
+            for id in ids {
+                guard let index = state.objects.index(forKey: id), state.objects.values[index].isPendingInPlace() else {
+                    settled += 1
+                    continue
+                }
+                state.objects.values[index].waiters.append(.callback { _ in callback() })
+            }
+            return settled
+        }
+        for _ in 0..<settledNow { callback() }
+    }
+
     /// Calls `callback` once `id` is sealed or has failed (at once if it already has).
     func whenSettled(_ id: ObjectID, _ callback: @escaping @Sendable () -> Void) {
         let settled = state.withLock { state -> Bool in

@@ -66,4 +66,14 @@ struct ObjectEntry {
     var producer: UInt64?
     /// How to make it again if the worker holding its only copy is lost.
     var lineage: Lineage?
+
+    /// Whether the object is still being made.
+    var isPending: Bool {
+        if case .pending = state { return true }
+        return false
+    }
+
+    /// `isPending`, read in place: called on a table element, a mutating method goes through the
+    /// dictionary's modify accessor instead of copying the entry (its arrays and lineage) out.
+    mutating func isPendingInPlace() -> Bool { isPending }
 }
