@@ -138,6 +138,28 @@ struct TaskGraphTests {
             #expect(await cluster.wait([slow]).ready == [slow])
         }
     }
+
+    @Test("wait counts sealed, failed and put objects as ready, in the order given", arguments: [false, true])
+    func waitOnSettled(codec: Bool) async throws {
+        try await withCluster(codec: codec) { cluster in
+            let squares = try await (0..<50).asyncMap { try await cluster.submit(Functions.square, $0) }
+            let failed = try await cluster.submit(Functions.fail, 3)
+            let stored = try await cluster.put(7)
+            _ = try await cluster.get(squares)
+            await #expect(throws: TaskError.self) { try await failed.get() }
+            let refs = squares + [failed, stored]
+            let answer = await cluster.wait(refs)
+            #expect(answer.ready == refs && answer.pending.isEmpty)
+            // A pending one among them is reported as such, the rest as ready.
+            let gate = TestGates.make()
+            let gated = try await cluster.submit(Functions.gated, gate)
+            let mixed = await cluster.wait(squares + [gated], count: 50)
+            #expect(mixed.ready == squares && mixed.pending == [gated])
+            TestGates.open(gate)
+            #expect(try await gated.get() == gate)
+            #expect(await cluster.wait(squares + [gated]).pending.isEmpty)
+        }
+    }
 }
 
 /// Gates that tests open to let a waiting task finish: no task races a sleep against the test.

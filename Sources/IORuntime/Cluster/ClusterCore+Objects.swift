@@ -125,17 +125,18 @@ extension ClusterCore {
         drainReleases()
         let id = ids.nextObject()
         let payload = storedPayload(value)
+        let flag = SettleFlag()
         let store = try state.withLock { (state) throws(ClusterError) -> (StoreSnapshot, StoreSnapshot) in
             guard !state.isShutDown else { throw .shutDown }
             let before = state.storeSnapshot
-            state.objects[id] = ObjectEntry(state: .pending, handles: 1)
+            state.objects[id] = ObjectEntry(state: .pending, handles: 1, flag: flag)
             var effects = Effects()
             state.seal(id, payload, location: nil, effects: &effects)
             state.enforce(capacity: configuration.objectStoreMemory, spill: spill)
             return (before, state.storeSnapshot)
         }
         metrics.observeStore(store.1, since: store.0)
-        return ObjectHandle(adopting: id, core: self)
+        return ObjectHandle(adopting: id, core: self, flag: flag)
     }
 
     // MARK: Releasing objects

@@ -14,6 +14,7 @@ extension ClusterCore {
         }
         let taskID = ids.nextSequence()
         let result = ids.nextObject()
+        let flag = SettleFlag()
         let effects = try state.withLock { (state) throws(ClusterError) -> Effects in
             guard !state.isShutDown else { throw .shutDown }
             guard state.isSatisfiable(options) else {
@@ -22,7 +23,7 @@ extension ClusterCore {
                     reason: "no worker offers \(options.resources) (each offers \(configuration.resourcesPerWorker))")
             }
             var effects = Effects()
-            state.objects[result] = ObjectEntry(state: .pending, handles: 1, producer: taskID)
+            state.objects[result] = ObjectEntry(state: .pending, handles: 1, producer: taskID, flag: flag)
             state.submitted += 1
             var task = TaskRecord(
                 id: taskID, function: function, arguments: arguments, unresolved: 0, result: result,
@@ -61,7 +62,7 @@ extension ClusterCore {
         }
         metrics.submitted.increment()
         perform(effects)
-        return ObjectHandle(adopting: result, core: self)
+        return ObjectHandle(adopting: result, core: self, flag: flag)
     }
 
     // MARK: Completing

@@ -1,4 +1,18 @@
 import DequeModule
+import Synchronization
+
+/// Whether an object has been sealed or has failed, readable without the core's lock: shared by
+/// its entry in the object table, which sets it whenever the entry's state changes, and by its
+/// handles, through which `Cluster.wait` answers for refs that are all ready without taking the
+/// lock. A read can be a moment behind the table, never ahead of it.
+final class SettleFlag: Sendable {
+    private let settled = Atomic<Bool>(false)
+
+    /// Whether the object was sealed (in memory, on disk or in a worker) or failed.
+    var isSettled: Bool { settled.load(ordering: .acquiring) }
+
+    func set(_ value: Bool) { settled.store(value, ordering: .releasing) }
+}
 
 /// Where an object is in its life.
 enum ObjectState {
@@ -50,7 +64,10 @@ enum ObjectWaiter {
 
 /// The owner's record of one object.
 struct ObjectEntry {
-    var state: ObjectState
+    /// Made `.pending` (an entry made in another state sets its flag itself).
+    var state: ObjectState {
+        didSet { flag.set(!isPending) }
+    }
     /// Live `ObjectHandle`s (refs held by users and by waiting tasks).
     var handles: Int
     var waiters: [ObjectWaiter] = []
@@ -66,6 +83,8 @@ struct ObjectEntry {
     var producer: UInt64?
     /// How to make it again if the worker holding its only copy is lost.
     var lineage: Lineage?
+    /// Mirrors `state` for readers without the lock; the object's handles hold it too.
+    var flag = SettleFlag()
 
     /// Whether the object is still being made.
     var isPending: Bool {

@@ -14,6 +14,24 @@ public struct ObjectRef<Value: WireSerializable>: Sendable, Hashable, CustomStri
     public var id: ObjectID { handle.id }
     let handle: ObjectHandle
 
+    /// Whether every ref in `refs` is ready or has failed, read without the cluster's lock (a
+    /// moment behind at most). The handles are read straight from the array's storage: a ref is
+    /// a single handle reference (checked below), so no generic code runs per element. This
+    /// function is not specialized for the caller's `Value`, and a generic loop over the refs
+    /// costs tens of nanoseconds per ref where this costs one or two.
+    static func allSettled(_ refs: [ObjectRef]) -> Bool {
+        guard MemoryLayout<ObjectRef>.size == MemoryLayout<ObjectHandle>.size else {
+            return refs.allSatisfy { $0.handle.flag.isSettled }
+        }
+        return refs.withUnsafeBytes { storage in
+            for offset in stride(from: 0, to: storage.count, by: MemoryLayout<ObjectRef>.stride) {
+                let handle = storage.load(fromByteOffset: offset, as: Unmanaged<ObjectHandle>.self)
+                if !handle.takeUnretainedValue().flag.isSettled { return false }
+            }
+            return true
+        }
+    }
+
     init(handle: ObjectHandle) { self.handle = handle }
 
     /// The object's value, waiting for it if the task that makes it is still running.
@@ -37,11 +55,15 @@ public struct ObjectRef<Value: WireSerializable>: Sendable, Hashable, CustomStri
 final class ObjectHandle: Sendable {
     let id: ObjectID
     let core: ClusterCore
+    /// The entry's settled flag.
+    let flag: SettleFlag
 
-    /// Wraps a reference the caller has already counted in the object table.
-    init(adopting id: ObjectID, core: ClusterCore) {
+    /// Wraps a reference the caller has already counted in the object table, whose entry holds
+    /// `flag`.
+    init(adopting id: ObjectID, core: ClusterCore, flag: SettleFlag) {
         self.id = id
         self.core = core
+        self.flag = flag
     }
 
     deinit { core.releaseHandle(id) }
