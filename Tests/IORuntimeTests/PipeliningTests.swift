@@ -139,6 +139,26 @@ struct PipeliningTests {
         }
     }
 
+    @Test("a queued task's timeout counts from when it starts, not from when it was queued")
+    func timeoutsStartWithTheTask() async throws {
+        try await withPipelinedCluster(workers: 1) { cluster in
+            #expect(try await cluster.submit(Pipelined.increment, 0).get() == 1)
+            let blocker = TestGates.make()
+            let open = TestGates.make()
+            TestGates.open(open)
+            _ = try await cluster.submit(Pipelined.gated, open).get()
+            let running = try await cluster.submit(Pipelined.gated, blocker)
+            let timed = TaskOptions(timeout: .seconds(1))
+            let queued = try await (0..<3).asyncMap { try await cluster.submit(Pipelined.increment, $0, options: timed) }
+            // The queue waits longer than the timeout; each task then takes microseconds.
+            try await Task.sleep(for: .milliseconds(1500))
+            TestGates.open(blocker)
+            #expect(try await running.get() == blocker)
+            #expect(try await cluster.get(queued) == [1, 2, 3])
+            #expect(await cluster.status().tasks.pipelined >= 3)
+        }
+    }
+
     @Test("without pipelining (depth 0) the same burst runs as before")
     func depthZero() async throws {
         try await withPipelinedCluster(depth: 0) { cluster in
