@@ -63,9 +63,16 @@ func withCluster(
     workers: Int = 2, codec: Bool, resources: ResourceSet = [.cpu: 1], memory: Int = 1 << 30,
     registry: Registry = Functions.registry, _ body: (Cluster) async throws -> Void
 ) async throws {
-    let cluster = try await Cluster.start(
+    try await withCluster(
         .inProcess(workers: workers, resourcesPerWorker: resources, objectStoreMemory: memory, routesThroughCodec: codec),
-        registry: registry)
+        registry: registry, body)
+}
+
+/// Runs `body` on a fresh cluster made with `configuration`, and shuts it down.
+func withCluster(
+    _ configuration: ClusterConfiguration, registry: Registry, _ body: (Cluster) async throws -> Void
+) async throws {
+    let cluster = try await Cluster.start(configuration, registry: registry)
     do {
         try await body(cluster)
     } catch {

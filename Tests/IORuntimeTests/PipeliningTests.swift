@@ -52,14 +52,7 @@ func withPipelinedCluster(workers: Int = 2, depth: Int = 4, _ body: (Cluster) as
     configuration.pipelineDepth = depth
     // Every function counts as short however loaded the machine is, so that queues form.
     configuration.pipelinedTaskLimit = .seconds(60)
-    let cluster = try await Cluster.start(configuration, registry: Pipelined.registry)
-    do {
-        try await body(cluster)
-    } catch {
-        await cluster.shutdown()
-        throw error
-    }
-    await cluster.shutdown()
+    try await withCluster(configuration, registry: Pipelined.registry, body)
 }
 
 @Suite("Pipelined tasks", .timeLimit(.minutes(3)))

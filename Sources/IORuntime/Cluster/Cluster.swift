@@ -131,13 +131,12 @@ public final class Cluster: Sendable {
         // Every ref ready: answered from the flags the refs carry, without the cluster's lock.
         if ObjectRef.allSettled(refs) { return (refs, []) }
         let needed = min(max(count ?? refs.count, 0), refs.count)
-        let ids = refs.map { $0.id }
-        // One look at the object table for all of them: enough ready ones return at once.
-        var settled = core.settledFlags(ids)
-        let alreadyReady = settled.reduce(0) { $0 + ($1 ? 1 : 0) }
+        var settled = refs.map(\.isSettled)
+        let alreadyReady = settled.count { $0 }
         if needed > alreadyReady {
+            // Refs that settle between the look above and the registration are called back at once.
             let gate = WaitGate(needed: needed - alreadyReady)
-            core.whenSettled(zip(ids, settled).filter { !$0.1 }.map(\.0)) { gate.settle() }
+            core.whenSettled(zip(refs, settled).filter { !$0.1 }.map(\.0.id)) { gate.settle() }
             let timer = timeout.map { timeout in
                 Task {
                     try? await Task.sleep(for: timeout)
@@ -147,20 +146,12 @@ public final class Cluster: Sendable {
             // Cancellation ends the wait like the timeout: the caller gets what is ready now.
             _ = try? await gate.opened.value()
             timer?.cancel()
-            settled = core.settledFlags(ids)
+            settled = refs.map(\.isSettled)
         }
-        // All ready (or none): the refs as given, without a copy. This generic code is not
-        // specialized for the caller's type, so an element-wise split costs tens of nanoseconds
-        // per ref.
-        let readyCount = settled.reduce(0) { $0 + ($1 ? 1 : 0) }
-        if readyCount == refs.count { return (refs, []) }
-        if readyCount == 0 { return ([], refs) }
         var ready: [ObjectRef<Value>] = []
         var pending: [ObjectRef<Value>] = []
-        ready.reserveCapacity(readyCount)
-        pending.reserveCapacity(refs.count - readyCount)
-        for index in refs.indices {
-            if settled[index] { ready.append(refs[index]) } else { pending.append(refs[index]) }
+        for (ref, isSettled) in zip(refs, settled) {
+            if isSettled { ready.append(ref) } else { pending.append(ref) }
         }
         return (ready, pending)
     }
@@ -216,14 +207,4 @@ extension ClusterCore {
         return .bytes(typeName: typeName, bytes)
     }
 
-    /// Whether each of `ids` is sealed (in memory, on disk or in a worker) or failed (a missing
-    /// object counts as failed), under one acquisition of the lock.
-    func settledFlags(_ ids: [ObjectID]) -> [Bool] {
-        state.withLock { state in
-            ids.map { id in
-                guard let index = state.objects.index(forKey: id) else { return true }
-                return !state.objects.values[index].isPendingInPlace()
-            }
-        }
-    }
 }

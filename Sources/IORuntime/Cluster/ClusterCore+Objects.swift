@@ -98,7 +98,7 @@ extension ClusterCore {
         let settledNow = state.withLock { state -> Int in
             var settled = 0
             for id in ids {
-                guard let index = state.objects.index(forKey: id), state.objects.values[index].isPendingInPlace() else {
+                guard let index = state.objects.index(forKey: id), state.objects.values[index].isPending else {
                     settled += 1
                     continue
                 }
@@ -107,16 +107,6 @@ extension ClusterCore {
             return settled
         }
         for _ in 0..<settledNow { callback() }
-    }
-
-    /// Calls `callback` once `id` is sealed or has failed (at once if it already has).
-    func whenSettled(_ id: ObjectID, _ callback: @escaping @Sendable () -> Void) {
-        let settled = state.withLock { state -> Bool in
-            guard let entry = state.objects[id], case .pending = entry.state else { return true }
-            state.objects[id]?.waiters.append(.callback { _ in callback() })
-            return false
-        }
-        if settled { callback() }
     }
 
     // MARK: Putting objects

@@ -91,8 +91,4 @@ struct ObjectEntry {
         if case .pending = state { return true }
         return false
     }
-
-    /// `isPending`, read in place: called on a table element, a mutating method goes through the
-    /// dictionary's modify accessor instead of copying the entry (its arrays and lineage) out.
-    mutating func isPendingInPlace() -> Bool { isPending }
 }

@@ -14,6 +14,10 @@ public struct ObjectRef<Value: WireSerializable>: Sendable, Hashable, CustomStri
     public var id: ObjectID { handle.id }
     let handle: ObjectHandle
 
+    /// Whether the object is ready or has failed, read without the cluster's lock (a moment
+    /// behind at most).
+    var isSettled: Bool { handle.flag.isSettled }
+
     /// Whether every ref in `refs` is ready or has failed, read without the cluster's lock (a
     /// moment behind at most). The handles are read straight from the array's storage: a ref is
     /// a single handle reference (checked below), so no generic code runs per element. This
@@ -21,7 +25,7 @@ public struct ObjectRef<Value: WireSerializable>: Sendable, Hashable, CustomStri
     /// costs tens of nanoseconds per ref where this costs one or two.
     static func allSettled(_ refs: [ObjectRef]) -> Bool {
         guard MemoryLayout<ObjectRef>.size == MemoryLayout<ObjectHandle>.size else {
-            return refs.allSatisfy { $0.handle.flag.isSettled }
+            return refs.allSatisfy(\.isSettled)
         }
         return refs.withUnsafeBytes { storage in
             for offset in stride(from: 0, to: storage.count, by: MemoryLayout<ObjectRef>.stride) {
