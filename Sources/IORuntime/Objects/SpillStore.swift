@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -13,29 +15,37 @@ struct SpilledObject {
 
 /// Writes objects to files in a private folder and reads them back.
 final class SpillStore: Sendable {
-    let directory: String
+    /// The folder, once there is one: the configured folder at once, a fresh temporary one at
+    /// the first spill (a program that never spills, or exits without shutting its cluster
+    /// down, leaves nothing behind).
+    private let folder: Mutex<String?>
 
     /// A store in `directory`, or in a fresh folder under the temporary folder.
     init(directory: String?) throws(ClusterError) {
-        if let directory {
-            self.directory = directory
-            if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-                throw .invalidConfiguration("cannot create the spill folder \(directory): \(String(cString: strerror(errno)))")
-            }
-        } else {
+        if let directory, mkdir(directory, 0o700) != 0 && errno != EEXIST {
+            throw .invalidConfiguration("cannot create the spill folder \(directory): \(String(cString: strerror(errno)))")
+        }
+        folder = Mutex(directory)
+    }
+
+    /// The folder spilled objects go to, made the first time it is needed.
+    private func directory(spilling id: ObjectID) throws(ClusterError) -> String {
+        try folder.withLock { (folder) throws(ClusterError) -> String in
+            if let folder { return folder }
             let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
             var template = Array("\(base)/iocompute-spill-XXXXXX".utf8CString)
             guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-                throw .invalidConfiguration("cannot create a spill folder under \(base): \(String(cString: strerror(errno)))")
+                throw .spillFailed(object: id, reason: "cannot create a spill folder under \(base): \(String(cString: strerror(errno)))")
             }
-            self.directory = String(cString: made)
+            folder = String(cString: made)
+            return folder!
         }
     }
 
     /// Writes `payload` for `id`; returns where it went.
     func write(_ id: ObjectID, _ payload: Payload) throws(ClusterError) -> SpilledObject {
         let (typeName, bytes) = payload.encoded
-        let path = "\(directory)/\(id)"
+        let path = "\(try directory(spilling: id))/\(id)"
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw .spillFailed(object: id, reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }
@@ -86,6 +96,7 @@ final class SpillStore: Sendable {
 
     /// Removes the folder and whatever is left in it.
     func removeAll() {
+        guard let directory = folder.withLock({ $0 }) else { return }
         if let folder = opendir(directory) {
             while let entry = readdir(folder) {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }

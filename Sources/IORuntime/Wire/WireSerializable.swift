@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A value that IOCompute can send between processes and keep in its object store: task
 /// arguments and results, actor-call arguments and results, objects put in the store.
 ///
@@ -26,7 +28,7 @@ public protocol WireSerializable: TaskArgumentConvertible where ArgumentValue ==
 }
 
 extension WireSerializable {
-    public static var wireTypeName: String { String(reflecting: Self.self) }
+    public static var wireTypeName: String { reflectedTypeNames.name(of: Self.self) }
     public var wireByteCount: Int { MemoryLayout<Self>.size }
     public var taskArgument: TaskArgument<Self> { .value(self) }
 
@@ -49,3 +51,19 @@ extension WireSerializable {
 
 /// Fixed-width numbers whose arrays travel as one block of little-endian bytes.
 public protocol WireTrivialScalar: WireSerializable, BitwiseCopyable {}
+
+/// `String(reflecting:)` of each type asked for, kept: every message names the types of its
+/// values, and reflecting a name demangles it, which costs microseconds each time.
+final class ReflectedTypeNames: Sendable {
+    private let names = Mutex<[ObjectIdentifier: String]>([:])
+
+    func name(of type: Any.Type) -> String {
+        let key = ObjectIdentifier(type)
+        if let name = names.withLock({ $0[key] }) { return name }
+        let name = String(reflecting: type)
+        names.withLock { $0[key] = name }
+        return name
+    }
+}
+
+let reflectedTypeNames = ReflectedTypeNames()
