@@ -3,6 +3,7 @@ import IORuntime
 import IORuntimeTensor
 import IOTensor
 import IOTrain
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -106,6 +107,21 @@ public distributed actor TallyActor {
     }
 
     public distributed func processID() -> Int { Int(getpid()) }
+
+    /// Holds its thread for `milliseconds` (as a blocking method does), then names that thread.
+    public distributed func nap(milliseconds: Int) -> String {
+        if milliseconds > 0 { usleep(UInt32(milliseconds * 1000)) }
+        let thread = pthread_self()
+        if let name = threadNames.withLock({ $0[thread] }) { return name }
+        let descriptor = open("/proc/thread-self/comm", O_RDONLY)
+        guard descriptor >= 0 else { return "" }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: 64)
+        let count = read(descriptor, &bytes, bytes.count)
+        let name = String(decoding: bytes.prefix(max(count, 0)).filter { $0 != 10 }, as: UTF8.self)
+        threadNames.withLock { $0[thread] = name }
+        return name
+    }
 }
 
 extension TallyActor: WireSerializable {}
@@ -142,3 +158,7 @@ public distributed actor CollectiveRankActor {
         return group
     }
 }
+
+/// The names of the threads ``TallyActor/nap(milliseconds:)`` ran on, by thread ID: reading one
+/// costs three system calls, too slow for a method meant to be short.
+private let threadNames = Mutex<[pthread_t: String]>([:])

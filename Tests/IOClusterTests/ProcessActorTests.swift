@@ -26,6 +26,32 @@ struct ProcessActorTests {
         await cluster.shutdown()
     }
 
+    @Test("short calls move to the thread of the driver's connection, in order; a call that blocks sends its method back")
+    func inlineCalls() async throws {
+        let cluster = try await ClusterProcess.start(workers: 1)
+        let tally = try await cluster.spawn(TallyActor.self)
+        // NIO names its event-loop threads "NIO-…"; the first calls of a method run on the pool.
+        #expect(try await !tally.nap(milliseconds: 0).hasPrefix("NIO-"))
+        var calls = 1
+        func napUntilInline() async throws {
+            while try await !tally.nap(milliseconds: 0).hasPrefix("NIO-") {
+                calls += 1
+                try #require(calls < 5_000, "a short method never moved to the connection's thread")
+            }
+        }
+        try await napUntilInline()
+        // Calls keep their order across the move.
+        for expected in 1...100 { #expect(try await tally.add(1) == expected) }
+        // A call judged short runs inline but blocks: its method goes back to the pool for good.
+        // (On a busy machine a preempted call can lift the method's mean over the limit just
+        // before; the blocking call then runs on the pool, and the method earns its place again.)
+        try await napUntilInline()
+        while try await !tally.nap(milliseconds: 15).hasPrefix("NIO-") { try await napUntilInline() }
+        for _ in 0..<20 { #expect(try await !tally.nap(milliseconds: 0).hasPrefix("NIO-")) }
+        #expect(try await tally.add(0) == 100)
+        await cluster.shutdown()
+    }
+
     @Test("an actor whose worker is killed mid-call: the call fails typed, the actor restarts elsewhere")
     func actorRestartsAfterWorkerLoss() async throws {
         let cluster = try await ClusterProcess.start(workers: 2)

@@ -84,6 +84,41 @@ struct TCPTransportTests {
         await head.transport.shutdown()
     }
 
+    @Test("a Unix socket carries frames both ways after the handshake, and a wrong token is refused there too")
+    func unixSocket() async throws {
+        let head = try await Head()
+        var template = Array("/tmp/iocompute-test-XXXXXX".utf8CString)
+        let directory = String(cString: try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }))
+        defer { rmdir(directory) }
+        let path = directory + "/head.sock"
+        defer { unlink(path) }
+        try await head.transport.listen(unixSocket: path)
+
+        let intruder = TCPTransport(localPeer: PeerID(2), token: ClusterToken.generate())
+        await #expect(throws: TCPTransportError.self) { try await intruder.connect(unixSocket: path) }
+        #expect(head.transport.connectedPeers.isEmpty)
+
+        let worker = TCPTransport(localPeer: PeerID(1), token: head.token)
+        let workerInbox = Inbox()
+        try await worker.register(PeerID(1)) { frame, source in workerInbox.receive(frame, source) }
+        #expect(try await worker.connect(unixSocket: path) == .driver)
+        for index in 0..<50 { try worker.send(WireFrame(kind: 3, payload: [UInt8(index)]), from: PeerID(1), to: .driver) }
+        try await head.inbox.wait(for: 50)
+        #expect(head.inbox.all.map { $0.0.payload } == (0..<50).map { [UInt8($0)] })
+        try head.transport.send(WireFrame(kind: 1, payload: [42]), from: .driver, to: PeerID(1))
+        try await workerInbox.wait(for: 1)
+        #expect(workerInbox.all.first?.0.payload == [42])
+        // The connection's event loop runs work handed to its delivery executor.
+        let executor = try #require(worker.deliveryExecutor(for: .driver))
+        #expect(worker.deliveryExecutor(for: .driver) === executor)
+        #expect(worker.deliveryExecutor(for: PeerID(9)) == nil)
+        let ranOnLoop = await Task(executorPreference: executor) { MultiThreadedEventLoopGroup.currentEventLoop != nil }.value
+        #expect(ranOnLoop)
+        await intruder.shutdown()
+        await worker.shutdown()
+        await head.transport.shutdown()
+    }
+
     @Test("a peer with the wrong token is refused and the node keeps serving")
     func wrongToken() async throws {
         let head = try await Head()

@@ -40,6 +40,10 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     /// The worker this system belongs to, or `nil` for the driver.
     let worker: Int?
     private let mailboxes = Mutex<[ActorIdentity: AsyncStream<ActorCall>.Continuation]>([:])
+    /// Where a worker process's mailboxes live: the thread that delivers the driver's frames, so
+    /// that short calls (``InlineCallPolicy``) run and answer there. `nil`: the shared pool.
+    private let deliveryExecutor = Mutex<(@Sendable () -> (any TaskExecutor)?)?>(nil)
+    private let inlinePolicy = InlineCallPolicy()
 
     init(hub: ActorHub, worker: Int?) {
         self.hub = hub
@@ -128,6 +132,12 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
 
     // MARK: Hosting
 
+    /// Makes the mailboxes opened from now on live on the executor `executor` returns then, if
+    /// any (see ``InlineCallPolicy``).
+    func deliverCalls(on executor: @escaping @Sendable () -> (any TaskExecutor)?) {
+        deliveryExecutor.withLock { $0 = executor }
+    }
+
     /// Queues a call for the actor it targets; each actor runs its calls one at a time, in
     /// arrival order.
     func host(_ call: ActorCall) {
@@ -135,12 +145,31 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
             if let existing = mailboxes[call.actor] { return existing }
             let (stream, continuation) = AsyncStream<ActorCall>.makeStream()
             mailboxes[call.actor] = continuation
-            Task { [self] in
-                for await queued in stream { await self.execute(queued) }
+            if let executor = deliveryExecutor.withLock({ $0 })?() {
+                Task(executorPreference: executor) { [self] in
+                    for await queued in stream {
+                        if inlinePolicy.runsInline(queued.target) {
+                            await execute(queued, inline: true)
+                        } else {
+                            await withTaskExecutorPreference(globalConcurrentExecutor) { await self.execute(queued, inline: false) }
+                        }
+                    }
+                }
+            } else {
+                Task { [self] in
+                    for await queued in stream { await self.execute(queued) }
+                }
             }
             return continuation
         }
         continuation.yield(call)
+    }
+
+    /// Runs `call`, timing it for the ``InlineCallPolicy`` when the system has a delivery executor.
+    private func execute(_ call: ActorCall, inline: Bool) async {
+        let start = ContinuousClock.now
+        await execute(call)
+        inlinePolicy.record(call.target, took: ContinuousClock.now - start, inline: inline)
     }
 
     private func execute(_ call: ActorCall) async {

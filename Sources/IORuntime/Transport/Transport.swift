@@ -28,10 +28,17 @@ public protocol Transport: Sendable {
     ///
     /// - Throws: when `peer` is not connected or the transport is closed.
     func waitUntilWritable(to peer: PeerID) async throws
+
+    /// An executor on the thread that delivers `peer`'s frames and writes to it, or `nil` when the
+    /// transport has none. Short work that answers `peer` runs there without waking a thread for
+    /// the delivery or for the answer; work that may block must not.
+    func deliveryExecutor(for peer: PeerID) -> (any TaskExecutor)?
 }
 
 extension Transport {
     public func waitUntilWritable(to peer: PeerID) async throws {}
+
+    public func deliveryExecutor(for peer: PeerID) -> (any TaskExecutor)? { nil }
 }
 
 /// An error from a transport.

@@ -16,6 +16,7 @@ enum WorkerProcess {
     static func runIfLaunched(registry: Registry, transport configuration: TCPTransport.Configuration) async {
         guard let workerText = getenv(Variable.worker).map({ String(cString: $0) }) else { return }
         let portText = getenv(Variable.port).map { String(cString: $0) } ?? ""
+        let socket = getenv(Variable.socket).map { String(cString: $0) }
         let parentText = getenv(Variable.parent).map { String(cString: $0) } ?? ""
         let descriptorText = getenv(Variable.tokenDescriptor).map { String(cString: $0) } ?? ""
         let sharedMemory = getenv(Variable.sharedMemory).map { String(cString: $0) } == "1"
@@ -44,14 +45,18 @@ enum WorkerProcess {
         do {
             let node = try await WorkerNode.serve(
                 as: PeerID(worker), over: transport, registry: registry, sharedMemory: sharedMemory, driverProcess: parent)
-            try await transport.connect(host: "127.0.0.1", port: port)
+            if let socket {
+                try await transport.connect(unixSocket: socket)
+            } else {
+                try await transport.connect(host: "127.0.0.1", port: port)
+            }
             // Serve until the driver's connection closes, which ends the process.
             while true {
                 try? await Task.sleep(for: .seconds(3600))
                 withExtendedLifetime(node) {}
             }
         } catch {
-            fail("could not connect to the driver on port \(port): \(error)")
+            fail("could not connect to the driver at \(socket ?? "port \(port)"): \(error)")
         }
     }
 
