@@ -1,6 +1,7 @@
 import IORuntime
 import Logging
 import NIOCore
+import NIOSSL
 
 /// One connection's life: the mutual handshake, then routed frames.
 ///
@@ -16,7 +17,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private enum State {
         case awaitingHello
-        case awaitingProof(Handshake.Transcript, peer: PeerID)
+        case awaitingProof(Handshake.Transcript, peer: PeerID, node: String?)
         case established(peer: PeerID)
         case closed
     }
@@ -115,7 +116,8 @@ final class ConnectionHandler: ChannelInboundHandler {
                     reject(context, refusal)
                     return
                 }
-                if let refusal = transport.refusal(of: theirs.peer) {
+                let node = Self.certifiedNode(context)
+                if let refusal = transport.refusal(of: theirs.peer, node: node) {
                     reject(context, refusal)
                     return
                 }
@@ -124,16 +126,16 @@ final class ConnectionHandler: ChannelInboundHandler {
                 var buffer = context.channel.allocator.buffer(capacity: Handshake.proofSize + 4)
                 buffer.writeFrame(proof)
                 context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-                state = .awaitingProof(transcript, peer: theirs.peer)
+                state = .awaitingProof(transcript, peer: theirs.peer, node: node)
             } catch {
                 reject(context, "\(error)")
             }
-        case .awaitingProof(let transcript, let peer):
+        case .awaitingProof(let transcript, let peer, let node):
             guard Handshake.verify(bytes, token: token, role: role.other, transcript: transcript) else {
                 reject(context, "\(peer) failed authentication (wrong cluster token, or a proof made for another peer or role)")
                 return
             }
-            if let refusal = transport.connectionEstablished(peer: peer, channel: context.channel) {
+            if let refusal = transport.connectionEstablished(peer: peer, channel: context.channel, node: node) {
                 reject(context, refusal)
                 return
             }
@@ -174,6 +176,14 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         reject(context, "\(error)")
+    }
+
+    /// The node name in the certificate the peer presented on a TLS connection ("" for a
+    /// certificate without one), or `nil` on a connection without TLS. Bytes reach this handler
+    /// only after the TLS handshake verified the certificate against the cluster authority.
+    private static func certifiedNode(_ context: ChannelHandlerContext) -> String? {
+        guard let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLHandler.self) else { return nil }
+        return tls.peerCertificate.flatMap(TransportTLS.nodeName(of:)) ?? ""
     }
 
     /// Whether the connection counts among the transport's connections still in their handshake.

@@ -8,13 +8,18 @@ import Synchronization
 /// frames costs one system call and one wake-up instead of one each.
 final class ConnectionWriter: Sendable {
     let channel: any Channel
+    /// The node name the peer's TLS certificate gave, if the connection is TLS.
+    let node: String?
     private struct Pending {
         var frames: [ByteBuffer] = []
         var flushScheduled = false
     }
     private let pending = Mutex(Pending())
 
-    init(channel: any Channel) { self.channel = channel }
+    init(channel: any Channel, node: String? = nil) {
+        self.channel = channel
+        self.node = node
+    }
 
     /// Queues `frame`; the event loop writes it after every frame queued before it.
     func send(_ frame: ByteBuffer) {

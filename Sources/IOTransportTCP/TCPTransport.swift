@@ -2,6 +2,7 @@ import IORuntime
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A `Transport` over TCP (SwiftNIO): one connection per pair of processes, authenticated by a
@@ -15,7 +16,10 @@ import Synchronization
 /// already connected or not among ``expectedPeers``, or sends a frame in another peer's name:
 /// a frame's source is always the peer that authenticated on its connection.
 ///
-/// Until the transport speaks TLS (the multi-host work), it listens on loopback only; at most
+/// With ``Configuration/tls`` every TCP connection is mutual TLS 1.3 between nodes whose
+/// certificates one ``ClusterAuthority`` signed, and the token handshake runs inside it; such a
+/// transport may listen on any address. Without TLS it listens on loopback only. Unix sockets
+/// (``listen(unixSocket:)``) stay on this host and carry the token handshake alone. At most
 /// ``Configuration/maximumPendingHandshakes`` connections may be in their handshake at once, and
 /// rejections are logged at most ten times a minute (``rejections`` keeps the latest hundred).
 ///
@@ -39,11 +43,14 @@ public final class TCPTransport: Transport {
 
         /// How many accepted connections may be in their handshake at once; more are closed at once.
         public var maximumPendingHandshakes: Int
+        /// Mutual TLS for TCP connections (`nil`: plain TCP, loopback only).
+        public var tls: TransportTLS?
 
         public init(
             maximumFrameSize: Int = 256 << 20, handshakeTimeout: Duration = .seconds(5), writeBufferHighWaterMark: Int = 4 << 20,
-            maximumPendingHandshakes: Int = 64
+            maximumPendingHandshakes: Int = 64, tls: TransportTLS? = nil
         ) {
+            self.tls = tls
             self.maximumFrameSize = maximumFrameSize
             self.handshakeTimeout = handshakeTimeout
             self.writeBufferHighWaterMark = writeBufferHighWaterMark
@@ -101,10 +108,17 @@ public final class TCPTransport: Transport {
         .init(low: configuration.writeBufferHighWaterMark / 2, high: configuration.writeBufferHighWaterMark)
     }
 
-    private func configure(_ channel: any Channel, established: EventLoopPromise<PeerID>?) -> EventLoopFuture<Void> {
+    private func configure(_ channel: any Channel, established: EventLoopPromise<PeerID>?, tls: TransportTLS?) -> EventLoopFuture<Void> {
         let role: Handshake.Role = established == nil ? .listener : .dialer
         let limit = FrameLimit(Handshake.maximumFrame)
         return channel.eventLoop.makeCompletedFuture {
+            if let tls {
+                switch role {
+                case .listener: try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.serverContext))
+                case .dialer:
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.clientContext, serverHostname: nil))
+                }
+            }
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder(limit: limit)))
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionHandler(
@@ -119,16 +133,16 @@ public final class TCPTransport: Transport {
 
     /// Accepts connections on `host:port` (port 0 picks a free one) and returns the port.
     ///
-    /// - Throws: ``TCPTransportError/insecureListener(_:)`` for a host that is not loopback: the
-    ///   handshake authenticates peers, but frames travel in clear until TLS comes.
+    /// - Throws: ``TCPTransportError/insecureListener(_:)`` for a host that is not loopback when
+    ///   the transport has no ``Configuration/tls``: frames would travel in clear.
     public func listen(host: String = "127.0.0.1", port: Int = 0) async throws -> Int {
-        guard Self.isLoopback(host) else { throw TCPTransportError.insecureListener(host) }
+        guard Self.isLoopback(host) || configuration.tls != nil else { throw TCPTransportError.insecureListener(host) }
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: waterMark)
             .childChannelOption(.recvAllocator, value: Self.receiveAllocator)
-            .childChannelInitializer { [self] channel in configure(channel, established: nil) }
+            .childChannelInitializer { [self] channel in configure(channel, established: nil, tls: configuration.tls) }
             .bind(host: host, port: port)
             .get()
         state.withLock { $0.servers.append(server) }
@@ -142,7 +156,7 @@ public final class TCPTransport: Transport {
         let server = try await ServerBootstrap(group: group)
             .childChannelOption(.writeBufferWaterMark, value: waterMark)
             .childChannelOption(.recvAllocator, value: Self.receiveAllocator)
-            .childChannelInitializer { [self] channel in configure(channel, established: nil) }
+            .childChannelInitializer { [self] channel in configure(channel, established: nil, tls: nil) }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
             .get()
         state.withLock { $0.servers.append(server) }
@@ -152,7 +166,7 @@ public final class TCPTransport: Transport {
     /// and returns the node's peer ID.
     @discardableResult
     public func connect(unixSocket path: String) async throws -> PeerID {
-        try await dial { bootstrap in bootstrap.connect(unixDomainSocketPath: path) }
+        try await dial(tls: nil) { bootstrap in bootstrap.connect(unixDomainSocketPath: path) }
     }
 
     /// Connects to a listening node, completes the handshake, and returns the node's peer ID.
@@ -161,18 +175,18 @@ public final class TCPTransport: Transport {
     ///   the token (or is not an IOCompute node).
     @discardableResult
     public func connect(host: String, port: Int) async throws -> PeerID {
-        try await dial { bootstrap in
+        try await dial(tls: configuration.tls) { bootstrap in
             bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: host, port: port)
         }
     }
 
     /// Opens a connection with `connect` and waits for its handshake to name the peer.
-    private func dial(_ connect: (ClientBootstrap) -> EventLoopFuture<any Channel>) async throws -> PeerID {
+    private func dial(tls: TransportTLS?, _ connect: (ClientBootstrap) -> EventLoopFuture<any Channel>) async throws -> PeerID {
         let promise = group.next().makePromise(of: PeerID.self)
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(.writeBufferWaterMark, value: waterMark)
             .channelOption(.recvAllocator, value: Self.receiveAllocator)
-            .channelInitializer { [self] channel in configure(channel, established: promise) }
+            .channelInitializer { [self] channel in configure(channel, established: promise, tls: tls) }
         let channel = try await connect(bootstrap).get()
         do {
             return try await promise.futureResult.get()
@@ -294,6 +308,11 @@ public final class TCPTransport: Transport {
         }
     }
 
+    /// The node name in the certificate `peer` presented, when it is connected over TLS.
+    public func nodeName(of peer: PeerID) -> String? {
+        state.withLock { $0.connections[peer]?.node }
+    }
+
     /// The peers connected and authenticated now.
     public var connectedPeers: Set<PeerID> { state.withLock { Set($0.connections.keys) } }
 
@@ -317,22 +336,29 @@ public final class TCPTransport: Transport {
 
     // MARK: Called by connections
 
-    /// Why a peer that says it is `peer` may not go on with its handshake, or `nil`.
-    func refusal(of peer: PeerID) -> String? {
+    /// Why a peer that says it is `peer` may not go on with its handshake, or `nil`. `node` is
+    /// the name in its TLS certificate ("" for none), `nil` on a connection without TLS.
+    func refusal(of peer: PeerID, node: String? = nil) -> String? {
         if let expectedPeers, !expectedPeers.contains(peer) { return "\(peer) is not a peer this node expects" }
+        if let node {
+            guard !node.isEmpty else { return "\(peer)'s certificate names no node" }
+            if let admits = configuration.tls?.admits, !admits(TransportTLS.PeerIdentity(peer: peer, node: node)) {
+                return "node \(node) may not connect as \(peer)"
+            }
+        }
         return state.withLock { $0.connections[peer] } == nil ? nil : "\(peer) is already connected"
     }
 
     /// Records an authenticated connection, or says why it is refused: a second connection for
     /// a peer never replaces the first (disconnect the first to let a new process in).
-    func connectionEstablished(peer: PeerID, channel: any Channel) -> String? {
+    func connectionEstablished(peer: PeerID, channel: any Channel, node: String? = nil) -> String? {
         let refusal = state.withLock { state -> String? in
             if state.isClosed { return "the transport is closed" }
             if state.connections[peer] != nil { return "\(peer) is already connected" }
-            state.connections[peer] = ConnectionWriter(channel: channel)
+            state.connections[peer] = ConnectionWriter(channel: channel, node: node)
             return nil
         }
-        if refusal == nil { logger.info("connected to \(peer)") }
+        if refusal == nil { logger.info("connected to \(peer)\(node.map { " (node \($0), TLS)" } ?? "")") }
         return refusal
     }
 
