@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "IORuntime", targets: ["IORuntime"]),
         .library(name: "IOTransportTCP", targets: ["IOTransportTCP"]),
         .library(name: "IOTrain", targets: ["IOTrain"]),
+        .library(name: "IONodes", targets: ["IONodes"]),
         .library(name: "IOTensorOpenCL", targets: ["IOTensorOpenCL"]),
         .executable(name: "iocompute", targets: ["iocompute"]),
     ],
@@ -83,6 +84,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // Machines pooled into one cluster: the head, node agents, and their control messages over
+        // mutual TLS. OpenCL only to count a machine's GPUs.
+        .target(
+            name: "IONodes",
+            dependencies: [
+                "IORuntime", "IOTransportTCP", "IOTensorOpenCL",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         // Layer 4: parallel training (collectives, data and pipeline parallelism, checkpoints).
         .target(
             name: "IOTrain",
@@ -95,11 +105,14 @@ let package = Package(
         // Layer 5: the umbrella module and the command line.
         .target(
             name: "IOCompute",
-            dependencies: ["IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTensorOpenCL"]),
+            dependencies: [
+                "IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTensorOpenCL", "IONodes",
+            ]),
         .executableTarget(
             name: "iocompute",
             dependencies: [
                 "IOCompute",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -114,7 +127,8 @@ let package = Package(
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "iocomputeTests", dependencies: ["iocompute"]),
+        .testTarget(name: "iocomputeTests", dependencies: ["iocompute", "IONodes", "IOTransportTCP"]),
+        .testTarget(name: "IONodesTests", dependencies: ["IONodes", "IORuntime", "IOTransportTCP"]),
         .testTarget(name: "IOTensorOpenCLTests", dependencies: ["IOTensorOpenCL", "IOTensor", "IONN"]),
         .testTarget(name: "IOTrainTests", dependencies: ["IOTrain", "IOTensor", "IONN", "IORuntime", "ClusterTestSupport"]),
         .testTarget(name: "IONNTests", dependencies: ["IONN", "IOTensor"], exclude: ["Fixtures"]),

@@ -92,9 +92,11 @@ public enum TCPTransportError: Error, Sendable, Equatable, CustomStringConvertib
     case handshakeFailed(String)
     /// The connection closed.
     case connectionClosed
-    /// A listener was asked for on a host other than loopback, where frames would cross a network
-    /// in clear (TLS comes with multi-host clusters).
+    /// A listener was asked for on a host other than loopback without TLS, where frames would
+    /// cross a network in clear.
     case insecureListener(String)
+    /// Nothing accepted the connection (nothing listens there, or the host is unreachable).
+    case unreachable(address: String, reason: String)
 
     public var description: String {
         switch self {
@@ -103,6 +105,7 @@ public enum TCPTransportError: Error, Sendable, Equatable, CustomStringConvertib
         case .connectionClosed: "the connection closed"
         case .insecureListener(let host):
             "refusing to listen on \(host): without TLS this transport listens on loopback only (127.0.0.1, ::1, localhost)"
+        case .unreachable(let address, let reason): "could not connect to \(address): \(reason)"
         }
     }
 }

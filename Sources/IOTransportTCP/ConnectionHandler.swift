@@ -174,6 +174,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // A connection that closes before it became active never saw channelInactive.
+        established?.fail(TCPTransportError.connectionClosed)
+        established = nil
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         reject(context, "\(error)")
     }

@@ -166,7 +166,7 @@ public final class TCPTransport: Transport {
     /// and returns the node's peer ID.
     @discardableResult
     public func connect(unixSocket path: String) async throws -> PeerID {
-        try await dial(tls: nil) { bootstrap in bootstrap.connect(unixDomainSocketPath: path) }
+        try await dial(tls: nil, address: path) { bootstrap in bootstrap.connect(unixDomainSocketPath: path) }
     }
 
     /// Connects to a listening node, completes the handshake, and returns the node's peer ID.
@@ -175,25 +175,44 @@ public final class TCPTransport: Transport {
     ///   the token (or is not an IOCompute node).
     @discardableResult
     public func connect(host: String, port: Int) async throws -> PeerID {
-        try await dial(tls: configuration.tls) { bootstrap in
+        try await dial(tls: configuration.tls, address: "\(host):\(port)") { bootstrap in
             bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: host, port: port)
         }
     }
 
     /// Opens a connection with `connect` and waits for its handshake to name the peer.
-    private func dial(tls: TransportTLS?, _ connect: (ClientBootstrap) -> EventLoopFuture<any Channel>) async throws -> PeerID {
+    private func dial(
+        tls: TransportTLS?, address: String, _ connect: (ClientBootstrap) -> EventLoopFuture<any Channel>
+    ) async throws -> PeerID {
         let promise = group.next().makePromise(of: PeerID.self)
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(.writeBufferWaterMark, value: waterMark)
             .channelOption(.recvAllocator, value: Self.receiveAllocator)
             .channelInitializer { [self] channel in configure(channel, established: promise, tls: tls) }
-        let channel = try await connect(bootstrap).get()
+        let channel: any Channel
+        do {
+            channel = try await connect(bootstrap).get()
+        } catch {
+            // The handshake never started: its promise must not be left behind unfulfilled.
+            promise.fail(error)
+            throw TCPTransportError.unreachable(address: address, reason: Self.reason(error))
+        }
         do {
             return try await promise.futureResult.get()
         } catch {
             try? await channel.close()
             throw error
         }
+    }
+
+    /// The short reason in a connection error (NIO's wraps the system's in a list of attempts).
+    private static func reason(_ error: any Error) -> String {
+        if let failures = error as? NIOConnectionError {
+            let attempts = failures.connectionErrors.map(\.error) + (failures.dnsAError.map { [$0] } ?? [])
+            return attempts.first.map(reason) ?? "\(error)"
+        }
+        if let system = error as? IOError { return String(cString: strerror(system.errnoCode)).lowercased() }
+        return "\(error)"
     }
 
     /// Whether `host` names the loopback interface.
@@ -311,6 +330,11 @@ public final class TCPTransport: Transport {
     /// The node name in the certificate `peer` presented, when it is connected over TLS.
     public func nodeName(of peer: PeerID) -> String? {
         state.withLock { $0.connections[peer]?.node }
+    }
+
+    /// The IP address `peer` connected from or was dialed at, when connected over TCP.
+    public func remoteHost(of peer: PeerID) -> String? {
+        state.withLock { $0.connections[peer]?.channel.remoteAddress?.ipAddress }
     }
 
     /// The peers connected and authenticated now.

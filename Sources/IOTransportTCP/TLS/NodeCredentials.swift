@@ -32,9 +32,9 @@ public struct NodeCredentials: Sendable, Equatable {
             }
     }
 
-    static let certificateFile = "node.pem"
-    static let keyFile = "node-key.pem"
-    static let authorityFile = "authority.pem"
+    package static let certificateFile = "node.pem"
+    package static let keyFile = "node-key.pem"
+    package static let authorityFile = "authority.pem"
 
     /// Writes the three files into `directory` (created with mode 0700 if missing), each with
     /// mode 0600.

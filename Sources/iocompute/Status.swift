@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import IOCompute
+
+/// `iocompute status`: the nodes of a cluster as its head sees them.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the cluster's nodes (alive, dead or left) and their resources.")
+
+    @Option(help: ArgumentHelp("The head's address (default: the head started from the state folder).", valueName: "HOST:PORT"))
+    var address: String?
+
+    @Option(help: "The state folder whose certificate and token to use (default: $IOCOMPUTE_HOME, else ~/.iocompute).")
+    var stateDir: String?
+
+    @Option(help: "Read the cluster token from this file instead.")
+    var tokenFile: String?
+
+    @Flag(help: "Print JSON for scripts.")
+    var json = false
+
+    func run() async throws {
+        configureLogging(fallback: .warning)
+        let state = StateDirectory(path: stateDir)
+        guard let text = address ?? state.headAddress else {
+            throw ValidationError("pass --address HOST:PORT (no head was started from \(state.path))")
+        }
+        let head = try NodeAddress(parsing: text)
+        let credentials = ClusterCredentials(node: try state.credentials(), token: try state.token(file: tokenFile))
+        let snapshot = try await ClusterClient.status(of: head, credentials: credentials)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(snapshot), as: UTF8.self))
+        } else {
+            print(StatusTable(snapshot).text)
+        }
+    }
+}
+
+/// A snapshot as a table for people.
+struct StatusTable {
+    let snapshot: ClusterSnapshot
+
+    init(_ snapshot: ClusterSnapshot) { self.snapshot = snapshot }
+
+    var text: String {
+        let alive = snapshot.nodes.filter { $0.state == .alive }
+        let cpus = alive.reduce(0) { $0 + ($1.announcement.resources["cpu"] ?? 0) }
+        let memory = alive.reduce(0) { $0 + ($1.announcement.resources["memory"] ?? 0) }
+        let gpus = alive.reduce(0) { $0 + ($1.announcement.resources["gpu"] ?? 0) }
+        var rows = [["NODE", "STATE", "HOST", "CPU", "MEMORY", "GPU", "LABELS", "SILENT", "NOTE"]]
+        for node in snapshot.nodes {
+            let resources = node.announcement.resources
+            rows.append([
+                node.announcement.name, node.state.rawValue, node.announcement.host.isEmpty ? "-" : node.announcement.host,
+                Self.amount(resources["cpu"]), Self.bytes(resources["memory"]), Self.amount(resources["gpu"]),
+                node.announcement.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                String(format: "%.1fs", node.silentFor), node.reason ?? "",
+            ])
+        }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        let table = rows.map { row in
+            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }
+        return """
+            cluster at \(snapshot.head), up \(Int(snapshot.uptime)) s: \(alive.count) of \(snapshot.nodes.count) nodes alive, \
+            \(Self.amount(cpus)) CPUs, \(Self.bytes(memory)) memory, \(Self.amount(gpus)) GPUs
+            \(table.joined(separator: "\n"))
+            """
+    }
+
+    static func amount(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        return value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
+    }
+
+    static func bytes(_ value: Double?) -> String {
+        guard let value, value > 0 else { return "-" }
+        return String(format: "%.1f GiB", value / Double(1 << 30))
+    }
+}
