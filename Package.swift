@@ -90,6 +90,7 @@ let package = Package(
             name: "IONodes",
             dependencies: [
                 "IORuntime", "IOTransportTCP", "IOTensorOpenCL",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
@@ -147,7 +148,9 @@ let package = Package(
             name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP"], path: "Tests/ClusterTestNode"),
         .testTarget(
             name: "IOClusterTests",
-            dependencies: ["ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor", "IONN", "IOTrain"]),
+            dependencies: [
+                "ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor", "IONN", "IOTrain", "IONodes",
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 // Estimates π by throwing random points at a square, in parallel tasks, and reducing the counts.
 //
 //     swift run -c release MonteCarloPi [tasks] [samples-per-task]
+//     iocompute submit .build/release/MonteCarloPi [tasks] [samples-per-task]   # on a cluster
 import Foundation
 import IOCompute
 
@@ -21,8 +22,9 @@ let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 let tasks = arguments.first ?? 64
 let samplesPerTask = arguments.dropFirst().first ?? 1_000_000
 
+// In process here; on the cluster's nodes (4 worker processes) when submitted with `iocompute submit`.
 let cluster = try await Cluster.start(
-    .inProcess(workers: ProcessInfo.processInfo.activeProcessorCount),
+    .submittedJob(workers: 4, otherwise: .inProcess(workers: ProcessInfo.processInfo.activeProcessorCount)),
     registry: Registry().function(MonteCarlo.countInside).function(MonteCarlo.total))
 
 let started = ContinuousClock.now

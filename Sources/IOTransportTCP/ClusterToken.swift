@@ -12,7 +12,7 @@ public struct ClusterToken: Sendable, CustomStringConvertible {
     private let secret: [UInt8]
 
     var key: SymmetricKey { SymmetricKey(data: secret) }
-    var secretBytes: [UInt8] { secret }
+    package var secretBytes: [UInt8] { secret }
 
     /// A fresh random 256-bit token.
     public static func generate() -> ClusterToken {

@@ -3,6 +3,10 @@ import Logging
 import NIOCore
 import NIOSSL
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One connection's life: the mutual handshake, then routed frames.
 ///
 /// After the handshake every frame carries `source (4 bytes) · destination (4 bytes) · WireFrame`.
@@ -181,6 +185,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A peer process that exits closes its socket without TLS's close_notify: after the
+        // handshake that is an ordinary close, not an attack worth a warning.
+        if case .established = state {
+            let reset = (error as? IOError)?.errnoCode == ECONNRESET
+            if case NIOSSLError.uncleanShutdown = error { context.close(promise: nil); return }
+            if reset { context.close(promise: nil); return }
+        }
         reject(context, "\(error)")
     }
 

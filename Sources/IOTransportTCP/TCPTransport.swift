@@ -337,6 +337,11 @@ public final class TCPTransport: Transport {
         state.withLock { $0.connections[peer]?.channel.remoteAddress?.ipAddress }
     }
 
+    /// This end's IP address on the TCP connection to `peer`: the interface that reaches it.
+    public func localHost(of peer: PeerID) -> String? {
+        state.withLock { $0.connections[peer]?.channel.localAddress?.ipAddress }
+    }
+
     /// The peers connected and authenticated now.
     public var connectedPeers: Set<PeerID> { state.withLock { Set($0.connections.keys) } }
 

@@ -8,7 +8,7 @@ struct IOComputeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iocompute",
         abstract: "IOCompute: distributed compute for Swift.",
-        subcommands: [Demo.self, Start.self, Status.self, Stop.self, Credentials.self],
+        subcommands: [Demo.self, Start.self, Submit.self, Jobs.self, Logs.self, Status.self, Stop.self, Credentials.self],
         defaultSubcommand: Demo.self)
 }
 

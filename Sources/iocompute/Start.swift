@@ -82,12 +82,15 @@ struct Start: AsyncParsableCommand {
         }
         let credentials = ClusterCredentials(node: try state.credentials(), token: token)
         let headNode = try await HeadNode.start(
-            HeadConfiguration(credentials: credentials, host: host, port: port, nodeTimeout: .milliseconds(Int(nodeTimeout * 1000))))
+            HeadConfiguration(
+                credentials: credentials, storeDirectory: state.path + "/executables", host: host, port: port,
+                nodeTimeout: .milliseconds(Int(nodeTimeout * 1000))))
         let address = NodeAddress(host: advertised, port: headNode.port)
         // The head is a node too: its own agent joins over loopback.
         let agent = try await NodeAgent.join(
             head: NodeAddress(host: "127.0.0.1", port: headNode.port),
-            announcement: announcement(name: credentials.node.node, host: advertised, labels: labels), credentials: credentials)
+            announcement: announcement(name: credentials.node.node, host: advertised, labels: labels), credentials: credentials,
+            workers: (try ExecutableStore(directory: state.path + "/node-executables"), state.path))
         try state.recordHeadAddress(address.description)
         say("IOCompute head \(credentials.node.node) listening on \(address) (mutual TLS 1.3)")
         say("State folder: \(state.path) (cluster authority, token, this node's certificate)")
@@ -111,7 +114,8 @@ struct Start: AsyncParsableCommand {
         }
         let credentials = ClusterCredentials(node: try state.credentials(), token: try state.token(file: tokenFile))
         let agent = try await NodeAgent.join(
-            head: head, announcement: announcement(name: credentials.node.node, host: "", labels: labels), credentials: credentials)
+            head: head, announcement: announcement(name: credentials.node.node, host: "", labels: labels), credentials: credentials,
+            workers: (try ExecutableStore(directory: state.path + "/executables"), state.path))
         say("node \(credentials.node.node) joined the cluster at \(head)")
         await TerminationSignal.wait()
         await agent.leave()

@@ -7,26 +7,14 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the cluster's nodes (alive, dead or left) and their resources.")
 
-    @Option(help: ArgumentHelp("The head's address (default: the head started from the state folder).", valueName: "HOST:PORT"))
-    var address: String?
-
-    @Option(help: "The state folder whose certificate and token to use (default: $IOCOMPUTE_HOME, else ~/.iocompute).")
-    var stateDir: String?
-
-    @Option(help: "Read the cluster token from this file instead.")
-    var tokenFile: String?
+    @OptionGroup var cluster: ClusterOptions
 
     @Flag(help: "Print JSON for scripts.")
     var json = false
 
     func run() async throws {
         configureLogging(fallback: .warning)
-        let state = StateDirectory(path: stateDir)
-        guard let text = address ?? state.headAddress else {
-            throw ValidationError("pass --address HOST:PORT (no head was started from \(state.path))")
-        }
-        let head = try NodeAddress(parsing: text)
-        let credentials = ClusterCredentials(node: try state.credentials(), token: try state.token(file: tokenFile))
+        let (head, credentials) = try cluster.resolve()
         let snapshot = try await ClusterClient.status(of: head, credentials: credentials)
         if json {
             let encoder = JSONEncoder()

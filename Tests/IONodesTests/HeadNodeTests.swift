@@ -1,3 +1,4 @@
+import Foundation
 import IORuntime
 import IOTransportTCP
 import Testing
@@ -15,7 +16,8 @@ struct TestCluster {
         let credentials = ClusterCredentials(node: try authority.issue(node: "head"), token: token)
         head = try await HeadNode.start(
             HeadConfiguration(
-                credentials: credentials, host: "127.0.0.1", port: 0, heartbeatInterval: .milliseconds(50), nodeTimeout: nodeTimeout))
+                credentials: credentials, storeDirectory: NSTemporaryDirectory() + "iocompute-head-\(UUID().uuidString.prefix(8))",
+                host: "127.0.0.1", port: 0, heartbeatInterval: .milliseconds(50), nodeTimeout: nodeTimeout))
     }
 
     var address: NodeAddress { NodeAddress(host: "127.0.0.1", port: head.port) }

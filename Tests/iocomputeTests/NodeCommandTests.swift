@@ -122,4 +122,80 @@ struct NodeCommandTests {
         let gone = try Self.run(["status", "--address", address, "--state-dir", root + "/b"])
         #expect(gone.status != 0 && gone.output.contains("could not connect to \(address)"), "\(gone.output)")
     }
+
+    /// A head and one node started from the command line, in fresh state folders under `root`.
+    private static func startCluster(in root: String) async throws -> (head: Background, node: Background, address: String) {
+        let head = try Background(
+            ["start", "--head", "--host", "127.0.0.1", "--port", "0", "--state-dir", root + "/head", "--cpus", "2"], log: root + "/head.log"
+        )
+        var address = ""
+        while address.isEmpty {
+            try #require(head.process.isRunning, "the head exited: \(head.output)")
+            address = ((try? String(contentsOfFile: root + "/head/head.address", encoding: .utf8)) ?? "")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        _ = try run(["credentials", "issue", "--node", "node-b", "--out", root + "/b", "--state-dir", root + "/head"])
+        let node = try Background(["start", "--join", address, "--state-dir", root + "/b", "--cpus", "2"], log: root + "/b.log")
+        _ = try await status(address, stateDir: root + "/head") { $0.nodes.count == 2 && $0.nodes.allSatisfy { $0.state == .alive } }
+        return (head, node, address)
+    }
+
+    private static func jobs(_ root: String) throws -> [JobSummary] {
+        let (code, output) = try run(["jobs", "--state-dir", root + "/head", "--json"])
+        guard code == 0 else { return [] }
+        return (try? JSONDecoder().decode([JobSummary].self, from: Data(output.utf8))) ?? []
+    }
+
+    @Test("submit runs a program as a job on the nodes, streams its output back and exits with its status; jobs, logs and stop")
+    func submit() async throws {
+        let root = NSTemporaryDirectory() + "iocompute-submit-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (head, node, _) = try await Self.startCluster(in: root)
+        defer {
+            node.kill()
+            head.kill()
+        }
+        // The example estimates π with 4 workers spread over the two nodes.
+        let example = DemoCommandTests.executable.deletingLastPathComponent().appendingPathComponent("MonteCarloPi").path
+        let job = try Self.run(["submit", "--state-dir", root + "/head", example, "8", "100000"])
+        #expect(job.status == 0, "\(job.output)")
+        #expect(job.output.contains("π ≈ 3.1"), "\(job.output)")
+        var jobs = try Self.jobs(root)
+        let first = try #require(jobs.first)
+        #expect(jobs.count == 1 && first.state == .succeeded && first.ending == "exited with status 0")
+        let log = try Self.run(["logs", "--state-dir", root + "/head", first.job])
+        #expect(log.status == 0 && log.output.contains("π ≈ 3.1"))
+        // Both nodes fetched the example once, named by its hash.
+        let (hash, _) = try ExecutableStore.digest(ofFile: example)
+        #expect(FileManager.default.isExecutableFile(atPath: root + "/head/node-executables/\(hash)"))
+        #expect(FileManager.default.isExecutableFile(atPath: root + "/b/executables/\(hash)"))
+
+        // A job that fails: submit exits with its status.
+        let failing = try Self.run(["submit", "--state-dir", root + "/head", "/bin/false"])
+        #expect(failing.status == 1, "\(failing.output)")
+
+        // A job stopped while it runs: SIGTERM ends its driver, and submit reports it.
+        let sleeper = try Background(["submit", "--state-dir", root + "/head", "/bin/sleep", "120"], log: root + "/sleeper.log")
+        defer { sleeper.kill() }
+        var running: JobSummary?
+        while running == nil {
+            running = try Self.jobs(root).first { $0.state == .running }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let stop = try Self.run(["stop", "--state-dir", root + "/head", running!.job])
+        #expect(stop.status == 0, "\(stop.output)")
+        sleeper.process.waitUntilExit()
+        #expect(sleeper.process.terminationStatus == 128 + SIGTERM, "\(sleeper.output)")
+        jobs = try Self.jobs(root)
+        #expect(jobs.first { $0.job == running!.job }?.state == .stopped)
+        #expect(jobs.filter { $0.state == .failed }.count == 1)
+
+        // A program that is not there, and a head where nothing listens.
+        let missing = try Self.run(["submit", "--state-dir", root + "/head", root + "/no-such-program"])
+        #expect(missing.status != 0 && missing.output.contains("is not an executable file"))
+        let nowhere = try Self.run(["submit", "--state-dir", root + "/head", "--address", "127.0.0.1:1", "/bin/true"])
+        #expect(nowhere.status != 0 && nowhere.output.contains("could not connect to 127.0.0.1:1"))
+    }
 }

@@ -11,12 +11,18 @@ public final class NodeAgent: Sendable {
     public let announcement: NodeAnnouncement
     let credentials: ClusterCredentials
     let heartbeatInterval: Duration
+    /// Starts the workers the head orders here; `nil` for an agent that runs none.
+    let launcher: WorkerLauncher?
     private let connection = Mutex<ControlConnection?>(nil)
     private let loop = Mutex<Task<Void, Never>?>(nil)
     private let leaving = Atomic<Bool>(false)
     private let logger = Logger(label: "iocompute.agent")
 
-    private init(head: NodeAddress, announcement: NodeAnnouncement, credentials: ClusterCredentials, heartbeatInterval: Duration) {
+    private init(
+        head: NodeAddress, announcement: NodeAnnouncement, credentials: ClusterCredentials, heartbeatInterval: Duration,
+        launcher: WorkerLauncher?
+    ) {
+        self.launcher = launcher
         self.head = head
         self.announcement = announcement
         self.credentials = credentials
@@ -24,14 +30,21 @@ public final class NodeAgent: Sendable {
     }
 
     /// Joins the head at `head` as `announcement` (whose name must be the one in the node's
-    /// certificate) and keeps the node there until ``leave(reason:)``.
+    /// certificate) and keeps the node there until ``leave(reason:)``. With `workers`, the node
+    /// starts the worker processes of jobs: executables are kept in `workers.store`, and workers
+    /// connect to their driver with the certificate in `workers.credentialsFolder`.
     ///
     /// - Throws: the connection's error (wrong token, certificate from another authority, no
     ///   head listening) or ``ControlError/refused(_:)`` when the head refuses the node.
     public static func join(
-        head: NodeAddress, announcement: NodeAnnouncement, credentials: ClusterCredentials, heartbeatInterval: Duration = .seconds(1)
+        head: NodeAddress, announcement: NodeAnnouncement, credentials: ClusterCredentials, heartbeatInterval: Duration = .seconds(1),
+        workers: (store: ExecutableStore, credentialsFolder: String)? = nil
     ) async throws -> NodeAgent {
-        let agent = NodeAgent(head: head, announcement: announcement, credentials: credentials, heartbeatInterval: heartbeatInterval)
+        let agent = NodeAgent(
+            head: head, announcement: announcement, credentials: credentials, heartbeatInterval: heartbeatInterval,
+            launcher: workers.map {
+                WorkerLauncher(store: $0.store, credentialsFolder: $0.credentialsFolder, node: announcement.name, head: head)
+            })
         try await agent.connect()
         agent.loop.withLock { $0 = Task { [weak agent] in await agent?.run() } }
         return agent
@@ -44,6 +57,7 @@ public final class NodeAgent: Sendable {
     public func leave(reason: String = "the node was stopped") async {
         leaving.store(true, ordering: .relaxed)
         loop.withLock { $0 }?.cancel()
+        launcher?.terminateAll()
         guard
             let connection = connection.withLock({ current in
                 defer { current = nil }; return current
@@ -55,13 +69,23 @@ public final class NodeAgent: Sendable {
         await connection.close()
     }
 
+    /// The worker processes running here, by job.
+    public var runningWorkers: [String: Int] { launcher?.running ?? [:] }
+
     /// Connects and joins; throws when the head refuses or cannot be reached.
     private func connect() async throws {
         let answer = OneShot<String?>()
         let opened = try await ControlConnection.open(
             to: head, credentials: credentials,
-            onMessage: { message in
-                if case .joined(let refusal) = message { answer.resume(returning: refusal) }
+            onMessage: { [weak self] message in
+                switch message {
+                case .joined(let refusal): answer.resume(returning: refusal)
+                case .launch(let order): self?.launch(order)
+                case .terminate(let job, let peers): self?.launcher?.terminate(job: job, peers: peers)
+                case .launchDriver(let order): self?.launchDriver(order)
+                case .stopDriver(let job): self?.launcher?.stopDriver(job: job)
+                default: break
+                }
             },
             onLost: { [weak self] in
                 answer.resume(throwing: ControlError.disconnected)
@@ -81,6 +105,22 @@ public final class NodeAgent: Sendable {
         }
         connection.withLock { $0 = opened }
         logger.info("node \(announcement.name) joined the head at \(head)")
+    }
+
+    private func launch(_ order: LaunchOrder) {
+        guard let launcher, let connection = connection.withLock({ $0 }) else {
+            logger.warning("the head asked for worker-\(order.peer) of job \(order.job), but this node runs no workers")
+            return
+        }
+        Task { await launcher.launch(order, over: connection) }
+    }
+
+    private func launchDriver(_ order: DriverOrder) {
+        guard let launcher, let connection = connection.withLock({ $0 }) else {
+            logger.warning("the head asked for the driver of job \(order.job), but this node runs no jobs")
+            return
+        }
+        Task { await launcher.launchDriver(order, over: connection) }
     }
 
     /// Heartbeats while connected; joins again when the connection is lost.

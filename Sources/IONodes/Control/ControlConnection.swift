@@ -89,7 +89,8 @@ final class ControlConnection: Sendable {
             return
         }
         switch message {
-        case .status(let request, _), .failed(let request, _):
+        case .status(let request, _), .failed(let request, _), .done(let request), .size(let request, _), .bytes(let request, _),
+            .placed(let request, _), .jobStarted(let request, _, _), .jobList(let request, _):
             if let answer = pending.withLock({ $0.removeValue(forKey: request) }) {
                 answer.resume(returning: message)
                 return

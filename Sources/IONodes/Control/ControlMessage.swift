@@ -44,11 +44,70 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var joins: Int
 }
 
+/// What a driver asks of the head for its workers.
+public struct WorkerRequest: Codable, Sendable, Equatable {
+    /// The job's name, unique on the cluster.
+    public var job: String
+    /// The SHA-256 of the executable the workers run (uploaded first).
+    public var executable: String
+    public var arguments: [String]
+    /// The workers' peer IDs on the driver's transport.
+    public var peers: [UInt32]
+    /// Where the workers connect.
+    public var driverHost: String
+    public var driverPort: Int
+    /// The job's token, in hex: the workers prove they hold it to the driver.
+    public var token: String
+    /// Resource amounts per worker, by name.
+    public var resources: [String: Double]
+}
+
+/// Where the head put one worker.
+public struct WorkerPlacement: Codable, Sendable, Equatable {
+    public var peer: UInt32
+    public var node: String
+}
+
+/// What a node needs to start one worker.
+struct LaunchOrder: Codable, Sendable, Equatable {
+    var job: String
+    var executable: String
+    var arguments: [String]
+    var peer: UInt32
+    var driverHost: String
+    var driverPort: Int
+    var token: String
+}
+
+/// What a node needs to start a submitted job's driver.
+struct DriverOrder: Codable, Sendable, Equatable {
+    var job: String
+    var executable: String
+    var arguments: [String]
+}
+
+/// A submitted job, for `iocompute jobs`.
+public struct JobSummary: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable {
+        case running, succeeded, failed, stopped
+    }
+
+    public var job: String
+    public var node: String
+    public var state: State
+    /// How the driver ended (`exited with status 0`), once it has.
+    public var ending: String?
+    public var runningFor: Double
+    public var outputLines: Int
+}
+
 /// The whole cluster as the head sees it, for `iocompute status`.
 public struct ClusterSnapshot: Codable, Sendable, Equatable {
     public var head: String
     public var nodes: [NodeStatus]
     public var uptime: Double
+    /// The jobs with workers on the cluster, by name, with where each worker runs.
+    public var jobs: [String: [WorkerPlacement]]
 }
 
 /// The messages between nodes, the head and command-line clients, after TLS and the token
@@ -68,6 +127,59 @@ enum ControlMessage: Codable, Sendable, Equatable {
     case status(request: UInt64, ClusterSnapshot)
     /// The answer to a request the head could not serve.
     case failed(request: UInt64, reason: String)
+    /// The answer to a request that needs no data back.
+    case done(request: UInt64)
+
+    // Executables, kept by the head and the nodes under their SHA-256.
+    /// Whether the head has the executable `hash`: answered with `.size`.
+    case hasExecutable(request: UInt64, hash: String)
+    case size(request: UInt64, Int?)
+    /// A part of an upload to the head.
+    case writeExecutable(request: UInt64, hash: String, offset: Int, bytes: Data)
+    /// The upload is complete: the head checks its size and hash, then keeps it.
+    case sealExecutable(request: UInt64, hash: String, size: Int)
+    /// A node reads an executable from the head: answered with `.bytes` (empty past the end).
+    case readExecutable(request: UInt64, hash: String, offset: Int)
+    case bytes(request: UInt64, Data)
+
+    // Jobs: a driver asks for workers on the nodes.
+    /// Places the workers of a job on nodes: answered with `.placed`.
+    case placeWorkers(request: UInt64, WorkerRequest)
+    case placed(request: UInt64, [WorkerPlacement])
+    /// Starts the workers placed for `job` (`peers`, or all of them).
+    case launchWorkers(request: UInt64, job: String, peers: [UInt32]?)
+    /// Ends a job: its workers are stopped on every node.
+    case stopJob(job: String)
+    /// Stops some workers of a job (lost ones, before they are replaced).
+    case stopWorkers(job: String, peers: [UInt32])
+    /// From the head to a node: start one worker process.
+    case launch(LaunchOrder)
+    /// From the head to a node: stop the workers of `job` (`peers`, or all of them).
+    case terminate(job: String, peers: [UInt32]?)
+    /// From a node to the head: a worker process could not start or has exited.
+    case workerEnded(job: String, peer: UInt32, reason: String)
+
+    // Submitted jobs: the head starts the driver on a node and keeps the job's output.
+    /// Runs the uploaded executable as a job's driver: answered with `.jobStarted`; the
+    /// submitter then receives the job's `.jobOutput` and its `.jobEnded`.
+    case submitJob(request: UInt64, executable: String, arguments: [String])
+    case jobStarted(request: UInt64, job: String, node: String)
+    /// From the head to a node: start a job's driver.
+    case launchDriver(DriverOrder)
+    /// A line a job's driver or one of its workers printed (from a node; forwarded to followers).
+    case jobOutput(job: String, line: String)
+    /// A job's driver exited (from its node; forwarded to followers).
+    case jobEnded(job: String, status: Int32, description: String)
+    /// Lists the submitted jobs: answered with `.jobList`.
+    case listJobs(request: UInt64)
+    case jobList(request: UInt64, [JobSummary])
+    /// The output of `job` so far, as `.jobOutput` lines then `.done`; with `follow`, later lines
+    /// follow until `.jobEnded`.
+    case readLog(request: UInt64, job: String, follow: Bool)
+    /// Stops a submitted job's driver (its workers end with it): answered with `.done`.
+    case stopSubmitted(request: UInt64, job: String)
+    /// From the head to a node: end a job's driver.
+    case stopDriver(job: String)
 
     static let frameKind: UInt16 = 0x4E01
     static let maximumSize = 1 << 20

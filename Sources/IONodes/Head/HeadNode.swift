@@ -15,10 +15,16 @@ public final class HeadNode: Sendable {
     let transport: TCPTransport
     /// The port the head listens on.
     public let port: Int
-    private let nodes = Mutex<[String: NodeRecord]>([:])
+    let nodes = Mutex<[String: NodeRecord]>([:])
+    /// The jobs with workers placed, by name.
+    let jobs = Mutex<[String: JobRecord]>([:])
+    /// The executables of submitted jobs.
+    let executables: ExecutableStore
+    /// The jobs submitted to the head, by name.
+    let submissions = Mutex<[String: Submission]>([:])
     private let started = ContinuousClock.now
     private let watcher = Mutex<Task<Void, Never>?>(nil)
-    private let logger = Logger(label: "iocompute.head")
+    let logger = Logger(label: "iocompute.head")
 
     struct NodeRecord {
         var announcement: NodeAnnouncement
@@ -29,7 +35,8 @@ public final class HeadNode: Sendable {
         var joins: Int
     }
 
-    private init(configuration: HeadConfiguration, transport: TCPTransport, port: Int) {
+    private init(configuration: HeadConfiguration, transport: TCPTransport, port: Int) throws {
+        executables = try ExecutableStore(directory: configuration.storeDirectory)
         self.configuration = configuration
         self.transport = transport
         self.port = port
@@ -48,7 +55,13 @@ public final class HeadNode: Sendable {
             await transport.shutdown()
             throw error
         }
-        let head = HeadNode(configuration: configuration, transport: transport, port: port)
+        let head: HeadNode
+        do {
+            head = try HeadNode(configuration: configuration, transport: transport, port: port)
+        } catch {
+            await transport.shutdown()
+            throw error
+        }
         try await transport.register(.driver) { [weak head] frame, source in head?.receive(frame, from: source) }
         transport.onPeerLost { [weak head] peer in head?.lost(peer, reason: "its connection closed") }
         head.watcher.withLock { $0 = Task { [weak head] in await head?.watchHeartbeats() } }
@@ -59,16 +72,19 @@ public final class HeadNode: Sendable {
     /// The nodes and their states now.
     public func snapshot() -> ClusterSnapshot {
         let now = ContinuousClock.now
+        let jobs = jobs.withLock { $0 }
+        let used = usedResources(jobs)
         let nodes = nodes.withLock { nodes in
             nodes.values.map { record in
                 NodeStatus(
                     announcement: record.announcement, state: record.state, reason: record.reason,
-                    silentFor: (now - record.lastHeard).seconds, used: [:], joins: record.joins)
+                    silentFor: (now - record.lastHeard).seconds, used: used[record.announcement.name] ?? [:], joins: record.joins)
             }
         }
         return ClusterSnapshot(
             head: "\(configuration.host):\(port)", nodes: nodes.sorted { $0.announcement.name < $1.announcement.name },
-            uptime: (now - started).seconds)
+            uptime: (now - started).seconds,
+            jobs: jobs.mapValues { job in job.placements.sorted { $0.key < $1.key }.map { WorkerPlacement(peer: $0.key, node: $0.value) } })
     }
 
     public func shutdown() async {
@@ -78,7 +94,7 @@ public final class HeadNode: Sendable {
 
     // MARK: Messages
 
-    private func receive(_ frame: WireFrame, from source: PeerID) {
+    func receive(_ frame: WireFrame, from source: PeerID) {
         let message: ControlMessage
         do {
             message = try ControlMessage(frame: frame)
@@ -92,13 +108,17 @@ public final class HeadNode: Sendable {
         case .heartbeat: heard(from: source)
         case .leaving(let reason): left(source, reason: reason)
         case .statusRequest(let request): reply(.status(request: request, snapshot()), to: source)
-        case .joined, .status, .failed:
+        case .hasExecutable, .writeExecutable, .sealExecutable, .readExecutable: serveExecutables(message, to: source)
+        case .placeWorkers, .launchWorkers, .stopJob, .stopWorkers, .workerEnded: handleJobs(message, from: source)
+        case .submitJob, .jobOutput, .jobEnded, .listJobs, .readLog, .stopSubmitted: handleSubmissions(message, from: source)
+        case .joined, .status, .failed, .done, .size, .bytes, .placed, .launch, .terminate, .jobStarted, .launchDriver, .jobList,
+            .stopDriver:
             logger.warning("\(source) sent the head a message only the head sends; disconnecting it")
             transport.disconnect(source)
         }
     }
 
-    private func reply(_ message: ControlMessage, to peer: PeerID) {
+    func reply(_ message: ControlMessage, to peer: PeerID) {
         do {
             try transport.send(message.frame(), from: .driver, to: peer)
         } catch {
@@ -165,6 +185,9 @@ public final class HeadNode: Sendable {
             return name
         }
         if let name { logger.warning("node \(name) lost: \(reason)") }
+        forgetFollower(peer)
+        // A driver that goes ends its job.
+        for job in jobs.withLock({ jobs in jobs.filter { $0.value.driver == peer }.map(\.key) }) { stop(job, reason: "its driver left") }
     }
 
     /// Marks dead the nodes not heard from within the timeout, until the head shuts down.
@@ -202,11 +225,14 @@ public struct HeadConfiguration: Sendable {
     public var heartbeatInterval: Duration
     /// How long a node may stay silent before it is declared dead.
     public var nodeTimeout: Duration
+    /// Where the head keeps job executables.
+    public var storeDirectory: String
 
     public init(
-        credentials: ClusterCredentials, host: String = "0.0.0.0", port: Int = 6380, heartbeatInterval: Duration = .seconds(1),
-        nodeTimeout: Duration = .seconds(10)
+        credentials: ClusterCredentials, storeDirectory: String, host: String = "0.0.0.0", port: Int = 6380,
+        heartbeatInterval: Duration = .seconds(1), nodeTimeout: Duration = .seconds(10)
     ) {
+        self.storeDirectory = storeDirectory
         self.credentials = credentials
         self.host = host
         self.port = port

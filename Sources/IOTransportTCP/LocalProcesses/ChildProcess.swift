@@ -6,23 +6,27 @@ import Synchronization
 #endif
 
 /// A worker process started by the driver: its pid, and the pipes its output comes through.
-final class ChildProcess: Sendable {
-    let pid: pid_t
-    let name: String
+package final class ChildProcess: Sendable {
+    package let pid: pid_t
+    package let name: String
     private let exitStatus = Mutex<Int32?>(nil)
     private let recentLines = Mutex<[String]>([])
+    /// Also receives every output line, without the prefix (a node agent sends them to the head).
+    private let lineHandler: (@Sendable (String) -> Void)?
 
-    private init(pid: pid_t, name: String) {
+    private init(pid: pid_t, name: String, lineHandler: (@Sendable (String) -> Void)?) {
         self.pid = pid
         self.name = name
+        self.lineHandler = lineHandler
     }
 
     /// Starts `executable` with `arguments` and `environment` added to this process's own; the
     /// bytes of `secret` are readable on the child's file descriptor 3 (and nowhere else: not in its
     /// arguments, not in its environment). Its output lines are written to ours, prefixed with
     /// `name`.
-    static func spawn(
-        executable: String, arguments: [String], environment: [String: String], secret: [UInt8], name: String
+    package static func spawn(
+        executable: String, arguments: [String], environment: [String: String], secret: [UInt8], name: String,
+        lines: (@Sendable (String) -> Void)? = nil
     ) throws(ClusterError) -> ChildProcess {
         guard let secretPipe = makePipe(), let outPipe = makePipe(), let errPipe = makePipe() else {
             throw .startFailed("cannot create pipes: \(String(cString: strerror(errno)))")
@@ -44,8 +48,23 @@ final class ChildProcess: Sendable {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }
         }
+        // The child starts with default signal handling and nothing blocked, whatever this
+        // process does with its own (a node agent ignores SIGTERM to handle it itself, and
+        // ignored signals would otherwise stay ignored across exec).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var spawned: pid_t = 0
-        let result = posix_spawn(&spawned, executable, &actions, nil, argv, envp)
+        let result = posix_spawn(&spawned, executable, &actions, &attributes, argv, envp)
         let pid = spawned
         for fd in [secretPipe.0, outPipe.1, errPipe.1, devNull] where fd >= 0 { close(fd) }
         guard result == 0 else {
@@ -56,7 +75,7 @@ final class ChildProcess: Sendable {
         secret.withUnsafeBytes { _ = write(secretPipe.1, $0.baseAddress, $0.count) }
         close(secretPipe.1)
 
-        let child = ChildProcess(pid: pid, name: name)
+        let child = ChildProcess(pid: pid, name: name, lineHandler: lines)
         startThread { child.forward(from: errPipe.0, to: 2) }
         startThread {
             child.forward(from: outPipe.0, to: 1)
@@ -68,19 +87,26 @@ final class ChildProcess: Sendable {
     }
 
     /// The process's wait status once it has exited and been reaped.
-    var exited: Int32? { exitStatus.withLock { $0 } }
+    package var exited: Int32? { exitStatus.withLock { $0 } }
 
     /// How the process ended, in words.
-    var exitDescription: String {
+    package var exitDescription: String {
         guard let status = exited else { return "running" }
         let signal = status & 0x7f
         return signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "killed by signal \(signal)"
     }
 
-    /// The last lines the process wrote, for error messages.
-    var lastLines: [String] { recentLines.withLock { $0 } }
+    /// The exit code a shell would report: the status, or 128 plus the signal that killed it.
+    package var exitCode: Int32 {
+        guard let status = exited else { return -1 }
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
 
-    func kill(_ signal: Int32 = SIGKILL) {
+    /// The last lines the process wrote, for error messages.
+    package var lastLines: [String] { recentLines.withLock { $0 } }
+
+    package func kill(_ signal: Int32 = SIGKILL) {
         if exited == nil { _ = Glibc.kill(pid, signal) }
     }
 
@@ -108,6 +134,7 @@ final class ChildProcess: Sendable {
             lines.append(text)
             if lines.count > 20 { lines.removeFirst() }
         }
+        lineHandler?(text)
         let prefixed = Array("(\(name)) ".utf8) + line
         prefixed.withUnsafeBytes { bytes in
             var offset = 0

@@ -52,14 +52,19 @@ extension ClusterConfiguration {
 /// domain socket (a round trip costs two thirds of one over loopback TCP).
 public struct LocalProcessNetwork: ClusterNetwork {
     /// The environment variables a worker is started with.
-    enum Variable {
-        static let worker = "IOCOMPUTE_WORKER_ID"
-        static let port = "IOCOMPUTE_DRIVER_PORT"
-        static let socket = "IOCOMPUTE_DRIVER_SOCKET"
-        static let parent = "IOCOMPUTE_DRIVER_PID"
-        static let tokenDescriptor = "IOCOMPUTE_TOKEN_FD"
-        static let sharedMemory = "IOCOMPUTE_SHARED_MEMORY"
-        static let all = [worker, port, socket, parent, tokenDescriptor, sharedMemory]
+    package enum Variable {
+        package static let worker = "IOCOMPUTE_WORKER_ID"
+        package static let port = "IOCOMPUTE_DRIVER_PORT"
+        package static let socket = "IOCOMPUTE_DRIVER_SOCKET"
+        /// The driver's host, for a worker on another machine (loopback by default).
+        package static let host = "IOCOMPUTE_DRIVER_HOST"
+        /// The folder of the node certificate a worker on another machine connects with.
+        package static let credentials = "IOCOMPUTE_NODE_CREDENTIALS"
+        /// The process whose end ends the worker (the driver, or the node agent that started it).
+        package static let parent = "IOCOMPUTE_DRIVER_PID"
+        package static let tokenDescriptor = "IOCOMPUTE_TOKEN_FD"
+        package static let sharedMemory = "IOCOMPUTE_SHARED_MEMORY"
+        static let all = [worker, port, socket, host, credentials, parent, tokenDescriptor, sharedMemory]
     }
 
     let executable: String?
@@ -141,7 +146,7 @@ public struct LocalProcessNetwork: ClusterNetwork {
     }
 
     /// The path of the running program.
-    static func currentExecutable() -> String {
+    package static func currentExecutable() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard count > 0 else { return CommandLine.arguments[0] }

@@ -8,15 +8,18 @@ import Logging
 #endif
 
 /// The worker side of a local-process cluster.
-enum WorkerProcess {
+package enum WorkerProcess {
     typealias Variable = LocalProcessNetwork.Variable
 
     /// When this process was started as a worker: connects to the driver, serves until the
     /// driver goes, and exits. Otherwise returns at once.
-    static func runIfLaunched(registry: Registry, transport configuration: TCPTransport.Configuration) async {
+    package static func runIfLaunched(registry: Registry, transport configuration: TCPTransport.Configuration) async {
         guard let workerText = getenv(Variable.worker).map({ String(cString: $0) }) else { return }
         let portText = getenv(Variable.port).map { String(cString: $0) } ?? ""
         let socket = getenv(Variable.socket).map { String(cString: $0) }
+        // A worker a node agent started for a driver on another host: TLS with the node's certificate.
+        let host = getenv(Variable.host).map { String(cString: $0) } ?? "127.0.0.1"
+        let credentialsFolder = getenv(Variable.credentials).map { String(cString: $0) }
         let parentText = getenv(Variable.parent).map { String(cString: $0) } ?? ""
         let descriptorText = getenv(Variable.tokenDescriptor).map { String(cString: $0) } ?? ""
         let sharedMemory = getenv(Variable.sharedMemory).map { String(cString: $0) } == "1"
@@ -37,6 +40,14 @@ enum WorkerProcess {
         watchParent(parent)
         ClusterToken.ofThisProcess = token
 
+        var configuration = configuration
+        if let credentialsFolder {
+            do {
+                configuration.tls = try TransportTLS(credentials: NodeCredentials.read(from: credentialsFolder))
+            } catch {
+                fail("could not load the node's certificate from \(credentialsFolder): \(error)")
+            }
+        }
         // A worker talks to its driver only.
         let transport = TCPTransport(localPeer: PeerID(worker), token: token, expectedPeers: [.driver], configuration: configuration)
         transport.onPeerLost { peer in
@@ -48,7 +59,7 @@ enum WorkerProcess {
             if let socket {
                 try await transport.connect(unixSocket: socket)
             } else {
-                try await transport.connect(host: "127.0.0.1", port: port)
+                try await transport.connect(host: host, port: port)
             }
             // Serve until the driver's connection closes, which ends the process.
             while true {
@@ -56,7 +67,7 @@ enum WorkerProcess {
                 withExtendedLifetime(node) {}
             }
         } catch {
-            fail("could not connect to the driver at \(socket ?? "port \(port)"): \(error)")
+            fail("could not connect to the driver at \(socket ?? "\(host):\(port)"): \(error)")
         }
     }
 

@@ -1,0 +1,89 @@
+import ClusterTestSupport
+import Foundation
+import IONodes
+import IORuntime
+import IOTransportTCP
+import Testing
+
+/// A head and node agents in this process, each node with its own folder, as on separate
+/// machines: the workers they start are real processes that reach the driver over mutual TLS.
+struct NodeCluster {
+    let root: String
+    let authority: ClusterAuthority
+    let token = ClusterToken.generate()
+    let head: HeadNode
+    var agents: [String: NodeAgent] = [:]
+
+    init(nodes: [String], cpus: Double = 2) async throws {
+        root = NSTemporaryDirectory() + "iocompute-hosts-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        authority = try ClusterAuthority.create()
+        head = try await HeadNode.start(
+            HeadConfiguration(
+                credentials: ClusterCredentials(node: try authority.issue(node: "head"), token: token),
+                storeDirectory: root + "/head-executables", host: "127.0.0.1", port: 0))
+        for node in nodes {
+            let folder = root + "/" + node
+            try authority.issue(node: node).write(to: folder)
+            agents[node] = try await NodeAgent.join(
+                head: NodeAddress(host: "127.0.0.1", port: head.port), announcement: NodeAnnouncement(name: node, resources: ["cpu": cpus]),
+                credentials: ClusterCredentials(node: try NodeCredentials.read(from: folder), token: token),
+                heartbeatInterval: .milliseconds(200), workers: (try ExecutableStore(directory: folder + "/executables"), folder))
+        }
+        // The driver's machine: a certificate of its own and the token.
+        try authority.issue(node: "laptop").write(to: root + "/laptop")
+        try PrivateFile.write(token.hexadecimal, to: root + "/laptop/token")
+    }
+
+    var address: String { "127.0.0.1:\(head.port)" }
+
+    func configuration(workers: Int) -> ClusterConfiguration {
+        .connect(
+            to: address, workers: workers, stateDirectory: root + "/laptop",
+            heartbeat: HeartbeatPolicy(interval: .milliseconds(200), missedHeartbeats: 5, timeout: .seconds(10)),
+            workerExecutable: ClusterProcess.node, workerArguments: ["worker"])
+    }
+
+    func close() async {
+        for agent in agents.values { await agent.leave() }
+        await head.shutdown()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+@Suite("jobs on a cluster of machines", .serialized, .timeLimit(.minutes(3)))
+struct HostClusterTests {
+    typealias F = ClusterTestFunctions
+
+    @Test("a driver gets workers on two nodes over TLS, runs tasks and an actor there, and its workers end with it")
+    func jobOnNodes() async throws {
+        let nodes = try await NodeCluster(nodes: ["node-b", "node-c"])
+        let cluster = try await Cluster.start(nodes.configuration(workers: 2), registry: F.registry)
+        // The head put one worker on each node (each has 2 CPUs; the emptier one goes first).
+        let jobs = nodes.head.snapshot().jobs
+        #expect(jobs.count == 1 && jobs.values.first?.map(\.node).sorted() == ["node-b", "node-c"])
+        // Each node fetched the executable once, under its SHA-256.
+        let (hash, _) = try ExecutableStore.digest(ofFile: ClusterProcess.node)
+        for node in ["node-b", "node-c"] {
+            #expect(FileManager.default.isExecutableFile(atPath: nodes.root + "/\(node)/executables/\(hash)"))
+        }
+
+        let squares = try await cluster.get(try await (0..<40).asyncMap { try await cluster.submit(F.square, $0) })
+        #expect(squares == (0..<40).map { $0 * $0 })
+        let spread = TaskOptions(placement: .spread)
+        let pids = Set(
+            try await cluster.get(try await (0..<8).asyncMap { _ in try await cluster.submit(F.processID, 20, options: spread) }))
+        #expect(pids.count == 2 && !pids.contains(Int(getpid())))
+        let tally = try await cluster.spawn(TallyActor.self)
+        for amount in 1...10 { _ = try await tally.add(amount) }
+        #expect(try await tally.add(0) == 55)
+        await #expect(throws: (any Error).self) { try await cluster.get(try await cluster.submit(F.fail, "on purpose")) }
+
+        await cluster.shutdown()
+        // The job's end stops its workers on every node.
+        while nodes.agents.values.contains(where: { !$0.runningWorkers.isEmpty }) || !nodes.head.snapshot().jobs.isEmpty {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        await nodes.close()
+    }
+}
