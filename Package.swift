@@ -145,7 +145,8 @@ let package = Package(
             name: "ClusterTestSupport", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IONN", "IOTrain"],
             path: "Tests/ClusterTestSupport"),
         .executableTarget(
-            name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP"], path: "Tests/ClusterTestNode"),
+            name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP", "IONodes"],
+            path: "Tests/ClusterTestNode"),
         .testTarget(
             name: "IOClusterTests",
             dependencies: [

@@ -86,9 +86,9 @@ struct Start: AsyncParsableCommand {
                 credentials: credentials, storeDirectory: state.path + "/executables", host: host, port: port,
                 nodeTimeout: .milliseconds(Int(nodeTimeout * 1000))))
         let address = NodeAddress(host: advertised, port: headNode.port)
-        // The head is a node too: its own agent joins over loopback.
+        // The head is a node too: its own agent joins over loopback, or the one address it listens on.
         let agent = try await NodeAgent.join(
-            head: NodeAddress(host: "127.0.0.1", port: headNode.port),
+            head: NodeAddress(host: host == "0.0.0.0" ? "127.0.0.1" : host, port: headNode.port),
             announcement: announcement(name: credentials.node.node, host: advertised, labels: labels), credentials: credentials,
             workers: (try ExecutableStore(directory: state.path + "/node-executables"), state.path))
         try state.recordHeadAddress(address.description)

@@ -3,17 +3,17 @@ import IONodes
 import IOTransportTCP
 import Testing
 
-/// An `iocompute` process that runs until killed, its output kept in a file.
-private final class Background: Sendable {
+/// An `iocompute` process (or another program) that runs until killed, its output kept in a file.
+final class Background: Sendable {
     let process: Process
     let log: String
 
-    init(_ arguments: [String], log: String) throws {
+    init(_ arguments: [String], log: String, executable: URL = DemoCommandTests.executable) throws {
         self.log = log
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process = Process()
-        process.executableURL = DemoCommandTests.executable
+        process.executableURL = executable
         process.arguments = arguments
         process.standardOutput = output
         process.standardError = output
