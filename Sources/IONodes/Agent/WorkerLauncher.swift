@@ -4,8 +4,8 @@ import IOTransportTCP
 import Logging
 import Synchronization
 
-/// The environment a submitted job's driver starts with: ``ClusterConfiguration/connect(to:workers:stateDirectory:tokenFile:resourcesPerWorker:objectStoreMemory:heartbeat:workerExecutable:workerArguments:startTimeout:)``
-/// reads it.
+/// The environment a submitted job's driver starts with, which `ClusterConfiguration.connect`
+/// reads.
 public enum DriverEnvironment {
     /// The head's `HOST:PORT`.
     public static let address = "IOCOMPUTE_ADDRESS"

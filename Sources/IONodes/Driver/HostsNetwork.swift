@@ -35,8 +35,7 @@ extension ClusterConfiguration {
 }
 
 extension ClusterConfiguration {
-    /// ``connect(to:workers:stateDirectory:tokenFile:resourcesPerWorker:objectStoreMemory:heartbeat:workerExecutable:workerArguments:startTimeout:)``
-    /// with `workers` when this program runs as a job submitted with `iocompute submit` (or as
+    /// `connect(workers:)` with `workers` when this program runs as a job submitted with `iocompute submit` (or as
     /// one of that job's workers), and `fallback` otherwise: one program that runs on a laptop
     /// and on a cluster.
     public static func submittedJob(workers: Int, otherwise fallback: ClusterConfiguration) -> ClusterConfiguration {

@@ -91,7 +91,7 @@ public struct StateDirectory: Sendable {
 
     /// The cluster authority of the head started from this folder.
     ///
-    /// - Throws: ``TLSSetupError/fileProblem(path:reason:)`` when this folder is not a head's.
+    /// - Throws: `TLSSetupError.fileProblem` when this folder is not a head's.
     public func authorityFromHead() throws -> ClusterAuthority {
         guard access(authorityKeyFile, F_OK) == 0 else {
             throw TLSSetupError.fileProblem(
@@ -106,7 +106,7 @@ public struct StateDirectory: Sendable {
     /// process holds locked while it lives: the kernel releases the lock when the process ends,
     /// however it ends, so a stale file never blocks the next start.
     ///
-    /// - Throws: ``TLSSetupError/fileProblem(path:reason:)`` when another node runs from here.
+    /// - Throws: `TLSSetupError.fileProblem` when another node runs from here.
     public func recordRunning() throws {
         let descriptor = open(processFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw TLSSetupError.fileProblem(path: processFile, reason: String(cString: strerror(errno))) }
