@@ -391,6 +391,12 @@ public final class TCPTransport: Transport {
         return refusal
     }
 
+    /// Closes the connection to `peer` as if the peer had closed it: the peer-lost handlers run.
+    /// For a peer known to be gone before its connection says so (its machine was cut off).
+    public func drop(_ peer: PeerID) {
+        state.withLock { $0.connections[peer]?.channel }?.close(promise: nil)
+    }
+
     /// Closes the connection to `peer` now and forgets it, so that a new process may connect
     /// under the same ID (a replaced worker). Peer-lost handlers do not run for it.
     public func disconnect(_ peer: PeerID) {

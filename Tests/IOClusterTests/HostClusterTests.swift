@@ -86,4 +86,22 @@ struct HostClusterTests {
         }
         await nodes.close()
     }
+
+    @Test("a worker killed on its node: its tasks run again elsewhere, and the head places a replacement")
+    func replaceOnNodes() async throws {
+        let nodes = try await NodeCluster(nodes: ["node-b", "node-c"])
+        let cluster = try await Cluster.start(nodes.configuration(workers: 2), registry: F.registry)
+        let onWorker1 = TaskOptions(maxRetries: 0, placement: .worker(1, strict: true))
+        let old = try await cluster.get(try await cluster.submit(F.processID, 0, options: onWorker1))
+        kill(pid_t(old), SIGKILL)
+        #expect(await ClusterProcess.eventually { await !cluster.status().workers[1].isAlive })
+        #expect(try await cluster.get(try await (0..<10).asyncMap { try await cluster.submit(F.square, $0) }) == (0..<10).map { $0 * $0 })
+        #expect(try await cluster.replaceLostWorkers() == [1])
+        let new = try await cluster.get(try await cluster.submit(F.processID, 0, options: onWorker1))
+        #expect(new != old)
+        #expect(nodes.head.snapshot().jobs.values.first?.count == 2)
+        await cluster.shutdown()
+        while nodes.agents.values.contains(where: { !$0.runningWorkers.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
+        await nodes.close()
+    }
 }

@@ -158,6 +158,8 @@ enum ControlMessage: Codable, Sendable, Equatable {
     case terminate(job: String, peers: [UInt32]?)
     /// From a node to the head: a worker process could not start or has exited.
     case workerEnded(job: String, peer: UInt32, reason: String)
+    /// From the head to a driver: a node with workers of its job is dead (they are lost too).
+    case nodeLost(job: String, node: String, peers: [UInt32])
 
     // Submitted jobs: the head starts the driver on a node and keeps the job's output.
     /// Runs the uploaded executable as a job's driver: answered with `.jobStarted`; the

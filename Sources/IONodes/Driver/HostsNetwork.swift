@@ -70,7 +70,11 @@ struct HostsNetwork: ClusterNetwork {
         let control = try await ControlConnection.open(
             to: head, credentials: credentials,
             onMessage: { message in
-                if case .workerEnded(_, let peer, let reason) = message { ended.record(peer, reason) }
+                switch message {
+                case .workerEnded(_, let peer, let reason): ended.record(peer, reason)
+                case .nodeLost(_, _, let peers): ended.lose(peers)
+                default: break
+                }
             })
         do {
             let executable = self.executable ?? LocalProcessNetwork.currentExecutable()
@@ -96,6 +100,10 @@ struct HostsNetwork: ClusterNetwork {
             let link = HostsLink(
                 control: control, transport: transport, job: job, request: request, placements: placements, ended: ended,
                 startTimeout: startTimeout)
+            // Workers on a node the head declares dead are lost now, not after heartbeats give up.
+            ended.onLoss { [weak link] peers in
+                for peer in peers { link?.tcp.drop(PeerID(peer)) }
+            }
             do {
                 try await link.start(peers)
             } catch {
@@ -192,6 +200,10 @@ final class HostsLink: ClusterLink {
 /// Why workers ended, as their nodes reported it through the head.
 final class WorkerEnds: Sendable {
     private let reasons = Mutex<[UInt32: String]>([:])
+    private let lossHandler = Mutex<(@Sendable ([UInt32]) -> Void)?>(nil)
+
+    func onLoss(_ handler: @escaping @Sendable ([UInt32]) -> Void) { lossHandler.withLock { $0 = handler } }
+    func lose(_ peers: [UInt32]) { lossHandler.withLock { $0 }?(peers) }
 
     func record(_ peer: UInt32, _ reason: String) { reasons.withLock { $0[peer] = reason } }
     func forget(_ peer: UInt32) { reasons.withLock { _ = $0.removeValue(forKey: peer) } }

@@ -128,6 +128,18 @@ extension HeadNode {
         }
     }
 
+    /// Tells the drivers with workers on dead node `node` which of their workers went with it, so
+    /// that they recover at once rather than after their own heartbeats give up.
+    func tellDrivers(nodeLost node: String) {
+        let affected = jobs.withLock { jobs in
+            jobs.compactMap { job, record -> (String, PeerID, [UInt32])? in
+                let peers = record.placements.filter { $0.value == node }.map(\.key).sorted()
+                return peers.isEmpty ? nil : (job, record.driver, peers)
+            }
+        }
+        for (job, driver, peers) in affected { reply(.nodeLost(job: job, node: node, peers: peers), to: driver) }
+    }
+
     /// Stops `job`'s workers on every node and forgets the job.
     func stop(_ job: String, reason: String) {
         guard let record = jobs.withLock({ $0.removeValue(forKey: job) }) else { return }

@@ -112,7 +112,7 @@ public final class HeadNode: Sendable {
         case .placeWorkers, .launchWorkers, .stopJob, .stopWorkers, .workerEnded: handleJobs(message, from: source)
         case .submitJob, .jobOutput, .jobEnded, .listJobs, .readLog, .stopSubmitted: handleSubmissions(message, from: source)
         case .joined, .status, .failed, .done, .size, .bytes, .placed, .launch, .terminate, .jobStarted, .launchDriver, .jobList,
-            .stopDriver:
+            .stopDriver, .nodeLost:
             logger.warning("\(source) sent the head a message only the head sends; disconnecting it")
             transport.disconnect(source)
         }
@@ -184,7 +184,10 @@ public final class HeadNode: Sendable {
             }
             return name
         }
-        if let name { logger.warning("node \(name) lost: \(reason)") }
+        if let name {
+            logger.warning("node \(name) lost: \(reason)")
+            tellDrivers(nodeLost: name)
+        }
         forgetFollower(peer)
         // A driver that goes ends its job.
         for job in jobs.withLock({ jobs in jobs.filter { $0.value.driver == peer }.map(\.key) }) { stop(job, reason: "its driver left") }
@@ -209,6 +212,7 @@ public final class HeadNode: Sendable {
             for (name, peer) in silent {
                 logger.warning("node \(name) declared dead: not heard from for \(timeout)")
                 if let peer { transport.disconnect(peer) }
+                tellDrivers(nodeLost: name)
             }
         }
     }
