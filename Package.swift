@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        // Only the tests use it: they check the Kubernetes manifests parse.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // Layer 0: system libraries from Debian packages.
@@ -128,7 +130,8 @@ let package = Package(
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "iocomputeTests", dependencies: ["iocompute", "IONodes", "IOTransportTCP"]),
+        .testTarget(
+            name: "iocomputeTests", dependencies: ["iocompute", "IONodes", "IOTransportTCP", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "IONodesTests", dependencies: ["IONodes", "IORuntime", "IOTransportTCP"]),
         .testTarget(name: "IOTensorOpenCLTests", dependencies: ["IOTensorOpenCL", "IOTensor", "IONN"]),
         .testTarget(name: "IOTrainTests", dependencies: ["IOTrain", "IOTensor", "IONN", "IORuntime", "ClusterTestSupport"]),

@@ -51,6 +51,12 @@ struct Start: AsyncParsableCommand {
     @Option(help: "Seconds a node may stay silent before the head declares it dead.")
     var nodeTimeout: Double = 10
 
+    @Option(help: "This node's name (default: its certificate's; a pool certificate POOL admits POOL.anything).")
+    var nodeName: String?
+
+    @Option(help: "The address other machines reach this node at (default: where the head sees it connect from).")
+    var hostAddress: String?
+
     func validate() throws {
         guard head != (join != nil) else { throw ValidationError("give exactly one of --head and --join HOST:PORT") }
         if let join { _ = try NodeAddress(parsing: join) }
@@ -113,10 +119,14 @@ struct Start: AsyncParsableCommand {
             )
         }
         let credentials = ClusterCredentials(node: try state.credentials(), token: try state.token(file: tokenFile))
+        let name = nodeName ?? credentials.node.node
+        guard NodeCredentials.certificate(credentials.node.node, covers: name) else {
+            throw ValidationError("the certificate in \(state.path) is for node \(credentials.node.node), which does not cover \(name)")
+        }
         let agent = try await NodeAgent.join(
-            head: head, announcement: announcement(name: credentials.node.node, host: "", labels: labels), credentials: credentials,
+            head: head, announcement: announcement(name: name, host: hostAddress ?? "", labels: labels), credentials: credentials,
             workers: (try ExecutableStore(directory: state.path + "/executables"), state.path))
-        say("node \(credentials.node.node) joined the cluster at \(head)")
+        say("node \(name) joined the cluster at \(head)")
         await TerminationSignal.wait()
         await agent.leave()
         state.clearRunning()

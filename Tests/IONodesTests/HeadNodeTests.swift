@@ -101,7 +101,7 @@ struct HeadNodeTests {
             onMessage: { message in if case .joined(let reason) = message { refusal.resume(returning: reason) } })
         try connection.send(.join(NodeAnnouncement(name: "head", resources: ["cpu": 64])))
         let reason = try await refusal.value()
-        #expect(reason?.contains("names node node-b, not head") == true)
+        #expect(reason?.contains("names node node-b, which does not cover head") == true)
         #expect(cluster.head.snapshot().nodes.isEmpty)
         await connection.close()
         // The agent API reports it as a typed refusal.
@@ -159,5 +159,38 @@ struct HeadNodeTests {
         #expect(detected.resources["cpu"]! >= 1 && detected.resources["memory"]! > 0)
         #expect(HostResources.announcement(name: "n", cpus: 3, gpus: 0).resources["cpu"] == 3)
         #expect(NodeCredentials.isValidName(HostResources.hostName))
+    }
+}
+
+@Suite("pool certificates", .timeLimit(.minutes(1)))
+struct PoolCertificateTests {
+    @Test("a certificate covers its own name and, as a pool, names under it; nothing else")
+    func covers() {
+        #expect(NodeCredentials.certificate("node-b", covers: "node-b"))
+        #expect(NodeCredentials.certificate("pool", covers: "pool.pod-1"))
+        #expect(!NodeCredentials.certificate("pool", covers: "pool."))
+        #expect(!NodeCredentials.certificate("pool", covers: "poolx.a"))
+        #expect(!NodeCredentials.certificate("pool", covers: "head"))
+        #expect(!NodeCredentials.certificate("pool", covers: "pool.a b"))
+        #expect(!NodeCredentials.certificate("pool.a", covers: "pool"))
+    }
+
+    @Test("pods sharing a pool certificate join as distinct nodes")
+    func poolMembers() async throws {
+        let cluster = try await TestCluster()
+        let credentials = try cluster.credentials("pool")
+        var agents: [NodeAgent] = []
+        for member in ["pool.a", "pool.b"] {
+            agents.append(
+                try await NodeAgent.join(
+                    head: cluster.address, announcement: NodeAnnouncement(name: member, resources: ["cpu": 1]), credentials: credentials))
+        }
+        #expect(cluster.head.snapshot().nodes.map(\.announcement.name) == ["pool.a", "pool.b"])
+        await #expect(throws: ControlError.self) {
+            try await NodeAgent.join(
+                head: cluster.address, announcement: NodeAnnouncement(name: "other", resources: [:]), credentials: credentials)
+        }
+        for agent in agents { await agent.leave() }
+        await cluster.head.shutdown()
     }
 }

@@ -141,10 +141,12 @@ struct PipeliningTests {
             TestGates.open(open)
             _ = try await cluster.submit(Pipelined.gated, open).get()
             let running = try await cluster.submit(Pipelined.gated, blocker)
-            let timed = TaskOptions(timeout: .seconds(1))
+            // The timeout leaves seconds of margin for a loaded machine to run a task that takes
+            // microseconds; the queue waits longer than the timeout (a longer wait only makes the
+            // check stricter).
+            let timed = TaskOptions(timeout: .seconds(3))
             let queued = try await (0..<3).asyncMap { try await cluster.submit(Pipelined.increment, $0, options: timed) }
-            // The queue waits longer than the timeout; each task then takes microseconds.
-            try await Task.sleep(for: .milliseconds(1500))
+            try await Task.sleep(for: .milliseconds(3500))
             TestGates.open(blocker)
             #expect(try await running.get() == blocker)
             #expect(try await cluster.get(queued) == [1, 2, 3])

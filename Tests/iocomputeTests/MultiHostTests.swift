@@ -178,7 +178,7 @@ struct MultiHostTests {
             snapshot.nodes.first { $0.announcement.name == "node-2" }?.state == .dead
         }
         #expect(cut.nodes.filter { $0.state == .alive }.count == 2)
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        _ = FileManager.default.createFile(atPath: gate, contents: nil)
         job.process.waitUntilExit()
         #expect(job.process.terminationStatus == 0, "\(job.output)")
         #expect(job.output.contains("ROUND 2 DONE") && job.output.contains("ALL OK"), "\(job.output)")

@@ -85,7 +85,7 @@ struct HostsNetwork: ClusterNetwork {
             let placements = PlacementBook()
             // A worker is admitted only from the node the head placed it on.
             let tls = try TransportTLS(credentials: credentials.node) { identity in
-                placements.node(of: identity.peer.rawValue) == identity.node
+                placements.node(of: identity.peer.rawValue).map { NodeCredentials.certificate(identity.node, covers: $0) } ?? false
             }
             let peers = (1...max(count, 1)).map { UInt32($0) }
             let transport = TCPTransport(

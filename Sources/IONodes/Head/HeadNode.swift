@@ -131,9 +131,9 @@ public final class HeadNode: Sendable {
         // A node that does not say where it is reached is reached where it connected from.
         if announcement.host.isEmpty { announcement.host = transport.remoteHost(of: source) ?? "" }
         // A node is who its certificate says: it may only join under that name.
-        guard let certified = transport.nodeName(of: source), certified == announcement.name else {
+        guard let certified = transport.nodeName(of: source), NodeCredentials.certificate(certified, covers: announcement.name) else {
             let certified = transport.nodeName(of: source) ?? "none"
-            reply(.joined(refusal: "the certificate names node \(certified), not \(announcement.name)"), to: source)
+            reply(.joined(refusal: "the certificate names node \(certified), which does not cover \(announcement.name)"), to: source)
             logger.warning("refused node \(announcement.name) from \(source): its certificate names \(certified)")
             return
         }

@@ -32,6 +32,13 @@ public struct NodeCredentials: Sendable, Equatable {
             }
     }
 
+    /// Whether a certificate for node `certified` lets its holder be node `name`: the same name,
+    /// or, for a pool certificate, `certified.` followed by a member's name (a certificate named
+    /// `pool` admits `pool.node-7`, as a Kubernetes StatefulSet's pods share one certificate).
+    public static func certificate(_ certified: String, covers name: String) -> Bool {
+        name == certified || (name.hasPrefix(certified + ".") && name.count > certified.count + 1 && isValidName(name))
+    }
+
     package static let certificateFile = "node.pem"
     package static let keyFile = "node-key.pem"
     package static let authorityFile = "authority.pem"
