@@ -13,6 +13,8 @@ import Synchronization
 /// `ClusterTestNode` worker executable build the same registry from here.
 public enum ClusterTestFunctions {
     public static let square = RemoteFunction("square") { (x: Int) async throws -> Int in x * x }
+    /// The GPUs the worker running it holds (see `TaskContext.gpuDevices`).
+    public static let boundDevices = RemoteFunction("boundDevices") { (_: Int) async throws -> [Int] in TaskContext.gpuDevices }
 
     /// Squares after sleeping `milliseconds`, so that a job lasts long enough to lose a worker in.
     public static let slowSquare = RemoteFunction("slowSquare") { (x: Int, milliseconds: Int) async throws -> Int in
@@ -76,7 +78,7 @@ public enum ClusterTestFunctions {
         Registry()
             .function(square).function(slowSquare).function(processID).function(fail).function(shout)
             .function(tensorSum).function(iota).function(floatSum).function(spin).function(bump)
-            .function(negateSum)
+            .function(negateSum).function(boundDevices)
             .actor(TallyActor.self) { system in TallyActor(actorSystem: system) }
             .actor(CollectiveRankActor.self) { system in CollectiveRankActor(actorSystem: system) }
             .dataParallel(TrainingFixtures.digitsTrainer).trainingLoop(TrainingFixtures.averages)

@@ -14,7 +14,7 @@ struct NodeCluster {
     let head: HeadNode
     var agents: [String: NodeAgent] = [:]
 
-    init(nodes: [String], cpus: Double = 2) async throws {
+    init(nodes: [String], cpus: Double = 2, gpus: [String: [Int]] = [:]) async throws {
         root = NSTemporaryDirectory() + "iocompute-hosts-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         authority = try ClusterAuthority.create()
@@ -26,7 +26,9 @@ struct NodeCluster {
             let folder = root + "/" + node
             try authority.issue(node: node).write(to: folder)
             agents[node] = try await NodeAgent.join(
-                head: NodeAddress(host: "127.0.0.1", port: head.port), announcement: NodeAnnouncement(name: node, resources: ["cpu": cpus]),
+                head: NodeAddress(host: "127.0.0.1", port: head.port),
+                announcement: NodeAnnouncement(
+                    name: node, resources: ["cpu": cpus, "gpu": Double(gpus[node]?.count ?? 0)], gpuDevices: gpus[node] ?? []),
                 credentials: ClusterCredentials(node: try NodeCredentials.read(from: folder), token: token),
                 heartbeatInterval: .milliseconds(200), workers: (try ExecutableStore(directory: folder + "/executables"), folder))
         }
@@ -37,9 +39,9 @@ struct NodeCluster {
 
     var address: String { "127.0.0.1:\(head.port)" }
 
-    func configuration(workers: Int) -> ClusterConfiguration {
+    func configuration(workers: Int, resources: ResourceSet = [.cpu: 1]) -> ClusterConfiguration {
         .connect(
-            to: address, workers: workers, stateDirectory: root + "/laptop",
+            to: address, workers: workers, stateDirectory: root + "/laptop", resourcesPerWorker: resources,
             heartbeat: HeartbeatPolicy(interval: .milliseconds(200), missedHeartbeats: 5, timeout: .seconds(10)),
             workerExecutable: ClusterProcess.node, workerArguments: ["worker"])
     }
@@ -102,6 +104,29 @@ struct HostClusterTests {
         #expect(nodes.head.snapshot().jobs.values.first?.count == 2)
         await cluster.shutdown()
         while nodes.agents.values.contains(where: { !$0.runningWorkers.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
+        await nodes.close()
+    }
+
+    @Test("workers that ask for GPUs go to the node that has them free, each bound to its own devices")
+    func gpuBinding() async throws {
+        // The devices are announced, not opened: this checks the binding, which a real GPU node
+        // (OpenCL devices of kind gpu) announces the same way.
+        let nodes = try await NodeCluster(nodes: ["cpu-only", "gpu-node"], gpus: ["gpu-node": [3, 5]])
+        let cluster = try await Cluster.start(nodes.configuration(workers: 2, resources: [.cpu: 1, .gpu: 1]), registry: F.registry)
+        #expect(nodes.head.snapshot().jobs.values.first?.map(\.node) == ["gpu-node", "gpu-node"])
+        var bound: Set<[Int]> = []
+        for worker in 0..<2 {
+            let pinned = TaskOptions(resources: [.cpu: 1, .gpu: 1], placement: .worker(worker, strict: true))
+            bound.insert(try await cluster.get(try await cluster.submit(F.boundDevices, 0, options: pinned)))
+        }
+        #expect(bound == [[3], [5]])
+        #expect(TaskContext.gpuDevices.isEmpty)
+        // A third GPU worker finds none free: the start fails with the reason.
+        let more = await #expect(throws: ClusterError.self) {
+            try await Cluster.start(nodes.configuration(workers: 1, resources: [.gpu: 1]), registry: F.registry)
+        }
+        #expect(more.map { "\($0)".contains("free GPUs") } == true)
+        await cluster.shutdown()
         await nodes.close()
     }
 }

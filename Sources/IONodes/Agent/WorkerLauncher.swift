@@ -49,7 +49,7 @@ final class WorkerLauncher: Sendable {
                 environment: [
                     variables.worker: "\(order.peer)", variables.host: order.driverHost, variables.port: "\(order.driverPort)",
                     variables.parent: "\(getpid())", variables.tokenDescriptor: "3", variables.sharedMemory: "0",
-                    variables.credentials: credentialsFolder,
+                    variables.credentials: credentialsFolder, variables.devices: order.devices.map(String.init).joined(separator: ","),
                 ],
                 secret: Array(order.token.utf8), name: "\(order.job)/worker-\(order.peer)",
                 lines: { [node] line in try? connection.send(.jobOutput(job: order.job, line: "(\(node)/worker-\(order.peer)) \(line)")) })
@@ -59,10 +59,11 @@ final class WorkerLauncher: Sendable {
             }
             replaced?.kill()
             logger.info("started worker-\(order.peer) of job \(order.job) (process \(child.pid))")
-            Task { [weak self] in await self?.watch(child, job: order.job, peer: order.peer, over: connection) }
+            Task { [weak self] in await self?.watch(child, order: order, over: connection) }
         } catch {
             logger.error("could not start worker-\(order.peer) of job \(order.job): \(error)")
-            try? connection.send(.workerEnded(job: order.job, peer: order.peer, reason: "could not start: \(error)"))
+            try? connection.send(
+                .workerEnded(job: order.job, peer: order.peer, attempt: order.attempt, reason: "could not start: \(error)"))
         }
     }
 
@@ -121,13 +122,14 @@ final class WorkerLauncher: Sendable {
     var running: [String: Int] { children.withLock { $0.mapValues(\.count) } }
 
     /// Reports the end of `child` to the head.
-    private func watch(_ child: ChildProcess, job: String, peer: UInt32, over connection: ControlConnection) async {
+    private func watch(_ child: ChildProcess, order: LaunchOrder, over connection: ControlConnection) async {
+        let (job, peer) = (order.job, order.peer)
         while child.exited == nil { try? await Task.sleep(for: .milliseconds(200)) }
         children.withLock { children in
             if children[job]?[peer] === child { children[job]?[peer] = nil }
             if children[job]?.isEmpty == true { children[job] = nil }
         }
-        try? connection.send(.workerEnded(job: job, peer: peer, reason: child.exitDescription))
+        try? connection.send(.workerEnded(job: job, peer: peer, attempt: order.attempt, reason: child.exitDescription))
     }
 
     /// The path of executable `hash` here, fetched from the head first if missing (one fetch at a

@@ -77,6 +77,10 @@ struct LaunchOrder: Codable, Sendable, Equatable {
     var driverHost: String
     var driverPort: Int
     var token: String
+    /// The OpenCL device indices of the GPUs the worker holds.
+    var devices: [Int]
+    /// Which start of this worker the order is (see `ControlMessage.launchWorkers`).
+    var attempt: Int
 }
 
 /// What a node needs to start a submitted job's driver.
@@ -147,7 +151,9 @@ enum ControlMessage: Codable, Sendable, Equatable {
     case placeWorkers(request: UInt64, WorkerRequest)
     case placed(request: UInt64, [WorkerPlacement])
     /// Starts the workers placed for `job` (`peers`, or all of them).
-    case launchWorkers(request: UInt64, job: String, peers: [UInt32]?)
+    /// `attempt` numbers this start of those workers: their end reports carry it, so a report
+    /// about a process that was replaced is told apart from one about its replacement.
+    case launchWorkers(request: UInt64, job: String, peers: [UInt32]?, attempt: Int)
     /// Ends a job: its workers are stopped on every node.
     case stopJob(job: String)
     /// Stops some workers of a job (lost ones, before they are replaced).
@@ -157,7 +163,7 @@ enum ControlMessage: Codable, Sendable, Equatable {
     /// From the head to a node: stop the workers of `job` (`peers`, or all of them).
     case terminate(job: String, peers: [UInt32]?)
     /// From a node to the head: a worker process could not start or has exited.
-    case workerEnded(job: String, peer: UInt32, reason: String)
+    case workerEnded(job: String, peer: UInt32, attempt: Int, reason: String)
     /// From the head to a driver: a node with workers of its job is dead (they are lost too).
     case nodeLost(job: String, node: String, peers: [UInt32])
 

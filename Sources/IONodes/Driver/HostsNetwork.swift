@@ -71,7 +71,7 @@ struct HostsNetwork: ClusterNetwork {
             to: head, credentials: credentials,
             onMessage: { message in
                 switch message {
-                case .workerEnded(_, let peer, let reason): ended.record(peer, reason)
+                case .workerEnded(_, let peer, let attempt, let reason): ended.record(peer, attempt: attempt, reason)
                 case .nodeLost(_, _, let peers): ended.lose(peers)
                 default: break
                 }
@@ -159,8 +159,9 @@ final class HostsLink: ClusterLink {
         default: throw ClusterError.startFailed("the head answered a placement with something else")
         }
         placements.record(placed)
-        for peer in peers { ended.forget(peer) }
-        if case .failed(_, let reason) = try await control.request({ .launchWorkers(request: $0, job: job, peers: peers) }) {
+        let attempt = ended.nextAttempt(for: peers)
+        if case .failed(_, let reason) = try await control.request({ .launchWorkers(request: $0, job: job, peers: peers, attempt: attempt) }
+        ) {
             throw ClusterError.startFailed("the head could not launch the workers: \(reason)")
         }
         let expected = Set(peers.map(PeerID.init))
@@ -199,15 +200,37 @@ final class HostsLink: ClusterLink {
 
 /// Why workers ended, as their nodes reported it through the head.
 final class WorkerEnds: Sendable {
-    private let reasons = Mutex<[UInt32: String]>([:])
+    private struct Ends {
+        var attempt = 0
+        /// The attempt each peer is at now; reports about earlier ones are stale.
+        var current: [UInt32: Int] = [:]
+        var reasons: [UInt32: String] = [:]
+    }
+
+    private let ends = Mutex(Ends())
     private let lossHandler = Mutex<(@Sendable ([UInt32]) -> Void)?>(nil)
 
     func onLoss(_ handler: @escaping @Sendable ([UInt32]) -> Void) { lossHandler.withLock { $0 = handler } }
     func lose(_ peers: [UInt32]) { lossHandler.withLock { $0 }?(peers) }
 
-    func record(_ peer: UInt32, _ reason: String) { reasons.withLock { $0[peer] = reason } }
-    func forget(_ peer: UInt32) { reasons.withLock { _ = $0.removeValue(forKey: peer) } }
-    func reason(_ peer: UInt32) -> String? { reasons.withLock { $0[peer] } }
+    /// Records why `peer` ended, unless the report is about an earlier start of it.
+    func record(_ peer: UInt32, attempt: Int, _ reason: String) {
+        ends.withLock { ends in if ends.current[peer] == attempt { ends.reasons[peer] = reason } }
+    }
+
+    /// A new attempt number for starting `peers`, whose earlier ends are forgotten.
+    func nextAttempt(for peers: [UInt32]) -> Int {
+        ends.withLock { ends in
+            ends.attempt += 1
+            for peer in peers {
+                ends.current[peer] = ends.attempt
+                ends.reasons[peer] = nil
+            }
+            return ends.attempt
+        }
+    }
+
+    func reason(_ peer: UInt32) -> String? { ends.withLock { $0.reasons[peer] } }
 }
 
 /// Which node the head put each worker on.

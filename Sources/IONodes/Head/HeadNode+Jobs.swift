@@ -9,6 +9,8 @@ struct JobRecord {
     var request: WorkerRequest
     /// The node of each worker, by peer ID.
     var placements: [UInt32: String]
+    /// The GPUs (OpenCL device indices on its node) of each worker that asked for some.
+    var devices: [UInt32: [Int]] = [:]
 }
 
 extension HeadNode {
@@ -56,8 +58,8 @@ extension HeadNode {
             } catch {
                 reply(.failed(request: request, reason: "\(error)"), to: source)
             }
-        case .launchWorkers(let request, let job, let peers):
-            answer(request, to: source) { try launch(job, peers: peers, driver: source) }
+        case .launchWorkers(let request, let job, let peers, let attempt):
+            answer(request, to: source) { try launch(job, peers: peers, attempt: attempt, driver: source) }
         case .stopJob(let job):
             guard jobs.withLock({ $0[job]?.driver }) == source else { return }
             stop(job, reason: "its driver ended it")
@@ -70,7 +72,7 @@ extension HeadNode {
                 }
                 try? transport.send(frame, from: .driver, to: peer)
             }
-        case .workerEnded(let job, let peer, let reason):
+        case .workerEnded(let job, let peer, _, let reason):
             logger.info("worker-\(peer) of job \(job) ended: \(reason)")
             // Its driver learns why (a worker that could not start fails the start at once).
             if let driver = jobs.withLock({ $0[job]?.driver }) { reply(message, to: driver) }
@@ -79,7 +81,8 @@ extension HeadNode {
     }
 
     /// Puts each worker of `workers` on the alive node with the most CPUs left (more workers
-    /// than CPUs share them), and records the job.
+    /// than CPUs share them) among those with the GPUs it asks for free, binds those GPUs to it,
+    /// and records the job.
     private func place(_ workers: WorkerRequest, driver: PeerID) throws -> [WorkerPlacement] {
         guard NodeCredentials.isValidName(workers.job) else { throw ControlError.refused("\"\(workers.job)\" is not a job name") }
         guard !workers.peers.isEmpty, workers.peers.count <= 4096, !workers.peers.contains(0) else {
@@ -96,26 +99,45 @@ extension HeadNode {
         let alive = nodes.withLock { nodes in nodes.values.filter { $0.state == .alive && $0.peer != nil }.map(\.announcement) }
         guard !alive.isEmpty else { throw ControlError.refused("no node is alive") }
         let cpus = workers.resources["cpu"] ?? 1
+        let gpus = Int((workers.resources["gpu"] ?? 0).rounded(.up))
         var placements: [UInt32: String] = current[workers.job]?.placements ?? [:]
+        var devices: [UInt32: [Int]] = current[workers.job]?.devices ?? [:]
+        // The GPUs every job's workers hold, by node (a re-placed worker gives its own back).
+        var busy: [String: Set<Int>] = [:]
+        for (name, job) in current {
+            for (peer, held) in job.devices where !(name == workers.job && workers.peers.contains(peer)) {
+                busy[job.placements[peer] ?? "", default: []].formUnion(held)
+            }
+        }
         for peer in workers.peers {
             if let old = placements[peer] { used[old, default: [:]]["cpu", default: 0] -= cpus }
-            let node = alive.max { left, right in
-                let leftFree = (left.resources["cpu"] ?? 0) - (used[left.name]?["cpu"] ?? 0)
-                let rightFree = (right.resources["cpu"] ?? 0) - (used[right.name]?["cpu"] ?? 0)
-                return leftFree == rightFree ? left.name > right.name : leftFree < rightFree
-            }!
+            devices[peer] = nil
+            let candidates = alive.filter { node in node.gpuDevices.filter { !(busy[node.name]?.contains($0) ?? false) }.count >= gpus }
+            guard
+                let node = candidates.max(by: { left, right in
+                    let leftFree = (left.resources["cpu"] ?? 0) - (used[left.name]?["cpu"] ?? 0)
+                    let rightFree = (right.resources["cpu"] ?? 0) - (used[right.name]?["cpu"] ?? 0)
+                    return leftFree == rightFree ? left.name > right.name : leftFree < rightFree
+                })
+            else { throw ControlError.refused("no alive node has \(gpus) free GPUs for worker-\(peer)") }
             placements[peer] = node.name
             used[node.name, default: [:]]["cpu", default: 0] += cpus
+            if gpus > 0 {
+                let chosen = Array(node.gpuDevices.filter { !(busy[node.name]?.contains($0) ?? false) }.prefix(gpus))
+                devices[peer] = chosen
+                busy[node.name, default: []].formUnion(chosen)
+            }
         }
         var record = current[workers.job] ?? JobRecord(driver: driver, request: workers, placements: [:])
         record.request = workers
         record.placements = placements
+        record.devices = devices
         jobs.withLock { $0[workers.job] = record }
         return workers.peers.map { WorkerPlacement(peer: $0, node: placements[$0]!) }
     }
 
     /// Sends the launch orders of `job`'s workers `peers` (all when `nil`) to their nodes.
-    private func launch(_ job: String, peers: [UInt32]?, driver: PeerID) throws {
+    private func launch(_ job: String, peers: [UInt32]?, attempt: Int, driver: PeerID) throws {
         guard let record = jobs.withLock({ $0[job] }), record.driver == driver else { throw ControlError.refused("no job \(job) of yours") }
         let nodePeers = nodes.withLock { nodes in nodes.compactMapValues(\.peer) }
         for peer in peers ?? Array(record.placements.keys) {
@@ -123,7 +145,8 @@ extension HeadNode {
             guard let nodePeer = nodePeers[node] else { throw ControlError.refused("node \(node) is not connected") }
             let order = LaunchOrder(
                 job: job, executable: record.request.executable, arguments: record.request.arguments, peer: peer,
-                driverHost: record.request.driverHost, driverPort: record.request.driverPort, token: record.request.token)
+                driverHost: record.request.driverHost, driverPort: record.request.driverPort, token: record.request.token,
+                devices: record.devices[peer] ?? [], attempt: attempt)
             try transport.send(ControlMessage.launch(order).frame(), from: .driver, to: nodePeer)
         }
     }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A task argument: a value, a reference the task waits for, or a gathered list of references
 /// that arrives as one array.
 public struct TaskArgument<Value: WireSerializable>: Sendable {
@@ -64,4 +66,14 @@ public enum TaskContext {
     @TaskLocal public static var worker: Int?
     /// The registered name of the current task's function (`nil` outside a task).
     @TaskLocal public static var taskName: String?
+
+    /// The OpenCL device indices of the GPUs this worker process holds: bound by the node that
+    /// started it, when its job asked for `gpu` resources per worker (empty elsewhere). A task
+    /// that needs `gpu: 1` runs on a worker that holds one, and opens `gpuDevices[0]`.
+    public static var gpuDevices: [Int] { boundDevices.withLock { $0 } }
+
+    /// Binds this process's GPUs (a worker does, once, when it starts).
+    package static func bindDevices(_ devices: [Int]) { boundDevices.withLock { $0 = devices } }
+
+    private static let boundDevices = Mutex<[Int]>([])
 }

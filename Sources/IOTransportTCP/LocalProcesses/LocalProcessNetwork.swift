@@ -64,7 +64,9 @@ public struct LocalProcessNetwork: ClusterNetwork {
         package static let parent = "IOCOMPUTE_DRIVER_PID"
         package static let tokenDescriptor = "IOCOMPUTE_TOKEN_FD"
         package static let sharedMemory = "IOCOMPUTE_SHARED_MEMORY"
-        static let all = [worker, port, socket, host, credentials, parent, tokenDescriptor, sharedMemory]
+        /// The OpenCL device indices of the GPUs a worker holds, comma-separated.
+        package static let devices = "IOCOMPUTE_GPU_DEVICES"
+        static let all = [worker, port, socket, host, credentials, parent, tokenDescriptor, sharedMemory, devices]
     }
 
     let executable: String?

@@ -23,6 +23,8 @@ package enum WorkerProcess {
         let parentText = getenv(Variable.parent).map { String(cString: $0) } ?? ""
         let descriptorText = getenv(Variable.tokenDescriptor).map { String(cString: $0) } ?? ""
         let sharedMemory = getenv(Variable.sharedMemory).map { String(cString: $0) } == "1"
+        let devices = (getenv(Variable.devices).map { String(cString: $0) } ?? "").split(separator: ",").compactMap { Int($0) }
+        TaskContext.bindDevices(devices)
         // Programs this worker's tasks start are not workers.
         for name in Variable.all { unsetenv(name) }
         setvbuf(stdout, nil, _IOLBF, 0)
