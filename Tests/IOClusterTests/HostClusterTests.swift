@@ -2,6 +2,8 @@ import ClusterTestSupport
 import Foundation
 import IONodes
 import IORuntime
+import IOTensor
+import IOTrain
 import IOTransportTCP
 import Testing
 
@@ -126,6 +128,35 @@ struct HostClusterTests {
             try await Cluster.start(nodes.configuration(workers: 1, resources: [.gpu: 1]), registry: F.registry)
         }
         #expect(more.map { "\($0)".contains("free GPUs") } == true)
+        await cluster.shutdown()
+        await nodes.close()
+    }
+
+    @Test("collectives between workers on different nodes go over mutual TLS, and allreduce adds up")
+    func collectivesAcrossNodes() async throws {
+        let nodes = try await NodeCluster(nodes: ["node-b", "node-c"], cpus: 1)
+        let cluster = try await Cluster.start(nodes.configuration(workers: 2), registry: F.registry)
+        var ranks: [CollectiveRankActor] = []
+        for _ in 0..<2 { ranks.append(try await cluster.spawn(CollectiveRankActor.self, options: ActorOptions(resources: [.cpu: 1]))) }
+        let joining = ranks
+        let members = ranks
+        // Without shared memory, as between machines: every byte crosses a TLS connection.
+        try await CollectiveGroup.form(size: 2, on: cluster, options: CollectiveGroup.Options(chunkBytes: 64 << 10, sharedMemory: false)) {
+            rank, invitation in try await joining[rank].join(invitation)
+        }
+        for rank in ranks { #expect(try await !rank.sendsThroughSharedMemory()) }
+        let inputs = try (0..<2).map { try Tensor<Float>.randomNormal([50_001], seed: UInt64(11 + $0)) }
+        let results = try await withThrowingTaskGroup(of: (Int, Tensor<Float>).self) { tasks in
+            for rank in 0..<2 {
+                tasks.addTask { (rank, try await members[rank].allreduce(inputs[rank], operation: ReduceOperation.sum.rawValue)) }
+            }
+            return try await tasks.reduce(into: [Int: Tensor<Float>]()) { $0[$1.0] = $1.1 }
+        }
+        let expected = zip(inputs[0].scalars, inputs[1].scalars).map { $0 + $1 }
+        for rank in 0..<2 {
+            let worst = zip(results[rank]!.scalars, expected).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(worst < 1e-5, "rank \(rank): error \(worst)")
+        }
         await cluster.shutdown()
         await nodes.close()
     }

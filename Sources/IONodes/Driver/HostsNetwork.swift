@@ -93,13 +93,14 @@ struct HostsNetwork: ClusterNetwork {
             let port = try await transport.listen(host: "0.0.0.0", port: 0)
             // Nodes reach this program where the head does.
             let host = control.transport.localHost(of: .driver) ?? HostResources.primaryAddress
+            let identity = NodeTLSIdentity(tls: try TransportTLS(credentials: credentials.node), host: host)
             let request = WorkerRequest(
                 job: job, executable: hash, arguments: arguments ?? Array(CommandLine.arguments.dropFirst()), peers: peers,
                 driverHost: host, driverPort: port, token: jobToken.hexadecimal,
                 resources: Dictionary(uniqueKeysWithValues: resourcesPerWorker.amounts.map { ($0.key.rawValue, $0.value) }))
             let link = HostsLink(
                 control: control, transport: transport, job: job, request: request, placements: placements, ended: ended,
-                startTimeout: startTimeout)
+                identity: identity, startTimeout: startTimeout)
             // Workers on a node the head declares dead are lost now, not after heartbeats give up.
             ended.onLoss { [weak link] peers in
                 for peer in peers { link?.tcp.drop(PeerID(peer)) }
@@ -126,12 +127,15 @@ final class HostsLink: ClusterLink {
     let request: WorkerRequest
     let placements: PlacementBook
     let ended: WorkerEnds
+    /// The driver's node TLS and address, for the connections collectives open.
+    let identity: NodeTLSIdentity
     let startTimeout: Duration
 
     init(
         control: ControlConnection, transport: TCPTransport, job: String, request: WorkerRequest, placements: PlacementBook,
-        ended: WorkerEnds, startTimeout: Duration
+        ended: WorkerEnds, identity: NodeTLSIdentity, startTimeout: Duration
     ) {
+        self.identity = identity
         self.ended = ended
         self.control = control
         self.tcp = transport
@@ -142,6 +146,7 @@ final class HostsLink: ClusterLink {
     }
 
     var transport: any Transport { tcp }
+    var crossHostSecurity: (any Sendable)? { identity }
     var address: String { "\(request.driverHost):\(request.driverPort)" }
 
     func derivedSecret(for purpose: String) -> [UInt8]? {

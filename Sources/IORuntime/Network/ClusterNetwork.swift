@@ -31,6 +31,10 @@ public protocol ClusterLink: Sendable {
     /// connections that higher layers open between the cluster's processes; `nil` when the
     /// network has no secret.
     func derivedSecret(for purpose: String) -> [UInt8]?
+    /// What the connections that higher layers open between the cluster's processes need on a
+    /// cluster of machines (the network module's TLS identity and address), opaque to the
+    /// runtime; `nil` on one machine.
+    var crossHostSecurity: (any Sendable)? { get }
     /// Starts a new worker in the place of lost worker `peer` (a fresh process under the same
     /// peer), returning once it has connected.
     func replace(_ peer: PeerID) async throws
@@ -42,6 +46,7 @@ public protocol ClusterLink: Sendable {
 extension ClusterLink {
     public var sharesMemory: Bool { false }
     public func derivedSecret(for purpose: String) -> [UInt8]? { nil }
+    public var crossHostSecurity: (any Sendable)? { nil }
     public func processID(of peer: PeerID) -> Int32? { nil }
     public func replace(_ peer: PeerID) async throws {
         throw ClusterError.startFailed("this network cannot start a worker in place of \(peer)")

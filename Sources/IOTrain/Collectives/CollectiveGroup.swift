@@ -1,6 +1,7 @@
 import Foundation
 import IORuntime
 import IOTensor
+import IOTransportTCP
 import Synchronization
 
 /// A group of ranks that exchange tensors with collective operations — allreduce,
@@ -110,12 +111,13 @@ public final class CollectiveGroup: Sendable {
         guard options.chunkBytes >= 64 else { throw CollectiveError.invalidArgument("chunks of \(options.chunkBytes) bytes are too small") }
         let name = "collective-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let secret = cluster?.derivedSecret(for: Rendezvous.tokenPurpose(name))
-        let rendezvous = try await Rendezvous.open(group: name, size: size, host: options.host, secret: secret)
+        let node = cluster?.crossHostSecurity as? NodeTLSIdentity
+        let rendezvous = try await Rendezvous.open(group: name, size: size, host: options.host, secret: secret, node: node)
         let parts = options.timeout.components
         let milliseconds = Int(parts.seconds) * 1000 + Int(parts.attoseconds / 1_000_000_000_000_000)
         let invitations = (0..<size).map { rank in
             CollectiveInvitation(
-                group: name, rank: rank, size: size, rendezvousProcess: ProcessIdentity.current, rendezvousHost: options.host,
+                group: name, rank: rank, size: size, rendezvousProcess: ProcessIdentity.current, rendezvousHost: rendezvous.host,
                 rendezvousPort: rendezvous.port, timeoutMilliseconds: max(1, milliseconds), chunkBytes: options.chunkBytes,
                 sharedMemory: options.sharedMemory)
         }

@@ -20,11 +20,14 @@ extension RankEndpoint {
         if let token = ClusterToken.ofThisProcess {
             // The rendezvous (as the driver) and the other ranks of the group, nobody else.
             let peers = Set([PeerID.driver] + (0..<invitation.size).map { peer(ofRank: $0) })
+            // On a cluster of machines: mutual TLS with the node's certificate, on every interface.
+            let node = TransportTLS.ofThisProcess
             let transport = TCPTransport(
-                localPeer: peer(ofRank: invitation.rank), token: token.derived(for: Rendezvous.tokenPurpose(group)), expectedPeers: peers)
+                localPeer: peer(ofRank: invitation.rank), token: token.derived(for: Rendezvous.tokenPurpose(group)), expectedPeers: peers,
+                configuration: .init(tls: node?.tls))
             let host = invitation.rendezvousHost.isEmpty ? "127.0.0.1" : invitation.rendezvousHost
-            address.host = host
-            address.port = try await transport.listen(host: host, port: 0)
+            address.host = node?.host ?? host
+            address.port = try await transport.listen(host: node == nil ? host : "0.0.0.0", port: 0)
             tcp = transport
         } else if !inDriverProcess {
             throw CollectiveError.rendezvousFailed(

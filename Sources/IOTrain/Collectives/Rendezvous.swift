@@ -35,21 +35,29 @@ final class Rendezvous: Sendable {
     private let tcp: TCPTransport?
     /// The port ranks in other processes connect to (0 when there is none).
     let port: Int
+    /// The host they connect to.
+    let host: String
 
     private static let open = Mutex<[String: Rendezvous]>([:])
 
     /// Opens the rendezvous of `group`: in process always, and over TCP on `host`, authenticated
     /// by `secret`, when there is one (the ranks are in a multi-process cluster's workers).
-    static func open(group: String, size: Int, host: String, secret: [UInt8]?) async throws -> Rendezvous {
+    ///
+    /// On a cluster of machines (this process has a node's TLS), it listens on every interface
+    /// with mutual TLS and tells the ranks the address machines reach this one at.
+    static func open(group: String, size: Int, host: String, secret: [UInt8]?, node: NodeTLSIdentity?) async throws -> Rendezvous {
         var tcp: TCPTransport?
         var port = 0
+        var advertised = host
         if let secret {
             let ranks = Set((0..<size).map { RankEndpoint.peer(ofRank: $0) })
-            let transport = TCPTransport(localPeer: .driver, token: try ClusterToken(bytes: secret), expectedPeers: ranks)
-            port = try await transport.listen(host: host, port: 0)
+            let transport = TCPTransport(
+                localPeer: .driver, token: try ClusterToken(bytes: secret), expectedPeers: ranks, configuration: .init(tls: node?.tls))
+            port = try await transport.listen(host: node == nil ? host : "0.0.0.0", port: 0)
+            advertised = node?.host ?? host
             tcp = transport
         }
-        let rendezvous = Rendezvous(group: group, size: size, tcp: tcp, port: port)
+        let rendezvous = Rendezvous(group: group, size: size, tcp: tcp, port: port, host: advertised)
         if let tcp {
             try await tcp.register(.driver) { [weak rendezvous] frame, source in
                 rendezvous?.received(frame, from: source)
@@ -64,7 +72,8 @@ final class Rendezvous: Sendable {
 
     static func tokenPurpose(_ group: String) -> String { "iocompute.collective/\(group)" }
 
-    private init(group: String, size: Int, tcp: TCPTransport?, port: Int) {
+    private init(group: String, size: Int, tcp: TCPTransport?, port: Int, host: String) {
+        self.host = host
         self.group = group
         self.size = size
         self.tcp = tcp

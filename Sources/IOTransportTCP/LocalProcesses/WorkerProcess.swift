@@ -63,6 +63,10 @@ package enum WorkerProcess {
             } else {
                 try await transport.connect(host: host, port: port)
             }
+            // On a cluster of machines, other machines reach this worker where it reached the driver from.
+            if let tls = configuration.tls {
+                TransportTLS.ofThisProcess = NodeTLSIdentity(tls: tls, host: transport.localHost(of: .driver) ?? "127.0.0.1")
+            }
             // Serve until the driver's connection closes, which ends the process.
             while true {
                 try? await Task.sleep(for: .seconds(3600))

@@ -1,6 +1,7 @@
 import IORuntime
 import NIOCore
 import NIOSSL
+import Synchronization
 import X509
 
 /// Mutual TLS 1.3 for a ``TCPTransport``: the node presents its certificate, and a peer must
@@ -87,4 +88,28 @@ public struct TransportTLS: Sendable {
         guard let bytes = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: bytes) else { return nil }
         return parsed.subject.commonName
     }
+}
+
+/// A process's place on a cluster of machines: its node's TLS, and the address other machines
+/// reach it at. Connections that higher layers open between a cluster's processes (collectives)
+/// listen on every interface and dial with it.
+public struct NodeTLSIdentity: Sendable {
+    public let tls: TransportTLS
+    public let host: String
+
+    public init(tls: TransportTLS, host: String) {
+        self.tls = tls
+        self.host = host
+    }
+}
+
+extension TransportTLS {
+    /// The identity of this worker process when a node of a cluster of machines started it
+    /// (`nil` elsewhere; a driver's comes from its cluster).
+    package static var ofThisProcess: NodeTLSIdentity? {
+        get { processIdentity.withLock { $0 } }
+        set { processIdentity.withLock { $0 = newValue } }
+    }
+
+    private static let processIdentity = Mutex<NodeTLSIdentity?>(nil)
 }
