@@ -160,4 +160,22 @@ struct HostClusterTests {
         await cluster.shutdown()
         await nodes.close()
     }
+
+    @Test("data-parallel training on two nodes follows the loss curve of one worker")
+    func dataParallelAcrossNodes() async throws {
+        let nodes = try await NodeCluster(nodes: ["node-b", "node-c"], cpus: 1)
+        let cluster = try await Cluster.start(nodes.configuration(workers: 2), registry: F.registry)
+        // One epoch of the digits MLP: 45 steps of a global batch of 32, with the same shuffle.
+        let config = DataParallelConfig(epochs: 1, globalBatchSize: 32, shuffleSeed: 3, showsProgress: false)
+        let two = try await TrainingFixtures.digitsTrainer.fit(config, workers: 2, on: cluster)
+        let one = try await TrainingFixtures.digitsTrainer.fit(config, workers: 1, on: cluster)
+        #expect(two.history.losses.count == one.history.losses.count && !one.history.losses.isEmpty)
+        // Two ranks averaging their half-batch gradients take the same steps as one rank on the
+        // whole batch, up to float rounding.
+        let worst = zip(two.history.losses, one.history.losses).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst < 1e-3, "largest loss difference \(worst)")
+        #expect(two.history.steps.allSatisfy { $0.workers == 2 })
+        await cluster.shutdown()
+        await nodes.close()
+    }
 }
