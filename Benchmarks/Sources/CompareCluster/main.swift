@@ -47,7 +47,9 @@ nonisolated(nonsending) func runWorkloads(suffix: String) async throws {
     if suffix == rowSuffix("main") { MainActor.preconditionIsolated("the @main rows run on the main actor") }
     let cores = ProcessInfo.processInfo.activeProcessorCount
     // Worker processes run this program again: `Cluster.start` never returns in them.
-    let cluster = try await Cluster.start(.localProcesses(workers: cores), registry: registry)
+    let nodes = CommandLine.arguments.contains("--nodes") ? try await TLSNodes.start(count: cores) : nil
+    let suffix = nodes == nil ? suffix : "_nodes" + suffix
+    let cluster = try await Cluster.start(nodes?.configuration ?? .localProcesses(workers: cores), registry: registry)
     let noop = Functions.noop
 
     if wanted("tasks_sync") {
@@ -134,4 +136,55 @@ nonisolated(nonsending) func runWorkloads(suffix: String) async throws {
     }
 
     await cluster.shutdown()
+    await nodes?.close()
+}
+
+/// With `--nodes`: a head and `count` node agents in this process, each with one CPU and a folder
+/// of its own, as on separate machines; the workers (one per node) reach the driver over mutual
+/// TLS 1.3, and objects move between them in checksummed chunks over TLS, not shared memory.
+struct TLSNodes {
+    let root: String
+    let head: HeadNode
+    let agents: [NodeAgent]
+    let configuration: ClusterConfiguration
+
+    static func start(count: Int) async throws -> TLSNodes? {
+        let worker = "--nodes"
+        let configuration = { (address: String, state: String) in
+            ClusterConfiguration.connect(to: address, workers: count, stateDirectory: state, workerArguments: [worker])
+        }
+        // In a worker process, the configuration only serves: no head, no nodes.
+        if ProcessInfo.processInfo.environment["IOCOMPUTE_WORKER_ID"] != nil {
+            _ = try await Cluster.start(configuration("127.0.0.1:1", "/nonexistent"), registry: registry)
+            return nil
+        }
+        let root = NSTemporaryDirectory() + "iocompute-bench-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let authority = try ClusterAuthority.create()
+        let token = ClusterToken.generate()
+        let head = try await HeadNode.start(
+            HeadConfiguration(
+                credentials: ClusterCredentials(node: try authority.issue(node: "head"), token: token),
+                storeDirectory: root + "/head-executables", host: "127.0.0.1", port: 0))
+        var agents: [NodeAgent] = []
+        for index in 0..<count {
+            let folder = root + "/node-\(index)"
+            try authority.issue(node: "node-\(index)").write(to: folder)
+            agents.append(
+                try await NodeAgent.join(
+                    head: NodeAddress(host: "127.0.0.1", port: head.port),
+                    announcement: NodeAnnouncement(name: "node-\(index)", resources: ["cpu": 1]),
+                    credentials: ClusterCredentials(node: try NodeCredentials.read(from: folder), token: token),
+                    workers: (try ExecutableStore(directory: folder + "/executables"), folder)))
+        }
+        try authority.issue(node: "driver").write(to: root + "/driver")
+        try PrivateFile.write(token.hexadecimal, to: root + "/driver/token")
+        return TLSNodes(root: root, head: head, agents: agents, configuration: configuration("127.0.0.1:\(head.port)", root + "/driver"))
+    }
+
+    func close() async {
+        for agent in agents { await agent.leave() }
+        await head.shutdown()
+        try? FileManager.default.removeItem(atPath: root)
+    }
 }
