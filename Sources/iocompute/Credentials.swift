@@ -38,6 +38,8 @@ struct Credentials: ParsableCommand {
             let credentials = try authority.issue(node: node, hosts: host, validity: .seconds(days * 86_400))
             try credentials.write(to: out)
             try PrivateFile.write(try state.token().hexadecimal + "\n", to: out + "/token")
+            // The node will accept only this head's certificate as the head.
+            try StateDirectory.recordHeadName(try state.credentials().node, in: out)
             print("wrote the credentials of node \(node) to \(out) (keep it private; copy it to the node as ~/.iocompute)")
         }
     }

@@ -96,7 +96,7 @@ struct Start: AsyncParsableCommand {
         let agent = try await NodeAgent.join(
             head: NodeAddress(host: host == "0.0.0.0" ? "127.0.0.1" : host, port: headNode.port),
             announcement: announcement(name: credentials.node.node, host: advertised, labels: labels), credentials: credentials,
-            workers: (try ExecutableStore(directory: state.path + "/node-executables"), state.path))
+            workers: (try ExecutableStore(directory: state.path + "/node-executables"), state.path), expectedHead: credentials.node.node)
         try state.recordHeadAddress(address.description)
         say("IOCompute head \(credentials.node.node) listening on \(address) (mutual TLS 1.3)")
         say("State folder: \(state.path) (cluster authority, token, this node's certificate)")
@@ -125,7 +125,7 @@ struct Start: AsyncParsableCommand {
         }
         let agent = try await NodeAgent.join(
             head: head, announcement: announcement(name: name, host: hostAddress ?? "", labels: labels), credentials: credentials,
-            workers: (try ExecutableStore(directory: state.path + "/executables"), state.path))
+            workers: (try ExecutableStore(directory: state.path + "/executables"), state.path), expectedHead: state.headName)
         say("node \(name) joined the cluster at \(head)")
         await TerminationSignal.wait()
         await agent.leave()

@@ -194,3 +194,33 @@ struct PoolCertificateTests {
         await cluster.head.shutdown()
     }
 }
+
+@Suite("a node of the cluster posing as its head", .timeLimit(.minutes(1)))
+struct FakeHeadTests {
+    @Test("an agent that knows its head's name refuses another member's certificate, and acts on nothing it sent")
+    func impostorHead() async throws {
+        let cluster = try await TestCluster()
+        // A member of the same cluster (its certificate is genuine) runs a head of its own.
+        let impostor = try await HeadNode.start(
+            HeadConfiguration(
+                credentials: try cluster.credentials("node-x"),
+                storeDirectory: NSTemporaryDirectory() + "iocompute-fake-\(UUID().uuidString.prefix(8))",
+                host: "127.0.0.1", port: 0))
+        let refused = await #expect(throws: ControlError.self) {
+            try await NodeAgent.join(
+                head: NodeAddress(host: "127.0.0.1", port: impostor.port), announcement: NodeAnnouncement(name: "node-b", resources: [:]),
+                credentials: try cluster.credentials("node-b"), expectedHead: "head")
+        }
+        #expect(refused?.description.contains("node node-x, not of the head head") == true)
+        #expect(impostor.snapshot().nodes.isEmpty)
+        // The real head passes the same check.
+        let agent = try await NodeAgent.join(
+            head: cluster.address, announcement: NodeAnnouncement(name: "node-b", resources: [:]),
+            credentials: try cluster.credentials("node-b"),
+            expectedHead: "head")
+        #expect(agent.isConnected)
+        await agent.leave()
+        await impostor.shutdown()
+        await cluster.head.shutdown()
+    }
+}

@@ -11,6 +11,8 @@ public final class NodeAgent: Sendable {
     public let announcement: NodeAnnouncement
     let credentials: ClusterCredentials
     let heartbeatInterval: Duration
+    /// The node name the head's certificate must give (`nil`: any node of the cluster).
+    let expectedHead: String?
     /// Starts the workers the head orders here; `nil` for an agent that runs none.
     let launcher: WorkerLauncher?
     private let connection = Mutex<ControlConnection?>(nil)
@@ -20,8 +22,9 @@ public final class NodeAgent: Sendable {
 
     private init(
         head: NodeAddress, announcement: NodeAnnouncement, credentials: ClusterCredentials, heartbeatInterval: Duration,
-        launcher: WorkerLauncher?
+        launcher: WorkerLauncher?, expectedHead: String?
     ) {
+        self.expectedHead = expectedHead
         self.launcher = launcher
         self.head = head
         self.announcement = announcement
@@ -32,19 +35,21 @@ public final class NodeAgent: Sendable {
     /// Joins the head at `head` as `announcement` (whose name must be the one in the node's
     /// certificate) and keeps the node there until ``leave(reason:)``. With `workers`, the node
     /// starts the worker processes of jobs: executables are kept in `workers.store`, and workers
-    /// connect to their driver with the certificate in `workers.credentialsFolder`.
+    /// connect to their driver with the certificate in `workers.credentialsFolder`. With
+    /// `expectedHead`, the head's certificate must name that node (see `credentials issue`,
+    /// which records it): another node of the cluster cannot pose as the head.
     ///
     /// - Throws: the connection's error (wrong token, certificate from another authority, no
     ///   head listening) or ``ControlError/refused(_:)`` when the head refuses the node.
     public static func join(
         head: NodeAddress, announcement: NodeAnnouncement, credentials: ClusterCredentials, heartbeatInterval: Duration = .seconds(1),
-        workers: (store: ExecutableStore, credentialsFolder: String)? = nil
+        workers: (store: ExecutableStore, credentialsFolder: String)? = nil, expectedHead: String? = nil
     ) async throws -> NodeAgent {
         let agent = NodeAgent(
             head: head, announcement: announcement, credentials: credentials, heartbeatInterval: heartbeatInterval,
             launcher: workers.map {
                 WorkerLauncher(store: $0.store, credentialsFolder: $0.credentialsFolder, node: announcement.name, head: head)
-            })
+            }, expectedHead: expectedHead)
         try await agent.connect()
         agent.loop.withLock { $0 = Task { [weak agent] in await agent?.run() } }
         return agent
@@ -76,7 +81,7 @@ public final class NodeAgent: Sendable {
     private func connect() async throws {
         let answer = OneShot<String?>()
         let opened = try await ControlConnection.open(
-            to: head, credentials: credentials,
+            to: head, credentials: credentials, expectedHead: expectedHead,
             onMessage: { [weak self] message in
                 switch message {
                 case .joined(let refusal): answer.resume(returning: refusal)

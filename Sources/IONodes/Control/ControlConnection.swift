@@ -24,6 +24,8 @@ final class ControlConnection: Sendable {
     private let pending = Mutex<[UInt64: OneShot<ControlMessage>]>([:])
     private let nextRequest = Atomic<UInt64>(1)
     private let handler: Mutex<(@Sendable (ControlMessage) -> Void)?>
+    /// Whether the head's identity has been checked; nothing it sends is acted on before.
+    private let verified = Atomic<Bool>(false)
     private let logger = Logger(label: "iocompute.nodes")
 
     private init(transport: TCPTransport, peer: PeerID, onMessage: (@Sendable (ControlMessage) -> Void)?) {
@@ -33,8 +35,12 @@ final class ControlConnection: Sendable {
     }
 
     /// Connects to the head at `address`; `onLost` runs once if the connection later closes.
+    ///
+    /// With `expectedHead`, the head's certificate must name that node: any node of the cluster
+    /// holds a certificate the authority signed, and one that posed as the head could order
+    /// this node to run what it likes.
     static func open(
-        to address: NodeAddress, credentials: ClusterCredentials, handshakeTimeout: Duration = .seconds(10),
+        to address: NodeAddress, credentials: ClusterCredentials, expectedHead: String? = nil, handshakeTimeout: Duration = .seconds(10),
         onMessage: (@Sendable (ControlMessage) -> Void)? = nil, onLost: @escaping @Sendable () -> Void = {}
     ) async throws -> ControlConnection {
         let tls = try TransportTLS(credentials: credentials.node)
@@ -50,10 +56,15 @@ final class ControlConnection: Sendable {
         }
         do {
             try await transport.connect(host: address.host, port: address.port)
+            if let expectedHead, let named = transport.nodeName(of: .driver), named != expectedHead {
+                throw ControlError.refused(
+                    "the head at \(address) presents the certificate of node \(named), not of the head \(expectedHead)")
+            }
         } catch {
             await transport.shutdown()
             throw error
         }
+        connection.verified.store(true, ordering: .releasing)
         return connection
     }
 
@@ -81,6 +92,10 @@ final class ControlConnection: Sendable {
     }
 
     private func receive(_ frame: WireFrame) {
+        guard verified.load(ordering: .acquiring) else {
+            logger.warning("dropped a message from the head before its identity was checked")
+            return
+        }
         let message: ControlMessage
         do {
             message = try ControlMessage(frame: frame)

@@ -67,8 +67,10 @@ struct HostsNetwork: ClusterNetwork {
         let head = try NodeAddress(parsing: text)
         let credentials = ClusterCredentials(node: try state.credentials(), token: try state.token(file: tokenFile))
         let ended = WorkerEnds()
+        // The head started from this folder, or the one `credentials issue` recorded.
+        let expectedHead = state.headName ?? (state.headAddress != nil ? credentials.node.node : nil)
         let control = try await ControlConnection.open(
-            to: head, credentials: credentials,
+            to: head, credentials: credentials, expectedHead: expectedHead,
             onMessage: { message in
                 switch message {
                 case .workerEnded(_, let peer, let attempt, let reason): ended.record(peer, attempt: attempt, reason)

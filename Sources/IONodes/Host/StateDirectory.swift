@@ -28,6 +28,17 @@ public struct StateDirectory: Sendable {
     var authorityKeyFile: String { path + "/authority-key.pem" }
     var processFile: String { path + "/node.pid" }
     var addressFile: String { path + "/head.address" }
+    var headNameFile: String { path + "/head-name" }
+
+    /// The node name of the cluster's head, as `credentials issue` recorded it (`nil` when not).
+    public var headName: String? {
+        (try? PrivateFile.read(headNameFile, requirePrivate: false))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Records the head's node name in the node folder at `folder`.
+    public static func recordHeadName(_ name: String, in folder: String) throws {
+        try PrivateFile.write(name + "\n", to: folder + "/head-name")
+    }
 
     /// Creates the folder (0700) if it is missing.
     public func create() throws {
