@@ -37,12 +37,14 @@ struct StatusTable {
         let cpus = alive.reduce(0) { $0 + ($1.announcement.resources["cpu"] ?? 0) }
         let memory = alive.reduce(0) { $0 + ($1.announcement.resources["memory"] ?? 0) }
         let gpus = alive.reduce(0) { $0 + ($1.announcement.resources["gpu"] ?? 0) }
-        var rows = [["NODE", "STATE", "HOST", "CPU", "MEMORY", "GPU", "LABELS", "SILENT", "NOTE"]]
+        var rows = [["NODE", "STATE", "HOST", "CPU", "USED", "MEMORY", "GPU", "WORKERS", "LABELS", "SILENT", "NOTE"]]
         for node in snapshot.nodes {
             let resources = node.announcement.resources
             rows.append([
                 node.announcement.name, node.state.rawValue, node.announcement.host.isEmpty ? "-" : node.announcement.host,
-                Self.amount(resources["cpu"]), Self.bytes(resources["memory"]), Self.amount(resources["gpu"]),
+                Self.amount(resources["cpu"]), Self.amount(node.used["cpu"] ?? 0), Self.bytes(resources["memory"]),
+                Self.amount(resources["gpu"]),
+                String(node.workers),
                 node.announcement.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
                 String(format: "%.1fs", node.silentFor), node.reason ?? "",
             ])
@@ -55,8 +57,18 @@ struct StatusTable {
         return """
             cluster at \(snapshot.head), up \(Int(snapshot.uptime)) s: \(alive.count) of \(snapshot.nodes.count) nodes alive, \
             \(Self.amount(cpus)) CPUs, \(Self.bytes(memory)) memory, \(Self.amount(gpus)) GPUs
-            \(table.joined(separator: "\n"))
+            \(table.joined(separator: "\n"))\(jobs)
             """
+    }
+
+    /// The jobs with workers, one line each.
+    private var jobs: String {
+        guard !snapshot.jobs.isEmpty else { return "" }
+        let lines = snapshot.jobs.sorted { $0.key < $1.key }.map { job, workers in
+            let perNode = Dictionary(grouping: workers, by: \.node).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.count)" }
+            return "  \(job): \(workers.count) workers (\(perNode.joined(separator: ", ")))"
+        }
+        return "\njobs with workers:\n" + lines.joined(separator: "\n")
     }
 
     static func amount(_ value: Double?) -> String {

@@ -72,6 +72,8 @@ struct HostClusterTests {
             #expect(FileManager.default.isExecutableFile(atPath: nodes.root + "/\(node)/executables/\(hash)"))
         }
 
+        // Each node's heartbeats count the worker it runs.
+        while nodes.head.snapshot().nodes.filter({ $0.workers == 1 }).count < 2 { try await Task.sleep(for: .milliseconds(20)) }
         let squares = try await cluster.get(try await (0..<40).asyncMap { try await cluster.submit(F.square, $0) })
         #expect(squares == (0..<40).map { $0 * $0 })
         let spread = TaskOptions(placement: .spread)

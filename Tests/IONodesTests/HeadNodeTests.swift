@@ -71,6 +71,7 @@ struct HeadNodeTests {
         let cluster = try await TestCluster()
         let b = try await cluster.join("node-b")
         #expect(b.isConnected)
+        #expect(try await cluster.wait(for: "node-b", .alive).workers == 0)
         // Cut the connection from the head's side, as a lost link would.
         let peer = try #require(cluster.head.transport.connectedPeers.first)
         cluster.head.transport.disconnect(peer)

@@ -132,7 +132,7 @@ public final class NodeAgent: Sendable {
     private func run() async {
         while !Task.isCancelled && !leaving.load(ordering: .relaxed) {
             if let current = connection.withLock({ $0 }) {
-                try? current.send(.heartbeat)
+                try? current.send(.heartbeat(workers: runningWorkers.values.reduce(0, +)))
             } else {
                 do {
                     try await connect()

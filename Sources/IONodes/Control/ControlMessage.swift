@@ -42,6 +42,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var used: [String: Double]
     /// How many times the node joined (1 for a node that never came back).
     public var joins: Int
+    /// The worker processes of jobs running on the node, as its last heartbeat said.
+    public var workers: Int
 }
 
 /// What a driver asks of the head for its workers.
@@ -123,7 +125,8 @@ enum ControlMessage: Codable, Sendable, Equatable {
     /// The head's answer: accepted, or refused with a reason.
     case joined(refusal: String?)
     /// A node agent is still there.
-    case heartbeat
+    /// `workers`: the job worker processes running on the node now.
+    case heartbeat(workers: Int)
     /// A node agent leaves on purpose.
     case leaving(reason: String)
     /// A client asks for the cluster's state.

@@ -33,6 +33,7 @@ public final class HeadNode: Sendable {
         var lastHeard: ContinuousClock.Instant
         var peer: PeerID?
         var joins: Int
+        var workers = 0
     }
 
     private init(configuration: HeadConfiguration, transport: TCPTransport, port: Int) throws {
@@ -78,7 +79,8 @@ public final class HeadNode: Sendable {
             nodes.values.map { record in
                 NodeStatus(
                     announcement: record.announcement, state: record.state, reason: record.reason,
-                    silentFor: (now - record.lastHeard).seconds, used: used[record.announcement.name] ?? [:], joins: record.joins)
+                    silentFor: (now - record.lastHeard).seconds, used: used[record.announcement.name] ?? [:], joins: record.joins,
+                    workers: record.state == .alive ? record.workers : 0)
             }
         }
         return ClusterSnapshot(
@@ -105,7 +107,7 @@ public final class HeadNode: Sendable {
         }
         switch message {
         case .join(let announcement): join(announcement, from: source)
-        case .heartbeat: heard(from: source)
+        case .heartbeat(let workers): heard(from: source, workers: workers)
         case .leaving(let reason): left(source, reason: reason)
         case .statusRequest(let request): reply(.status(request: request, snapshot()), to: source)
         case .hasExecutable, .writeExecutable, .sealExecutable, .readExecutable: serveExecutables(message, to: source)
@@ -157,11 +159,12 @@ public final class HeadNode: Sendable {
         logger.info("node \(announcement.name) joined from \(source) with \(announcement.resources)")
     }
 
-    private func heard(from source: PeerID) {
+    private func heard(from source: PeerID, workers: Int) {
         let now = ContinuousClock.now
         nodes.withLock { nodes in
             guard let name = nodes.first(where: { $0.value.peer == source })?.key else { return }
             nodes[name]?.lastHeard = now
+            nodes[name]?.workers = max(0, workers)
         }
     }
 
