@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import IOCompute
 
 /// How a command reaches a running cluster: the head's address, and the certificate and token
@@ -22,4 +23,11 @@ struct ClusterOptions: ParsableArguments {
         }
         return (try NodeAddress(parsing: text), ClusterCredentials(node: try state.credentials(), token: try state.token(file: tokenFile)))
     }
+}
+
+/// Prints `value` as sorted, indented JSON, for scripts (`--json`).
+func printJSON<Value: Encodable>(_ value: Value) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }

@@ -50,9 +50,7 @@ struct Jobs: AsyncParsableCommand {
         let (head, credentials) = try cluster.resolve()
         let jobs = try await ClusterClient.jobs(of: head, credentials: credentials)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(jobs), as: UTF8.self))
+            try printJSON(jobs)
             return
         }
         print("JOB           STATE      NODE          TIME     LINES  ENDING")

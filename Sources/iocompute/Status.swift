@@ -17,9 +17,7 @@ struct Status: AsyncParsableCommand {
         let (head, credentials) = try cluster.resolve()
         let snapshot = try await ClusterClient.status(of: head, credentials: credentials)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(snapshot), as: UTF8.self))
+            try printJSON(snapshot)
         } else {
             print(StatusTable(snapshot).text)
         }

@@ -60,19 +60,9 @@ struct NamespaceHosts {
 
     @discardableResult
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip").deletingLastPathComponent().appendingPathComponent(arguments[0])
-        if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
-            process.executableURL = URL(fileURLWithPath: "/sbin/" + arguments[0])
-        }
-        process.arguments = Array(arguments.dropFirst())
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        var program = URL(fileURLWithPath: "/usr/sbin/" + arguments[0])
+        if !FileManager.default.isExecutableFile(atPath: program.path) { program = URL(fileURLWithPath: "/sbin/" + arguments[0]) }
+        return try DemoCommandTests.run(Array(arguments.dropFirst()), program: program)
     }
 
     static func check(_ arguments: [String]) throws {

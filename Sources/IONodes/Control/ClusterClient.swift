@@ -24,17 +24,7 @@ public enum ClusterClient {
         started: @escaping @Sendable (_ job: String, _ node: String) -> Void = { _, _ in },
         output: @escaping @Sendable (String) -> Void
     ) async throws -> Int32 {
-        let ended = OneShot<Int32>()
-        let connection = try await ControlConnection.open(
-            to: head, credentials: credentials,
-            onMessage: { message in
-                switch message {
-                case .jobOutput(_, let line): output(line)
-                case .jobEnded(_, let status, _): ended.resume(returning: status)
-                default: break
-                }
-            },
-            onLost: { ended.resume(throwing: ControlError.disconnected) })
+        let (connection, ended) = try await following(head, credentials: credentials, output: output)
         defer { Task { await connection.close() } }
         let hash = try await ExecutableUpload.ensure(executable, on: connection)
         switch try await connection.request({ .submitJob(request: $0, executable: hash, arguments: arguments) }) {
@@ -62,17 +52,7 @@ public enum ClusterClient {
     public static func logs(
         of job: String, follow: Bool, head: NodeAddress, credentials: ClusterCredentials, output: @escaping @Sendable (String) -> Void
     ) async throws -> Int32? {
-        let ended = OneShot<Int32>()
-        let connection = try await ControlConnection.open(
-            to: head, credentials: credentials,
-            onMessage: { message in
-                switch message {
-                case .jobOutput(_, let line): output(line)
-                case .jobEnded(_, let status, _): ended.resume(returning: status)
-                default: break
-                }
-            },
-            onLost: { ended.resume(throwing: ControlError.disconnected) })
+        let (connection, ended) = try await following(head, credentials: credentials, output: output)
         defer { Task { await connection.close() } }
         if case .failed(_, let reason) = try await connection.request({ .readLog(request: $0, job: job, follow: follow) }) {
             throw ControlError.refused(reason)
@@ -87,5 +67,24 @@ public enum ClusterClient {
         if case .failed(_, let reason) = try await connection.request({ .stopSubmitted(request: $0, job: job) }) {
             throw ControlError.refused(reason)
         }
+    }
+
+    /// A connection that hands the job lines the head sends to `output`, and the exit status of
+    /// the job's end (or the connection's loss) that the returned one-shot resolves with.
+    private static func following(
+        _ head: NodeAddress, credentials: ClusterCredentials, output: @escaping @Sendable (String) -> Void
+    ) async throws -> (ControlConnection, OneShot<Int32>) {
+        let ended = OneShot<Int32>()
+        let connection = try await ControlConnection.open(
+            to: head, credentials: credentials,
+            onMessage: { message in
+                switch message {
+                case .jobOutput(_, let line): output(line)
+                case .jobEnded(_, let status, _): ended.resume(returning: status)
+                default: break
+                }
+            },
+            onLost: { ended.resume(throwing: ControlError.disconnected) })
+        return (connection, ended)
     }
 }
