@@ -20,10 +20,13 @@ extension ClusterConfiguration {
     ///   - resourcesPerWorker: what each worker offers and takes from its node (`[.cpu: 1]`).
     ///   - workerExecutable: the program the workers run (this one by default).
     ///   - workerArguments: their arguments (this process's by default).
+    ///   - startTimeout: how long the workers have to start and connect; generous, because a
+    ///     node fetches the executable first (in 512 KiB requests, slow for a large debug build
+    ///     on a loaded machine: over 60 s was seen in CI).
     public static func connect(
         to address: String? = nil, workers: Int = 2, stateDirectory: String? = nil, tokenFile: String? = nil,
         resourcesPerWorker: ResourceSet = [.cpu: 1], objectStoreMemory: Int = 2 << 30, heartbeat: HeartbeatPolicy = HeartbeatPolicy(),
-        workerExecutable: String? = nil, workerArguments: [String]? = nil, startTimeout: Duration = .seconds(60)
+        workerExecutable: String? = nil, workerArguments: [String]? = nil, startTimeout: Duration = .seconds(300)
     ) -> ClusterConfiguration {
         let network = HostsNetwork(
             head: address, stateDirectory: stateDirectory, tokenFile: tokenFile, resourcesPerWorker: resourcesPerWorker,
