@@ -1,4 +1,5 @@
 import Foundation
+import IORuntime
 import Testing
 
 @testable import IONodes
@@ -35,5 +36,33 @@ struct ExecutableStoreTests {
         #expect(throws: ControlError.self) { try store.write(hash, offset: ExecutableStore.maximumSize, bytes: [1]) }
         #expect(throws: ControlError.self) { try store.write(hash, offset: -1, bytes: [1]) }
         #expect(throws: ControlError.self) { try store.read(forged, offset: 0, length: 1) }
+    }
+}
+
+@Suite("executable parts on the wire")
+struct ExecutablePartFrameTests {
+    @Test("parts travel as raw bytes and come back equal; truncated, padded or oversized parts are malformed")
+    func frames() throws {
+        let bytes = Data((0..<(ControlMessage.maximumPart)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let hash = String(repeating: "0f", count: 32)
+        let messages: [ControlMessage] = [
+            .writeExecutable(request: 7, hash: hash, offset: 3 << 20, bytes: bytes), .bytes(request: 9, bytes), .bytes(request: 1, Data()),
+        ]
+        for message in messages {
+            let frame = try message.frame()
+            #expect(frame.kind != ControlMessage.frameKind)
+            // Raw: a part costs a few bytes more than its contents, not base64's third.
+            #expect(frame.payload.count <= bytes.count + 96)
+            #expect(try ControlMessage(frame: frame) == message)
+            for damaged in [Array(frame.payload.dropLast()), frame.payload + [0], Array(frame.payload.prefix(5))] {
+                #expect(throws: ControlError.self) { try ControlMessage(frame: WireFrame(kind: frame.kind, payload: damaged)) }
+            }
+        }
+        let oversized = ControlMessage.bytes(request: 2, bytes + Data([1]))
+        #expect(throws: ControlError.self) { try ControlMessage(frame: oversized.frame()) }
+        let farOffset = ControlMessage.writeExecutable(request: 2, hash: hash, offset: ExecutableStore.maximumSize + 1, bytes: Data([1]))
+        #expect(throws: ControlError.self) { try ControlMessage(frame: farOffset.frame()) }
+        // Everything else still goes as JSON.
+        #expect(try ControlMessage.heartbeat(workers: 2).frame().kind == ControlMessage.frameKind)
     }
 }

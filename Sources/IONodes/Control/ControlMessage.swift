@@ -118,7 +118,7 @@ public struct ClusterSnapshot: Codable, Sendable, Equatable {
 
 /// The messages between nodes, the head and command-line clients, after TLS and the token
 /// handshake authenticated both ends. Each travels as JSON in one frame (``frameKind``), capped
-/// at ``maximumSize`` bytes.
+/// at ``maximumSize`` bytes, except the parts of executables (see `ControlMessage+Bytes.swift`).
 enum ControlMessage: Codable, Sendable, Equatable {
     /// A node agent joins (or joins again after a lost connection).
     case join(NodeAnnouncement)
@@ -196,13 +196,18 @@ enum ControlMessage: Codable, Sendable, Equatable {
     static let maximumSize = 1 << 20
 
     func frame() throws -> WireFrame {
-        WireFrame(kind: Self.frameKind, payload: Array(try JSONEncoder().encode(self)))
+        if let frame = bytesFrame() { return frame }
+        return WireFrame(kind: Self.frameKind, payload: Array(try JSONEncoder().encode(self)))
     }
 
     /// The message in `frame`.
     ///
     /// - Throws: ``ControlError/malformed(_:)`` for another kind, an oversized or undecodable payload.
     init(frame: WireFrame) throws {
+        if frame.kind == Self.uploadFrameKind || frame.kind == Self.bytesFrameKind {
+            try self.init(bytesFrame: frame)
+            return
+        }
         guard frame.kind == Self.frameKind else { throw ControlError.malformed("a frame of kind \(frame.kind)") }
         guard frame.payload.count <= Self.maximumSize else { throw ControlError.malformed("\(frame.payload.count) bytes") }
         do {

@@ -256,7 +256,7 @@ final class PlacementBook: Sendable {
 
 /// Puts an executable on the head, unless it is there already.
 enum ExecutableUpload {
-    /// Uploads `path` in 512 KiB parts and returns its SHA-256.
+    /// Uploads `path` in parts of ``ControlMessage/maximumPart`` bytes and returns its SHA-256.
     static func ensure(_ path: String, on control: ControlConnection) async throws -> String {
         let (hash, size) = try ExecutableStore.digest(ofFile: path)
         guard case .size(_, let stored) = try await control.request({ .hasExecutable(request: $0, hash: hash) }) else {
@@ -266,7 +266,7 @@ enum ExecutableUpload {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw TLSSetupError.fileProblem(path: path, reason: "cannot read it") }
         defer { try? handle.close() }
         var offset = 0
-        while let chunk = try handle.read(upToCount: 512 << 10), !chunk.isEmpty {
+        while let chunk = try handle.read(upToCount: ControlMessage.maximumPart), !chunk.isEmpty {
             let at = offset
             try check(await control.request { .writeExecutable(request: $0, hash: hash, offset: at, bytes: chunk) })
             offset += chunk.count

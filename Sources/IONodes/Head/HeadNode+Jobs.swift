@@ -29,8 +29,8 @@ extension HeadNode {
             }
         case .readExecutable(let request, let hash, let offset):
             do {
-                // 512 KiB of bytes is about 700 KB of JSON, under the frame cap.
-                reply(.bytes(request: request, Data(try executables.read(hash, offset: offset, length: 512 << 10))), to: source)
+                let part = try executables.read(hash, offset: offset, length: ControlMessage.maximumPart)
+                reply(.bytes(request: request, Data(part)), to: source)
             } catch {
                 reply(.failed(request: request, reason: "\(error)"), to: source)
             }
