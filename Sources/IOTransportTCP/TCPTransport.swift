@@ -239,7 +239,7 @@ public final class TCPTransport: Transport {
     /// straight into the connection's buffer: for large payloads that live in memory the caller
     /// owns, which would otherwise be copied into a `WireFrame` first. `parts` are read before
     /// this returns.
-    package func send(kind: UInt16, payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID) throws {
+    public func send(kind: UInt16, payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID) throws {
         let header = WireFrame.encodedHeader(kind: kind, payloadLength: parts.reduce(0) { $0 + $1.count })
         try send(header: header, payload: parts, from: source, to: destination) {
             WireFrame(kind: kind, payload: parts.flatMap { Array($0) })

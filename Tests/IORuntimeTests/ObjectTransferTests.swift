@@ -19,9 +19,11 @@ struct ObjectTransferTests {
         let waits = Atomic<Int>(0)
         func send(_ message: RuntimeMessage, from source: PeerID, to destination: PeerID) {}
         func waitUntilWritable(to destination: PeerID) async throws { waits.add(1, ordering: .relaxed) }
-        func trySend(_ message: RuntimeMessage, to destination: PeerID) throws {
-            guard case .objectChunk(let chunk) = message else { return }
-            guard case .objectChunk(let decoded) = try RuntimeMessage(frame: WireFrame(decoding: message.frame().encoded())) else { return }
+        func trySendChunk(_ chunk: ObjectChunk, to destination: PeerID) throws {
+            // As a network transport sends it: the header, then the bytes as they are.
+            let frame = WireFrame(kind: RuntimeMessage.Kind.objectChunk.rawValue, payload: chunk.encodedHeader + Array(chunk.bytes))
+            guard case .objectChunk(let decoded) = try RuntimeMessage(frame: WireFrame(decoding: frame.encoded())) else { return }
+            #expect(try RuntimeMessage.objectChunk(chunk).frame().payload == frame.payload)
             #expect(decoded.checksum == chunk.checksum)
             chunks.withLock { $0.append(decoded) }
         }

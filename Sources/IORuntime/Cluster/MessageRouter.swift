@@ -194,6 +194,11 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
         try trySend(message, from: .driver, to: destination)
     }
 
+    func trySendChunk(_ chunk: ObjectChunk, to destination: PeerID) throws {
+        guard let transport, !(isNetwork && destination == .driver) else { return try trySend(.objectChunk(chunk), to: destination) }
+        try chunk.send(through: transport, from: .driver, to: destination)
+    }
+
     func trySend(_ message: RuntimeMessage, toWorker index: Int) throws {
         try trySend(message, from: .driver, to: PeerID(UInt32(index + 1)))
     }

@@ -230,8 +230,8 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
     }
 
     /// Sends to the driver, throwing when the message cannot go.
-    func trySend(_ message: RuntimeMessage, to destination: PeerID) throws {
-        try transport.send(message.frame(), from: peer, to: .driver)
+    func trySendChunk(_ chunk: ObjectChunk, to destination: PeerID) throws {
+        try chunk.send(through: transport, from: peer, to: .driver)
     }
 
     /// Returns once the connection to the driver, which carries everything, has room.

@@ -39,9 +39,8 @@ enum ObjectTransfer {
             let end = min(offset + chunkSize, bytes.count)
             let slice = bytes[offset..<end]
             let crc = slice.withUnsafeBytes { checksum($0) }
-            try sender.trySend(
-                .objectChunk(ObjectChunk(id: id, typeName: typeName, totalCount: bytes.count, offset: offset, checksum: crc, bytes: slice)),
-                to: destination)
+            try sender.trySendChunk(
+                ObjectChunk(id: id, typeName: typeName, totalCount: bytes.count, offset: offset, checksum: crc, bytes: slice), to: destination)
             offset = end
         } while offset < bytes.count
     }
@@ -139,7 +138,7 @@ struct ChunkBitmap {
 
 /// A sender of object chunks that reports failures (a chunk that cannot go fails the pull).
 protocol ChunkSending {
-    func trySend(_ message: RuntimeMessage, to destination: PeerID) throws
+    func trySendChunk(_ chunk: ObjectChunk, to destination: PeerID) throws
 }
 
 /// A pull failed because the process holding the object was lost; the driver looks again (the

@@ -99,6 +99,28 @@ struct ObjectChunk: Sendable {
     let offset: Int
     let checksum: UInt32
     let bytes: ArraySlice<UInt8>
+
+    /// The chunk's encoding up to its bytes: its frame's payload is this, then `bytes` as they are.
+    var encodedHeader: [UInt8] {
+        var encoder = WireEncoder(reservingCapacity: typeName.utf8.count + 64)
+        id.encode(to: &encoder)
+        encoder.write(typeName)
+        encoder.writeLength(totalCount)
+        encoder.writeLength(offset)
+        encoder.write(checksum)
+        encoder.writeLength(bytes.count)
+        return encoder.bytes
+    }
+
+    /// Sends the chunk through `transport` with its bytes copied once, straight into the
+    /// connection's buffer, rather than into a frame first.
+    func send(through transport: any Transport, from source: PeerID, to destination: PeerID) throws {
+        try encodedHeader.withUnsafeBytes { header in
+            try bytes.withUnsafeBytes { body in
+                try transport.send(kind: RuntimeMessage.Kind.objectChunk.rawValue, payload: [header, body], from: source, to: destination)
+            }
+        }
+    }
 }
 
 /// An object lent in shared memory: `byteCount` bytes of its encoding at the start of the
@@ -287,14 +309,9 @@ extension RuntimeMessage {
             encoder.write(sharedMemory)
             return WireFrame(kind: Kind.pullObject.rawValue, payload: encoder.bytes)
         case .objectChunk(let chunk):
-            var chunkEncoder = WireEncoder(reservingCapacity: chunk.bytes.count + chunk.typeName.utf8.count + 64)
-            chunk.id.encode(to: &chunkEncoder)
-            chunkEncoder.write(chunk.typeName)
-            chunkEncoder.writeLength(chunk.totalCount)
-            chunkEncoder.writeLength(chunk.offset)
-            chunkEncoder.write(chunk.checksum)
-            chunk.bytes.withUnsafeBytes { chunkEncoder.writeBlock($0) }
-            return WireFrame(kind: Kind.objectChunk.rawValue, payload: chunkEncoder.bytes)
+            var payload = chunk.encodedHeader
+            payload.append(contentsOf: chunk.bytes)
+            return WireFrame(kind: Kind.objectChunk.rawValue, payload: payload)
         case .objectUnavailable(let id, let reason):
             id.encode(to: &encoder)
             encoder.write(reason)

@@ -33,9 +33,21 @@ public protocol Transport: Sendable {
     /// transport has none. Short work that answers `peer` runs there without waking a thread for
     /// the delivery or for the answer; work that may block must not.
     func deliveryExecutor(for peer: PeerID) -> (any TaskExecutor)?
+
+    /// Sends a frame of `kind` (no metadata) whose payload is `parts` one after the other, read
+    /// before this returns. A network transport copies them straight into its send buffer, so a
+    /// large payload the caller holds is not first copied into a ``WireFrame``.
+    func send(kind: UInt16, payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID) throws
 }
 
 extension Transport {
+    public func send(kind: UInt16, payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID) throws {
+        var payload: [UInt8] = []
+        payload.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for part in parts { payload.append(contentsOf: part) }
+        try send(WireFrame(kind: kind, payload: payload), from: source, to: destination)
+    }
+
     public func waitUntilWritable(to peer: PeerID) async throws {}
 
     public func deliveryExecutor(for peer: PeerID) -> (any TaskExecutor)? { nil }
