@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "IOTrain",
             dependencies: [
-                "IONN", "IOTensor", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "CSharedMemory",
+                "IONN", "IOTensor", "IORuntime", "IORuntimeTensor", "CSharedMemory",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]),

@@ -63,17 +63,6 @@ public struct ClusterToken: Sendable, CustomStringConvertible {
         SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("iocompute.peer/\(peer.rawValue)".utf8), using: key))
     }
 
-    private static let processToken = Mutex<ClusterToken?>(nil)
-
-    /// The token of the cluster this process serves as a worker: set when a worker process
-    /// starts; `nil` elsewhere (a driver may run several clusters: ask the cluster itself, with
-    /// `Cluster.derivedSecret(for:)`). Higher layers derive their own tokens from it
-    /// (``derived(for:)``), such as the connections of a collective-communication group.
-    package internal(set) static var ofThisProcess: ClusterToken? {
-        get { processToken.withLock { $0 } }
-        set { processToken.withLock { $0 = newValue } }
-    }
-
     private static func nibble(_ character: UInt8) -> UInt8? {
         switch character {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")

@@ -151,11 +151,10 @@ final class HostsLink: ClusterLink {
     }
 
     var transport: any Transport { tcp }
-    var crossHostSecurity: (any Sendable)? { identity }
     var address: String { "\(request.driverHost):\(request.driverPort)" }
-
-    func derivedSecret(for purpose: String) -> [UInt8]? {
-        (try? ClusterToken(hexadecimal: request.token))?.derived(for: purpose).secretBytes
+    var peerNetwork: PeerNetwork? {
+        let host = identity.host
+        return (try? ClusterToken(hexadecimal: request.token)).map { .tcp(token: $0, tls: identity.tls) { host } }
     }
 
     /// Has the head place and launch workers `peers`, and waits until each has connected.

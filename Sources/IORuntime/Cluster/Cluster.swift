@@ -61,9 +61,9 @@ public final class Cluster: Sendable {
     /// `nil` for an in-process cluster.
     public func derivedSecret(for purpose: String) -> [UInt8]? { core.router.link?.derivedSecret(for: purpose) }
 
-    /// The network's identity for connections between this cluster's processes across
-    /// machines (see ``ClusterLink/crossHostSecurity``).
-    package var crossHostSecurity: (any Sendable)? { core.router.link?.crossHostSecurity }
+    /// How higher layers open connections between this cluster's processes (see
+    /// ``ClusterLink/peerNetwork``); `nil` for an in-process cluster.
+    public var peerNetwork: PeerNetwork? { core.router.link?.peerNetwork }
 
     /// Starts a new worker process in the place of every lost one (a multi-process cluster's
     /// workers are not replaced on their own) and returns the ids of the workers replaced. The

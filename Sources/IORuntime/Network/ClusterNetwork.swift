@@ -27,14 +27,9 @@ public protocol ClusterLink: Sendable {
     /// Whether every worker runs on the driver's host and can map its shared memory, so that
     /// large objects move as shared-memory loans rather than bytes on the connections.
     var sharesMemory: Bool { get }
-    /// A secret for `purpose` derived from the cluster's own (which it never reveals), for the
-    /// connections that higher layers open between the cluster's processes; `nil` when the
-    /// network has no secret.
-    func derivedSecret(for purpose: String) -> [UInt8]?
-    /// What the connections that higher layers open between the cluster's processes need on a
-    /// cluster of machines (the network module's TLS identity and address), opaque to the
-    /// runtime; `nil` on one machine.
-    var crossHostSecurity: (any Sendable)? { get }
+    /// How higher layers open connections between the cluster's processes, with the cluster's
+    /// protection; `nil` when the network cannot.
+    var peerNetwork: PeerNetwork? { get }
     /// Starts a new worker in the place of lost worker `peer` (a fresh process under the same
     /// peer), returning once it has connected.
     func replace(_ peer: PeerID) async throws
@@ -45,8 +40,9 @@ public protocol ClusterLink: Sendable {
 
 extension ClusterLink {
     public var sharesMemory: Bool { false }
-    public func derivedSecret(for purpose: String) -> [UInt8]? { nil }
-    public var crossHostSecurity: (any Sendable)? { nil }
+    public var peerNetwork: PeerNetwork? { nil }
+    /// A secret for `purpose` derived from the cluster's own; `nil` without a peer network.
+    public func derivedSecret(for purpose: String) -> [UInt8]? { peerNetwork?.derivedSecret(purpose) }
     public func processID(of peer: PeerID) -> Int32? { nil }
     public func replace(_ peer: PeerID) async throws {
         throw ClusterError.startFailed("this network cannot start a worker in place of \(peer)")

@@ -1,7 +1,6 @@
 import Foundation
 import IORuntime
 import IOTensor
-import IOTransportTCP
 import Synchronization
 
 /// A group of ranks that exchange tensors with collective operations — allreduce,
@@ -110,9 +109,7 @@ public final class CollectiveGroup: Sendable {
         guard size > 0 else { throw CollectiveError.invalidArgument("a group needs at least one rank, not \(size)") }
         guard options.chunkBytes >= 64 else { throw CollectiveError.invalidArgument("chunks of \(options.chunkBytes) bytes are too small") }
         let name = "collective-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        let secret = cluster?.derivedSecret(for: Rendezvous.tokenPurpose(name))
-        let node = cluster?.crossHostSecurity as? NodeTLSIdentity
-        let rendezvous = try await Rendezvous.open(group: name, size: size, host: options.host, secret: secret, node: node)
+        let rendezvous = try await Rendezvous.open(group: name, size: size, host: options.host, network: cluster?.peerNetwork)
         let parts = options.timeout.components
         let milliseconds = Int(parts.seconds) * 1000 + Int(parts.attoseconds / 1_000_000_000_000_000)
         let invitations = (0..<size).map { rank in

@@ -1,5 +1,4 @@
 import IORuntime
-import IOTransportTCP
 import Logging
 import Synchronization
 
@@ -15,19 +14,17 @@ extension RankEndpoint {
         let group = invitation.group
         let inDriverProcess = invitation.rendezvousProcess == ProcessIdentity.current
         // A rank listens when it can be reached from other processes.
-        var tcp: TCPTransport?
+        var tcp: (any NetworkTransport)?
         var address = CollectiveAddress(process: ProcessIdentity.current, host: "", port: 0)
-        if let token = ClusterToken.ofThisProcess {
-            // The rendezvous (as the driver) and the other ranks of the group, nobody else.
+        if let network = PeerNetwork.ofThisProcess {
+            // The rendezvous (as the driver) and the other ranks of the group, nobody else; on a
+            // cluster of machines over mutual TLS with the node's certificate, on every interface.
             let peers = Set([PeerID.driver] + (0..<invitation.size).map { peer(ofRank: $0) })
-            // On a cluster of machines: mutual TLS with the node's certificate, on every interface.
-            let node = TransportTLS.ofThisProcess
-            let transport = TCPTransport(
-                localPeer: peer(ofRank: invitation.rank), token: token.derived(for: Rendezvous.tokenPurpose(group)), expectedPeers: peers,
-                configuration: .init(tls: node?.tls))
+            let transport = try network.makeTransport(
+                peer(ofRank: invitation.rank), network.derivedSecret(Rendezvous.tokenPurpose(group)), peers)
             let host = invitation.rendezvousHost.isEmpty ? "127.0.0.1" : invitation.rendezvousHost
-            address.host = node?.host ?? host
-            address.port = try await transport.listen(host: node == nil ? host : "0.0.0.0", port: 0)
+            address.host = network.advertisedHost ?? host
+            address.port = try await transport.listen(host: network.listenHost ?? host, port: 0)
             tcp = transport
         } else if !inDriverProcess {
             throw CollectiveError.rendezvousFailed(

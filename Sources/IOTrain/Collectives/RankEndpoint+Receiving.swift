@@ -1,5 +1,4 @@
 import IORuntime
-import IOTransportTCP
 import Logging
 import Synchronization
 

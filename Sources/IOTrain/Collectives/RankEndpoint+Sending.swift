@@ -1,5 +1,4 @@
 import IORuntime
-import IOTransportTCP
 import Logging
 import Synchronization
 
@@ -82,7 +81,7 @@ extension RankEndpoint {
     /// message's `length` bytes) and announces it, or writes it to the neighbour's connection.
     func send(
         _ direction: Direction = .toNext, length: Int, copy: (UnsafeMutableRawPointer) -> Void, make: () -> CollectiveMessage,
-        write: (TCPTransport, _ to: PeerID, _ from: PeerID) throws -> Void
+        write: (any NetworkTransport, _ to: PeerID, _ from: PeerID) throws -> Void
     ) async throws {
         let (link, failure, outbox) = state.withLock {
             ($0.failure == nil ? (direction == .toNext ? $0.next : $0.previous) : nil, $0.failure, direction == .toNext ? $0.outbox : nil)

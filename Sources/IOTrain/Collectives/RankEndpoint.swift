@@ -1,5 +1,4 @@
 import IORuntime
-import IOTransportTCP
 import Logging
 import Synchronization
 
@@ -50,7 +49,7 @@ final class RankEndpoint: Sendable {
     let inbox = MessageQueue()
     /// Point-to-point messages the next rank sent back.
     let inboxFromNext = MessageQueue()
-    let tcp: TCPTransport?
+    let tcp: (any NetworkTransport)?
     let state = Mutex(State())
     let logger = Logger(label: "iocompute.collectives")
 
@@ -60,7 +59,7 @@ final class RankEndpoint: Sendable {
     var nextRank: Int { (rank + 1) % size }
     static func peer(ofRank rank: Int) -> PeerID { PeerID(UInt32(rank + 1)) }
 
-    init(group: String, rank: Int, size: Int, tcp: TCPTransport?) {
+    init(group: String, rank: Int, size: Int, tcp: (any NetworkTransport)?) {
         self.group = group
         self.rank = rank
         self.size = size

@@ -1,5 +1,4 @@
 import IORuntime
-import IOTransportTCP
 import Synchronization
 
 /// The meeting point of a group being formed: every rank registers its address, and each gets
@@ -32,7 +31,7 @@ final class Rendezvous: Sendable {
     let group: String
     let size: Int
     private let state = Mutex(State())
-    private let tcp: TCPTransport?
+    private let tcp: (any NetworkTransport)?
     /// The port ranks in other processes connect to (0 when there is none).
     let port: Int
     /// The host they connect to.
@@ -45,16 +44,15 @@ final class Rendezvous: Sendable {
     ///
     /// On a cluster of machines (this process has a node's TLS), it listens on every interface
     /// with mutual TLS and tells the ranks the address machines reach this one at.
-    static func open(group: String, size: Int, host: String, secret: [UInt8]?, node: NodeTLSIdentity?) async throws -> Rendezvous {
-        var tcp: TCPTransport?
+    static func open(group: String, size: Int, host: String, network: PeerNetwork?) async throws -> Rendezvous {
+        var tcp: (any NetworkTransport)?
         var port = 0
         var advertised = host
-        if let secret {
+        if let network {
             let ranks = Set((0..<size).map { RankEndpoint.peer(ofRank: $0) })
-            let transport = TCPTransport(
-                localPeer: .driver, token: try ClusterToken(bytes: secret), expectedPeers: ranks, configuration: .init(tls: node?.tls))
-            port = try await transport.listen(host: node == nil ? host : "0.0.0.0", port: 0)
-            advertised = node?.host ?? host
+            let transport = try network.makeTransport(.driver, network.derivedSecret(tokenPurpose(group)), ranks)
+            port = try await transport.listen(host: network.listenHost ?? host, port: 0)
+            advertised = network.advertisedHost ?? host
             tcp = transport
         }
         let rendezvous = Rendezvous(group: group, size: size, tcp: tcp, port: port, host: advertised)
@@ -72,7 +70,7 @@ final class Rendezvous: Sendable {
 
     static func tokenPurpose(_ group: String) -> String { "iocompute.collective/\(group)" }
 
-    private init(group: String, size: Int, tcp: TCPTransport?, port: Int, host: String) {
+    private init(group: String, size: Int, tcp: (any NetworkTransport)?, port: Int, host: String) {
         self.host = host
         self.group = group
         self.size = size

@@ -170,7 +170,7 @@ final class LocalProcessLink: ClusterLink {
     var address: String { "127.0.0.1:\(port)" }
     var sharesMemory: Bool { network.sharedMemory }
 
-    func derivedSecret(for purpose: String) -> [UInt8]? { tcp.token.derived(for: purpose).secretBytes }
+    var peerNetwork: PeerNetwork? { .tcp(token: tcp.token, tls: nil) { nil } }
 
     init(
         network: LocalProcessNetwork, tcp: TCPTransport, children: [ChildProcess], port: Int, socket: DriverSocket, executable: String,

@@ -40,7 +40,6 @@ package enum WorkerProcess {
             fail("could not read the cluster token: \(error)")
         }
         watchParent(parent)
-        ClusterToken.ofThisProcess = token
 
         var configuration = configuration
         if let credentialsFolder {
@@ -55,6 +54,9 @@ package enum WorkerProcess {
         transport.onPeerLost { peer in
             if peer == .driver { end(status: 0) }
         }
+        // Set before the driver can send work. On a cluster of machines, other machines reach
+        // this worker where it reached the driver from.
+        PeerNetwork.ofThisProcess = .tcp(token: token, tls: configuration.tls) { transport.localHost(of: .driver) ?? "127.0.0.1" }
         do {
             let node = try await WorkerNode.serve(
                 as: PeerID(worker), over: transport, registry: registry, sharedMemory: sharedMemory, driverProcess: parent)
@@ -63,10 +65,7 @@ package enum WorkerProcess {
             } else {
                 try await transport.connect(host: host, port: port)
             }
-            // On a cluster of machines, other machines reach this worker where it reached the driver from.
-            if let tls = configuration.tls {
-                TransportTLS.ofThisProcess = NodeTLSIdentity(tls: tls, host: transport.localHost(of: .driver) ?? "127.0.0.1")
-            }
+
             // Serve until the driver's connection closes, which ends the process.
             while true {
                 try? await Task.sleep(for: .seconds(3600))

@@ -102,14 +102,3 @@ public struct NodeTLSIdentity: Sendable {
         self.host = host
     }
 }
-
-extension TransportTLS {
-    /// The identity of this worker process when a node of a cluster of machines started it
-    /// (`nil` elsewhere; a driver's comes from its cluster).
-    package static var ofThisProcess: NodeTLSIdentity? {
-        get { processIdentity.withLock { $0 } }
-        set { processIdentity.withLock { $0 = newValue } }
-    }
-
-    private static let processIdentity = Mutex<NodeTLSIdentity?>(nil)
-}
