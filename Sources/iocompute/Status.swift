@@ -59,14 +59,36 @@ struct StatusTable {
             """
     }
 
-    /// The jobs with workers, one line each.
+    /// The jobs with workers: where they run, then what their drivers last reported.
     private var jobs: String {
         guard !snapshot.jobs.isEmpty else { return "" }
         let lines = snapshot.jobs.sorted { $0.key < $1.key }.map { job, workers in
             let perNode = Dictionary(grouping: workers, by: \.node).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.count)" }
-            return "  \(job): \(workers.count) workers (\(perNode.joined(separator: ", ")))"
+            var lines = ["  \(job): \(workers.count) workers (\(perNode.joined(separator: ", ")))"]
+            if let load = snapshot.loads[job] {
+                let restarting = load.actorsRestarting > 0 ? ", \(load.actorsRestarting) restarting" : ""
+                lines.append(
+                    "    tasks: \(load.tasksRunning) running, \(load.tasksWaiting) waiting, \(load.tasksFinished) finished, "
+                        + "\(load.tasksFailed) failed; actors: \(load.actorsAlive) alive\(restarting)")
+                lines.append(
+                    "    objects: \(load.objects), \(Self.size(load.objectBytesInMemory)) in memory of "
+                        + "\(Self.size(load.objectStoreCapacity)), \(Self.size(load.objectBytesSpilled)) spilled")
+            }
+            return lines.joined(separator: "\n")
         }
         return "\njobs with workers:\n" + lines.joined(separator: "\n")
+    }
+
+    /// `bytes` in the largest binary unit that keeps it at 1 or more.
+    static func size(_ bytes: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
     }
 
     static func amount(_ value: Double?) -> String {

@@ -85,6 +85,14 @@ struct HostClusterTests {
         #expect(try await tally.add(0) == 55)
         await #expect(throws: (any Error).self) { try await cluster.get(try await cluster.submit(F.fail, "on purpose")) }
 
+        // The driver reports its tasks, actors and objects to the head, for `iocompute status`.
+        func load() -> JobLoad? { nodes.head.snapshot().loads.values.first }
+        while (load()?.tasksFailed ?? 0) < 1 { try await Task.sleep(for: .milliseconds(50)) }
+        let reported = try #require(load())
+        #expect(reported.tasksFinished >= 48 && reported.tasksRunning == 0 && reported.tasksWaiting == 0)
+        #expect(reported.actorsAlive == 1 && reported.actorsRestarting == 0 && reported.workersAlive == 2)
+        #expect(reported.objectStoreCapacity > 0 && reported.objects >= 0)
+
         await cluster.shutdown()
         // The job's end stops its workers on every node.
         while nodes.agents.values.contains(where: { !$0.runningWorkers.isEmpty }) || !nodes.head.snapshot().jobs.isEmpty {

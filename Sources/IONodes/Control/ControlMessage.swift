@@ -107,6 +107,44 @@ public struct JobSummary: Codable, Sendable, Equatable {
     public var outputLines: Int
 }
 
+/// What a job's driver reports of its cluster every few seconds, for `iocompute status`.
+public struct JobLoad: Codable, Sendable, Equatable {
+    public var tasksRunning: Int
+    public var tasksWaiting: Int
+    public var tasksFinished: Int
+    public var tasksFailed: Int
+    public var actorsAlive: Int
+    public var actorsRestarting: Int
+    public var objects: Int
+    public var objectBytesInMemory: Int
+    public var objectBytesSpilled: Int
+    /// The object store's memory cap.
+    public var objectStoreCapacity: Int
+    public var workersAlive: Int
+
+    public init(_ status: ClusterStatus) {
+        tasksRunning = status.tasks.running
+        tasksWaiting = status.tasks.waiting
+        tasksFinished = status.tasks.finished
+        tasksFailed = status.tasks.failed
+        actorsAlive = status.actors.alive
+        actorsRestarting = status.actors.restarting
+        objects = status.objectStore.objects
+        objectBytesInMemory = status.objectStore.bytesInMemory
+        objectBytesSpilled = status.objectStore.bytesSpilled
+        objectStoreCapacity = status.objectStore.capacity
+        workersAlive = status.workers.filter(\.isAlive).count
+    }
+
+    /// Whether every count is one a cluster can have (none negative).
+    var isPlausible: Bool {
+        [
+            tasksRunning, tasksWaiting, tasksFinished, tasksFailed, actorsAlive, actorsRestarting, objects, objectBytesInMemory,
+            objectBytesSpilled, objectStoreCapacity, workersAlive,
+        ].allSatisfy { $0 >= 0 }
+    }
+}
+
 /// The whole cluster as the head sees it, for `iocompute status`.
 public struct ClusterSnapshot: Codable, Sendable, Equatable {
     public var head: String
@@ -114,6 +152,8 @@ public struct ClusterSnapshot: Codable, Sendable, Equatable {
     public var uptime: Double
     /// The jobs with workers on the cluster, by name, with where each worker runs.
     public var jobs: [String: [WorkerPlacement]]
+    /// What each job's driver last reported of its tasks, actors and objects, by job.
+    public var loads: [String: JobLoad]
 }
 
 /// The messages between nodes, the head and command-line clients, after TLS and the token
@@ -169,6 +209,8 @@ enum ControlMessage: Codable, Sendable, Equatable {
     case workerEnded(job: String, peer: UInt32, attempt: Int, reason: String)
     /// From the head to a driver: a node with workers of its job is dead (they are lost too).
     case nodeLost(job: String, node: String, peers: [UInt32])
+    /// From a driver: its cluster's tasks, actors and objects now (every few seconds).
+    case jobLoad(job: String, JobLoad)
 
     // Submitted jobs: the head starts the driver on a node and keeps the job's output.
     /// Runs the uploaded executable as a job's driver: answered with `.jobStarted`; the

@@ -135,6 +135,10 @@ final class HostsLink: ClusterLink {
     /// The driver's node TLS and address, for the connections collectives open.
     let identity: NodeTLSIdentity
     let startTimeout: Duration
+    /// Sends the cluster's load to the head while the cluster runs.
+    private let reporter = Mutex<Task<Void, Never>?>(nil)
+    /// How often the driver tells the head its load.
+    static let loadInterval = Duration.seconds(2)
 
     init(
         control: ControlConnection, transport: TCPTransport, job: String, request: WorkerRequest, placements: PlacementBook,
@@ -200,7 +204,19 @@ final class HostsLink: ClusterLink {
         try await start([peer.rawValue])
     }
 
+    func clusterStarted(status: @escaping @Sendable () -> ClusterStatus?) {
+        let (control, job) = (control, job)
+        let task = Task {
+            while !Task.isCancelled, let status = status() {
+                try? control.send(.jobLoad(job: job, JobLoad(status)))
+                try? await Task.sleep(for: Self.loadInterval)
+            }
+        }
+        reporter.withLock { $0 = task }
+    }
+
     func shutdown() async {
+        reporter.withLock { $0 }?.cancel()
         try? control.send(.stopJob(job: job))
         await tcp.shutdown()
         await control.close()

@@ -11,6 +11,8 @@ struct JobRecord {
     var placements: [UInt32: String]
     /// The GPUs (OpenCL device indices on its node) of each worker that asked for some.
     var devices: [UInt32: [Int]] = [:]
+    /// What the driver last reported of its tasks, actors and objects.
+    var load: JobLoad?
 }
 
 extension HeadNode {
@@ -72,6 +74,12 @@ extension HeadNode {
                 }
                 try? transport.send(frame, from: .driver, to: peer)
             }
+        case .jobLoad(let job, let load):
+            guard load.isPlausible else {
+                logger.warning("\(source) reported an impossible load for job \(job); ignored")
+                return
+            }
+            jobs.withLock { jobs in if jobs[job]?.driver == source { jobs[job]?.load = load } }
         case .workerEnded(let job, let peer, _, let reason):
             logger.info("worker-\(peer) of job \(job) ended: \(reason)")
             // Its driver learns why (a worker that could not start fails the start at once).

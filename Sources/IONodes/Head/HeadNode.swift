@@ -86,7 +86,8 @@ public final class HeadNode: Sendable {
         return ClusterSnapshot(
             head: "\(configuration.host):\(port)", nodes: nodes.sorted { $0.announcement.name < $1.announcement.name },
             uptime: (now - started).seconds,
-            jobs: jobs.mapValues { job in job.placements.sorted { $0.key < $1.key }.map { WorkerPlacement(peer: $0.key, node: $0.value) } })
+            jobs: jobs.mapValues { job in job.placements.sorted { $0.key < $1.key }.map { WorkerPlacement(peer: $0.key, node: $0.value) } },
+            loads: jobs.compactMapValues(\.load))
     }
 
     public func shutdown() async {
@@ -111,7 +112,7 @@ public final class HeadNode: Sendable {
         case .leaving(let reason): left(source, reason: reason)
         case .statusRequest(let request): reply(.status(request: request, snapshot()), to: source)
         case .hasExecutable, .writeExecutable, .sealExecutable, .readExecutable: serveExecutables(message, to: source)
-        case .placeWorkers, .launchWorkers, .stopJob, .stopWorkers, .workerEnded: handleJobs(message, from: source)
+        case .placeWorkers, .launchWorkers, .stopJob, .stopWorkers, .workerEnded, .jobLoad: handleJobs(message, from: source)
         case .submitJob, .jobOutput, .jobEnded, .listJobs, .readLog, .stopSubmitted: handleSubmissions(message, from: source)
         case .joined, .status, .failed, .done, .size, .bytes, .placed, .launch, .terminate, .jobStarted, .launchDriver, .jobList,
             .stopDriver, .nodeLost:

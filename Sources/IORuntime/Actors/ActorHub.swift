@@ -77,6 +77,23 @@ final class ActorHub: Sendable {
 
     func nextSequence() -> UInt64 { counter.wrappingAdd(1, ordering: .relaxed).newValue }
 
+    /// How many actors are alive (or being built), being restarted, and dead.
+    func counts() -> ClusterStatus.Actors {
+        state.withLock { state in
+            var alive = 0
+            var restarting = 0
+            var dead = 0
+            for hosted in state.actors.values {
+                switch hosted.status {
+                case .starting, .alive: alive += 1
+                case .restarting: restarting += 1
+                case .dead: dead += 1
+                }
+            }
+            return ClusterStatus.Actors(alive: alive, restarting: restarting, dead: dead)
+        }
+    }
+
     func assign(_ id: ActorIdentity, worker: Int, typeName: String) {
         state.withLock { $0.actors[id] = Hosted(worker: worker, typeName: typeName, resources: [:]) }
     }

@@ -41,6 +41,7 @@ public final class Cluster: Sendable {
         do {
             let core = try ClusterCore(configuration: configuration, registry: registry, link: link)
             try await core.start()
+            link?.clusterStarted { [weak core] in core?.status() }
             return Cluster(core: core)
         } catch {
             await link?.shutdown()

@@ -95,6 +95,7 @@ final class ClusterCore: Sendable {
 
     func status() -> ClusterStatus {
         drainReleases()
+        let actors = actorHub.counts()
         return state.withLock { state in
             let running = state.running
             return ClusterStatus(
@@ -107,7 +108,8 @@ final class ClusterCore: Sendable {
                 objectStore: .init(
                     objects: state.objects.count, bytesInMemory: state.bytesInMemory, bytesSpilled: state.bytesSpilled,
                     spilledObjects: state.spilledObjects, totalSpills: state.totalSpills, totalRestores: state.totalRestores,
-                    capacity: configuration.objectStoreMemory))
+                    capacity: configuration.objectStoreMemory),
+                actors: actors)
         }
     }
 

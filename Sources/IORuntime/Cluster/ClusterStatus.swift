@@ -40,9 +40,20 @@ public struct ClusterStatus: Sendable, CustomStringConvertible {
         public let capacity: Int
     }
 
+    /// Actor counts by state.
+    public struct Actors: Sendable, Equatable {
+        /// Alive, or being built.
+        public let alive: Int
+        /// Lost with their worker and being built again.
+        public let restarting: Int
+        /// Past their restarts, or their constructor failed.
+        public let dead: Int
+    }
+
     public let workers: [Worker]
     public let tasks: Tasks
     public let objectStore: ObjectStore
+    public let actors: Actors
 
     public var description: String {
         var lines = ["cluster: \(workers.count) workers"]
@@ -52,6 +63,7 @@ public struct ClusterStatus: Sendable, CustomStringConvertible {
         lines.append(
             "tasks: \(tasks.submitted) submitted, \(tasks.waiting) waiting, \(tasks.running) running, \(tasks.finished) finished, \(tasks.failed) failed, \(tasks.pipelined) pipelined"
         )
+        lines.append("actors: \(actors.alive) alive, \(actors.restarting) restarting, \(actors.dead) dead")
         lines.append(
             "objects: \(objectStore.objects), \(objectStore.bytesInMemory) bytes in memory (cap \(objectStore.capacity)), \(objectStore.bytesSpilled) bytes spilled in \(objectStore.spilledObjects) objects"
         )

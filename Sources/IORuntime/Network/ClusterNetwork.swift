@@ -30,6 +30,9 @@ public protocol ClusterLink: Sendable {
     /// How higher layers open connections between the cluster's processes, with the cluster's
     /// protection; `nil` when the network cannot.
     var peerNetwork: PeerNetwork? { get }
+    /// Called once the cluster runs, with a way to read its status (`nil` once it is gone): a
+    /// network that reports to a head node reports the cluster's load from it.
+    func clusterStarted(status: @escaping @Sendable () -> ClusterStatus?)
     /// Starts a new worker in the place of lost worker `peer` (a fresh process under the same
     /// peer), returning once it has connected.
     func replace(_ peer: PeerID) async throws
@@ -41,6 +44,7 @@ public protocol ClusterLink: Sendable {
 extension ClusterLink {
     public var sharesMemory: Bool { false }
     public var peerNetwork: PeerNetwork? { nil }
+    public func clusterStarted(status: @escaping @Sendable () -> ClusterStatus?) {}
     /// A secret for `purpose` derived from the cluster's own; `nil` without a peer network.
     public func derivedSecret(for purpose: String) -> [UInt8]? { peerNetwork?.derivedSecret(purpose) }
     public func processID(of peer: PeerID) -> Int32? { nil }
