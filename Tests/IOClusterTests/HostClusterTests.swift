@@ -101,6 +101,35 @@ struct HostClusterTests {
         await nodes.close()
     }
 
+    @Test("a worker pulls another worker's object straight from it; when that worker hangs, through the driver, which rebuilds it")
+    func directPulls() async throws {
+        let nodes = try await NodeCluster(nodes: ["node-b", "node-c"])
+        // A third worker has room to make the object again while the reader holds its CPU.
+        let cluster = try await Cluster.start(nodes.configuration(workers: 3), registry: F.registry)
+        let count = 300_000  // 1.2 MB: kept by the worker that made it.
+        let expected = Double(count - 1) * Double(count) / 2
+        let onWorker0 = TaskOptions(placement: .worker(0, strict: true))
+        let onWorker1 = TaskOptions(maxRetries: 0, placement: .worker(1, strict: true))
+        let made = try await cluster.submit(F.iota, count, options: onWorker0)
+        #expect(try await cluster.get(try await cluster.submit(F.floatSum, made, options: onWorker1)) == expected)
+        // It went from worker to worker: the driver never held a copy.
+        #expect(await cluster.status().objectStore.bytesInMemory == 0)
+
+        // The holder hangs: the direct pull cannot complete its handshake, so the puller asks the
+        // driver, whose pull waits until the holder is declared lost, then makes the object again
+        // from its lineage (on the other worker).
+        let holder = pid_t(try await cluster.get(try await cluster.submit(F.processID, 0, options: onWorker0)))
+        let second = try await cluster.submit(F.iota, count, options: TaskOptions(placement: .worker(0, strict: false)))
+        _ = try await cluster.wait([second], count: 1, timeout: .seconds(60))
+        kill(holder, SIGSTOP)
+        defer { kill(holder, SIGKILL) }
+        #expect(try await cluster.get(try await cluster.submit(F.floatSum, second, options: onWorker1)) == expected)
+        #expect(await !cluster.status().workers[0].isAlive)
+        await cluster.shutdown()
+        while nodes.agents.values.contains(where: { !$0.runningWorkers.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
+        await nodes.close()
+    }
+
     @Test("a worker killed on its node: its tasks run again elsewhere, and the head places a replacement")
     func replaceOnNodes() async throws {
         let nodes = try await NodeCluster(nodes: ["node-b", "node-c"])

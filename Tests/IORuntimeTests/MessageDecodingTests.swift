@@ -61,11 +61,30 @@ struct MessageDecodingTests {
                     bytes: [1, 2, 3][...])),
             .objectUnavailable(ObjectID(session: 3, sequence: 4), reason: "gone"),
             .freeObject(ObjectID(session: 3, sequence: 4)),
+            .pullOrLocate(ObjectID(session: 3, sequence: 4)),
+            .objectAt(
+                ObjectLocation(id: ObjectID(session: 3, sequence: 4), holder: PeerID(3), host: "10.0.0.2", port: 7001, byteCount: 99)),
+            .objectService(host: "node-b.local", port: 40_000),
         ]
         for message in messages {
             let frame = try WireFrame(decoding: message.frame().encoded())
             let decoded = try RuntimeMessage(frame: frame)
             #expect(decoded.frame() == message.frame())
+        }
+    }
+
+    @Test("object locations that name the driver, no port, or a host with spaces are rejected")
+    func badLocations() {
+        let id = ObjectID(session: 3, sequence: 4)
+        let bad: [RuntimeMessage] = [
+            .objectAt(ObjectLocation(id: id, holder: .driver, host: "10.0.0.2", port: 7001, byteCount: 1)),
+            .objectAt(ObjectLocation(id: id, holder: PeerID(2), host: "10.0.0.2", port: 0, byteCount: 1)),
+            .objectAt(ObjectLocation(id: id, holder: PeerID(2), host: "evil host", port: 7001, byteCount: 1)),
+            .objectService(host: "", port: 7001), .objectService(host: "h", port: 70_000),
+            .objectService(host: String(repeating: "a", count: 300), port: 1),
+        ]
+        for message in bad {
+            #expect(throws: WireError.self) { try RuntimeMessage(frame: message.frame()) }
         }
     }
 

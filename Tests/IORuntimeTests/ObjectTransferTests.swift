@@ -71,6 +71,43 @@ struct ObjectTransferTests {
         #expect(requests.load(ordering: .relaxed) == 1)
     }
 
+    @Test("a redirected pull takes chunks only from its new holder, checks the size it was told, and fails only on its word")
+    func redirects() async throws {
+        let bytes = (0..<(ObjectTransfer.chunkSize + 100)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let id = ObjectID(session: 1, sequence: 9)
+        let chunks = try await Self.chunks(of: bytes, id: id)
+        let puller = ObjectPuller(request: { _, _, _ in })
+        let pull = Task { try await puller.pull(id, from: .driver) }
+        try await waitUntil { puller.isPulling(id) }
+        // The driver says worker-2 holds it; a chunk from elsewhere, or a refusal from the
+        // driver, no longer counts.
+        #expect(puller.redirect(id, from: .driver, to: PeerID(2), expectedBytes: bytes.count))
+        #expect(!puller.redirect(id, from: .driver, to: PeerID(3), expectedBytes: nil))
+        puller.receive(chunks[0], from: .driver)
+        puller.fail(id, ClusterError.objectLost(id), from: .driver)
+        #expect(puller.progress(of: id)! == (PeerID(2), 0))
+        // Worker-2 sends part of it, then stalls: back to the driver, starting over.
+        puller.receive(chunks[0], from: PeerID(2))
+        #expect(puller.progress(of: id)! == (PeerID(2), ObjectTransfer.chunkSize))
+        #expect(puller.redirect(id, from: PeerID(2), to: .driver, expectedBytes: nil))
+        puller.receive(chunks[1], from: PeerID(2))
+        #expect(puller.progress(of: id)! == (.driver, 0))
+        for chunk in chunks { puller.receive(chunk, from: .driver) }
+        guard case .shared(_, let received) = try await pull.value else {
+            Issue.record("not assembled")
+            return
+        }
+        #expect(Array(received.bytes) == bytes)
+
+        // A holder told to have 10 bytes that sends more fails the pull.
+        let sized = ObjectID(session: 1, sequence: 10)
+        let sizedPull = Task { try await puller.pull(sized, from: .driver) }
+        try await waitUntil { puller.isPulling(sized) }
+        #expect(puller.redirect(sized, from: .driver, to: PeerID(2), expectedBytes: 10))
+        puller.receive(try await Self.chunks(of: bytes, id: sized)[0], from: PeerID(2))
+        await #expect(throws: ClusterError.self) { try await sizedPull.value }
+    }
+
     @Test("a corrupted chunk, a lost holder or a refusal fail the pull with a typed error")
     func failures() async throws {
         let bytes = [UInt8](repeating: 9, count: 1000)

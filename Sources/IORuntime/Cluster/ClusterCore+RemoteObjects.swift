@@ -38,6 +38,24 @@ extension ClusterCore {
         }
     }
 
+    /// Answers a worker that may pull `id` from another worker: with where to, when only a worker
+    /// with an object service holds it; with the object otherwise.
+    func serveOrLocate(_ id: ObjectID, to peer: PeerID) {
+        let copy = state.withLock { state -> RemoteCopy? in
+            guard case .remote(let copy) = state.objects[id]?.state else { return nil }
+            return copy
+        }
+        if let copy, PeerID(UInt32(copy.worker + 1)) != peer {
+            let holder = PeerID(UInt32(copy.worker + 1))
+            if let service = router.objectService(of: holder) {
+                let location = ObjectLocation(id: id, holder: holder, host: service.host, port: service.port, byteCount: copy.byteCount)
+                router.send(.objectAt(location), from: .driver, to: peer)
+                return
+            }
+        }
+        serve(id, to: peer, sharedMemory: false)
+    }
+
     /// The segment `id` is encoded in, encoding it on the first loan; nil when no segment can
     /// be made (the object then goes in chunks).
     func exportedSegment(_ id: ObjectID, _ payload: Payload) -> SharedSegment? {

@@ -18,6 +18,8 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
     /// Watches the worker processes (nil in process).
     private let monitor: HeartbeatMonitor?
     private let isClosing = Atomic<Bool>(false)
+    /// Where each worker on a cluster of machines serves its objects to the others.
+    private let objectServices = Mutex<[PeerID: (host: String, port: Int)]>([:])
     private let logger = Logger(label: "iocompute.transport")
 
     /// A router for an in-process cluster.
@@ -37,6 +39,9 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
     }
 
     var isNetwork: Bool { link != nil }
+
+    /// Where worker `peer` serves its objects to other workers, if it said.
+    func objectService(of peer: PeerID) -> (host: String, port: Int)? { objectServices.withLock { $0[peer] } }
 
     func start(core: ClusterCore, registry: Registry, actorSystems: [PeerID: ClusterActorSystem]) async throws {
         self.core.withLock { $0 = core }
@@ -126,8 +131,13 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
         case .releaseSegment(let segment):
             core.withLock { $0 }?.segments.release(segment, from: source)
         case .objectUnavailable(let id, let reason):
-            core.withLock { $0 }?.puller.fail(id, ClusterError.transferFailed(object: id, reason: "\(source): \(reason)"))
-        case .heartbeat, .spawnActor, .killActor, .freeObject:
+            core.withLock { $0 }?.puller.fail(id, ClusterError.transferFailed(object: id, reason: "\(source): \(reason)"), from: source)
+        case .pullOrLocate(let id):
+            core.withLock { $0 }?.serveOrLocate(id, to: source)
+        case .objectService(let host, let port):
+            guard isNetwork, source != .driver else { return }
+            objectServices.withLock { $0[source] = (host, port) }
+        case .heartbeat, .spawnActor, .killActor, .freeObject, .objectAt:
             logger.error("\(source) sent the driver a message only the driver sends")
         }
     }
@@ -219,6 +229,7 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
     private func takeOut(_ peer: PeerID, reason: String) {
         guard !isClosing.load(ordering: .relaxed) else { return }
         logger.warning("\(peer) is lost: \(reason)")
+        _ = objectServices.withLock { $0.removeValue(forKey: peer) }
         link?.terminate(peer)
         core.withLock { $0 }?.workerLost(Int(peer.rawValue) - 1, reason: reason)
     }

@@ -24,9 +24,11 @@ public struct PeerNetwork: Sendable {
     /// Makes a transport for `localPeer` that accepts only `expectedPeers`, authenticated by
     /// `secret` (from ``derivedSecret``).
     public let makeTransport:
-        @Sendable (_ localPeer: PeerID, _ secret: [UInt8], _ expectedPeers: Set<PeerID>) throws -> any NetworkTransport
+        @Sendable (_ localPeer: PeerID, _ secret: [UInt8], _ expectedPeers: Set<PeerID>?) throws -> any NetworkTransport
     /// Where such a transport listens: `nil` for the host the caller advertises (one machine).
     public let listenHost: String?
+    /// Whether the cluster spans machines (its transports listen on every interface).
+    public var spansHosts: Bool { listenHost != nil }
     /// The host other processes reach this one at: `nil` for the caller's default (loopback).
     public var advertisedHost: String? { findAdvertisedHost() }
     private let findAdvertisedHost: @Sendable () -> String?
@@ -37,7 +39,7 @@ public struct PeerNetwork: Sendable {
     /// reached at only once it has connected to its driver.
     public init(
         listenHost: String?, advertisedHost: @escaping @Sendable () -> String?, derivedSecret: @escaping @Sendable (String) -> [UInt8],
-        makeTransport: @escaping @Sendable (PeerID, [UInt8], Set<PeerID>) throws -> any NetworkTransport
+        makeTransport: @escaping @Sendable (PeerID, [UInt8], Set<PeerID>?) throws -> any NetworkTransport
     ) {
         self.listenHost = listenHost
         findAdvertisedHost = advertisedHost

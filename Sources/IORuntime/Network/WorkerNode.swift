@@ -22,6 +22,8 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
     let sharesMemory: Bool
     /// The object each running task's result becomes.
     private let resultIDs = Mutex<[UInt64: ObjectID]>([:])
+    /// How pulls go: through the driver, or straight from the worker that holds the object.
+    let routing = PullRouting()
     private let logger = Logger(label: "iocompute.worker")
 
     private init(peer: PeerID, transport: any Transport, registry: Registry, sharedMemory: Bool, driverProcess: Int32?) {
@@ -37,8 +39,9 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
         system = ClusterActorSystem(hub: hub, worker: index)
         puller = ObjectPuller(
             sharedMemory: sharedMemory,
-            request: { [transport, peer] id, holder, shared in
-                try transport.send(RuntimeMessage.pullObject(id, sharedMemory: shared).frame(), from: peer, to: .driver)
+            request: { [transport, peer, routing] id, holder, shared in
+                let message: RuntimeMessage = routing.asksForLocation(of: id) ? .pullOrLocate(id) : .pullObject(id, sharedMemory: shared)
+                try transport.send(message.frame(), from: peer, to: .driver)
             },
             release: { [transport, peer] segment, holder in
                 try? transport.send(RuntimeMessage.releaseSegment(segment).frame(), from: peer, to: .driver)
@@ -88,14 +91,15 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
         case .actorReply(let reply): hub.deliver(reply)
         case .spawnActor(let spawn): build(spawn)
         case .killActor(let id): system.resignID(id)
-        case .pullObject(let id, let shared): serve(id, to: source, sharedMemory: shared)
+        case .pullObject(let id, let shared): serve(id, to: source, sharedMemory: shared, through: self)
         case .objectChunk(let chunk): puller.receive(chunk, from: source)
         case .objectShared(let shared): puller.receive(shared, from: source)
         case .releaseSegment(let segment): objects.segments.release(segment, from: source)
         case .objectUnavailable(let id, let reason):
-            puller.fail(id, ClusterError.transferFailed(object: id, reason: reason))
+            puller.fail(id, ClusterError.transferFailed(object: id, reason: reason), from: source)
         case .freeObject(let id): objects.free(id)
-        case .completed, .heartbeatAck, .actorSpawned:
+        case .objectAt(let location): follow(location)
+        case .completed, .heartbeatAck, .actorSpawned, .pullOrLocate, .objectService:
             logger.error("\(source) sent a worker a message only workers send")
         }
     }
@@ -132,7 +136,7 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
                     payloads.append(payload)
                     continue
                 }
-                let pulled = try await puller.pull(reference.id, from: .driver)
+                let pulled = try await pull(reference.id)
                 // Chunks assembled here are kept for the next task; loans are mapped again instead.
                 if case .shared(let typeName, let bytes) = pulled, !bytes.isLoan {
                     objects.cache(reference.id, typeName: typeName, bytes: bytes)
@@ -143,16 +147,17 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
         return payloads
     }
 
-    /// Sends one of this worker's objects to the driver: lent in shared memory when the driver
-    /// asked for that and the object is in a segment, in chunks otherwise.
-    private func serve(_ id: ObjectID, to destination: PeerID, sharedMemory: Bool) {
+    /// Sends one of this worker's objects to `destination` through `sender` (the driver's
+    /// connection, or the object service's): lent in shared memory when the driver asked for
+    /// that and the object is in a segment, in chunks otherwise.
+    func serve(_ id: ObjectID, to destination: PeerID, sharedMemory: Bool, through sender: any MessageSending & ChunkSending) {
         guard let (typeName, stored) = objects.stored(id) else {
-            send(.objectUnavailable(id, reason: "\(peer) does not hold it"), from: peer, to: destination)
+            sender.send(.objectUnavailable(id, reason: "\(peer) does not hold it"), from: peer, to: destination)
             return
         }
         if case .segment(let segment) = stored, sharedMemory {
             let loan = objects.segments.lend(segment, object: id, typeName: typeName, to: destination)
-            send(.objectShared(loan), from: peer, to: destination)
+            sender.send(.objectShared(loan), from: peer, to: destination)
             return
         }
         // Chunks go at the connection's pace, off the thread that received the request.
@@ -164,9 +169,9 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
                 case .pulled(let pulled): bytes = pulled.array
                 case .bytes(let stored): bytes = stored
                 }
-                try await ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes, through: self, to: .driver)
+                try await ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes, through: sender, to: destination)
             } catch {
-                send(.objectUnavailable(id, reason: "\(error)"), from: peer, to: destination)
+                sender.send(.objectUnavailable(id, reason: "\(error)"), from: peer, to: destination)
             }
         }
     }
@@ -180,6 +185,7 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
             let resultID = resultIDs.withLock { $0.removeValue(forKey: completion.taskID) }
             if case .success(let payload) = completion.outcome, let resultID {
                 let outcome = keepIfLarge(payload, as: resultID)
+                if case .stored = outcome { announceObjectService() }
                 message = .completed(
                     TaskCompletion(taskID: completion.taskID, attempt: completion.attempt, worker: completion.worker, outcome: outcome))
             }

@@ -40,7 +40,8 @@ enum ObjectTransfer {
             let slice = bytes[offset..<end]
             let crc = slice.withUnsafeBytes { checksum($0) }
             try sender.trySendChunk(
-                ObjectChunk(id: id, typeName: typeName, totalCount: bytes.count, offset: offset, checksum: crc, bytes: slice), to: destination)
+                ObjectChunk(id: id, typeName: typeName, totalCount: bytes.count, offset: offset, checksum: crc, bytes: slice),
+                to: destination)
             offset = end
         } while offset < bytes.count
     }
@@ -153,9 +154,9 @@ struct HolderLost: Error, CustomStringConvertible {
 /// a single buffer and checked chunk by chunk.
 final class ObjectPuller: Sendable {
     fileprivate struct Transfer {
-        let holder: PeerID
+        var holder: PeerID
         /// The object's size when the puller knows it (the owner records every copy's size).
-        let expectedBytes: Int?
+        var expectedBytes: Int?
         var buffer: AssemblyBuffer?
         var typeName = ""
         /// Which chunks arrived, so that a repeated chunk cannot stand in for a missing one.
@@ -293,6 +294,33 @@ final class ObjectPuller: Sendable {
             return transfers.removeValue(forKey: shared.id)?.waiters ?? []
         }
         for waiter in waiters { waiter.resume(returning: .shared(typeName: shared.typeName, bytes)) }
+    }
+
+    /// Moves the pull of `id` from `holder` to `newHolder` (the driver said which worker holds
+    /// it, or that worker stalled), dropping what arrived from `holder` and checking chunks
+    /// against `expectedBytes` from then on. Returns false when no pull of `id` from `holder`
+    /// waits. Chunks `holder` still sends are ignored.
+    func redirect(_ id: ObjectID, from holder: PeerID, to newHolder: PeerID, expectedBytes: Int?) -> Bool {
+        transfers.withLock { transfers in
+            guard let transfer = transfers[id], transfer.holder == holder else { return false }
+            transfers[id] = Transfer(
+                holder: newHolder, expectedBytes: expectedBytes ?? transfer.expectedBytes, waiters: transfer.waiters)
+            return true
+        }
+    }
+
+    /// The holder the pull of `id` waits on and the bytes that arrived, while it is under way.
+    func progress(of id: ObjectID) -> (holder: PeerID, received: Int)? {
+        transfers.withLock { transfers in transfers[id].map { ($0.holder, $0.received) } }
+    }
+
+    /// Fails the pull of `id` if it is a pull from `holder` (who says it cannot send it).
+    func fail(_ id: ObjectID, _ error: any Error, from holder: PeerID) {
+        let waiters = transfers.withLock { transfers -> [OneShot<Payload>] in
+            guard transfers[id]?.holder == holder else { return [] }
+            return transfers.removeValue(forKey: id)?.waiters ?? []
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
     }
 
     /// Whether a pull of `id` is under way.

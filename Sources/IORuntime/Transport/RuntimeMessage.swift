@@ -33,6 +33,14 @@ enum RuntimeMessage: Sendable {
     case objectShared(SharedObject)
     /// Either way: done with a segment that the receiver lent.
     case releaseSegment(UInt64)
+    /// Worker → driver: send me this object in chunks, or answer ``objectAt(_:)`` when another
+    /// worker that serves its objects directly holds it (a cluster of machines).
+    case pullOrLocate(ObjectID)
+    /// Driver → worker: the object asked for with ``pullOrLocate(_:)`` is held by a worker that
+    /// serves it at an address.
+    case objectAt(ObjectLocation)
+    /// Worker → driver: where this worker serves its objects to the others.
+    case objectService(host: String, port: Int)
 
     /// The frame kinds of the messages.
     enum Kind: UInt16 {
@@ -52,6 +60,9 @@ enum RuntimeMessage: Sendable {
         case freeObject = 14
         case objectShared = 15
         case releaseSegment = 16
+        case pullOrLocate = 17
+        case objectAt = 18
+        case objectService = 19
     }
 }
 
@@ -89,6 +100,23 @@ struct ObjectReference: Sendable {
     let holder: PeerID
     let typeName: String
     let byteCount: Int
+}
+
+/// Where a worker holding an object serves it to other workers.
+struct ObjectLocation: Sendable, Equatable {
+    let id: ObjectID
+    /// The worker that holds it.
+    let holder: PeerID
+    let host: String
+    let port: Int
+    /// The object's encoded size, as its holder reported it when it was made.
+    let byteCount: Int
+
+    /// Whether `host:port` can be an address: a port, and a host of at most 253 bytes with no
+    /// spaces or control characters.
+    static func isValid(host: String, port: Int) -> Bool {
+        (1...65535).contains(port) && !host.isEmpty && host.utf8.count <= 253 && host.utf8.allSatisfy { $0 > 32 && $0 < 127 }
+    }
 }
 
 /// A piece of an object on its way to the node that pulled it, with a CRC-32C of its bytes.
@@ -330,6 +358,20 @@ extension RuntimeMessage {
         case .releaseSegment(let segment):
             encoder.write(segment)
             return WireFrame(kind: Kind.releaseSegment.rawValue, payload: encoder.bytes)
+        case .pullOrLocate(let id):
+            id.encode(to: &encoder)
+            return WireFrame(kind: Kind.pullOrLocate.rawValue, payload: encoder.bytes)
+        case .objectAt(let location):
+            location.id.encode(to: &encoder)
+            encoder.write(location.holder.rawValue)
+            encoder.write(location.host)
+            encoder.writeLength(location.port)
+            encoder.writeLength(location.byteCount)
+            return WireFrame(kind: Kind.objectAt.rawValue, payload: encoder.bytes)
+        case .objectService(let host, let port):
+            encoder.write(host)
+            encoder.writeLength(port)
+            return WireFrame(kind: Kind.objectService.rawValue, payload: encoder.bytes)
         }
     }
 
@@ -465,6 +507,25 @@ extension RuntimeMessage {
                     descriptor: try decoder.read(Int32.self), segment: try decoder.read(UInt64.self), byteCount: try decoder.readLength()))
         case .releaseSegment:
             self = .releaseSegment(try decoder.read(UInt64.self))
+        case .pullOrLocate:
+            self = .pullOrLocate(try ObjectID(from: &decoder))
+        case .objectAt:
+            let id = try ObjectID(from: &decoder)
+            let holder = PeerID(try decoder.read(UInt32.self))
+            let host = try decoder.read(String.self)
+            let port = try decoder.readLength()
+            let byteCount = try decoder.readLength()
+            guard holder != .driver, ObjectLocation.isValid(host: host, port: port) else {
+                throw .invalid(what: "object location", reason: "\(holder) at \(host):\(port)")
+            }
+            self = .objectAt(ObjectLocation(id: id, holder: holder, host: host, port: port, byteCount: byteCount))
+        case .objectService:
+            let host = try decoder.read(String.self)
+            let port = try decoder.readLength()
+            guard ObjectLocation.isValid(host: host, port: port) else {
+                throw .invalid(what: "object service", reason: "\(host):\(port)")
+            }
+            self = .objectService(host: host, port: port)
         case nil:
             throw .invalid(what: "frame", reason: "unknown message kind \(frame.kind)")
         }

@@ -60,12 +60,13 @@ package enum WorkerProcess {
         do {
             let node = try await WorkerNode.serve(
                 as: PeerID(worker), over: transport, registry: registry, sharedMemory: sharedMemory, driverProcess: parent)
+            // On a cluster of machines, other workers pull this one's objects from it directly.
+            await node.openObjectService()
             if let socket {
                 try await transport.connect(unixSocket: socket)
             } else {
                 try await transport.connect(host: host, port: port)
             }
-
             // Serve until the driver's connection closes, which ends the process.
             while true {
                 try? await Task.sleep(for: .seconds(3600))
