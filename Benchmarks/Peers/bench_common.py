@@ -19,7 +19,14 @@ def report(name, value, unit):
     print(f"{name} {value:.4g} {unit}", flush=True)
 
 
-_selected = set(sys.argv[1:])
+# Options (`--name=value`) are not workload names.
+_selected = {argument for argument in sys.argv[1:] if not argument.startswith("--")}
+
+
+def option(name):
+    """The value of `--name=value` on the command line, or None."""
+    prefix = f"--{name}="
+    return next((argument[len(prefix):] for argument in sys.argv[1:] if argument.startswith(prefix)), None)
 
 
 def wanted(name):

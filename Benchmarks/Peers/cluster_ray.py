@@ -1,15 +1,27 @@
 """The Ray half of `compare cluster`: the same workloads as Sources/CompareCluster, printing
 `NAME VALUE UNIT` lines with VALUE a throughput (higher is better). Ray's workers are processes
-too; it runs locally with num_cpus equal to this machine's cores."""
+too; it runs locally with num_cpus equal to this machine's cores, or with `--hosts=HOST:PORT`
+joins a Ray cluster started with `ray start --head` / `--address` on network-namespace hosts
+(the compare script's `cluster-hosts` suite), its rows named `..._hosts`."""
 import os
 import time
 
 import numpy as np
 import ray
 
-from bench_common import best_seconds, report, wanted
+from bench_common import best_seconds, option, report as report_row, wanted
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+hosts = option("hosts")
+if hosts:
+    ray.init(address=hosts, logging_level="ERROR", log_to_driver=False)
+else:
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+
+
+def report(name, value, unit):
+    report_row(name + ("_hosts" if hosts else ""), value, unit)
+
 
 
 @ray.remote
@@ -89,10 +101,27 @@ if wanted("get_from_worker_100MiB"):
     best = float("inf")
     for _ in range(4):
         ref = make_floats.remote(floats100)
-        ray.wait([ref])
+        # Ready, but not fetched here: the timed get moves it.
+        ray.wait([ref], fetch_local=False)
         start = time.perf_counter()
         ray.get(ref)
         best = min(best, time.perf_counter() - start)
     report("get_from_worker_100MiB", mebibytes100 / best / (1 << 30), "GiB/s")
+
+if wanted("worker_to_worker_100MiB"):
+    # Made by a worker on one node, read by a worker on another (the same node when local).
+    nodes = [node["NodeID"] for node in ray.nodes() if node["Alive"] and node["Resources"].get("CPU", 0) > 0]
+    first, second = ({}, {})
+    if len(nodes) >= 2:
+        first = {"scheduling_strategy": NodeAffinitySchedulingStrategy(node_id=nodes[0], soft=False)}
+        second = {"scheduling_strategy": NodeAffinitySchedulingStrategy(node_id=nodes[1], soft=False)}
+    best = float("inf")
+    for _ in range(3):
+        ref = make_floats.options(**first).remote(floats100)
+        ray.wait([ref], fetch_local=False)
+        start = time.perf_counter()
+        ray.get(element_count.options(**second).remote(ref))
+        best = min(best, time.perf_counter() - start)
+    report("worker_to_worker_100MiB", mebibytes100 / best / (1 << 30), "GiB/s")
 
 ray.shutdown()

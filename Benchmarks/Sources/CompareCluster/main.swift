@@ -48,8 +48,11 @@ nonisolated(nonsending) func runWorkloads(suffix: String) async throws {
     let cores = ProcessInfo.processInfo.activeProcessorCount
     // Worker processes run this program again: `Cluster.start` never returns in them.
     let nodes = CommandLine.arguments.contains("--nodes") ? try await TLSNodes.start(count: cores) : nil
-    let suffix = nodes == nil ? suffix : "_nodes" + suffix
-    let cluster = try await Cluster.start(nodes?.configuration ?? .localProcesses(workers: cores), registry: registry)
+    let hosts = HostsOption.parse()
+    let suffix = nodes != nil ? "_nodes" + suffix : hosts != nil ? "_hosts" + suffix : suffix
+    let configuration = nodes?.configuration ?? hosts?.configuration ?? .localProcesses(workers: cores)
+    let cluster = try await Cluster.start(configuration, registry: registry)
+    let workers = configuration.workers
     let noop = Functions.noop
 
     if wanted("tasks_sync") {
@@ -134,9 +137,40 @@ nonisolated(nonsending) func runWorkloads(suffix: String) async throws {
         }
         report("get_from_worker_100MiB" + suffix, Double(mebibytes100) / best / Double(1 << 30), "GiB/s")
     }
+    if wanted("worker_to_worker_100MiB") && workers >= 2 {
+        // Made in worker 0, read in worker 1 (on another node with --nodes and --hosts).
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let ref = try await cluster.submit(Functions.makeFloats, floats100, options: TaskOptions(placement: .worker(0, strict: true)))
+            _ = await cluster.wait([ref])
+            let start = DispatchTime.now().uptimeNanoseconds
+            keep(try await cluster.submit(Functions.elementCount, ref, options: TaskOptions(placement: .worker(1, strict: true))).get())
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        report("worker_to_worker_100MiB" + suffix, Double(mebibytes100) / best / Double(1 << 30), "GiB/s")
+    }
 
     await cluster.shutdown()
     await nodes?.close()
+}
+
+/// With `--hosts=HOST:PORT --state=DIR [--workers=N]`: the driver joins a running cluster of
+/// machines (`iocompute start --head` and `--join` in network namespaces, as the compare
+/// script's `cluster-hosts` suite sets up) with the credentials in `DIR`; its N workers (2 by
+/// default) run on the nodes, which fetch this program from the head.
+struct HostsOption {
+    let configuration: ClusterConfiguration
+
+    static func parse() -> HostsOption? {
+        func value(_ name: String) -> String? {
+            CommandLine.arguments.first { $0.hasPrefix("--\(name)=") }.map { String($0.dropFirst(name.count + 3)) }
+        }
+        guard let address = value("hosts"), let state = value("state") else { return nil }
+        let workers = value("workers").flatMap(Int.init) ?? 2
+        let passed = CommandLine.arguments.filter { $0.hasPrefix("--hosts=") || $0.hasPrefix("--state=") || $0.hasPrefix("--workers=") }
+        return HostsOption(
+            configuration: .connect(to: address, workers: workers, stateDirectory: state, workerArguments: passed))
+    }
 }
 
 /// With `--nodes`: a head and `count` node agents in this process, each with one CPU and a folder

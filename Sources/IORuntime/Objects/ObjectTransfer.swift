@@ -62,7 +62,11 @@ final class AssemblyBuffer: @unchecked Sendable {
         guard count >= 0 else { return nil }
         self.count = count
         var pointer: UnsafeMutableRawPointer?
-        guard posix_memalign(&pointer, 64, max(count, 1)) == 0, let pointer else { return nil }
+        // Large ones on 2 MiB boundaries, asking for huge pages: a 100 MiB object then costs 50
+        // page faults instead of 25,600.
+        let huge = 2 << 20
+        guard posix_memalign(&pointer, count >= huge ? huge : 64, max(count, 1)) == 0, let pointer else { return nil }
+        if count >= huge { _ = madvise(pointer, count, MADV_HUGEPAGE) }
         base = pointer
     }
 
