@@ -3,6 +3,7 @@
 #include "CSharedMemory.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -75,6 +76,21 @@ int iocompute_keep_freed_memory(size_t mmapThreshold, size_t trimThreshold) {
 #else
     (void)mmapThreshold;
     (void)trimThreshold;
+    return 0;
+#endif
+}
+
+int iocompute_advise_huge_pages(void *address, size_t length) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    // madvise takes whole pages: advise the pages that lie entirely inside the range.
+    uintptr_t page = 4096;
+    uintptr_t start = ((uintptr_t)address + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t)address + length) & ~(page - 1);
+    if (end <= start) return 0;
+    return madvise((void *)start, end - start, MADV_HUGEPAGE) == 0;
+#else
+    (void)address;
+    (void)length;
     return 0;
 #endif
 }
