@@ -1,3 +1,4 @@
+import CSharedMemory
 import Synchronization
 
 #if canImport(Glibc)
@@ -36,6 +37,11 @@ public final class Cluster: Sendable {
         var link: (any ClusterLink)?
         if let network = configuration.network {
             await network.runWorkerIfLaunched(registry: registry)
+            // A driver moves large buffers as its workers do (object chunks, encodings, TLS
+            // records): freed ones are kept for reuse instead of mapped afresh each time, where
+            // 4 KiB page faults cost more than the copies (glibc: mmap threshold 32 MiB, trim
+            // threshold 256 MiB).
+            _ = iocompute_keep_freed_memory(32 << 20, 256 << 20)
             link = try await network.startWorkers(count: configuration.workers)
         }
         do {
