@@ -192,6 +192,21 @@ struct NodeCommandTests {
         #expect(jobs.first { $0.job == running!.job }?.state == .stopped)
         #expect(jobs.filter { $0.state == .failed }.count == 1)
 
+        // While a long job runs, status shows what its driver reports: tasks and objects.
+        let long = try Background(["submit", "--state-dir", root + "/head", example, "100000", "20000"], log: root + "/long.log")
+        defer { long.kill() }
+        var table = ""
+        // The first report comes as the cluster starts; a later one counts the submitted tasks.
+        while !table.contains("tasks:") || table.contains("tasks: 0 running, 0 waiting, 0 finished") {
+            try #require(long.process.isRunning, "the long job ended: \(long.output)")
+            try await Task.sleep(for: .milliseconds(200))
+            table = try Self.run(["status", "--state-dir", root + "/head"]).output
+        }
+        #expect(table.contains(" running, ") && table.contains("objects: ") && table.contains("in memory of"), "\(table)")
+        let longJob = try #require(try Self.jobs(root).first { $0.state == .running })
+        #expect(try Self.run(["stop", "--state-dir", root + "/head", longJob.job]).status == 0)
+        long.process.waitUntilExit()
+
         // A program that is not there, and a head where nothing listens.
         let missing = try Self.run(["submit", "--state-dir", root + "/head", root + "/no-such-program"])
         #expect(missing.status != 0 && missing.output.contains("is not an executable file"))
