@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "IORuntime", targets: ["IORuntime"]),
         .library(name: "IOTransportTCP", targets: ["IOTransportTCP"]),
         .library(name: "IOTrain", targets: ["IOTrain"]),
+        .library(name: "IOTune", targets: ["IOTune"]),
         .library(name: "IONodes", targets: ["IONodes"]),
         .library(name: "IOTensorOpenCL", targets: ["IOTensorOpenCL"]),
         .executable(name: "iocompute", targets: ["iocompute"]),
@@ -96,6 +97,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // Layer 4: hyperparameter search (search spaces, searchers; schedulers and trials on the
+        // cluster to come).
+        .target(name: "IOTune"),
         // Layer 4: parallel training (collectives, data and pipeline parallelism, checkpoints).
         .target(
             name: "IOTrain",
@@ -109,7 +113,7 @@ let package = Package(
         .target(
             name: "IOCompute",
             dependencies: [
-                "IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTensorOpenCL", "IONodes",
+                "IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTune", "IOTensorOpenCL", "IONodes",
             ]),
         .executableTarget(
             name: "iocompute",
@@ -136,6 +140,7 @@ let package = Package(
         .testTarget(name: "IOTensorOpenCLTests", dependencies: ["IOTensorOpenCL", "IOTensor", "IONN"]),
         .testTarget(name: "IOTrainTests", dependencies: ["IOTrain", "IOTensor", "IONN", "IORuntime", "ClusterTestSupport"]),
         .testTarget(name: "IONNTests", dependencies: ["IONN", "IOTensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "IOTuneTests", dependencies: ["IOTune"]),
         .testTarget(
             name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"],
             exclude: ["FuzzRegressions"]),

@@ -7,3 +7,4 @@
 @_exported import IOTensorOpenCL
 @_exported import IOTrain
 @_exported import IOTransportTCP
+@_exported import IOTune
