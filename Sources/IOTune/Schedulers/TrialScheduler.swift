@@ -1,0 +1,47 @@
+/// Whether a search looks for the lowest or the highest value of its metric.
+public enum Objective: String, Sendable, Hashable, Codable {
+    case minimize, maximize
+
+    /// `value` turned so that higher is better.
+    func reward(_ value: Double) -> Double { self == .maximize ? value : -value }
+}
+
+/// What a scheduler tells a trial after a report; the trial learns it at its next report.
+public enum SchedulerDecision: String, Sendable, Hashable, Codable {
+    /// Go on training.
+    case `continue`
+    /// Stop for now; the scheduler may resume it later (PBT, HyperBand's synchronous brackets).
+    case pause
+    /// Stop for good: it is not promising enough.
+    case stop
+}
+
+/// Decides, report by report, which trials go on: early stopping (ASHA, median stopping) or
+/// none (FIFO).
+public protocol TrialScheduler: Sendable {
+    /// What trial `trial` does after reporting `value` of the metric at `step` (counted from 1,
+    /// one per report unless the trial says otherwise).
+    mutating func report(trial: Int, step: Int, value: Double) -> SchedulerDecision
+    /// Trial `trial` ended, in `state`.
+    mutating func trialEnded(_ trial: Int, state: TrialState)
+}
+
+extension TrialScheduler {
+    public mutating func trialEnded(_ trial: Int, state: TrialState) {}
+}
+
+/// Runs every trial to its end.
+public struct FIFOScheduler: TrialScheduler {
+    public init() {}
+    public func report(trial: Int, step: Int, value: Double) -> SchedulerDecision { .continue }
+}
+
+/// The `q`-quantile (0...1) of `values` with linear interpolation between order statistics,
+/// as NumPy's default `percentile`.
+func quantile(_ values: [Double], _ q: Double) -> Double {
+    let sorted = values.sorted()
+    let position = Double(sorted.count - 1) * q
+    let lower = Int(position.rounded(.down))
+    let upper = Swift.min(lower + 1, sorted.count - 1)
+    return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
+}

@@ -1,0 +1,83 @@
+import Testing
+
+@testable import IOTune
+
+@Suite("trial schedulers")
+struct SchedulerTests {
+    @Test("ASHA's rungs sit at grace · rf^k up to max steps, as Ray Tune's")
+    func rungs() throws {
+        #expect(try ASHAScheduler(objective: .maximize).rungs.map(\.milestone) == [64, 16, 4, 1])
+        #expect(try ASHAScheduler(objective: .maximize, maxSteps: 8, reductionFactor: 2).rungs.map(\.milestone) == [8, 4, 2, 1])
+        #expect(
+            try ASHAScheduler(objective: .minimize, maxSteps: 81, gracePeriod: 3, reductionFactor: 3).rungs.map(\.milestone) == [
+                81, 27, 9, 3,
+            ])
+        #expect(throws: TuneError.self) { try ASHAScheduler(objective: .minimize, gracePeriod: 0) }
+        #expect(throws: TuneError.self) { try ASHAScheduler(objective: .minimize, maxSteps: 5, gracePeriod: 6) }
+        #expect(throws: TuneError.self) { try ASHAScheduler(objective: .minimize, reductionFactor: 1) }
+    }
+
+    @Test("ASHA stops exactly the trials below the top 1/rf of those recorded at their rung before them")
+    func ashaCutoffs() throws {
+        // Eight trials reach the first rung one after another. With rf 4 the cutoff is the 75th
+        // percentile of the earlier ones (NumPy's interpolation):
+        // [5] → 5; [1 5] → 4; [1 5 7] → 6; [1 3 5 7] → 5.5; [1 3 5 7 8] → 7; [1 2 3 5 7 8] → 6.5;
+        // [1 2 3 5 6 7 8] → 6.5.
+        let values: [Double] = [5, 1, 7, 3, 8, 2, 6, 4]
+        let expected: [SchedulerDecision] = [.continue, .stop, .continue, .stop, .continue, .stop, .stop, .stop]
+        var maximizing = try ASHAScheduler(objective: .maximize)
+        #expect(values.enumerated().map { maximizing.report(trial: $0.offset, step: 1, value: $0.element) } == expected)
+        // Minimizing the negated values decides the same.
+        var minimizing = try ASHAScheduler(objective: .minimize)
+        #expect(values.enumerated().map { minimizing.report(trial: $0.offset, step: 1, value: -$0.element) } == expected)
+    }
+
+    @Test("ASHA judges a trial once per rung, on its way up, and stops it at max steps")
+    func ashaCurves() throws {
+        // Rungs at 1, 2, 4, 8 (rf 2): trials with flat curves run one after another.
+        var scheduler = try ASHAScheduler(objective: .maximize, maxSteps: 8, reductionFactor: 2)
+        func run(_ trial: Int, _ value: Double) -> (stoppedAt: Int, decisions: Int) {
+            for step in 1...8 where scheduler.report(trial: trial, step: step, value: value) == .stop { return (step, step) }
+            return (9, 8)
+        }
+        #expect(run(0, 1.0).stoppedAt == 8)  // Alone at every rung: runs to the end.
+        #expect(run(1, 0.5).stoppedAt == 1)  // Below the median of [1.0] at rung 1.
+        #expect(run(2, 2.0).stoppedAt == 8)  // Above 0.75 = median of [1.0, 0.5] at rung 1, then above 1.0.
+        #expect(run(3, 0.1).stoppedAt == 1)  // Below the median of [0.5, 1.0, 2.0].
+        #expect(run(4, 1.4).stoppedAt == 2)  // Passes rung 1 (median 0.75), then below 1.5 = median of [1.0, 2.0] at rung 2.
+        #expect(scheduler.rungs.last!.recorded.count == 5 && scheduler.rungs[2].recorded.count == 3)
+        // A trial that jumps past rungs is judged at the highest it reached, once.
+        #expect(scheduler.report(trial: 9, step: 5, value: 0.1) == .stop)
+        #expect(scheduler.report(trial: 9, step: 6, value: 0.1) == .stop)  // Now judged at rung 2.
+        #expect(FIFOScheduler().report(trial: 0, step: 1_000, value: -1) == .continue)
+    }
+
+    @Test("median stopping: a trial whose best is worse than the completed trials' median at that step stops")
+    func median() {
+        var scheduler = MedianStoppingScheduler(objective: .minimize, startupTrials: 3)
+        // Three completed trials: at step 2 they reported 4, 5 and 9 (median 5).
+        for (trial, curve) in [[6.0, 4], [7, 5], [9, 9]].enumerated() {
+            for (step, value) in curve.enumerated() { #expect(scheduler.report(trial: trial, step: step + 1, value: value) == .continue) }
+            scheduler.trialEnded(trial, state: .completed)
+        }
+        scheduler.trialEnded(7, state: .errored)  // Errored trials are not a reference.
+        // Step 1: the median of 6, 7 and 9 is 7; step 2: of 4, 5 and 9, 5.
+        #expect(scheduler.report(trial: 3, step: 1, value: 6.5) == .continue)
+        #expect(scheduler.report(trial: 3, step: 2, value: 5.5) == .stop)  // Its best, 5.5, is worse than 5.
+        #expect(scheduler.report(trial: 4, step: 1, value: 6.9) == .continue)
+        #expect(scheduler.report(trial: 4, step: 2, value: 4.5) == .continue)
+        #expect(scheduler.report(trial: 5, step: 1, value: 8) == .stop)
+        // A step no completed trial reached decides nothing.
+        #expect(scheduler.report(trial: 4, step: 3, value: 100) == .continue)
+
+        // Until enough trials completed, nothing stops.
+        var early = MedianStoppingScheduler(objective: .maximize, startupTrials: 3)
+        for trial in 0..<2 {
+            _ = early.report(trial: trial, step: 1, value: 10)
+            early.trialEnded(trial, state: .completed)
+        }
+        #expect(early.report(trial: 2, step: 1, value: -1_000) == .continue)
+        early.trialEnded(2, state: .completed)
+        #expect(early.report(trial: 3, step: 1, value: -1_000) == .stop)
+    }
+}
