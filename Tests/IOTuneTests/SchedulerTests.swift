@@ -81,3 +81,61 @@ struct SchedulerTests {
         #expect(early.report(trial: 3, step: 1, value: -1_000) == .stop)
     }
 }
+
+@Suite("population-based training")
+struct PBTTests {
+    static let mutations: SearchSpace = [
+        "lr": .logUniform(1e-4, 1e-1), "optimizer": .choice(["a", "b", "c"]), "batch": .integer(16...256),
+    ]
+
+    /// Four trials at lr 0.01, optimizer b, batch 64, reporting 1, 2, 3, 4 (maximized) at steps 1
+    /// and 2: at step 2 the worst (trial 0) exploits the best (trial 3).
+    static func population(resample: Double, seed: UInt64) throws -> (PBTScheduler, [SchedulerDecision]) {
+        var scheduler = try PBTScheduler(
+            objective: .maximize, perturbationInterval: 2, mutations: mutations, resampleProbability: resample, seed: seed)
+        for trial in 0..<4 {
+            scheduler.trialStarted(trial, configuration: Configuration(["lr": 0.01, "optimizer": "b", "batch": 64, "width": 8]))
+        }
+        for trial in 0..<4 { #expect(scheduler.report(trial: trial, step: 1, value: Double(trial + 1)) == .continue) }
+        let decisions = (0..<4).map { scheduler.report(trial: $0, step: 2, value: Double($0 + 1)) }
+        return (scheduler, decisions)
+    }
+
+    @Test("the bottom quarter copies a top trial; explore multiplies by 1.2 or 0.8 and moves choices to a neighbour")
+    func exploitAndExplore() throws {
+        var learningRates: Set<Double> = []
+        for seed in 0..<40 as Range<UInt64> {
+            let (scheduler, decisions) = try Self.population(resample: 0, seed: seed)
+            #expect(scheduler.quantiles().bottom == [0] && scheduler.quantiles().top == [3])
+            #expect(decisions[1...].allSatisfy { $0 == .continue })
+            guard case .exploit(let source, let configuration) = decisions[0] else {
+                Issue.record("trial 0 did not exploit: \(decisions[0])")
+                continue
+            }
+            #expect(source == 3)
+            let rate = try configuration.float("lr")
+            learningRates.insert((rate * 1e6).rounded() / 1e6)
+            #expect(["a", "c"].contains(try configuration.choice("optimizer")))
+            #expect([77, 51].contains(try configuration.int("batch")))  // 64 × 1.2 and × 0.8, rounded.
+            #expect(try configuration.int("width") == 8)  // Not a mutation: copied as it is.
+        }
+        #expect(learningRates == [0.012, 0.008])
+    }
+
+    @Test("resampling draws afresh inside the distributions; too few trials exploit nothing; bad settings are typed errors")
+    func resampleAndLimits() throws {
+        let (_, decisions) = try Self.population(resample: 1, seed: 5)
+        guard case .exploit(_, let configuration) = decisions[0] else {
+            Issue.record("no exploit")
+            return
+        }
+        for (name, distribution) in Self.mutations.parameters { #expect(distribution.contains(configuration.values[name]!)) }
+        var lonely = try PBTScheduler(objective: .minimize, perturbationInterval: 1, mutations: Self.mutations)
+        #expect(lonely.report(trial: 0, step: 5, value: 10) == .continue)
+        #expect(throws: TuneError.self) { try PBTScheduler(objective: .minimize, perturbationInterval: 0, mutations: Self.mutations) }
+        #expect(throws: TuneError.self) {
+            try PBTScheduler(objective: .minimize, perturbationInterval: 1, mutations: Self.mutations, quantileFraction: 0.7)
+        }
+        #expect(throws: TuneError.self) { try PBTScheduler(objective: .minimize, perturbationInterval: 1, mutations: ["x": .choice([])]) }
+    }
+}

@@ -7,13 +7,16 @@ public enum Objective: String, Sendable, Hashable, Codable {
 }
 
 /// What a scheduler tells a trial after a report; the trial learns it at its next report.
-public enum SchedulerDecision: String, Sendable, Hashable, Codable {
+public enum SchedulerDecision: Sendable, Hashable, Codable {
     /// Go on training.
     case `continue`
-    /// Stop for now; the scheduler may resume it later (PBT, HyperBand's synchronous brackets).
+    /// Stop for now; the scheduler may resume it later (HyperBand's synchronous brackets).
     case pause
     /// Stop for good: it is not promising enough.
     case stop
+    /// Go on from trial `from`'s latest checkpoint with `configuration` (PBT's exploit and
+    /// explore): the trial's own progress is dropped.
+    case exploit(from: Int, configuration: Configuration)
 }
 
 /// Decides, report by report, which trials go on: early stopping (ASHA, median stopping) or
@@ -24,10 +27,13 @@ public protocol TrialScheduler: Sendable {
     mutating func report(trial: Int, step: Int, value: Double) -> SchedulerDecision
     /// Trial `trial` ended, in `state`.
     mutating func trialEnded(_ trial: Int, state: TrialState)
+    /// Trial `trial` starts with `configuration` (schedulers that change configurations keep them).
+    mutating func trialStarted(_ trial: Int, configuration: Configuration)
 }
 
 extension TrialScheduler {
     public mutating func trialEnded(_ trial: Int, state: TrialState) {}
+    public mutating func trialStarted(_ trial: Int, configuration: Configuration) {}
 }
 
 /// Runs every trial to its end.
