@@ -94,3 +94,15 @@ int iocompute_advise_huge_pages(void *address, size_t length) {
     return 0;
 #endif
 }
+
+int iocompute_pipe_cloexec(int ends[2]) {
+#if defined(__linux__)
+    return pipe2(ends, O_CLOEXEC);
+#else
+    // No pipe2: close-on-exec is set right after, which a concurrent spawn could race.
+    if (pipe(ends) != 0) return -1;
+    fcntl(ends[0], F_SETFD, FD_CLOEXEC);
+    fcntl(ends[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+#endif
+}

@@ -45,7 +45,9 @@ struct NodeCluster {
         .connect(
             to: address, workers: workers, stateDirectory: root + "/laptop", resourcesPerWorker: resources,
             heartbeat: HeartbeatPolicy(interval: .milliseconds(200), missedHeartbeats: 5, timeout: .seconds(10)),
-            workerExecutable: ClusterProcess.node, workerArguments: ["worker"])
+            workerExecutable: ClusterProcess.node, workerArguments: ["worker"],
+            // A worker that never connects fails the start with its name, inside the tests' time limit.
+            startTimeout: .seconds(120))
     }
 
     func close() async {

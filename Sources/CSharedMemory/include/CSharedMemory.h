@@ -32,4 +32,8 @@ int iocompute_keep_freed_memory(size_t mmapThreshold, size_t trimThreshold);
 /// rather than per 4 KiB. Returns 1 when the advice was taken.
 int iocompute_advise_huge_pages(void *address, size_t length);
 
+/// A pipe whose two ends are close-on-exec from the start (`pipe2(O_CLOEXEC)` on Linux), so that
+/// a process spawned by another thread meanwhile cannot inherit them. 0 on success.
+int iocompute_pipe_cloexec(int ends[2]);
+
 #endif

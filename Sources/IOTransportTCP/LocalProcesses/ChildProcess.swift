@@ -1,3 +1,4 @@
+import CSharedMemory
 import IORuntime
 import Synchronization
 
@@ -149,10 +150,14 @@ package final class ChildProcess: Sendable {
 }
 
 /// A pipe whose ends are closed in child processes (each spawn duplicates the ends it passes on).
+///
+/// Close-on-exec is set atomically with `pipe2`: set afterwards, another thread's spawn in
+/// between would leak the ends into its child, and a worker reading its token to the end of
+/// the pipe would then wait for as long as that sibling lives (CI saw a node's third worker of a
+/// job never start while two were spawned at once).
 private func makePipe() -> (Int32, Int32)? {
     var ends: [Int32] = [-1, -1]
-    guard pipe(&ends) == 0 else { return nil }
-    for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+    guard iocompute_pipe_cloexec(&ends) == 0 else { return nil }
     return (ends[0], ends[1])
 }
 
