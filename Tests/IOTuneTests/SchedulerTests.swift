@@ -139,3 +139,28 @@ struct PBTTests {
         #expect(throws: TuneError.self) { try PBTScheduler(objective: .minimize, perturbationInterval: 1, mutations: ["x": .choice([])]) }
     }
 }
+
+@Suite("asynchronous HyperBand")
+struct HyperBandTests {
+    @Test("brackets start their rungs later, trials join them with weights e^rungs, and each bracket judges only its own")
+    func brackets() throws {
+        var scheduler = try ASHAScheduler(objective: .maximize, maxSteps: 27, reductionFactor: 3, brackets: 3, seed: 9)
+        #expect(scheduler.brackets.map { $0.map(\.milestone) } == [[27, 9, 3, 1], [27, 9, 3], [27, 9]])
+        #expect(throws: TuneError.self) { try ASHAScheduler(objective: .maximize, maxSteps: 27, reductionFactor: 3, brackets: 5) }
+        // Weights e^4, e^3, e^2 over their sum: 0.665, 0.245, 0.090.
+        let joined = (0..<3000).map { scheduler.bracket(of: $0) }
+        for (bracket, share) in [0.665, 0.245, 0.090].enumerated() {
+            let seen = Double(joined.filter { $0 == bracket }.count) / Double(joined.count)
+            #expect(abs(seen - share) < 0.03, "bracket \(bracket): \(seen)")
+        }
+        #expect(scheduler.bracket(of: 17) == joined[17])  // Drawn once, then kept.
+
+        // Trials in bracket 2 are first judged at step 9, against bracket 2's trials only.
+        let inLast = (0..<3000).filter { joined[$0] == 2 }
+        let (first, second) = (inLast[0], inLast[1])
+        for step in 1...8 { #expect(scheduler.report(trial: first, step: step, value: 1) == .continue) }
+        #expect(scheduler.report(trial: first, step: 9, value: 1) == .continue)
+        #expect(scheduler.report(trial: second, step: 9, value: 0.5) == .stop)
+        #expect(scheduler.brackets[0].allSatisfy { $0.recorded.isEmpty })
+    }
+}
