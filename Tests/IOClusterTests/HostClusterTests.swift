@@ -122,7 +122,7 @@ struct HostClusterTests {
         // from its lineage (on the other worker).
         let holder = pid_t(try await cluster.get(try await cluster.submit(F.processID, 0, options: onWorker0)))
         let second = try await cluster.submit(F.iota, count, options: TaskOptions(placement: .worker(0, strict: false)))
-        _ = try await cluster.wait([second], count: 1, timeout: .seconds(60))
+        _ = await cluster.wait([second], count: 1, timeout: .seconds(60))
         kill(holder, SIGSTOP)
         defer { kill(holder, SIGKILL) }
         #expect(try await cluster.get(try await cluster.submit(F.floatSum, second, options: onWorker1)) == expected)

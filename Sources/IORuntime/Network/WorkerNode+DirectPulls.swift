@@ -45,7 +45,7 @@ extension WorkerNode {
             routing.service.withLock { $0 = service }
             routing.announcement.withLock { $0 = (port, false) }
         } catch {
-            Logger(label: "iocompute.worker").warning("objects will come through the driver: no object service (\(error))")
+            logger.warning("objects will come through the driver: no object service (\(error))")
         }
     }
 
@@ -114,7 +114,7 @@ extension WorkerNode {
     /// Asks the driver for an object whose direct pull failed, if that pull still waits.
     private func giveUpDirectPull(_ location: ObjectLocation, reason: String) {
         guard puller.redirect(location.id, from: location.holder, to: .driver, expectedBytes: nil) else { return }
-        Logger(label: "iocompute.worker").warning(
+        logger.warning(
             "could not pull \(location.id) from \(location.holder) at \(location.host):\(location.port) (\(reason)); asking the driver")
         send(.pullObject(location.id, sharedMemory: false), from: peer, to: .driver)
     }
@@ -126,7 +126,7 @@ extension WorkerNode {
         do {
             message = try RuntimeMessage(frame: frame)
         } catch {
-            Logger(label: "iocompute.worker").error("dropped a malformed frame from \(source) on the object service: \(error)")
+            logger.error("dropped a malformed frame from \(source) on the object service: \(error)")
             return
         }
         guard let service = routing.service.withLock({ $0 }) else { return }
@@ -136,7 +136,7 @@ extension WorkerNode {
         case .objectUnavailable(let id, let reason):
             puller.fail(id, ClusterError.transferFailed(object: id, reason: "\(source): \(reason)"), from: source)
         default:
-            Logger(label: "iocompute.worker").error("\(source) sent a message the object service does not take; ignored")
+            logger.error("\(source) sent a message the object service does not take; ignored")
         }
     }
 }

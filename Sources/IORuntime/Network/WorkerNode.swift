@@ -24,7 +24,7 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
     private let resultIDs = Mutex<[UInt64: ObjectID]>([:])
     /// How pulls go: through the driver, or straight from the worker that holds the object.
     let routing = PullRouting()
-    private let logger = Logger(label: "iocompute.worker")
+    let logger = Logger(label: "iocompute.worker")
 
     private init(peer: PeerID, transport: any Transport, registry: Registry, sharedMemory: Bool, driverProcess: Int32?) {
         self.peer = peer
