@@ -29,9 +29,18 @@ enum ClusterProcess {
     /// Whether process `pid` is gone (exited, or a zombie nobody reaped yet).
     static func isGone(_ pid: Int) -> Bool {
         guard kill(pid_t(pid), 0) == 0 else { return true }
+        return state(of: pid) ?? "Z" == "Z"
+    }
+
+    /// Whether process `pid` is stopped (by SIGSTOP): a signal is sent at once but takes effect
+    /// when the kernel next schedules the process.
+    static func isStopped(_ pid: Int) -> Bool { state(of: pid) == "T" }
+
+    /// The state letter of process `pid` in `/proc` (R, S, T, Z, …), nil when there is none.
+    private static func state(of pid: Int) -> Character? {
         let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-        guard let close = stat.lastIndex(of: ")") else { return true }
-        return stat[stat.index(close, offsetBy: 2)] == "Z"
+        guard let close = stat.lastIndex(of: ")"), stat.distance(from: close, to: stat.endIndex) > 2 else { return nil }
+        return stat[stat.index(close, offsetBy: 2)]
     }
 
     /// Waits up to `timeout` for `condition` (long enough for a loaded machine; the suites' time

@@ -125,8 +125,10 @@ struct HostClusterTests {
         _ = await cluster.wait([second], count: 1, timeout: .seconds(60))
         kill(holder, SIGSTOP)
         defer { kill(holder, SIGKILL) }
+        #expect(await ClusterProcess.eventually { ClusterProcess.isStopped(Int(holder)) })
         #expect(try await cluster.get(try await cluster.submit(F.floatSum, second, options: onWorker1)) == expected)
-        #expect(await !cluster.status().workers[0].isAlive)
+        let workers = await cluster.status().workers
+        #expect(!workers[0].isAlive, "worker 0 (process \(holder), stopped: \(ClusterProcess.isStopped(Int(holder)))): \(workers)")
         await cluster.shutdown()
         while nodes.agents.values.contains(where: { !$0.runningWorkers.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
         await nodes.close()

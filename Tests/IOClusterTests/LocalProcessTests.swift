@@ -52,8 +52,9 @@ struct LocalProcessTests {
         kill(pid_t(victim), SIGKILL)
         let squares = try await cluster.get(refs)
         #expect(squares == (0..<60).map { $0 * $0 })
-        let status = await cluster.status()
-        #expect(status.workers.filter { !$0.isAlive }.count == 1)
+        // Every result may be in before the driver reads the end of the victim's connection (on a
+        // loaded machine the others can finish the job first): the loss is seen, but maybe later.
+        #expect(await ClusterProcess.eventually { await cluster.status().workers.filter { !$0.isAlive }.count == 1 })
         // The cluster keeps working on the workers left.
         #expect(try await cluster.get(try await cluster.submit(F.square, 12)) == 144)
         await cluster.shutdown()
