@@ -97,9 +97,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        // Layer 4: hyperparameter search (search spaces, searchers; schedulers and trials on the
-        // cluster to come).
-        .target(name: "IOTune"),
+        // Layer 4: hyperparameter search (search spaces, searchers, schedulers, trials on the cluster).
+        .target(name: "IOTune", dependencies: ["IORuntime"]),
         // Layer 4: parallel training (collectives, data and pipeline parallelism, checkpoints).
         .target(
             name: "IOTrain",
@@ -140,7 +139,7 @@ let package = Package(
         .testTarget(name: "IOTensorOpenCLTests", dependencies: ["IOTensorOpenCL", "IOTensor", "IONN"]),
         .testTarget(name: "IOTrainTests", dependencies: ["IOTrain", "IOTensor", "IONN", "IORuntime", "ClusterTestSupport"]),
         .testTarget(name: "IONNTests", dependencies: ["IONN", "IOTensor"], exclude: ["Fixtures"]),
-        .testTarget(name: "IOTuneTests", dependencies: ["IOTune"]),
+        .testTarget(name: "IOTuneTests", dependencies: ["IOTune", "IORuntime"]),
         .testTarget(
             name: "IORuntimeTests", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"],
             exclude: ["FuzzRegressions"]),

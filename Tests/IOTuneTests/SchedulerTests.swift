@@ -37,7 +37,13 @@ struct SchedulerTests {
         // Rungs at 1, 2, 4, 8 (rf 2): trials with flat curves run one after another.
         var scheduler = try ASHAScheduler(objective: .maximize, maxSteps: 8, reductionFactor: 2)
         func run(_ trial: Int, _ value: Double) -> (stoppedAt: Int, decisions: Int) {
-            for step in 1...8 where scheduler.report(trial: trial, step: step, value: value) == .stop { return (step, step) }
+            for step in 1...8 {
+                switch scheduler.report(trial: trial, step: step, value: value) {
+                case .stop: return (step, step)
+                case .finish: return (step == 8 ? 8 : -step, step)  // Finished: only at max steps.
+                default: continue
+                }
+            }
             return (9, 8)
         }
         #expect(run(0, 1.0).stoppedAt == 8)  // Alone at every rung: runs to the end.

@@ -12,7 +12,18 @@ extension Cluster {
     ///   ``ActorError/nameTaken(_:)`` when the name is in use.
     public func spawn<Act: DistributedActor>(_ type: Act.Type, options: ActorOptions = ActorOptions()) async throws -> Act
     where Act.ActorSystem == ClusterActorSystem {
-        let typeName = String(reflecting: type)
+        try await spawn(type, registeredAs: String(reflecting: type), options: options)
+    }
+
+    /// Creates an actor registered under `typeName` with ``Registry/actor(_:registeredAs:factory:)``
+    /// (one actor type registered several times, each with its own factory), and returns a
+    /// reference to it.
+    ///
+    /// - Throws: as ``spawn(_:options:)``; ``ActorError/wrongSystem(_:)`` when the factory
+    ///   registered under `typeName` builds another type.
+    public func spawn<Act: DistributedActor>(
+        _ type: Act.Type, registeredAs typeName: String, options: ActorOptions = ActorOptions()
+    ) async throws -> Act where Act.ActorSystem == ClusterActorSystem {
         guard let factory = core.registry.actors[typeName] else { throw ClusterError.notRegistered(name: typeName) }
         guard options.maxRestarts >= 0 else { throw ClusterError.invalidConfiguration("maxRestarts cannot be negative") }
         let worker = try core.reserveActor(options.resources, placement: options.placement, typeName: typeName)

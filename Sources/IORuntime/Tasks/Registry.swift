@@ -30,8 +30,16 @@ public struct Registry: Sendable {
     public func actor<Act: DistributedActor>(
         _ type: Act.Type, factory: @escaping @Sendable (ClusterActorSystem) throws -> Act
     ) -> Registry where Act.ActorSystem == ClusterActorSystem {
+        actor(type, registeredAs: String(reflecting: type), factory: factory)
+    }
+
+    /// This registry with the distributed actor type `type` under `name`, for a type registered
+    /// several times with different factories (a library's runner actor, once per user
+    /// workload); ``Cluster/spawn(_:registeredAs:options:)`` creates one.
+    public func actor<Act: DistributedActor>(
+        _ type: Act.Type, registeredAs name: String, factory: @escaping @Sendable (ClusterActorSystem) throws -> Act
+    ) -> Registry where Act.ActorSystem == ClusterActorSystem {
         var copy = self
-        let name = String(reflecting: type)
         if copy.actors[name] != nil { copy.duplicates.append(name) }
         copy.actors[name] = { system in try factory(system) }
         return copy

@@ -9,7 +9,7 @@
 /// rung (the highest one it has reached and not yet been judged at), it is compared with the
 /// trials recorded there before it: below the top `1 / reductionFactor` of them (the `1 − 1/rf`
 /// quantile, interpolated as NumPy does) it stops; either way its value is recorded at that rung.
-/// A trial at `maxSteps` stops: it is done.
+/// A trial at `maxSteps` is done: ``SchedulerDecision/finish``.
 ///
 /// With `brackets` above 1 it is asynchronous HyperBand, as Ray Tune's: bracket `s` starts its
 /// rungs at `gracePeriod · reductionFactor^s` (fewer, later rungs: less aggressive stopping), and
@@ -81,7 +81,7 @@ public struct ASHAScheduler: TrialScheduler {
     }
 
     public mutating func report(trial: Int, step: Int, value: Double) -> SchedulerDecision {
-        if step >= maxSteps { return .stop }
+        if step >= maxSteps { return .finish }
         let reward = objective.reward(value)
         let b = bracket(of: trial)
         for index in brackets[b].indices where step >= brackets[b][index].milestone && brackets[b][index].recorded[trial] == nil {

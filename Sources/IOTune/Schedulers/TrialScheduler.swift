@@ -14,6 +14,8 @@ public enum SchedulerDecision: Sendable, Hashable, Codable {
     case pause
     /// Stop for good: it is not promising enough.
     case stop
+    /// End it as completed: it has had the whole budget the scheduler gives a trial.
+    case finish
     /// Go on from trial `from`'s latest checkpoint with `configuration` (PBT's exploit and
     /// explore): the trial's own progress is dropped.
     case exploit(from: Int, configuration: Configuration)
