@@ -149,15 +149,15 @@ let package = Package(
         // Multi-process clusters: the tests drive clusters whose workers run ClusterTestNode, and
         // both build their registry from ClusterTestSupport.
         .target(
-            name: "ClusterTestSupport", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IONN", "IOTrain"],
+            name: "ClusterTestSupport", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IONN", "IOTrain", "IOTune"],
             path: "Tests/ClusterTestSupport"),
         .executableTarget(
-            name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP", "IONodes"],
+            name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP", "IONodes", "IOTune"],
             path: "Tests/ClusterTestNode"),
         .testTarget(
             name: "IOClusterTests",
             dependencies: [
-                "ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor", "IONN", "IOTrain", "IONodes",
+                "ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor", "IONN", "IOTrain", "IONodes", "IOTune",
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,10 +8,13 @@
 //                                  actor on all of them, checked; with GATE, waits for that file to
 //                                  exist after the first round (a test cuts a link then), then
 //                                  runs a second round that must survive the cut
+//   ClusterTestNode tune DIR [resume]  the fixture experiment in DIR on 2 worker processes (or resumed
+//                                  from DIR); prints its final table between TABLE and END
 import ClusterTestSupport
 import IONodes
 import IORuntime
 import IOTransportTCP
+import IOTune
 
 #if canImport(Glibc)
     @preconcurrency import Glibc
@@ -77,8 +80,15 @@ case "job":
     }
     print("ALL OK")
     await cluster.shutdown()
+case "tune":
+    let arguments = Array(CommandLine.arguments.dropFirst(2))
+    let cluster = try await Cluster.start(.localProcesses(workers: 2), registry: registry)
+    let tuner = try TuneFixtures.tuner(cluster: cluster, directory: arguments[0])
+    let results = arguments.dropFirst().first == "resume" ? try await tuner.resume() : try await tuner.run()
+    print("TABLE\n\(results.table)\nEND")
+    await cluster.shutdown()
 default:
-    print("usage: ClusterTestNode worker|orphan-check|reexec|job")
+    print("usage: ClusterTestNode worker|orphan-check|reexec|job|tune")
     exit(2)
 }
 

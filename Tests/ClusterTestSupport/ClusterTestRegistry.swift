@@ -83,6 +83,7 @@ public enum ClusterTestFunctions {
             .actor(CollectiveRankActor.self) { system in CollectiveRankActor(actorSystem: system) }
             .dataParallel(TrainingFixtures.digitsTrainer).trainingLoop(TrainingFixtures.averages)
             .pipeline(TrainingFixtures.digitsPipeline)
+            .trainable(TuneFixtures.curve).trainable(TuneFixtures.waitsOnce)
     }
 }
 

@@ -43,7 +43,7 @@ final class ProgressReporter: Sendable {
             let value = record.last(options.metric).map(ResultsTable.format) ?? "-"
             write(
                 "[\(options.name)] trial \(record.trial) \(record.status.rawValue) after \(record.steps) steps: \(options.metric) \(value)"
-                    + " (\(record.configuration)); " + summary(records, options: options) + "\n")
+                    + " (\(record.configuration)); " + summary(records, options: options, named: false) + "\n")
         }
     }
 
@@ -53,10 +53,10 @@ final class ProgressReporter: Sendable {
         if style == .table { draw(records, options: options, limit: nil) } else { write(summary(records, options: options) + "\n") }
     }
 
-    private func summary(_ records: [TrialRecord], options: TuneOptions) -> String {
+    private func summary(_ records: [TrialRecord], options: TuneOptions, named: Bool = true) -> String {
         let count = { (status: TrialStatus) in records.count { $0.status == status } }
         let done = records.count { $0.status.isFinished }
-        var line = "[\(options.name)] \(done)/\(records.count) trials done: \(count(.running)) running"
+        var line = (named ? "[\(options.name)] " : "") + "\(done)/\(records.count) trials done: \(count(.running)) running"
         line += ", \(count(.completed)) completed, \(count(.pruned)) stopped early, \(count(.errored)) errored"
         let best = records.compactMap { record in record.best(options.metric, options.objective).map { (record.trial, $0) } }
             .max { options.objective.reward($0.1) < options.objective.reward($1.1) }

@@ -24,7 +24,8 @@ enum ResultsTable {
         }
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
-            zip(row, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined(separator: "  ")
+            let padded = zip(row, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined(separator: "  ")
+            return String(padded.reversed().drop { $0 == " " }.reversed())
         }.joined(separator: "\n")
     }
 
