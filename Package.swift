@@ -129,6 +129,7 @@ let package = Package(
         .executableTarget(name: "DigitsClassifier", dependencies: ["IOCompute"], path: "Examples/DigitsClassifier"),
         .executableTarget(name: "ParallelTraining", dependencies: ["IOCompute"], path: "Examples/ParallelTraining"),
         .executableTarget(name: "DeviceTraining", dependencies: ["IOCompute"], path: "Examples/DeviceTraining"),
+        .executableTarget(name: "HyperparameterSearch", dependencies: ["IOCompute"], path: "Examples/HyperparameterSearch"),
 
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],

@@ -6,7 +6,7 @@ import IOCompute
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Fit classifiers to the breast-cancer data set with BLAS and LAPACK, train an MLP on handwritten digits with autograd, alone and data-parallel on two workers, then run task graphs on the embedded cluster."
+            "Fit classifiers to the breast-cancer data set with BLAS and LAPACK, train an MLP on handwritten digits with autograd, alone and data-parallel on two workers, tune its learning rate and width, then run task graphs on the embedded cluster."
     )
 
     @Option(help: "The breast-cancer CSV (default: Examples/Data/breast_cancer.csv, found from here or from the executable).")
@@ -33,10 +33,13 @@ struct Demo: AsyncParsableCommand {
         print("")
         let parallelSummary = try await DataParallelDemo.run(path: digitsPath, seed: seed)
         print("")
+        let tuneSummary = try await TuneDemo.run(path: digitsPath, seed: seed)
+        print("")
         let graph = try await TaskGraphDemo.run(path: path, seed: seed)
         print("\n" + graph)
         print(digitsSummary)
         print(parallelSummary)
+        print(tuneSummary)
         print(summary)
     }
 }

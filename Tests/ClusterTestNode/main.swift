@@ -8,9 +8,12 @@
 //                                  actor on all of them, checked; with GATE, waits for that file to
 //                                  exist after the first round (a test cuts a link then), then
 //                                  runs a second round that must survive the cut
-//   ClusterTestNode tune DIR [resume]  the fixture experiment in DIR on 2 worker processes (or resumed
-//                                  from DIR); prints its final table between TABLE and END
+//   ClusterTestNode tune DIR [resume|die-after N]  the fixture experiment in DIR on 2 worker
+//                                  processes (or resumed from DIR); prints its final table between
+//                                  TABLE and END; with die-after, kills itself with SIGKILL once N
+//                                  trials have ended
 import ClusterTestSupport
+import Dispatch
 import IONodes
 import IORuntime
 import IOTransportTCP
@@ -84,12 +87,42 @@ case "tune":
     let arguments = Array(CommandLine.arguments.dropFirst(2))
     let cluster = try await Cluster.start(.localProcesses(workers: 2), registry: registry)
     let tuner = try TuneFixtures.tuner(cluster: cluster, directory: arguments[0])
+    if arguments.count == 3, arguments[1] == "die-after", let count = Int(arguments[2]) {
+        // A dispatch thread, not the task pool: it dies mid-experiment, as a driver killed by
+        // another process would, at a point the test can count on.
+        let directory = arguments[0]
+        DispatchQueue.global().async {
+            while true {
+                let ended = (0..<12).count { trial in
+                    let path = directory + "/trial-" + String(repeating: "0", count: trial < 10 ? 4 : 3) + "\(trial)/events.jsonl"
+                    return contents(of: path).contains("\"kind\":\"ended\"")
+                }
+                if ended >= count { kill(getpid(), SIGKILL) }
+                usleep(2_000)
+            }
+        }
+    }
     let results = arguments.dropFirst().first == "resume" ? try await tuner.resume() : try await tuner.run()
     print("TABLE\n\(results.table)\nEND")
     await cluster.shutdown()
 default:
     print("usage: ClusterTestNode worker|orphan-check|reexec|job|tune")
     exit(2)
+}
+
+/// The text of the file at `path`, empty when there is none.
+func contents(of path: String) -> String {
+    let descriptor = open(path, O_RDONLY)
+    guard descriptor >= 0 else { return "" }
+    defer { close(descriptor) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = read(descriptor, &buffer, buffer.count)
+        if count <= 0 { break }
+        bytes += buffer[0..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 extension Sequence {

@@ -4,6 +4,10 @@ import Testing
 
 @testable import IOTune
 
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
 @Suite("experiments on a cluster", .timeLimit(.minutes(2)))
 struct TunerTests {
     typealias F = TunerFixtures
@@ -42,7 +46,18 @@ struct TunerTests {
         #expect(csv.count == 13 && csv[0] == "trial,status,x,y,steps,failures,best_loss,loss,x")
         let decoded = try JSONDecoder().decode([TrialRecord].self, from: try results.json())
         #expect(decoded == results.trials)
+        // The plots: a curve per trial, a line per trial shown in parallel coordinates, as valid XML.
+        let curves = results.curvesSVG(title: "loss <per> step")
+        #expect(curves.components(separatedBy: "<polyline").count - 1 == 12)
+        #expect(curves.contains("loss &lt;per&gt; step") && Self.isWellFormedXML(curves))
+        let parallel = results.parallelCoordinatesSVG(count: 5)
+        #expect(parallel.components(separatedBy: "<polyline").count - 1 == 5 && Self.isWellFormedXML(parallel))
+        #expect(parallel.contains("trial \(results.best!.trial): loss"))
         await cluster.shutdown()
+    }
+
+    static func isWellFormedXML(_ text: String) -> Bool {
+        XMLParser(data: Data(text.utf8)).parse()
     }
 
     @Test("ASHA stops on the cluster exactly the trials its rule stops, one trial at a time")

@@ -49,6 +49,11 @@ struct DemoCommandTests {
         }
         #expect(parallelAccuracies.count == 2 && parallelAccuracies.allSatisfy { $0 > 90 }, "\(parallel)")
         #expect(Set(parallelAccuracies).count == 1, "\(parallel)")
+        // The IOTune part found a configuration well above chance and stopped some trials early.
+        let tune = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("hyperparameter search:") }))
+        let tuneAccuracy = tune.split(separator: " ").first { $0.hasSuffix("%") }.flatMap { Double($0.dropLast()) }
+        #expect((tuneAccuracy ?? 0) > 90, "\(tune)")
+        #expect(!tune.contains(" 0 of 10 trials stopped"), "\(tune)")
         let graph = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("task graph:") }))
         #expect(graph.contains(" 0 failed"), "\(graph)")
         #expect(graph.contains("20066 tasks finished"), "\(graph)")

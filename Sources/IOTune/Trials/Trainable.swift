@@ -1,7 +1,7 @@
 /// What a hyperparameter search trains: a named function that reads its parameters from the
 /// ``TrialSession`` it is given, trains, and reports metrics as it goes.
 ///
-/// Register it in every process of the cluster with ``IORuntime/Registry/trainable(_:)``; the
+/// Register it in every process of the cluster with `Registry.trainable(_:)`; the
 /// name ties the registrations together.
 ///
 /// ```swift
