@@ -47,6 +47,10 @@ let package = Package(
             dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareNN"),
         .executableTarget(
+            name: "compare-tune",
+            dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
+            path: "Sources/CompareTune"),
+        .executableTarget(
             name: "compare-train",
             dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareTrain"),

@@ -170,3 +170,47 @@ struct HyperBandTests {
         #expect(scheduler.brackets[0].allSatisfy { $0.recorded.isEmpty })
     }
 }
+
+@Suite("synchronous HyperBand")
+struct SynchronousHyperBandTests {
+    @Test("brackets hold ⌈(s_max + 1) / (s + 1) · η^s⌉ trials starting at maxSteps · η^-s steps, as in the paper and Ray Tune")
+    func brackets() throws {
+        let scheduler = try HyperBandScheduler(objective: .maximize, maxSteps: 81, reductionFactor: 3)
+        #expect(scheduler.largestBracket == 4)
+        #expect((0...4).reversed().map { scheduler.shape(of: $0).capacity } == [81, 34, 15, 8, 5])
+        #expect((0...4).reversed().map { scheduler.shape(of: $0).milestone } == [1, 3, 9, 27, 81])
+        #expect(throws: TuneError.self) { try HyperBandScheduler(objective: .maximize, reductionFactor: 1) }
+    }
+
+    @Test("successive halving: a bracket waits until every trial reached the milestone, keeps the best 1/η, stops the rest")
+    func halving() throws {
+        // maxSteps 9, η 3: the first bracket holds 9 trials from step 1, then 3 to step 3, 1 to 9.
+        var scheduler = try HyperBandScheduler(objective: .minimize, maxSteps: 9, reductionFactor: 3)
+        let values: [Double] = [5, 1, 7, 3, 8, 2, 6, 4, 9]
+        for trial in values.indices { scheduler.trialStarted(trial, configuration: Configuration()) }
+        #expect(scheduler.brackets.count == 1 && scheduler.brackets[0].capacity == 9)
+        for (trial, value) in values.enumerated().dropLast() {
+            #expect(scheduler.report(trial: trial, step: 1, value: value) == .pause)
+            #expect(scheduler.pausedTrials(Array(0...trial), moreTrialsComing: false).isEmpty)  // trial 8 still runs
+        }
+        #expect(scheduler.report(trial: 8, step: 1, value: 9) == .pause)
+        let first = scheduler.pausedTrials(Array(0..<9), moreTrialsComing: false)
+        #expect(first.filter { $0.value == .continue }.keys.sorted() == [1, 3, 5])  // values 1, 3, 2
+        #expect(first.filter { $0.value == .stop }.count == 6)
+        for trial in [1, 3, 5] { scheduler.trialStarted(trial, configuration: Configuration()) }  // resumed: no new bracket
+        for trial in first.keys where first[trial] == .stop { scheduler.trialEnded(trial, state: .pruned) }
+        #expect(scheduler.report(trial: 1, step: 2, value: 1) == .continue)
+        #expect(scheduler.report(trial: 1, step: 3, value: 1) == .pause)
+        #expect(scheduler.report(trial: 5, step: 3, value: 2) == .pause)
+        #expect(scheduler.report(trial: 3, step: 3, value: 3) == .pause)
+        #expect(scheduler.pausedTrials([1, 3, 5], moreTrialsComing: false) == [1: .continue, 3: .stop, 5: .stop])
+        #expect(scheduler.report(trial: 1, step: 9, value: 0.5) == .finish)
+        // The next trial opens the next bracket (s = 1: 5 trials from step 3).
+        scheduler.trialStarted(9, configuration: Configuration())
+        #expect(scheduler.brackets.count == 2 && scheduler.brackets[1].capacity == 5 && scheduler.brackets[1].milestone == 3)
+        // A bracket that cannot fill halves with what it has once no more trials come.
+        #expect(scheduler.report(trial: 9, step: 3, value: 1) == .pause)
+        #expect(scheduler.pausedTrials([9], moreTrialsComing: true).isEmpty)
+        #expect(scheduler.pausedTrials([9], moreTrialsComing: false) == [9: .continue])
+    }
+}

@@ -17,10 +17,11 @@ enum TunerFixtures {
 
     static func loss(x: Double, y: Double, step: Int) -> Double { (x - 2) * (x - 2) + (y + 1) * (y + 1) / Double(step) }
 
-    /// A flat curve at `level` for `maxSteps` steps: ASHA's decisions depend on levels only.
+    /// A flat curve at `level` for up to 9 steps, with an (empty) checkpoint at each, so a paused
+    /// trial goes on where it stopped: schedulers' decisions depend on levels only.
     static let flat = Trainable("flat") { trial in
         let level = try trial.float("level")
-        for _ in trial.step..<8 { try await trial.report(["score": level]) }
+        while trial.step < 9 { try await trial.report(["score": level], checkpoint: TrialCheckpoint([])) }
     }
 
     /// Counts its steps in a checkpoint; throws at step 3 on its first `failures` attempts

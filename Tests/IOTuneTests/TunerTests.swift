@@ -88,6 +88,26 @@ struct TunerTests {
         await cluster.shutdown()
     }
 
+    @Test("synchronous HyperBand on the cluster pauses trials at milestones, resumes the best from their checkpoints, stops the rest")
+    func hyperBand() async throws {
+        let cluster = try await Self.cluster()
+        let levels: [Double] = [5, 1, 7, 3, 8, 2, 6, 4, 9]
+        let space: SearchSpace = ["level": .grid(levels.map { .float($0) })]
+        let options = TuneOptions(metric: "score", objective: .maximize, trials: 9, resourcesPerTrial: [.cpu: 0.5], progress: .silent)
+        let scheduler = try HyperBandScheduler(objective: .maximize, maxSteps: 9, reductionFactor: 3)
+        let results = try await Tuner(
+            cluster: cluster, trainable: F.flat, space: space, searcher: try GridSearcher(space: space), scheduler: scheduler,
+            options: options
+        ).run()
+        // One bracket of 9 from step 1: the best 3 (9, 8, 7) reach step 3, the best (9) step 9.
+        let steps = Dictionary(uniqueKeysWithValues: results.trials.map { (try! $0.configuration.float("level"), $0.steps) })
+        #expect(steps == [9: 9, 8: 3, 7: 3, 6: 1, 5: 1, 4: 1, 3: 1, 2: 1, 1: 1])
+        #expect(results.trials.filter { $0.status == .completed }.map { try! $0.configuration.float("level") } == [9])
+        // Paused and resumed from their checkpoints: each step reported once.
+        #expect(results.trials.allSatisfy { $0.reports.map(\.step) == Array(1...$0.steps) })
+        await cluster.shutdown()
+    }
+
     @Test("a trial that throws starts again from its latest checkpoint; past maxFailures it ends errored")
     func retries() async throws {
         let cluster = try await Self.cluster()

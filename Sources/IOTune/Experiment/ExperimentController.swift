@@ -14,6 +14,8 @@ actor ExperimentController {
     private var nextNew = 0
     /// Trials to start again, first first: retried, resumed, paused or exploiting another's checkpoint.
     private var restarts: [Int] = []
+    /// Trials the scheduler paused, in the order it paused them.
+    private var paused: [Int] = []
     /// For a trial that exploits another: the trial whose checkpoint it starts from.
     private var exploitSource: [Int: Int] = [:]
     /// The steps of running trials, counted over their reports.
@@ -47,10 +49,33 @@ actor ExperimentController {
     /// restart; nil once every trial has ended.
     func nextTrial() async throws -> TrialStart? {
         while true {
+            try releasePaused()
             if let start = try takeTrial() { return start }
-            if steps.isEmpty { return nil }
+            if steps.isEmpty {
+                guard !paused.isEmpty else { return nil }
+                // Nothing runs and the scheduler keeps every paused trial waiting: they resume,
+                // rather than the experiment ending with trials unfinished.
+                restarts += paused
+                paused = []
+                continue
+            }
             await withCheckedContinuation { waiters.append($0) }
         }
+    }
+
+    /// Asks the scheduler what becomes of the trials it paused.
+    private func releasePaused() throws {
+        guard !paused.isEmpty else { return }
+        let decisions = scheduler.pausedTrials(paused, moreTrialsComing: nextNew < options.trials)
+        for trial in paused {
+            switch decisions[trial] {
+            case .stop?: try end(trial, .pruned)
+            case .finish?: try end(trial, .completed)
+            case nil: continue
+            default: restarts.append(trial)
+            }
+        }
+        paused.removeAll { decisions[$0] != nil }
     }
 
     private func takeTrial() throws -> TrialStart? {
@@ -139,7 +164,8 @@ actor ExperimentController {
         case .pause:
             records[trial].status = .paused
             try record(.paused, trial)
-            requeue(trial)
+            paused.append(trial)
+            trialLeft(trial)
             return .stop
         case .exploit(let source, let explored):
             // The source's whole configuration (define-by-run values too), with the explored values.
@@ -266,9 +292,9 @@ actor ExperimentController {
                 scheduler.trialEnded(trial, state: state)
             }
         }
-        for record in records where record.status == .running || record.status == .paused {
-            restarts.append(record.trial)
-        }
+        for record in records where record.status == .running { restarts.append(record.trial) }
+        // Paused ones wait for the scheduler, which has seen their reports again.
+        paused = records.filter { $0.status == .paused }.map(\.trial)
         if restartErrored {
             for record in records where record.status == .errored {
                 records[record.trial].failures = 0

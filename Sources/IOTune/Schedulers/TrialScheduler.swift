@@ -31,11 +31,19 @@ public protocol TrialScheduler: Sendable {
     mutating func trialEnded(_ trial: Int, state: TrialState)
     /// Trial `trial` starts with `configuration` (schedulers that change configurations keep them).
     mutating func trialStarted(_ trial: Int, configuration: Configuration)
+    /// What becomes of trials it paused (`paused`): ``SchedulerDecision/continue`` resumes one
+    /// from its latest checkpoint, ``SchedulerDecision/stop`` ends it; a trial left out stays
+    /// paused. `moreTrialsComing` is false once every trial of the experiment has started. The
+    /// controller asks whenever a runner is free; by default every paused trial resumes.
+    mutating func pausedTrials(_ paused: [Int], moreTrialsComing: Bool) -> [Int: SchedulerDecision]
 }
 
 extension TrialScheduler {
     public mutating func trialEnded(_ trial: Int, state: TrialState) {}
     public mutating func trialStarted(_ trial: Int, configuration: Configuration) {}
+    public mutating func pausedTrials(_ paused: [Int], moreTrialsComing: Bool) -> [Int: SchedulerDecision] {
+        Dictionary(uniqueKeysWithValues: paused.map { ($0, .continue) })
+    }
 }
 
 /// Runs every trial to its end.
