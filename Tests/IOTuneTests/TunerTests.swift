@@ -130,6 +130,24 @@ struct TunerTests {
         await cluster.shutdown()
     }
 
+    @Test("resuming with restartErrored starts errored trials again from their latest checkpoints")
+    func restartErrored() async throws {
+        let cluster = try await Self.cluster()
+        let directory = F.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let space: SearchSpace = ["failures": .grid([1])]
+        let options = TuneOptions(metric: "step", objective: .maximize, trials: 1, directory: directory, progress: .silent)
+        let tuner = Tuner(cluster: cluster, trainable: F.flaky, space: space, searcher: try GridSearcher(space: space), options: options)
+        let first = try await tuner.run()
+        #expect(first.trials[0].status == .errored && first.trials[0].reports.map(\.step) == [1, 2])
+        // Resumed without restartErrored: nothing to do.
+        #expect(try await tuner.resume().trials == first.trials)
+        let second = try await tuner.resume(restartErrored: true)
+        #expect(second.trials[0].status == .completed && second.trials[0].reports.map(\.step) == Array(1...6))
+        #expect(second.trials[0].reports.map { $0.metrics["attempt"]! } == [1, 1, 2, 2, 2, 2])
+        await cluster.shutdown()
+    }
+
     @Test("PBT's exploit starts the trial from the better trial's checkpoint with explored values")
     func pbtExploit() async throws {
         let cluster = try await Self.cluster()

@@ -63,6 +63,9 @@ final class ExperimentLog: @unchecked Sendable {
             }
             offset += written
         }
+        // A trial that ended writes no more: its file is closed, so that an experiment of many
+        // trials holds a descriptor per running trial only.
+        if event.kind == .ended, let descriptor = descriptors.removeValue(forKey: event.trial) { close(descriptor) }
     }
 
     private func descriptor(for trial: Int) throws -> Int32 {
