@@ -9,7 +9,8 @@ import Testing
 
 /// A head and node agents in this process, each node with its own folder, as on separate
 /// machines: the workers they start are real processes that reach the driver over mutual TLS.
-struct NodeCluster {
+/// Its folder goes with it, also when a test fails before ``close()``.
+final class NodeCluster {
     let root: String
     let authority: ClusterAuthority
     let token = ClusterToken.generate()
@@ -38,6 +39,8 @@ struct NodeCluster {
         try authority.issue(node: "laptop").write(to: root + "/laptop")
         try PrivateFile.write(token.hexadecimal, to: root + "/laptop/token")
     }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
 
     var address: String { "127.0.0.1:\(head.port)" }
 

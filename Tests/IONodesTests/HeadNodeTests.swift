@@ -5,20 +5,24 @@ import Testing
 
 @testable import IONodes
 
-/// A cluster authority, a token and a head on loopback, with short heartbeats.
-struct TestCluster {
+/// A cluster authority, a token and a head on loopback, with short heartbeats; its executable
+/// store goes with it.
+final class TestCluster {
     let authority: ClusterAuthority
     let token = ClusterToken.generate()
     let head: HeadNode
+    let storeDirectory = NSTemporaryDirectory() + "iocompute-head-\(UUID().uuidString.prefix(8))"
 
     init(nodeTimeout: Duration = .seconds(30)) async throws {
         authority = try ClusterAuthority.create()
         let credentials = ClusterCredentials(node: try authority.issue(node: "head"), token: token)
         head = try await HeadNode.start(
             HeadConfiguration(
-                credentials: credentials, storeDirectory: NSTemporaryDirectory() + "iocompute-head-\(UUID().uuidString.prefix(8))",
-                host: "127.0.0.1", port: 0, heartbeatInterval: .milliseconds(50), nodeTimeout: nodeTimeout))
+                credentials: credentials, storeDirectory: storeDirectory, host: "127.0.0.1", port: 0,
+                heartbeatInterval: .milliseconds(50), nodeTimeout: nodeTimeout))
     }
+
+    deinit { try? FileManager.default.removeItem(atPath: storeDirectory) }
 
     var address: NodeAddress { NodeAddress(host: "127.0.0.1", port: head.port) }
 
@@ -202,11 +206,11 @@ struct FakeHeadTests {
     func impostorHead() async throws {
         let cluster = try await TestCluster()
         // A member of the same cluster (its certificate is genuine) runs a head of its own.
+        let impostorStore = NSTemporaryDirectory() + "iocompute-fake-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: impostorStore) }
         let impostor = try await HeadNode.start(
             HeadConfiguration(
-                credentials: try cluster.credentials("node-x"),
-                storeDirectory: NSTemporaryDirectory() + "iocompute-fake-\(UUID().uuidString.prefix(8))",
-                host: "127.0.0.1", port: 0))
+                credentials: try cluster.credentials("node-x"), storeDirectory: impostorStore, host: "127.0.0.1", port: 0))
         let refused = await #expect(throws: ControlError.self) {
             try await NodeAgent.join(
                 head: NodeAddress(host: "127.0.0.1", port: impostor.port), announcement: NodeAnnouncement(name: "node-b", resources: [:]),

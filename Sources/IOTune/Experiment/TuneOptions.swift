@@ -12,7 +12,8 @@ public struct TuneOptions: Sendable {
     /// At most this many trials at once; by default as many as the cluster's workers have room
     /// for, given ``resourcesPerTrial``.
     public var maxConcurrentTrials: Int?
-    /// What each trial holds while it runs (fractions of a CPU share one, `gpu` binds devices).
+    /// What each trial holds while it runs: fractions of a CPU share one; a trial that needs
+    /// `gpu: 1` runs on a worker holding a GPU and opens `TaskContext.gpuDevices[0]`.
     public var resourcesPerTrial: ResourceSet
     /// How many times a trial that throws (or whose worker is lost) is started again, from its
     /// latest checkpoint, before it ends as errored.
