@@ -77,16 +77,25 @@ struct ActorPoolTests {
     @Test("a pool grows while every member is busy, up to its maximum, and shrinks back once members sit idle")
     func autoscale() async throws {
         let cluster = try await Cluster.start(.inProcess(workers: 2), registry: Self.registry)
-        let pool = try await ActorPool(cluster: cluster, of: PoolWorker.self, size: 1...3, idleTimeout: .milliseconds(200))
+        let pool = try await ActorPool(cluster: cluster, of: PoolWorker.self, size: 1...3, idleTimeout: .seconds(2))
         #expect(pool.members.count == 1)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for value in 0..<9 { group.addTask { _ = try await pool.submit { try await $0.work(value, milliseconds: 50) } } }
-            try await group.waitForAll()
+        // Nine calls of half a second at once: the pool grows to 3 while they run (sizes seen from
+        // inside the calls; members only shrink after 2 s idle, well after the calls end).
+        let sizes = try await withThrowingTaskGroup(of: Int.self) { group in
+            for value in 0..<9 {
+                group.addTask {
+                    try await pool.submit { member in
+                        _ = try await member.work(value, milliseconds: 500)
+                        return pool.members.count
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(pool.members.count == 3)
+        #expect(sizes.max() == 3)
         // Idle for a whole timeout: back to the minimum (the reaper looks every half timeout).
         var waited = 0
-        while pool.members.count > 1, waited < 200 {
+        while pool.members.count > 1, waited < 600 {
             try await Task.sleep(for: .milliseconds(50))
             waited += 1
         }
