@@ -120,6 +120,9 @@ let digitsMLP = Trainable("digits-mlp") { trial in
 }
 
 let registry = Registry().trainable(digitsMLP)
+// Each worker trains one trial at a time with one BLAS thread: a thread per core for every call
+// of every worker would spin the workers' threads against each other.
+TensorBackend.setBLASThreads(1)
 let cluster =
     processes > 0
     ? try await Cluster.start(.localProcesses(workers: processes), registry: registry)

@@ -23,6 +23,17 @@ struct LinearAlgebraTests {
         expectClose(doubles(viaTransposes), expected, relative: 1e-4, absolute: 1e-4)
     }
 
+    @Test("OpenBLAS can be held to one thread per call, and products stay right")
+    func blasThreads() throws {
+        // OpenBLAS takes the setting; another BLAS reports that nothing changed.
+        #expect(TensorBackend.setBLASThreads(1) == (TensorBackend.blasCoreName != nil))
+        defer { TensorBackend.setBLASThreads(TensorBackend.threadCount) }
+        let a = try Tensor<Float>.randomNormal([300, 200], seed: 1)
+        let b = try Tensor<Float>.randomNormal([200, 100], seed: 2)
+        expectClose(
+            doubles(try a.matmul(b)), referenceMatmul(doubles(a), doubles(b), m: 300, k: 200, n: 100), relative: 1e-4, absolute: 1e-3)
+    }
+
     @Test("matmul of strided slices, vectors and broadcast batches")
     func shapes() throws {
         let a = try Tensor<Double>.randomNormal([5, 8], seed: 1)
