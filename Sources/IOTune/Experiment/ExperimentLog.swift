@@ -17,10 +17,7 @@ final class ExperimentLog: @unchecked Sendable {
 
     var headerPath: String { directory + "/experiment.json" }
 
-    func trialDirectory(_ trial: Int) -> String {
-        let number = "\(trial)"
-        return directory + "/trial-" + String(repeating: "0", count: max(0, 5 - number.count)) + number
-    }
+    func trialDirectory(_ trial: Int) -> String { directory + String(format: "/trial-%05d", trial) }
 
     /// Writes the header of a new experiment.
     ///

@@ -82,9 +82,7 @@ struct TrialCheckpointStore: Sendable {
         }.sorted { $0.step < $1.step }
     }
 
-    private func folder(of step: Int) -> String {
-        directory + "/step-" + String(repeating: "0", count: max(0, 8 - "\(step)".count)) + "\(step)"
-    }
+    private func folder(of step: Int) -> String { directory + String(format: "/step-%08d", step) }
 
     private func discard(_ folder: String) {
         let trash = directory + "/.discarded-" + UUID().uuidString

@@ -163,8 +163,10 @@ public struct Tuner: Sendable {
                 // The runner's worker was lost mid-trial: the trial failed there; a runner that
                 // cannot restart any more is replaced.
                 try await controller.failed(trial, reason: "\(error)")
-                if case .actorDied = error { runner = try await spawnRunner() }
-                if case .notFound = error { runner = try await spawnRunner() }
+                switch error {
+                case .actorDied, .notFound: runner = try await spawnRunner()
+                default: break
+                }
             }
         }
     }

@@ -10,10 +10,9 @@ enum ResultsTable {
         if let limit, shown.count > limit {
             // The running ones and the best finished ones.
             let running = shown.filter { $0.status == .running }
-            let others = shown.filter { $0.status != .running }.sorted { a, b in
-                objective.reward(a.best(metric, objective) ?? -.infinity * (objective == .maximize ? 1 : -1))
-                    > objective.reward(b.best(metric, objective) ?? -.infinity * (objective == .maximize ? 1 : -1))
-            }
+            // A trial without a value ranks last.
+            let score = { (record: TrialRecord) in record.best(metric, objective).map(objective.reward) ?? -.infinity }
+            let others = shown.filter { $0.status != .running }.sorted { score($0) > score($1) }
             shown = Array((running + others).prefix(limit)).sorted { $0.trial < $1.trial }
         }
         for record in shown {
