@@ -95,6 +95,16 @@ int iocompute_advise_huge_pages(void *address, size_t length) {
 #endif
 }
 
+int iocompute_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+#else
+    (void)actions;
+    (void)lowest;
+    return ENOSYS;
+#endif
+}
+
 int iocompute_pipe_cloexec(int ends[2]) {
 #if defined(__linux__)
     return pipe2(ends, O_CLOEXEC);

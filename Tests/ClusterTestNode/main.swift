@@ -1,7 +1,9 @@
 // The worker executable of the multi-process tests, and a driver for the tests that need a
 // driver in its own process.
 //
-//   ClusterTestNode worker         serve as a worker (started by a test's cluster)
+//   ClusterTestNode worker [INLINE_US]  serve as a worker (started by a test's cluster); with
+//                                  INLINE_US, actor methods averaging under that many microseconds
+//                                  run on the connection's thread (100 by default)
 //   ClusterTestNode orphan-check   start 2 workers (this program again), print their pids, wait
 //   ClusterTestNode reexec         start 2 workers (this program again), run tasks, print, exit
 //   ClusterTestNode job N [GATE]   a job submitted to a cluster of machines: N workers, tasks and an
@@ -31,6 +33,7 @@ let registry = ClusterTestFunctions.registry
 
 switch mode {
 case "worker":
+    if let limit = CommandLine.arguments.dropFirst(2).first { setenv("IOCOMPUTE_INLINE_CALL_LIMIT_US", limit, 1) }
     // A worker never returns from here.
     _ = try await Cluster.start(.localProcesses(workers: 1), registry: registry)
     print("not started as a worker")

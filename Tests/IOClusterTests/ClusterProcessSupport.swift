@@ -17,11 +17,12 @@ enum ClusterProcess {
     static func start(
         workers: Int,
         heartbeat: HeartbeatPolicy = HeartbeatPolicy(interval: .milliseconds(200), missedHeartbeats: 5, timeout: .seconds(10)),
-        resourcesPerWorker: ResourceSet = [.cpu: 1], sharedMemory: Bool = true, pipelinedTaskLimit: Duration? = nil
+        resourcesPerWorker: ResourceSet = [.cpu: 1], sharedMemory: Bool = true, pipelinedTaskLimit: Duration? = nil,
+        workerArguments: [String] = ["worker"]
     ) async throws -> Cluster {
         var configuration = ClusterConfiguration.localProcesses(
             workers: workers, resourcesPerWorker: resourcesPerWorker, heartbeat: heartbeat, workerExecutable: node,
-            workerArguments: ["worker"], sharedMemory: sharedMemory)
+            workerArguments: workerArguments, sharedMemory: sharedMemory)
         if let pipelinedTaskLimit { configuration.pipelinedTaskLimit = pipelinedTaskLimit }
         return try await Cluster.start(configuration, registry: ClusterTestFunctions.registry)
     }

@@ -41,6 +41,23 @@ struct LocalProcessTests {
         await cluster.shutdown()
     }
 
+    @Test("worker processes inherit no descriptor of the driver but their pipes")
+    func noInheritedDescriptors() async throws {
+        // A file opened without close-on-exec, as SwiftNIO opens its sockets.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("inherited-\(UUID().uuidString)").path
+        let descriptor = open(path, O_CREAT | O_RDWR, 0o600)
+        try #require(descriptor >= 0)
+        defer {
+            close(descriptor)
+            unlink(path)
+        }
+        let cluster = try await ClusterProcess.start(workers: 1)
+        let files = try await cluster.submit(F.openFiles, 0).get()
+        #expect(!files.isEmpty)
+        #expect(!files.contains(path), "the worker holds the driver's \(path)")
+        await cluster.shutdown()
+    }
+
     @Test("a job keeps every result when a worker is killed with SIGKILL mid-job")
     func workerKilledMidJob() async throws {
         let cluster = try await ClusterProcess.start(workers: 3)

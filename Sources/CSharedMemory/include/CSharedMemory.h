@@ -2,6 +2,7 @@
 #define CSHAREDMEMORY_H
 
 #include <stddef.h>
+#include <spawn.h>
 
 /// An anonymous shared-memory file (`memfd_create`, close-on-exec, sealing allowed) of `size`
 /// bytes, named `name` in /proc listings; -1 with errno set on failure. Linux only (elsewhere:
@@ -35,5 +36,11 @@ int iocompute_advise_huge_pages(void *address, size_t length);
 /// A pipe whose two ends are close-on-exec from the start (`pipe2(O_CLOEXEC)` on Linux), so that
 /// a process spawned by another thread meanwhile cannot inherit them. 0 on success.
 int iocompute_pipe_cloexec(int ends[2]);
+
+/// Adds to `actions` the closing of every descriptor from `lowest` up in the child: sockets and
+/// files another thread opened without close-on-exec (SwiftNIO's accepted connections among
+/// them) must not live on in a worker process, where they would keep a connection the parent
+/// closed open. Returns 0, or an error number (ENOSYS where the C library lacks it).
+int iocompute_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
 
 #endif

@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Decides which actor calls a worker process runs on its connection's delivery thread (see
 /// ``Transport/deliveryExecutor(for:)``) instead of the shared pool.
 ///
@@ -9,9 +13,18 @@ import Synchronization
 /// the pool and are timed. Once it has averaged under ``inlineLimit`` over ``warmUpCalls`` calls,
 /// later calls run inline, and they are still timed. A single inline call that takes longer than
 /// ``evictionLimit`` sends the method back to the pool for good.
+///
+/// The environment variable `IOCOMPUTE_INLINE_CALL_LIMIT_US`, read once per worker process, sets
+/// ``inlineLimit`` in microseconds (0 keeps every call on the pool): a debug build's calls take
+/// longer than a release build's, and a machine's threads may wake faster or slower.
 final class InlineCallPolicy: Sendable {
     /// The mean duration under which a method runs inline.
-    static let inlineLimit: Duration = .microseconds(100)
+    static let inlineLimit: Duration = {
+        if let text = getenv("IOCOMPUTE_INLINE_CALL_LIMIT_US"), let microseconds = Int(String(cString: text)), microseconds >= 0 {
+            return .microseconds(microseconds)
+        }
+        return .microseconds(100)
+    }()
     /// One inline call longer than this sends its method back to the pool.
     static let evictionLimit: Duration = .milliseconds(10)
     /// Calls timed on the pool before a method may run inline.

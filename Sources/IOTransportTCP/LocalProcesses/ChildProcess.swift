@@ -40,6 +40,14 @@ package final class ChildProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, secretPipe.0, 3)
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         if devNull >= 0 { posix_spawn_file_actions_adddup2(&actions, devNull, 0) }
+        // Nothing else of this process goes with the child: SwiftNIO opens its sockets without
+        // close-on-exec, so a connection accepted while the child starts would otherwise live on
+        // in it, open after this process closed it (a test saw a rejected peer never see its
+        // connection close, a copy of it held by a worker started at that moment).
+        let closing = iocompute_spawn_close_from(&actions, 4)
+        guard closing == 0 || closing == ENOSYS else {
+            throw .startFailed("cannot close descriptors in the child: \(String(cString: strerror(closing)))")
+        }
 
         var variables = environmentDictionary()
         for (key, value) in environment { variables[key] = value }
