@@ -63,6 +63,21 @@ public enum ClusterTestFunctions {
         return tensor.scalars.reduce(0.0) { $0 + Double($1) }
     }
 
+    /// What the worker's open descriptors point to (`readlink` of each in `/proc/self/fd`).
+    public static let openFiles = RemoteFunction("openFiles") { (_: Int) async throws -> [String] in
+        guard let folder = opendir("/proc/self/fd") else { throw TestFailure(message: "cannot list /proc/self/fd") }
+        defer { closedir(folder) }
+        var targets: [String] = []
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard Int(name) != nil else { continue }
+            var buffer = [CChar](repeating: 0, count: 4096)
+            let count = readlink("/proc/self/fd/\(name)", &buffer, buffer.count - 1)
+            if count > 0 { targets.append(String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
+        }
+        return targets
+    }
+
     /// Runs until cancelled.
     public static let spin = RemoteFunction("spin") { (seconds: Int) async throws -> Int in
         try await Task.sleep(for: .seconds(seconds))
@@ -78,9 +93,12 @@ public enum ClusterTestFunctions {
         Registry()
             .function(square).function(slowSquare).function(processID).function(fail).function(shout)
             .function(tensorSum).function(iota).function(floatSum).function(spin).function(bump)
-            .function(negateSum).function(boundDevices)
+            .function(negateSum).function(boundDevices).function(openFiles)
             .actor(TallyActor.self) { system in TallyActor(actorSystem: system) }
             .actor(CollectiveRankActor.self) { system in CollectiveRankActor(actorSystem: system) }
+            .actor(WeightsActor.self, arguments: Tensor<Float>.self) { system, weights in
+                WeightsActor(actorSystem: system, weights: weights)
+            }
             .dataParallel(TrainingFixtures.digitsTrainer).trainingLoop(TrainingFixtures.averages)
             .pipeline(TrainingFixtures.digitsPipeline)
             .trainable(TuneFixtures.curve).trainable(TuneFixtures.waitsOnce)
@@ -128,6 +146,32 @@ public distributed actor TallyActor {
 }
 
 extension TallyActor: WireSerializable {}
+
+/// An actor built from a tensor (a model's weights, say), whose calls may overlap.
+public distributed actor WeightsActor {
+    public typealias ActorSystem = ClusterActorSystem
+    let weights: Tensor<Float>
+    var waiting: [CheckedContinuation<Void, Never>] = []
+
+    public init(actorSystem: ClusterActorSystem, weights: Tensor<Float>) {
+        self.actorSystem = actorSystem
+        self.weights = weights
+    }
+
+    public distributed func sum() -> Double { weights.scalars.reduce(0.0) { $0 + Double($1) } }
+
+    public distributed func processID() -> Int { Int(getpid()) }
+
+    /// Returns once `parties` calls are inside at once.
+    public distributed func meet(_ parties: Int) async {
+        if waiting.count + 1 >= parties {
+            for continuation in waiting { continuation.resume() }
+            waiting = []
+        } else {
+            await withCheckedContinuation { waiting.append($0) }
+        }
+    }
+}
 
 /// A rank of a collective group, living in a worker process.
 public distributed actor CollectiveRankActor {

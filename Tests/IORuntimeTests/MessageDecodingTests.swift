@@ -46,6 +46,16 @@ struct MessageDecodingTests {
             .completed(TaskCompletion(taskID: 9, attempt: 0, worker: 1, outcome: .stored(typeName: "Tensor<Float>", byteCount: 400_000))),
             .heartbeat(12), .heartbeatAck(12),
             .spawnActor(ActorSpawn(actor: ActorIdentity(session: 1, sequence: 3), typeName: "main.Counter")),
+            .spawnActor(
+                ActorSpawn(
+                    actor: ActorIdentity(session: 1, sequence: 4), typeName: "main.Model", maxConcurrency: 4,
+                    arguments: .inline(.value("w")))),
+            .spawnActor(
+                ActorSpawn(
+                    actor: ActorIdentity(session: 1, sequence: 5), typeName: "main.Model",
+                    arguments: .reference(
+                        ObjectReference(
+                            id: ObjectID(session: 3, sequence: 4), holder: .driver, typeName: "Tensor<Float>", byteCount: 1 << 20)))),
             .actorSpawned(ActorSpawned(actor: ActorIdentity(session: 1, sequence: 3), error: nil)),
             .actorSpawned(
                 ActorSpawned(actor: ActorIdentity(session: 1, sequence: 3), error: TaskError(taskName: "c", errorType: "E", message: "m"))),
@@ -82,6 +92,7 @@ struct MessageDecodingTests {
             .objectAt(ObjectLocation(id: id, holder: PeerID(2), host: "evil host", port: 7001, byteCount: 1)),
             .objectService(host: "", port: 7001), .objectService(host: "h", port: 70_000),
             .objectService(host: String(repeating: "a", count: 300), port: 1),
+            .spawnActor(ActorSpawn(actor: ActorIdentity(session: 1, sequence: 3), typeName: "main.Counter", maxConcurrency: 0)),
         ]
         for message in bad {
             #expect(throws: WireError.self) { try RuntimeMessage(frame: message.frame()) }

@@ -34,6 +34,10 @@ final class ActorHub: Sendable {
         var maxRestarts = 0
         var restarts = 0
         var retriesCalls = false
+        /// How many calls may run at once (``ActorOptions/maxConcurrency``).
+        var maxConcurrency = 1
+        /// What the actor was built from, kept (with the object alive) to build it again.
+        var arguments: SpawnArguments?
     }
 
     /// A call the driver forwarded to a worker and has not seen the reply to.
@@ -112,7 +116,9 @@ final class ActorHub: Sendable {
 
     func hosted(_ id: ActorIdentity) -> Hosted? { state.withLock { $0.actors[id] } }
 
-    func setDetails(_ id: ActorIdentity, name: String?, resources: ResourceSet, placement: Placement) throws(ActorError) {
+    func setDetails(_ id: ActorIdentity, name: String?, resources: ResourceSet, placement: Placement, maxConcurrency: Int)
+        throws(ActorError)
+    {
         try state.withLock { (state) throws(ActorError) in
             if let name {
                 guard state.names[name] == nil else { throw .nameTaken(name) }
@@ -121,7 +127,13 @@ final class ActorHub: Sendable {
             state.actors[id]?.name = name
             state.actors[id]?.resources = resources
             state.actors[id]?.placement = placement
+            state.actors[id]?.maxConcurrency = maxConcurrency
         }
+    }
+
+    /// Sets how many calls an actor built on this worker process may run at once.
+    func setConcurrency(_ id: ActorIdentity, _ maxConcurrency: Int) {
+        state.withLock { $0.actors[id]?.maxConcurrency = maxConcurrency }
     }
 
     func lookup(name: String) -> ActorIdentity? { state.withLock { $0.names[name] } }
@@ -148,7 +160,8 @@ final class ActorHub: Sendable {
 
     /// Records an actor about to be built on `worker` and waits until the worker says it is.
     func spawn(
-        _ id: ActorIdentity, on worker: Int, typeName: String, options: ActorOptions, send: () -> Void
+        _ id: ActorIdentity, on worker: Int, typeName: String, options: ActorOptions, arguments: SpawnArguments?,
+        send: () -> Void
     ) async throws {
         try state.withLock { (state) throws(ActorError) in
             if let name = options.name {
@@ -157,7 +170,8 @@ final class ActorHub: Sendable {
             }
             state.actors[id] = Hosted(
                 worker: worker, typeName: typeName, name: options.name, resources: options.resources, placement: options.placement,
-                status: .starting, maxRestarts: options.maxRestarts, retriesCalls: options.retriesCallsAfterRestart)
+                status: .starting, maxRestarts: options.maxRestarts, retriesCalls: options.retriesCallsAfterRestart,
+                maxConcurrency: options.maxConcurrency, arguments: arguments)
         }
         let built = OneShot<Void>()
         state.withLock { $0.spawns[id] = built }
@@ -306,4 +320,11 @@ struct ActorReply: Sendable {
     /// The caller, to which the driver forwards replies that pass through it.
     let replyTo: PeerID
     let outcome: Outcome
+}
+
+/// The arguments an actor is built from: a value, or an object in the store (whose handle keeps
+/// it alive while the actor may need to be built again).
+enum SpawnArguments: Sendable {
+    case value(Payload)
+    case object(ObjectID, ObjectHandle)
 }

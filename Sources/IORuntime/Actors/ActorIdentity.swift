@@ -39,16 +39,29 @@ public struct ActorOptions: Sendable {
     /// restarted; otherwise they throw ``ActorError/callInterrupted(_:reason:)``. Set it only when
     /// the actor's methods may safely run twice.
     public var retriesCallsAfterRestart: Bool
+    /// How many of the actor's calls may be under way at once (Ray's `max_concurrency`); calls
+    /// beyond it wait in the actor's mailbox, in arrival order.
+    ///
+    /// With 1, the default, each call runs to its end before the next starts, when the cluster
+    /// routes calls through the codec (as every multi-process cluster does). A larger limit lets
+    /// calls that wait — for a batch to fill, for a device, for another actor — overlap: they
+    /// still run on the actor's executor, one at a time between suspension points, so the
+    /// actor's state stays safe. In an in-process cluster that does not route through the codec,
+    /// an actor with the default limit is called directly, as any Swift actor (calls interleave
+    /// at its suspension points); one with a larger limit is reached through its mailbox, so the
+    /// limit holds there too.
+    public var maxConcurrency: Int
 
     public init(
         resources: ResourceSet = [:], placement: Placement = .automatic, name: String? = nil, maxRestarts: Int = 0,
-        retriesCallsAfterRestart: Bool = false
+        retriesCallsAfterRestart: Bool = false, maxConcurrency: Int = 1
     ) {
         self.resources = resources
         self.placement = placement
         self.name = name
         self.maxRestarts = maxRestarts
         self.retriesCallsAfterRestart = retriesCallsAfterRestart
+        self.maxConcurrency = maxConcurrency
     }
 }
 

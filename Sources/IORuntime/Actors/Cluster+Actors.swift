@@ -24,15 +24,65 @@ extension Cluster {
     public func spawn<Act: DistributedActor>(
         _ type: Act.Type, registeredAs typeName: String, options: ActorOptions = ActorOptions()
     ) async throws -> Act where Act.ActorSystem == ClusterActorSystem {
+        try await spawn(type, registeredAs: typeName, arguments: nil, argumentType: nil, options: options)
+    }
+
+    /// Creates an actor of a type registered with ``Registry/actor(_:arguments:registeredAs:factory:)``,
+    /// built from `arguments`: a value, or an ``ObjectRef`` to one — put a model's weights in the
+    /// object store once and spawn every replica from the ref, and each worker fetches them from
+    /// the store instead of the driver sending a copy per actor. The arguments are kept with the
+    /// actor (the object stays alive) so that a restart builds it from the same ones.
+    ///
+    /// - Throws: as ``spawn(_:options:)``; ``ClusterError/signatureMismatch(name:registered:requested:)``
+    ///   when the type was registered with other arguments (or none); the error of the task that
+    ///   was to make the referenced object, when it failed.
+    public func spawn<Act: DistributedActor, Input: TaskArgumentConvertible>(
+        _ type: Act.Type, registeredAs typeName: String? = nil, with arguments: Input, options: ActorOptions = ActorOptions()
+    ) async throws -> Act where Act.ActorSystem == ClusterActorSystem {
+        let spawnArguments: SpawnArguments
+        switch arguments.taskArgument.storage {
+        case .value(let value):
+            // A large value goes into the object store, so that restarts (and the worker that
+            // builds the actor) read it from there.
+            let payload = core.routesPayload(value)
+            if core.router.isNetwork, payload.byteCount > ObjectTransfer.inlineLimit {
+                let handle = try core.put(value)
+                spawnArguments = .object(handle.id, handle)
+            } else {
+                spawnArguments = .value(payload)
+            }
+        case .reference(let id, let handle):
+            guard handle.core === core else { throw ClusterError.objectLost(id) }
+            spawnArguments = .object(id, handle)
+        case .gathered(_, let handles, let assemble):
+            // Gathered refs arrive as one array value, assembled here.
+            var parts: [Payload] = []
+            for handle in handles { parts.append(try await core.payload(of: handle.id)) }
+            spawnArguments = .value(core.routesPayload(try assemble(parts)))
+        }
+        return try await spawn(
+            type, registeredAs: typeName ?? String(reflecting: type), arguments: spawnArguments,
+            argumentType: Input.ArgumentValue.wireTypeName, options: options)
+    }
+
+    private func spawn<Act: DistributedActor>(
+        _ type: Act.Type, registeredAs typeName: String, arguments: SpawnArguments?, argumentType: String?, options: ActorOptions
+    ) async throws -> Act where Act.ActorSystem == ClusterActorSystem {
         guard let factory = core.registry.actors[typeName] else { throw ClusterError.notRegistered(name: typeName) }
+        try factory.check(argumentType, typeName: typeName)
         guard options.maxRestarts >= 0 else { throw ClusterError.invalidConfiguration("maxRestarts cannot be negative") }
-        let worker = try core.reserveActor(options.resources, placement: options.placement, typeName: typeName)
+        guard options.maxConcurrency >= 1 else { throw ClusterError.invalidConfiguration("maxConcurrency must be at least 1") }
         if core.router.isNetwork {
+            // The object the actor is built from must be ready before a worker can fetch it.
+            var input: TaskInput?
+            if let arguments { input = try await core.spawnInput(arguments) }
+            let worker = try core.reserveActor(options.resources, placement: options.placement, typeName: typeName)
             // Built by the worker process under an identity chosen here; the driver holds a proxy.
             let id = ActorIdentity(session: core.actorHub.session, sequence: core.actorHub.nextSequence())
             do {
-                try await core.actorHub.spawn(id, on: worker, typeName: typeName, options: options) {
-                    core.router.send(.spawnActor(ActorSpawn(actor: id, typeName: typeName)), toWorker: worker)
+                try await core.actorHub.spawn(id, on: worker, typeName: typeName, options: options, arguments: arguments) {
+                    let spawn = ActorSpawn(actor: id, typeName: typeName, maxConcurrency: options.maxConcurrency, arguments: input)
+                    core.router.send(.spawnActor(spawn), toWorker: worker)
                 }
                 return try reference(to: id, as: type)
             } catch {
@@ -41,11 +91,20 @@ extension Cluster {
                 throw (error as? TaskError)?.underlying ?? error
             }
         }
+        let payload: Payload?
+        switch arguments {
+        case nil: payload = nil
+        case .value(let value): payload = value
+        case .object(let id, _): payload = try await core.payload(of: id)
+        }
+        let worker = try core.reserveActor(options.resources, placement: options.placement, typeName: typeName)
         let system = core.workerActorSystems[worker]
         do {
-            let built = try ClusterActorSystem.$current.withValue(system) { try factory(system) }
+            let built = try ClusterActorSystem.$current.withValue(system) { try factory.build(system, payload) }
             guard let actor = built as? Act, actor.actorSystem === system else { throw ActorError.wrongSystem(typeName) }
-            try core.actorHub.setDetails(actor.id, name: options.name, resources: options.resources, placement: options.placement)
+            try core.actorHub.setDetails(
+                actor.id, name: options.name, resources: options.resources, placement: options.placement,
+                maxConcurrency: options.maxConcurrency)
             return try reference(to: actor.id, as: type)
         } catch {
             core.releaseActor(options.resources, placement: options.placement, worker: worker)

@@ -20,8 +20,9 @@ import Synchronization
 /// the actor itself and a call is a local call. When the cluster routes through the codec — as a
 /// multi-process cluster must — references elsewhere are proxies: a call records its arguments and
 /// generic substitutions, travels to the worker that hosts the actor, runs there in arrival order
-/// (one call at a time, so calls from one caller run in the order made), and its result or
-/// thrown error travels back.
+/// (one call at a time by default, so calls from one caller run in the order made; up to
+/// ``ActorOptions/maxConcurrency`` at once when the actor allows more), and its result or thrown
+/// error travels back.
 public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     public typealias ActorID = ActorIdentity
     public typealias SerializationRequirement = WireSerializable
@@ -63,7 +64,11 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
             if hub.role == .workerProcess { return nil }
             throw ActorError.notFound(id)
         }
-        if hub.routesThroughCodec && (hosted.worker != (worker ?? -1) || hosted.instance == nil) { return nil }
+        // Through the codec, and for an actor whose calls may overlap (its mailbox bounds them),
+        // references on other workers are proxies.
+        if (hub.routesThroughCodec || hosted.maxConcurrency > 1) && (hosted.worker != (worker ?? -1) || hosted.instance == nil) {
+            return nil
+        }
         return hosted.instance as? Act
     }
 
@@ -138,14 +143,17 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         deliveryExecutor.withLock { $0 = executor }
     }
 
-    /// Queues a call for the actor it targets; each actor runs its calls one at a time, in
-    /// arrival order.
+    /// Queues a call for the actor it targets; each actor starts its calls in arrival order, and
+    /// runs one at a time or up to its ``ActorOptions/maxConcurrency``.
     func host(_ call: ActorCall) {
+        let limit = hub.hosted(call.actor)?.maxConcurrency ?? 1
         let continuation = mailboxes.withLock { mailboxes -> AsyncStream<ActorCall>.Continuation in
             if let existing = mailboxes[call.actor] { return existing }
             let (stream, continuation) = AsyncStream<ActorCall>.makeStream()
             mailboxes[call.actor] = continuation
-            if let executor = deliveryExecutor.withLock({ $0 })?() {
+            if limit > 1 {
+                Task { [self] in await run(stream, atMost: limit) }
+            } else if let executor = deliveryExecutor.withLock({ $0 })?() {
                 Task(executorPreference: executor) { [self] in
                     for await queued in stream {
                         if inlinePolicy.runsInline(queued.target) {
@@ -163,6 +171,22 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
             return continuation
         }
         continuation.yield(call)
+    }
+
+    /// Runs the calls of one mailbox, starting each in arrival order while fewer than `limit` run.
+    private func run(_ stream: AsyncStream<ActorCall>, atMost limit: Int) async {
+        await withTaskGroup(of: Void.self) { group in
+            // Calls started and not yet collected; a finished one is collected when the limit is hit.
+            var started = 0
+            for await queued in stream {
+                if started == limit {
+                    await group.next()
+                    started -= 1
+                }
+                group.addTask { [self] in await execute(queued) }
+                started += 1
+            }
+        }
     }
 
     /// Runs `call`, timing it for the ``InlineCallPolicy`` when the system has a delivery executor.

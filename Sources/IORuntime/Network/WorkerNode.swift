@@ -104,21 +104,37 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
         }
     }
 
-    /// Builds an actor under the identity the driver chose and says whether it worked.
+    /// Builds an actor under the identity the driver chose and says whether it worked; an actor
+    /// built from an object in the store is built once the object is here.
     private func build(_ spawn: ActorSpawn) {
-        var failure: TaskError?
-        if let factory = registry.actors[spawn.typeName] {
-            do {
-                let actor = try ClusterActorSystem.$presetIdentity.withValue(spawn.actor) {
-                    try ClusterActorSystem.$current.withValue(system) { try factory(system) }
+        switch spawn.arguments {
+        case nil: build(spawn, from: nil)
+        case .inline(let payload): build(spawn, from: payload)
+        case .reference(let reference):
+            Task { [self] in
+                do {
+                    build(spawn, from: try await resolve([.reference(reference)])[0])
+                } catch {
+                    let failure = TaskError(taskName: spawn.typeName, thrown: error)
+                    send(.actorSpawned(ActorSpawned(actor: spawn.actor, error: failure)), from: peer, to: .driver)
                 }
-                if (actor.id as? ActorIdentity) != spawn.actor { throw ActorError.wrongSystem(spawn.typeName) }
-                // The hub holds the instance (set by `actorReady`) until the driver kills it.
-            } catch {
-                failure = TaskError(taskName: spawn.typeName, thrown: error)
             }
-        } else {
-            failure = TaskError(taskName: spawn.typeName, thrown: ClusterError.notRegistered(name: spawn.typeName))
+        }
+    }
+
+    private func build(_ spawn: ActorSpawn, from arguments: Payload?) {
+        var failure: TaskError?
+        do {
+            guard let factory = registry.actors[spawn.typeName] else { throw ClusterError.notRegistered(name: spawn.typeName) }
+            try factory.check(arguments.map(\.typeName), typeName: spawn.typeName)
+            let actor = try ClusterActorSystem.$presetIdentity.withValue(spawn.actor) {
+                try ClusterActorSystem.$current.withValue(system) { try factory.build(system, arguments) }
+            }
+            if (actor.id as? ActorIdentity) != spawn.actor { throw ActorError.wrongSystem(spawn.typeName) }
+            // The hub holds the instance (set by `actorReady`) until the driver kills it.
+            hub.setConcurrency(spawn.actor, spawn.maxConcurrency)
+        } catch {
+            failure = TaskError(taskName: spawn.typeName, thrown: error)
         }
         send(.actorSpawned(ActorSpawned(actor: spawn.actor, error: failure)), from: peer, to: .driver)
     }

@@ -10,7 +10,7 @@ import Distributed
 /// ```
 public struct Registry: Sendable {
     var functions: [String: ErasedFunction] = [:]
-    var actors: [String: @Sendable (ClusterActorSystem) throws -> any DistributedActor] = [:]
+    var actors: [String: ActorFactory] = [:]
     var duplicates: [String] = []
 
     public init() {}
@@ -41,7 +41,36 @@ public struct Registry: Sendable {
     ) -> Registry where Act.ActorSystem == ClusterActorSystem {
         var copy = self
         if copy.actors[name] != nil { copy.duplicates.append(name) }
-        copy.actors[name] = { system in try factory(system) }
+        copy.actors[name] = ActorFactory(argumentType: nil) { system, _ in try factory(system) }
+        return copy
+    }
+
+    /// This registry with the distributed actor type `type`, which `factory` builds from the
+    /// arguments given to ``Cluster/spawn(_:registeredAs:with:options:)`` — a model's weights,
+    /// a path — so that the actor loads what it needs once, and again from the same arguments
+    /// when it is restarted after its worker is lost.
+    ///
+    /// ```swift
+    /// let registry = Registry().actor(Classifier.self, arguments: Tensor.self) { system, weights in
+    ///     Classifier(actorSystem: system, weights: weights)
+    /// }
+    /// let weights = try cluster.put(trainedWeights)          // once, in the object store
+    /// let classifier = try await cluster.spawn(Classifier.self, with: weights)
+    /// ```
+    ///
+    /// `name` defaults to the type's name; register one type several times under different names
+    /// for different factories.
+    public func actor<Act: DistributedActor, Arguments: WireSerializable>(
+        _ type: Act.Type, arguments: Arguments.Type, registeredAs name: String? = nil,
+        factory: @escaping @Sendable (ClusterActorSystem, Arguments) throws -> Act
+    ) -> Registry where Act.ActorSystem == ClusterActorSystem {
+        let name = name ?? String(reflecting: type)
+        var copy = self
+        if copy.actors[name] != nil { copy.duplicates.append(name) }
+        copy.actors[name] = ActorFactory(argumentType: Arguments.wireTypeName) { system, payload in
+            guard let payload else { throw ActorError.invocationFailed("\(name) is built from \(Arguments.wireTypeName) arguments") }
+            return try factory(system, try payload.value(as: Arguments.self))
+        }
         return copy
     }
 
@@ -57,5 +86,21 @@ public struct Registry: Sendable {
             throw .signatureMismatch(name: name, registered: function.signature, requested: signature)
         }
         return function
+    }
+}
+
+/// How a registered actor type is built: from its system alone, or from its system and the
+/// arguments of the spawn.
+struct ActorFactory: Sendable {
+    /// The wire type name of the arguments the factory takes; `nil` when it takes none.
+    let argumentType: String?
+    let build: @Sendable (ClusterActorSystem, Payload?) throws -> any DistributedActor
+
+    /// Checks that a spawn passing arguments of wire type `given` (`nil`: none) fits this factory.
+    func check(_ given: String?, typeName: String) throws(ClusterError) {
+        guard given != argumentType else { return }
+        throw .signatureMismatch(
+            name: typeName, registered: argumentType.map { "built from \($0)" } ?? "built without arguments",
+            requested: given.map { "spawned with \($0)" } ?? "spawned without arguments")
     }
 }

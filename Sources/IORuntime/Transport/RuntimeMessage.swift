@@ -92,6 +92,32 @@ enum TaskInput: Sendable {
         if case .inline(let payload) = self { return payload }
         return nil
     }
+
+    func encode(to encoder: inout WireEncoder) {
+        switch self {
+        case .inline(let payload):
+            encoder.write(UInt8(0))
+            payload.encode(to: &encoder)
+        case .reference(let reference):
+            encoder.write(UInt8(1))
+            reference.id.encode(to: &encoder)
+            encoder.write(reference.holder.rawValue)
+            encoder.write(reference.typeName)
+            encoder.writeLength(reference.byteCount)
+        }
+    }
+
+    static func decode(from decoder: inout WireDecoder) throws(WireError) -> TaskInput {
+        switch try decoder.read(UInt8.self) {
+        case 0: return .inline(try Payload.decode(from: &decoder))
+        case 1:
+            let id = try ObjectID(from: &decoder)
+            let holder = PeerID(try decoder.read(UInt32.self))
+            return .reference(
+                ObjectReference(id: id, holder: holder, typeName: try decoder.read(String.self), byteCount: try decoder.readLength()))
+        case let tag: throw .invalid(what: "task argument", reason: "tag \(tag)")
+        }
+    }
 }
 
 /// Where a large object is: the peer holding it, its type and size.
@@ -168,6 +194,10 @@ struct SharedObject: Sendable, Equatable {
 struct ActorSpawn: Sendable {
     let actor: ActorIdentity
     let typeName: String
+    /// How many of its calls may run at once (``ActorOptions/maxConcurrency``).
+    var maxConcurrency = 1
+    /// What its factory is given, when it takes arguments: inline, or an object to pull.
+    var arguments: TaskInput?
 }
 
 /// A worker's answer to ``ActorSpawn``: `error` is `nil` when the actor is built.
@@ -237,19 +267,7 @@ extension RuntimeMessage {
             encoder.write(assignment.signature)
             assignment.resultID.encode(to: &encoder)
             encoder.writeLength(assignment.arguments.count)
-            for argument in assignment.arguments {
-                switch argument {
-                case .inline(let payload):
-                    encoder.write(UInt8(0))
-                    payload.encode(to: &encoder)
-                case .reference(let reference):
-                    encoder.write(UInt8(1))
-                    reference.id.encode(to: &encoder)
-                    encoder.write(reference.holder.rawValue)
-                    encoder.write(reference.typeName)
-                    encoder.writeLength(reference.byteCount)
-                }
-            }
+            for argument in assignment.arguments { argument.encode(to: &encoder) }
             if let timeout = assignment.timeout {
                 encoder.write(UInt8(1))
                 encoder.write(timeout.components.seconds)
@@ -319,6 +337,13 @@ extension RuntimeMessage {
         case .spawnActor(let spawn):
             spawn.actor.encode(to: &encoder)
             encoder.write(spawn.typeName)
+            encoder.writeLength(spawn.maxConcurrency)
+            if let arguments = spawn.arguments {
+                encoder.write(UInt8(1))
+                arguments.encode(to: &encoder)
+            } else {
+                encoder.write(UInt8(0))
+            }
             return WireFrame(kind: Kind.spawnActor.rawValue, payload: encoder.bytes)
         case .actorSpawned(let spawned):
             spawned.actor.encode(to: &encoder)
@@ -388,19 +413,7 @@ extension RuntimeMessage {
             let count = try decoder.readLength()
             guard count <= decoder.remaining else { throw .truncated(what: "arguments", needed: count, remaining: decoder.remaining) }
             var arguments: [TaskInput] = []
-            for _ in 0..<count {
-                switch try decoder.read(UInt8.self) {
-                case 0: arguments.append(.inline(try Payload.decode(from: &decoder)))
-                case 1:
-                    let id = try ObjectID(from: &decoder)
-                    let holder = PeerID(try decoder.read(UInt32.self))
-                    arguments.append(
-                        .reference(
-                            ObjectReference(
-                                id: id, holder: holder, typeName: try decoder.read(String.self), byteCount: try decoder.readLength())))
-                case let tag: throw .invalid(what: "task argument", reason: "tag \(tag)")
-                }
-            }
+            for _ in 0..<count { arguments.append(try TaskInput.decode(from: &decoder)) }
             var timeout: Duration?
             switch try decoder.read(UInt8.self) {
             case 0: timeout = nil
@@ -472,7 +485,17 @@ extension RuntimeMessage {
         case .heartbeatAck:
             self = .heartbeatAck(try decoder.read(UInt64.self))
         case .spawnActor:
-            self = .spawnActor(ActorSpawn(actor: try ActorIdentity(from: &decoder), typeName: try decoder.read(String.self)))
+            let actor = try ActorIdentity(from: &decoder)
+            let typeName = try decoder.read(String.self)
+            let maxConcurrency = try decoder.readLength()
+            guard maxConcurrency >= 1 else { throw .invalid(what: "actor spawn", reason: "a concurrency limit of 0") }
+            let arguments: TaskInput?
+            switch try decoder.read(UInt8.self) {
+            case 0: arguments = nil
+            case 1: arguments = try TaskInput.decode(from: &decoder)
+            case let tag: throw .invalid(what: "actor spawn arguments", reason: "tag \(tag)")
+            }
+            self = .spawnActor(ActorSpawn(actor: actor, typeName: typeName, maxConcurrency: maxConcurrency, arguments: arguments))
         case .actorSpawned:
             let actor = try ActorIdentity(from: &decoder)
             switch try decoder.read(UInt8.self) {
