@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "IOTransportTCP", targets: ["IOTransportTCP"]),
         .library(name: "IOTrain", targets: ["IOTrain"]),
         .library(name: "IOTune", targets: ["IOTune"]),
+        .library(name: "IOData", targets: ["IOData"]),
         .library(name: "IONodes", targets: ["IONodes"]),
         .library(name: "IOTensorOpenCL", targets: ["IOTensorOpenCL"]),
         .executable(name: "iocompute", targets: ["iocompute"]),
@@ -99,6 +100,8 @@ let package = Package(
 
         // Layer 4: hyperparameter search (search spaces, searchers, schedulers, trials on the cluster).
         .target(name: "IOTune", dependencies: ["IORuntime"]),
+        // Layer 4: datasets that stream through the cluster in bounded memory, and batch inference.
+        .target(name: "IOData", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"]),
         // Layer 4: parallel training (collectives, data and pipeline parallelism, checkpoints).
         .target(
             name: "IOTrain",
@@ -112,7 +115,8 @@ let package = Package(
         .target(
             name: "IOCompute",
             dependencies: [
-                "IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTune", "IOTensorOpenCL", "IONodes",
+                "IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTune", "IOData", "IOTensorOpenCL",
+                "IONodes",
             ]),
         .executableTarget(
             name: "iocompute",
@@ -136,6 +140,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(
             name: "iocomputeTests", dependencies: ["iocompute", "IONodes", "IOTransportTCP", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "IODataTests", dependencies: ["IOData", "IORuntime", "IORuntimeTensor", "IOTensor"]),
         .testTarget(name: "IONodesTests", dependencies: ["IONodes", "IORuntime", "IOTransportTCP"]),
         .testTarget(name: "IOTensorOpenCLTests", dependencies: ["IOTensorOpenCL", "IOTensor", "IONN"]),
         .testTarget(name: "IOTrainTests", dependencies: ["IOTrain", "IOTensor", "IONN", "IORuntime", "ClusterTestSupport"]),

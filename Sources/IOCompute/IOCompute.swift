@@ -1,4 +1,5 @@
 // The umbrella module: `import IOCompute` brings in every public layer of the library.
+@_exported import IOData
 @_exported import IONN
 @_exported import IONodes
 @_exported import IORuntime

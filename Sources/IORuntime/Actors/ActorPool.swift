@@ -49,10 +49,38 @@ public final class ActorPool<Act: DistributedActor>: Sendable where Act.ActorSys
     ///
     /// - Throws: ``ClusterError/invalidConfiguration(_:)`` for an empty or negative size or a
     ///   bound below 1; the spawn's error when a first member cannot be created.
-    public init(
+    public convenience init(
         cluster: Cluster, of type: Act.Type, registeredAs typeName: String? = nil, size: ClosedRange<Int>,
         options: ActorOptions = ActorOptions(),
         maxInFlightPerActor: Int = 1, retriesOnMemberLoss: Int = 3, idleTimeout: Duration = .seconds(30)
+    ) async throws {
+        let name = typeName ?? String(reflecting: type)
+        try await self.init(
+            cluster: cluster, size: size, maxInFlightPerActor: maxInFlightPerActor, retriesOnMemberLoss: retriesOnMemberLoss,
+            idleTimeout: idleTimeout
+        ) { try await cluster.spawn(type, registeredAs: name, options: options) }
+    }
+
+    /// Starts a pool of `size.lowerBound` actors of `type`, each built from `arguments` (see
+    /// ``Cluster/spawn(_:registeredAs:with:options:)``): put a model's weights in the object store
+    /// once and every member, the ones the pool grows by and the replacements included, loads
+    /// them from there.
+    ///
+    /// - Throws: as ``init(cluster:of:registeredAs:size:options:maxInFlightPerActor:retriesOnMemberLoss:idleTimeout:)``.
+    public convenience init<Input: TaskArgumentConvertible>(
+        cluster: Cluster, of type: Act.Type, registeredAs typeName: String? = nil, with arguments: Input, size: ClosedRange<Int>,
+        options: ActorOptions = ActorOptions(),
+        maxInFlightPerActor: Int = 1, retriesOnMemberLoss: Int = 3, idleTimeout: Duration = .seconds(30)
+    ) async throws {
+        try await self.init(
+            cluster: cluster, size: size, maxInFlightPerActor: maxInFlightPerActor, retriesOnMemberLoss: retriesOnMemberLoss,
+            idleTimeout: idleTimeout
+        ) { try await cluster.spawn(type, registeredAs: typeName, with: arguments, options: options) }
+    }
+
+    private init(
+        cluster: Cluster, size: ClosedRange<Int>, maxInFlightPerActor: Int, retriesOnMemberLoss: Int, idleTimeout: Duration,
+        spawnMember: @escaping @Sendable () async throws -> Act
     ) async throws {
         guard size.lowerBound >= 1 else {
             throw ClusterError.invalidConfiguration("an actor pool needs at least one member, not \(size.lowerBound)")
@@ -67,8 +95,7 @@ public final class ActorPool<Act: DistributedActor>: Sendable where Act.ActorSys
         self.maxInFlightPerActor = maxInFlightPerActor
         self.retriesOnMemberLoss = retriesOnMemberLoss
         self.idleTimeout = idleTimeout
-        let name = typeName ?? String(reflecting: type)
-        spawnMember = { try await cluster.spawn(type, registeredAs: name, options: options) }
+        self.spawnMember = spawnMember
         for _ in 0..<minimumSize {
             let actor = try await spawnMember()
             state.withLock { $0.members.append(Member(actor: actor, idleSince: clock.now)) }
@@ -83,6 +110,16 @@ public final class ActorPool<Act: DistributedActor>: Sendable where Act.ActorSys
     ) async throws {
         try await self.init(
             cluster: cluster, of: type, registeredAs: typeName, size: size...max(size, 1), options: options,
+            maxInFlightPerActor: maxInFlightPerActor, retriesOnMemberLoss: retriesOnMemberLoss)
+    }
+
+    /// A pool of exactly `size` actors, each built from `arguments`.
+    public convenience init<Input: TaskArgumentConvertible>(
+        cluster: Cluster, of type: Act.Type, registeredAs typeName: String? = nil, with arguments: Input, size: Int,
+        options: ActorOptions = ActorOptions(), maxInFlightPerActor: Int = 1, retriesOnMemberLoss: Int = 3
+    ) async throws {
+        try await self.init(
+            cluster: cluster, of: type, registeredAs: typeName, with: arguments, size: size...max(size, 1), options: options,
             maxInFlightPerActor: maxInFlightPerActor, retriesOnMemberLoss: retriesOnMemberLoss)
     }
 
