@@ -164,6 +164,7 @@ let package = Package(
             name: "IOClusterTests",
             dependencies: [
                 "ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor", "IONN", "IOTrain", "IONodes", "IOTune",
+                "IOData",
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -160,6 +160,16 @@ public distributed actor WeightsActor {
 
     public distributed func sum() -> Double { weights.scalars.reduce(0.0) { $0 + Double($1) } }
 
+    /// Each row's dot product with the weights, after a pause (a model's forward pass).
+    public distributed func dot(_ rows: [[Float]], milliseconds: Int) async throws -> [Float] {
+        if milliseconds > 0 { try await Task.sleep(for: .milliseconds(milliseconds)) }
+        let weights = weights.scalars
+        return try rows.map { row in
+            guard row.count == weights.count else { throw TestFailure(message: "a row of \(row.count) for \(weights.count) weights") }
+            return zip(row, weights).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+    }
+
     public distributed func processID() -> Int { Int(getpid()) }
 
     /// Returns once `parties` calls are inside at once.
