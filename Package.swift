@@ -134,6 +134,7 @@ let package = Package(
         .executableTarget(name: "ParallelTraining", dependencies: ["IOCompute"], path: "Examples/ParallelTraining"),
         .executableTarget(name: "DeviceTraining", dependencies: ["IOCompute"], path: "Examples/DeviceTraining"),
         .executableTarget(name: "HyperparameterSearch", dependencies: ["IOCompute"], path: "Examples/HyperparameterSearch"),
+        .executableTarget(name: "BatchInference", dependencies: ["IOCompute"], path: "Examples/BatchInference"),
 
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],

@@ -41,3 +41,21 @@ final class DataProgress: Sendable {
         FileHandle.standardError.write(Data((line + end).utf8))
     }
 }
+
+/// A progress bar for a dataset's run, drawn on standard error: rows done and rows per second,
+/// and — when the number of rows is known — a bar and the time left.
+public struct DatasetProgress: Sendable {
+    /// The bar's label.
+    public var label: String
+    /// The rows the run will deliver; `nil` takes the dataset's own count when it knows it.
+    public var total: Int?
+
+    public init(_ label: String, total: Int? = nil) {
+        self.label = label
+        self.total = total
+    }
+}
+
+extension DatasetProgress: ExpressibleByStringLiteral {
+    public init(stringLiteral label: String) { self.init(label) }
+}

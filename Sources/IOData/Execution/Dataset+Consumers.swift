@@ -2,7 +2,7 @@ extension Dataset {
     /// The rows in batches of `size` (the last may be shorter), as they stream.
     ///
     /// - Parameter progress: a label to draw a progress bar with on standard error.
-    public func batches(size: Int, progress: String? = nil) -> DatasetBatches<Element> {
+    public func batches(size: Int, progress: DatasetProgress? = nil) -> DatasetBatches<Element> {
         DatasetBatches(dataset: repartition(blockSize: size), progress: progress)
     }
 
@@ -25,9 +25,9 @@ extension Dataset {
     /// run did.
     @discardableResult
     public func forEachBlock(
-        progress: String? = nil, _ body: ([Element]) async throws -> Void
+        progress: DatasetProgress? = nil, _ body: ([Element]) async throws -> Void
     ) async throws -> DatasetStatistics {
-        let run = DatasetRun(progress: progress.map { DataProgress(label: $0, total: knownCount) })
+        let run = DatasetRun(progress: progress.map { DataProgress(label: $0.label, total: $0.total ?? knownCount) })
         let pull = makePull(run)
         while let block = try await pull() {
             try await body(block)
@@ -41,7 +41,7 @@ extension Dataset {
 public struct DatasetBatches<Row: Sendable>: AsyncSequence, Sendable {
     public typealias Element = [Row]
     let dataset: Dataset<Row>
-    let progress: String?
+    let progress: DatasetProgress?
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let pull: BlockPull<Row>
@@ -58,7 +58,7 @@ public struct DatasetBatches<Row: Sendable>: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        let run = DatasetRun(progress: progress.map { DataProgress(label: $0, total: dataset.knownCount) })
+        let run = DatasetRun(progress: progress.map { DataProgress(label: $0.label, total: $0.total ?? dataset.knownCount) })
         return AsyncIterator(pull: dataset.makePull(run), run: run)
     }
 }

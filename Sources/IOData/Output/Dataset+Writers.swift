@@ -13,7 +13,7 @@ extension Dataset {
     /// last is written; a failed run removes it.
     @discardableResult
     public func writeCSV(
-        to path: String, header: [String]? = nil, progress: String? = nil, fields: @escaping @Sendable (Element) -> [String]
+        to path: String, header: [String]? = nil, progress: DatasetProgress? = nil, fields: @escaping @Sendable (Element) -> [String]
     ) async throws -> DatasetStatistics {
         try await writeLines(to: path, first: header.map(Self.csvLine), progress: progress) { Self.csvLine(fields($0)) }
     }
@@ -21,7 +21,7 @@ extension Dataset {
     /// Runs the dataset and writes `line(row)` for each row, one per line, to `path` (whole or
     /// not at all, as ``writeCSV(to:header:progress:fields:)``).
     func writeLines(
-        to path: String, first: String?, progress: String?, line: @escaping @Sendable (Element) throws -> String
+        to path: String, first: String?, progress: DatasetProgress?, line: @escaping @Sendable (Element) throws -> String
     ) async throws -> DatasetStatistics {
         let output = try OutputFile(path: path)
         do {
@@ -51,7 +51,7 @@ extension Dataset where Element: Encodable {
     /// Runs the dataset and writes each row as one line of JSON (whole or not at all, as
     /// ``writeCSV(to:header:progress:fields:)``).
     @discardableResult
-    public func writeJSONLines(to path: String, progress: String? = nil) async throws -> DatasetStatistics {
+    public func writeJSONLines(to path: String, progress: DatasetProgress? = nil) async throws -> DatasetStatistics {
         try await writeLines(to: path, first: nil, progress: progress) { row in
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -69,7 +69,7 @@ extension Dataset where Element == [Float] {
     /// Each shard appears whole or not at all.
     @discardableResult
     public func writeSafetensors(
-        toDirectory directory: String, tensor name: String = "rows", rowsPerShard: Int = 65_536, progress: String? = nil
+        toDirectory directory: String, tensor name: String = "rows", rowsPerShard: Int = 65_536, progress: DatasetProgress? = nil
     ) async throws -> DatasetStatistics {
         guard rowsPerShard >= 1 else { throw DataError.invalidArgument("rowsPerShard must be at least 1, not \(rowsPerShard)") }
         do {
