@@ -31,6 +31,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        // IOServe: HTTP on Hummingbird 2, metrics in Prometheus's text format.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // Only the tests use it: they check the Kubernetes manifests parse.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
@@ -102,6 +106,16 @@ let package = Package(
         .target(name: "IOTune", dependencies: ["IORuntime"]),
         // Layer 4: datasets that stream through the cluster in bounded memory, and batch inference.
         .target(name: "IOData", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor"]),
+        // Layer 4: models served over HTTP by replicas on the cluster, with dynamic batching.
+        .target(
+            name: "IOServe",
+            dependencies: [
+                "IORuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Layer 4: parallel training (collectives, data and pipeline parallelism, checkpoints).
         .target(
             name: "IOTrain",
@@ -115,8 +129,8 @@ let package = Package(
         .target(
             name: "IOCompute",
             dependencies: [
-                "IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTune", "IOData", "IOTensorOpenCL",
-                "IONodes",
+                "IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTune", "IOData", "IOServe",
+                "IOTensorOpenCL", "IONodes",
             ]),
         .executableTarget(
             name: "iocompute",
@@ -135,12 +149,14 @@ let package = Package(
         .executableTarget(name: "DeviceTraining", dependencies: ["IOCompute"], path: "Examples/DeviceTraining"),
         .executableTarget(name: "HyperparameterSearch", dependencies: ["IOCompute"], path: "Examples/HyperparameterSearch"),
         .executableTarget(name: "BatchInference", dependencies: ["IOCompute"], path: "Examples/BatchInference"),
+        .executableTarget(name: "ModelServing", dependencies: ["IOCompute"], path: "Examples/ModelServing"),
 
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "iocomputeTests", dependencies: ["iocompute", "IONodes", "IOTransportTCP", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "IOServeTests", dependencies: ["IOServe", "IORuntime"]),
         .testTarget(name: "IODataTests", dependencies: ["IOData", "IORuntime", "IORuntimeTensor", "IOTensor"]),
         .testTarget(name: "IONodesTests", dependencies: ["IONodes", "IORuntime", "IOTransportTCP"]),
         .testTarget(name: "IOTensorOpenCLTests", dependencies: ["IOTensorOpenCL", "IOTensor", "IONN"]),
@@ -165,7 +181,7 @@ let package = Package(
             name: "IOClusterTests",
             dependencies: [
                 "ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor", "IONN", "IOTrain", "IONodes", "IOTune",
-                "IOData",
+                "IOData", "IOServe",
             ]),
     ],
     swiftLanguageModes: [.v6]
