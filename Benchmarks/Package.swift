@@ -51,6 +51,10 @@ let package = Package(
             dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareTune"),
         .executableTarget(
+            name: "compare-data",
+            dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
+            path: "Sources/CompareData"),
+        .executableTarget(
             name: "compare-train",
             dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareTrain"),
