@@ -40,6 +40,22 @@ struct DatasetTests {
         #expect(try await Dataset<Int>([]).collect().isEmpty)
     }
 
+    @Test("batches stack into [rows, columns] tensors; ragged rows are a typed error")
+    func tensorBatches() async throws {
+        let rows = (0..<10).map { row in (0..<3).map { Float(row * 3 + $0) } }
+        var shapes: [[Int]] = []
+        var scalars: [Float] = []
+        for try await batch in Dataset(rows, blockSize: 3).tensorBatches(size: 4) {
+            shapes.append(batch.shape)
+            scalars += batch.scalars
+        }
+        #expect(shapes == [[4, 3], [4, 3], [2, 3]])
+        #expect(scalars == rows.flatMap { $0 })
+        await #expect(throws: DataError.self) {
+            for try await _ in Dataset([[1.0], [2.0, 3.0]]).tensorBatches(size: 2) {}
+        }
+    }
+
     @Test("a limit stops pulling the stages before it")
     func limitStopsUpstream() async throws {
         let made = Counter()
