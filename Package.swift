@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "IOTrain", targets: ["IOTrain"]),
         .library(name: "IOTune", targets: ["IOTune"]),
         .library(name: "IOData", targets: ["IOData"]),
+        .library(name: "IORL", targets: ["IORL"]),
         .library(name: "IONodes", targets: ["IONodes"]),
         .library(name: "IOTensorOpenCL", targets: ["IOTensorOpenCL"]),
         .executable(name: "iocompute", targets: ["iocompute"]),
@@ -116,6 +117,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Layer 4: RL rollouts (Gymnasium-style environments, env runners as actors, PPO, DQN, IMPALA's V-trace).
+        .target(name: "IORL", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IONN"]),
         // Layer 4: parallel training (collectives, data and pipeline parallelism, checkpoints).
         .target(
             name: "IOTrain",
@@ -129,7 +132,7 @@ let package = Package(
         .target(
             name: "IOCompute",
             dependencies: [
-                "IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTune", "IOData", "IOServe",
+                "IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTune", "IOData", "IOServe", "IORL",
                 "IOTensorOpenCL", "IONodes",
             ]),
         .executableTarget(
@@ -157,6 +160,7 @@ let package = Package(
         .testTarget(
             name: "iocomputeTests", dependencies: ["iocompute", "IONodes", "IOTransportTCP", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "IOServeTests", dependencies: ["IOServe", "IORuntime"]),
+        .testTarget(name: "IORLTests", dependencies: ["IORL", "IORuntime", "IORuntimeTensor", "IOTensor", "IONN"], exclude: ["Fixtures"]),
         .testTarget(name: "IODataTests", dependencies: ["IOData", "IORuntime", "IORuntimeTensor", "IOTensor"]),
         .testTarget(name: "IONodesTests", dependencies: ["IONodes", "IORuntime", "IOTransportTCP"]),
         .testTarget(name: "IOTensorOpenCLTests", dependencies: ["IOTensorOpenCL", "IOTensor", "IONN"]),

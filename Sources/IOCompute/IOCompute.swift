@@ -3,6 +3,7 @@
 @_exported import IOServe
 @_exported import IONN
 @_exported import IONodes
+@_exported import IORL
 @_exported import IORuntime
 @_exported import IORuntimeTensor
 @_exported import IOTensor

@@ -1,3 +1,5 @@
+import IOTensor
+
 extension Dataset {
     /// Each row transformed by `transform`, in this process, block by block as they are pulled.
     public func map<Output: Sendable>(_ transform: @escaping @Sendable (Element) throws -> Output) -> Dataset<Output> {
@@ -136,21 +138,5 @@ actor ShuffledBlocks<Element: Sendable> {
         let block = Array(left.prefix(blockSize))
         rows = left.dropFirst(block.count)
         return block
-    }
-}
-
-/// SplitMix64 (Steele, Lea and Flood 2014): a small seeded generator, so that shuffles repeat
-/// exactly for a seed on every platform.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
