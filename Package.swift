@@ -153,6 +153,7 @@ let package = Package(
         .executableTarget(name: "HyperparameterSearch", dependencies: ["IOCompute"], path: "Examples/HyperparameterSearch"),
         .executableTarget(name: "BatchInference", dependencies: ["IOCompute"], path: "Examples/BatchInference"),
         .executableTarget(name: "ModelServing", dependencies: ["IOCompute"], path: "Examples/ModelServing"),
+        .executableTarget(name: "CartPole", dependencies: ["IOCompute"], path: "Examples/CartPole"),
 
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],

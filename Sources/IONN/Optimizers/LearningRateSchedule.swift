@@ -18,6 +18,9 @@ public enum LearningRateSchedule: Sendable, Equatable {
     case cosine(base: Double, totalSteps: Int, warmupSteps: Int = 0, minimum: Double = 0)
     /// A linear warm-up from 0 to `base` over `warmupSteps`, then `base`.
     case linearWarmup(base: Double, warmupSteps: Int)
+    /// From `base` down linearly to `minimum` at `totalSteps`, then `minimum` (Stable-Baselines3's
+    /// linear schedule, the usual one for PPO).
+    case linearDecay(base: Double, totalSteps: Int, minimum: Double = 0)
 
     /// The rate for step `step` (from 0).
     public func rate(atStep step: Int) -> Double {
@@ -34,6 +37,8 @@ public enum LearningRateSchedule: Sendable, Equatable {
             return minimum + (base - minimum) * (1 + Glibc.cos(Double.pi * progress)) / 2
         case .linearWarmup(let base, let warmup):
             return step < warmup ? base * Double(step + 1) / Double(warmup) : base
+        case .linearDecay(let base, let total, let minimum):
+            return base + (minimum - base) * min(Double(step) / Double(max(total, 1)), 1)
         }
     }
 }

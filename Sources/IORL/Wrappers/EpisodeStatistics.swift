@@ -1,5 +1,7 @@
+import IORuntime
+
 /// One finished episode: its undiscounted return and its length in steps.
-public struct EpisodeRecord: Sendable, Equatable, Codable {
+public struct EpisodeRecord: Sendable, Equatable, WireCodable {
     public var totalReward: Double
     public var length: Int
 
