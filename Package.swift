@@ -177,7 +177,7 @@ let package = Package(
         // Multi-process clusters: the tests drive clusters whose workers run ClusterTestNode, and
         // both build their registry from ClusterTestSupport.
         .target(
-            name: "ClusterTestSupport", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IONN", "IOTrain", "IOTune"],
+            name: "ClusterTestSupport", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IONN", "IOTrain", "IOTune", "IORL"],
             path: "Tests/ClusterTestSupport"),
         .executableTarget(
             name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP", "IONodes", "IOTune"],
@@ -186,7 +186,7 @@ let package = Package(
             name: "IOClusterTests",
             dependencies: [
                 "ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor", "IONN", "IOTrain", "IONodes", "IOTune",
-                "IOData", "IOServe",
+                "IOData", "IOServe", "IORL",
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Distributed
+import IORL
 import IORuntime
 import IORuntimeTensor
 import IOTensor
@@ -102,6 +103,7 @@ public enum ClusterTestFunctions {
             .dataParallel(TrainingFixtures.digitsTrainer).trainingLoop(TrainingFixtures.averages)
             .pipeline(TrainingFixtures.digitsPipeline)
             .trainable(TuneFixtures.curve).trainable(TuneFixtures.waitsOnce)
+            .environmentRunners()
     }
 }
 

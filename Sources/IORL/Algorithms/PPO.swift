@@ -66,9 +66,6 @@ public struct TrainingBatch {
         values = []
         advantages = []
         returns = []
-        var discrete: [Int] = []
-        var continuous: [Float] = []
-        var actionDimension = 0
         for rollout in rollouts {
             try rollout.validate()
             guard rollout.observationDimension == observationDimension else {
@@ -84,17 +81,8 @@ public struct TrainingBatch {
             values += rollout.values
             advantages += advantage
             returns += target
-            switch rollout.actions {
-            case .discrete(let choices): discrete += choices
-            case .continuous(let values, let dimension):
-                continuous += values
-                actionDimension = dimension
-            }
         }
-        guard discrete.isEmpty || continuous.isEmpty else {
-            throw ReinforcementLearningError.shapeMismatch("rollouts mix discrete and continuous actions")
-        }
-        actions = continuous.isEmpty ? .discrete(discrete) : .continuous(continuous, dimension: actionDimension)
+        actions = try REINFORCELearner.joined(rollouts.map(\.actions))
     }
 
     /// The observations of `rows` as a `[rows, observationDimension]` tensor.

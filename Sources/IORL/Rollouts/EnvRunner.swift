@@ -144,6 +144,9 @@ public distributed actor EnvRunner {
         return records
     }
 
+    /// The process this runner lives in (its worker's, or the driver's in process).
+    public distributed func processID() -> Int { Int(ProcessInfo.processInfo.processIdentifier) }
+
     private func load(_ weights: PolicyWeights?) throws {
         guard let weights, weights.version != policyVersion else { return }
         try policy.load(weights.tensors)

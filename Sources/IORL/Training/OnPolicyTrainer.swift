@@ -37,10 +37,16 @@ public final class OnPolicyTrainer<Learner: OnPolicyLearner> {
     public let runners: RunnerGroup
     /// Steps each environment takes per iteration.
     public let stepsPerIteration: Int
-    public private(set) var history = LearningHistory()
+    public internal(set) var history = LearningHistory()
     private var recentReturns: [Double] = []
     private var environmentSteps = 0
     private var episodes = 0
+
+    /// Steps, episodes and recent returns so far (saved with checkpoints).
+    var progressState: (environmentSteps: Int, episodes: Int, recentReturns: [Double]) {
+        get { (environmentSteps, episodes, recentReturns) }
+        set { (environmentSteps, episodes, recentReturns) = newValue }
+    }
 
     /// A trainer for `learner` with `runners` already started.
     public init(learner: Learner, runners: RunnerGroup, stepsPerIteration: Int) throws {
