@@ -55,6 +55,10 @@ let package = Package(
             dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareData"),
         .executableTarget(
+            name: "compare-rl",
+            dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
+            path: "Sources/CompareRL"),
+        .executableTarget(
             name: "compare-serve",
             dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareServe"),

@@ -1,14 +1,16 @@
-// Trains a PPO policy on CartPole-v1 with two env runners on the embedded cluster until the mean
-// return of the last 100 training episodes reaches 475, then evaluates it greedily on 20 seeded
-// episodes and prints env steps, wall time and the evaluation return.
+// Solves CartPole-v1 with two env runners on the embedded cluster: trains until the mean return
+// of the last 100 training episodes reaches 475, evaluates the policy greedily on 20 seeded
+// episodes, and prints env steps, wall time and the evaluation return.
 //
-//     swift run -c release CartPole [--processes N] [--seed S] [--steps MAX]
+//     swift run -c release CartPole [--algorithm ppo|impala|dqn|reinforce] [--processes N] [--seed S] [--steps MAX]
 //
-// With --processes N the env runners live in N worker processes (this program again).
+// PPO is the default. With --processes N the env runners live in N worker processes (this
+// program again) instead of threads of this one.
 import Foundation
 import IOCompute
 
 struct Options {
+    var algorithm = "ppo"
     var processes = 0
     var seed: UInt64 = 1
     var maxSteps = 300_000
@@ -18,11 +20,12 @@ struct Options {
         var arguments = CommandLine.arguments.dropFirst()
         while let argument = arguments.popFirst() {
             switch argument {
+            case "--algorithm": options.algorithm = arguments.popFirst() ?? options.algorithm
             case "--processes": options.processes = arguments.popFirst().flatMap(Int.init) ?? 2
             case "--seed": options.seed = arguments.popFirst().flatMap(UInt64.init) ?? options.seed
             case "--steps": options.maxSteps = arguments.popFirst().flatMap(Int.init) ?? options.maxSteps
             default:
-                print("usage: CartPole [--processes N] [--seed S] [--steps MAX]")
+                print("usage: CartPole [--algorithm ppo|impala|dqn|reinforce] [--processes N] [--seed S] [--steps MAX]")
                 exit(2)
             }
         }
@@ -38,28 +41,57 @@ let cluster =
     ? try await Cluster.start(.localProcesses(workers: options.processes), registry: registry)
     : try await Cluster.start(.inProcess(workers: 2), registry: registry)
 
-// Stable-Baselines3's tuned CartPole settings (rl-baselines3-zoo): 8 environments per runner
-// here, 2 runners; 32 steps each per iteration; 20 epochs of minibatches of 256.
-var ppo = PPOConfiguration()
-ppo.discount = 0.98
-ppo.lambda = 0.8
-ppo.epochs = 20
-ppo.minibatchSize = 256
-ppo.learningRate = .linearDecay(base: 1e-3, totalSteps: options.maxSteps / 512)
-let trainer = try await OnPolicyTrainer.ppo(
-    cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 8, stepsPerIteration: 32, configuration: ppo,
-    seed: options.seed)
+let progress = LearningProgress(totalSteps: options.maxSteps)
 let start = ContinuousClock.now
-let history = try await trainer.train(
-    maxEnvironmentSteps: options.maxSteps, stopAtMeanReturn: 475, progress: LearningProgress(totalSteps: options.maxSteps))
+let history: LearningHistory
+let evaluation: [EpisodeRecord]
+switch options.algorithm {
+case "ppo":
+    // Stable-Baselines3's tuned CartPole settings (rl-baselines3-zoo): 2 runners of 8
+    // environments, 32 steps each per iteration, 20 epochs of minibatches of 256.
+    var ppo = PPOConfiguration()
+    ppo.discount = 0.98
+    ppo.lambda = 0.8
+    ppo.epochs = 20
+    ppo.minibatchSize = 256
+    ppo.learningRate = .linearDecay(base: 1e-3, totalSteps: options.maxSteps / 512)
+    let trainer = try await OnPolicyTrainer.ppo(
+        cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 8, stepsPerIteration: 32, configuration: ppo,
+        seed: options.seed)
+    history = try await trainer.train(maxEnvironmentSteps: options.maxSteps, stopAtMeanReturn: 475, progress: progress)
+    evaluation = try await trainer.evaluate(episodes: 20)
+    trainer.shutdown()
+case "impala":
+    var impala = IMPALAConfiguration()
+    impala.learningRate = .constant(base: 1e-3)
+    let trainer = try await IMPALATrainer(
+        cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 8, stepsPerRollout: 32, configuration: impala,
+        seed: options.seed)
+    history = try await trainer.train(maxEnvironmentSteps: options.maxSteps, stopAtMeanReturn: 475, progress: progress)
+    evaluation = try await trainer.evaluate(episodes: 20)
+    trainer.shutdown()
+case "dqn":
+    let trainer = try await DQNTrainer(
+        cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 4, stepsPerIteration: 32, seed: options.seed)
+    history = try await trainer.train(maxEnvironmentSteps: options.maxSteps, stopAtMeanReturn: 475, progress: progress)
+    evaluation = try await trainer.evaluate(episodes: 20)
+    trainer.shutdown()
+case "reinforce":
+    let trainer = try await OnPolicyTrainer.reinforce(
+        cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 8, stepsPerIteration: 64, seed: options.seed)
+    history = try await trainer.train(maxEnvironmentSteps: options.maxSteps, stopAtMeanReturn: 475, progress: progress)
+    evaluation = try await trainer.evaluate(episodes: 20)
+    trainer.shutdown()
+default:
+    print("unknown algorithm \(options.algorithm): ppo, impala, dqn or reinforce")
+    exit(2)
+}
 let elapsed = ContinuousClock.now - start
-let evaluation = try await trainer.evaluate(episodes: 20)
 let meanReturn = evaluation.map(\.totalReward).reduce(0, +) / Double(evaluation.count)
 let steps = history.iterations.last?.environmentSteps ?? 0
-print("PPO on CartPole-v1: \(steps) env steps in \(elapsed), \(history.iterations.count) iterations")
+print("\(options.algorithm.uppercased()) on CartPole-v1: \(steps) env steps in \(elapsed), \(history.iterations.count) updates")
 print(String(format: "evaluation over 20 seeded episodes: mean return %.1f (solved at 475)", meanReturn))
-try history.writeLearningCurve(to: "cartpole-learning-curve.svg", title: "PPO on CartPole-v1")
+try history.writeLearningCurve(to: "cartpole-learning-curve.svg", title: "\(options.algorithm.uppercased()) on CartPole-v1")
 print("learning curve: cartpole-learning-curve.svg")
-trainer.shutdown()
 await cluster.shutdown()
 exit(meanReturn >= 475 ? 0 : 1)

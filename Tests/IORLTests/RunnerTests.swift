@@ -106,6 +106,39 @@ struct RunnerTests {
         }
     }
 
+    @Test("runners that normalise observations share merged statistics, which checkpoints keep")
+    func observationNormalisation() async throws {
+        try await withRunnerCluster(codec: true) { cluster in
+            let trainer = try await OnPolicyTrainer.ppo(
+                cluster: cluster, environment: "MountainCar-v0", runners: 2, environmentsPerRunner: 2, stepsPerIteration: 16,
+                hiddenSizes: [8],
+                seed: 6, normalizesObservations: true)
+            try await trainer.train(iterations: 2)
+            // Every observation the policy acted on was counted once, whichever runner saw it.
+            let statistics = try #require(trainer.observationStatistics)
+            #expect(abs(statistics.count - 128) < 0.01)
+            // MountainCar starts at rest between −0.6 and −0.4 and moves little in 32 steps.
+            #expect(statistics.mean[0] > -0.65 && statistics.mean[0] < -0.35 && abs(statistics.mean[1]) < 0.02)
+            // The runners saw standardised observations.
+            let rollouts = try await trainer.runners.sampleAll(weights: nil, steps: 8, mode: .policy)
+            #expect(rollouts.allSatisfy { $0.observations.allSatisfy { abs($0) <= 10 } && $0.observationStatistics?.count == 16 })
+
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iorl-normalised-\(getpid())").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try trainer.saveCheckpoint(to: folder)
+            let restored = try await OnPolicyTrainer.ppo(
+                cluster: cluster, environment: "MountainCar-v0", runners: 1, environmentsPerRunner: 1, hiddenSizes: [8],
+                normalizesObservations: true)
+            try restored.loadCheckpoint(from: folder)
+            #expect(restored.observationStatistics == statistics)
+            let plain = try await OnPolicyTrainer.ppo(
+                cluster: cluster, environment: "MountainCar-v0", runners: 1, environmentsPerRunner: 1, hiddenSizes: [8])
+            #expect(throws: ReinforcementLearningError.self) { try plain.loadCheckpoint(from: folder) }
+            #expect(plain.learner.version == 0)
+            for member in [trainer, restored, plain] { member.shutdown() }
+        }
+    }
+
     @Test("REINFORCE and DQN train on runners; bad settings and unknown environments are typed errors")
     func otherAlgorithms() async throws {
         try await withRunnerCluster { cluster in

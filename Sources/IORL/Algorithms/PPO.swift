@@ -40,6 +40,8 @@ public struct UpdateStatistics: Sendable, Equatable, Codable {
     public var clipFraction = 0.0
     /// Gradient steps taken.
     public var gradientSteps = 0
+    /// How many updates behind the learner the policy that gathered the data was (IMPALA).
+    public var policyLag = 0.0
 
     public init() {}
 }

@@ -49,19 +49,25 @@ public struct PolicyWeights: Sendable, WireSerializable {
     public var version: Int
     /// The network's state dictionary (`actor.N.weight`, `critic.N.bias`, `logStd`).
     public var tensors: [String: Tensor<Float>]
+    /// The merged observation statistics runners that normalise observations adopt.
+    public var observationStatistics: RunningStatistics?
 
-    public init(version: Int, tensors: [String: Tensor<Float>]) {
+    public init(version: Int, tensors: [String: Tensor<Float>], observationStatistics: RunningStatistics? = nil) {
         self.version = version
         self.tensors = tensors
+        self.observationStatistics = observationStatistics
     }
 
     public func encode(to encoder: inout WireEncoder) {
         encoder.writeLength(version)
         tensors.encode(to: &encoder)
+        encoder.write(observationStatistics != nil)
+        observationStatistics?.encode(to: &encoder)
     }
 
     public init(from decoder: inout WireDecoder) throws(WireError) {
         version = try decoder.readLength()
         tensors = try [String: Tensor<Float>](from: &decoder)
+        observationStatistics = try decoder.read(Bool.self) ? try RunningStatistics(from: &decoder) : nil
     }
 }

@@ -26,12 +26,17 @@ public struct RunnerConfiguration: Sendable, Equatable, WireCodable {
     public var environmentsPerRunner: Int
     public var policy: PolicySpec
     public var seed: UInt64
+    /// Standardise observations with running statistics shared by all runners (RLlib's
+    /// `MeanStdFilter`): each rollout carries what its runner saw, the trainer merges them and
+    /// sends the merged statistics back with the next weights.
+    public var normalizesObservations: Bool
 
-    public init(environment: String, environmentsPerRunner: Int, policy: PolicySpec, seed: UInt64) {
+    public init(environment: String, environmentsPerRunner: Int, policy: PolicySpec, seed: UInt64, normalizesObservations: Bool = false) {
         self.environment = environment
         self.environmentsPerRunner = environmentsPerRunner
         self.policy = policy
         self.seed = seed
+        self.normalizesObservations = normalizesObservations
     }
 }
 
@@ -48,6 +53,10 @@ public distributed actor EnvRunner {
     private var random: SplitMix64
     private let configuration: RunnerConfiguration
     private let catalog: EnvironmentCatalog
+    /// The statistics observations are standardised with, and what this runner saw since they
+    /// were last replaced (`nil` without normalisation).
+    private var filter: RunningStatistics?
+    private var seen: RunningStatistics?
 
     /// Builds `configuration.environmentsPerRunner` environments from `catalog` and a policy
     /// network of the configured shape.
@@ -67,6 +76,10 @@ public distributed actor EnvRunner {
         }
         policy = try ActorCritic(spec: configuration.policy, seed: configuration.seed)
         random = SplitMix64(seed: configuration.seed ^ 0x5EED)
+        if configuration.normalizesObservations {
+            filter = RunningStatistics(dimension: configuration.policy.observationDimension)
+            seen = RunningStatistics.empty(dimension: configuration.policy.observationDimension)
+        }
         environments.reset()
     }
 
@@ -93,7 +106,7 @@ public distributed actor EnvRunner {
         var discrete: [Int] = []
         var continuous: [Float] = []
         for step in 0..<steps {
-            let current = environments.observations
+            let current = observe(environments.observations, count: count, learning: true)
             observations.append(contentsOf: current)
             let (actions, logProbability, value) = try choose(current, count: count, mode: mode)
             logProbabilities.append(contentsOf: logProbability)
@@ -109,12 +122,12 @@ public distributed actor EnvRunner {
             truncated.append(contentsOf: result.truncated)
             // A truncated episode's last observation still has a value: bootstrap from it.
             for index in 0..<count where result.truncated[index] && !result.terminated[index] {
-                let final = result.finalObservations[index] ?? []
+                let final = observe(result.finalObservations[index] ?? [], count: 1, learning: false)
                 truncationObservations.append(contentsOf: final)
                 if mode != .uniform { truncationValues[step * count + index] = try policy.values(of: final, count: 1)[0] }
             }
         }
-        let last = environments.observations
+        let last = observe(environments.observations, count: count, learning: false)
         let lastValues = mode == .uniform ? [Float](repeating: 0, count: count) : try policy.values(of: last, count: count)
         let actions: ActionBatch =
             environments.actionSpace.choices != nil
@@ -124,7 +137,7 @@ public distributed actor EnvRunner {
             rewards: rewards, terminated: terminated, truncated: truncated, logProbabilities: logProbabilities, values: values,
             truncationValues: truncationValues, truncationObservations: truncationObservations, lastValues: lastValues,
             lastObservations: last, episodes: environments.takeCompletedEpisodes(), policyVersion: policyVersion,
-            seconds: (ContinuousClock.now - start).seconds)
+            seconds: (ContinuousClock.now - start).seconds, observationStatistics: takeSeen())
     }
 
     /// Plays one episode per seed in a fresh environment and returns each episode's return and
@@ -136,7 +149,8 @@ public distributed actor EnvRunner {
             var episode = try VectorEnvironment(count: 1, seed: seed) { try catalog.make(configuration.environment) }
             episode.reset()
             while episode.completedEpisodes.isEmpty {
-                let (actions, _, _) = try choose(episode.observations, count: 1, mode: greedy ? .greedy : .policy)
+                let observation = observe(episode.observations, count: 1, learning: false)
+                let (actions, _, _) = try choose(observation, count: 1, mode: greedy ? .greedy : .policy)
                 _ = try episode.step([episode.actionSpace.clipped(actions[0])])
             }
             records.append(contentsOf: episode.takeCompletedEpisodes())
@@ -151,6 +165,37 @@ public distributed actor EnvRunner {
         guard let weights, weights.version != policyVersion else { return }
         try policy.load(weights.tensors)
         policyVersion = weights.version
+        if let statistics = weights.observationStatistics, filter != nil { filter = statistics }
+    }
+
+    /// Rows of raw observations as the policy sees them: standardised and clipped to ±10 when
+    /// this runner normalises, the statistics updated with them when `learning`.
+    private func observe(_ observations: [Float], count: Int, learning: Bool) -> [Float] {
+        guard var statistics = filter, count > 0 else { return observations }
+        let dimension = observations.count / count
+        if learning {
+            for row in 0..<count {
+                let raw = observations[(row * dimension)..<((row + 1) * dimension)].map { Double($0) }
+                statistics.update(raw)
+                seen?.update(raw)
+            }
+            filter = statistics
+        }
+        var normalized: [Float] = []
+        normalized.reserveCapacity(observations.count)
+        for row in 0..<count {
+            normalized += statistics.normalize(Array(observations[(row * dimension)..<((row + 1) * dimension)])).map {
+                Swift.min(Swift.max($0, -10), 10)
+            }
+        }
+        return normalized
+    }
+
+    /// What this runner saw since the last call, emptying the record.
+    private func takeSeen() -> RunningStatistics? {
+        guard let statistics = seen else { return nil }
+        seen = RunningStatistics.empty(dimension: statistics.mean.count)
+        return statistics
     }
 
     private func choose(_ observations: [Float], count: Int, mode: SamplingMode) throws -> (ActionBatch, [Float], [Float]) {

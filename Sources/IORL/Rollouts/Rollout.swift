@@ -36,6 +36,9 @@ public struct Rollout: Sendable, WireSerializable {
     public var policyVersion: Int
     /// Seconds the runner spent collecting it.
     public var seconds: Double
+    /// The raw observations the runner saw, summarised, when it normalises observations (its
+    /// arrays then hold the standardised ones the policy saw).
+    public var observationStatistics: RunningStatistics?
 
     /// How many transitions it holds.
     public var count: Int { steps * environments }
@@ -44,7 +47,8 @@ public struct Rollout: Sendable, WireSerializable {
         steps: Int, environments: Int, observationDimension: Int, observations: [Float], actions: ActionBatch, rewards: [Float],
         terminated: [Bool], truncated: [Bool], logProbabilities: [Float], values: [Float], truncationValues: [Float],
         truncationObservations: [Float],
-        lastValues: [Float], lastObservations: [Float], episodes: [EpisodeRecord], policyVersion: Int, seconds: Double
+        lastValues: [Float], lastObservations: [Float], episodes: [EpisodeRecord], policyVersion: Int, seconds: Double,
+        observationStatistics: RunningStatistics? = nil
     ) {
         self.steps = steps
         self.environments = environments
@@ -63,6 +67,7 @@ public struct Rollout: Sendable, WireSerializable {
         self.episodes = episodes
         self.policyVersion = policyVersion
         self.seconds = seconds
+        self.observationStatistics = observationStatistics
     }
 
     /// Checks that every array has the length the counts say (a rollout from another process
@@ -95,6 +100,8 @@ public struct Rollout: Sendable, WireSerializable {
         }
         terminated.encode(to: &encoder)
         truncated.encode(to: &encoder)
+        encoder.write(observationStatistics != nil)
+        observationStatistics?.encode(to: &encoder)
         encoder.writeLength(episodes.count)
         for episode in episodes {
             encoder.write(episode.totalReward)
@@ -125,6 +132,7 @@ public struct Rollout: Sendable, WireSerializable {
         lastObservations = try [Float](from: &decoder)
         terminated = try [Bool](from: &decoder)
         truncated = try [Bool](from: &decoder)
+        observationStatistics = try decoder.read(Bool.self) ? try RunningStatistics(from: &decoder) : nil
         let episodeCount = try decoder.readLength()
         guard episodeCount <= steps * environments else {
             throw .invalid(what: "rollout", reason: "\(episodeCount) episodes in \(steps * environments) steps")

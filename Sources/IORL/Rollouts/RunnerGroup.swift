@@ -27,7 +27,8 @@ public final class RunnerGroup: Sendable {
     ///   or a registry without ``IORuntime/Registry/environmentRunners(_:)``).
     public init(
         cluster: Cluster, environment: String, count: Int, environmentsPerRunner: Int, policy: PolicySpec, seed: UInt64,
-        options: ActorOptions = ActorOptions(placement: .spread, maxRestarts: 2), maxReplacementsPerCall: Int = 3
+        normalizesObservations: Bool = false, options: ActorOptions = ActorOptions(placement: .spread, maxRestarts: 2),
+        maxReplacementsPerCall: Int = 3
     ) async throws {
         guard count > 0, environmentsPerRunner > 0 else {
             throw ReinforcementLearningError.invalidConfiguration("a runner group needs at least 1 runner of at least 1 environment")
@@ -37,7 +38,8 @@ public final class RunnerGroup: Sendable {
         self.maxReplacementsPerCall = maxReplacementsPerCall
         configurations = (0..<count).map {
             RunnerConfiguration(
-                environment: environment, environmentsPerRunner: environmentsPerRunner, policy: policy, seed: seed &+ UInt64($0) &* 1000)
+                environment: environment, environmentsPerRunner: environmentsPerRunner, policy: policy, seed: seed &+ UInt64($0) &* 1000,
+                normalizesObservations: normalizesObservations)
         }
         var started: [EnvRunner] = []
         for configuration in configurations {
@@ -45,6 +47,9 @@ public final class RunnerGroup: Sendable {
         }
         runners = Mutex(started)
     }
+
+    /// Whether the runners standardise observations with shared statistics.
+    public var normalizesObservations: Bool { configurations.first?.normalizesObservations ?? false }
 
     /// How many runners there are.
     public var count: Int { configurations.count }

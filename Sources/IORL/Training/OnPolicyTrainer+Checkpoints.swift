@@ -9,11 +9,12 @@ struct TrainerState: Codable {
     var episodes: Int
     var recentReturns: [Double]
     var history: LearningHistory
+    var observationStatistics: RunningStatistics?
 }
 
 extension OnPolicyTrainer {
     /// Saves the policy (`policy.safetensors`), the optimiser's state (`optimizer.safetensors`)
-    /// and the training state and history (`trainer.json`) to `folder`, written beside it and
+    /// and the training state, observation-normalisation statistics and history (`trainer.json`) to `folder`, written beside it and
     /// renamed into place so that a crash never leaves half a checkpoint.
     public func saveCheckpoint(to folder: String) throws {
         let manager = FileManager.default
@@ -25,7 +26,8 @@ extension OnPolicyTrainer {
         try learner.optimizer.save(to: staging + "/optimizer.safetensors")
         let state = TrainerState(
             version: learner.version, environmentSteps: progressState.environmentSteps, episodes: progressState.episodes,
-            recentReturns: progressState.recentReturns, history: history)
+            recentReturns: progressState.recentReturns, history: history,
+            observationStatistics: observationStatistics)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(state).write(to: URL(fileURLWithPath: staging + "/trainer.json"))
@@ -43,10 +45,14 @@ extension OnPolicyTrainer {
         var weights: [String: Tensor<Float>] = [:]
         for (name, tensor) in archive.tensors { weights[name] = try tensor.tensor(as: Float.self) }
         let state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/trainer.json")))
+        if runners.normalizesObservations != (state.observationStatistics != nil) {
+            throw ReinforcementLearningError.invalidConfiguration("the checkpoint and this trainer disagree on observation normalisation")
+        }
         try learner.network.load(weights)
         try learner.optimizer.load(from: folder + "/optimizer.safetensors")
         learner.restore(version: state.version)
         progressState = (state.environmentSteps, state.episodes, state.recentReturns)
         history = state.history
+        observationStatistics = state.observationStatistics
     }
 }

@@ -41,6 +41,8 @@ public final class OnPolicyTrainer<Learner: OnPolicyLearner> {
     private var recentReturns: [Double] = []
     private var environmentSteps = 0
     private var episodes = 0
+    /// The observation statistics all runners share, when they normalise observations.
+    public internal(set) var observationStatistics: RunningStatistics?
 
     /// Steps, episodes and recent returns so far (saved with checkpoints).
     var progressState: (environmentSteps: Int, episodes: Int, recentReturns: [Double]) {
@@ -54,6 +56,16 @@ public final class OnPolicyTrainer<Learner: OnPolicyLearner> {
         self.learner = learner
         self.runners = runners
         self.stepsPerIteration = stepsPerIteration
+        if runners.normalizesObservations {
+            observationStatistics = RunningStatistics(dimension: learner.network.spec.observationDimension)
+        }
+    }
+
+    /// The weights runners get: the learner's, with the shared observation statistics.
+    var runnerWeights: PolicyWeights {
+        var weights = learner.weights
+        weights.observationStatistics = observationStatistics
+        return weights
     }
 
     /// Environment steps per iteration, all runners together.
@@ -75,7 +87,8 @@ public final class OnPolicyTrainer<Learner: OnPolicyLearner> {
             if let maxEnvironmentSteps, environmentSteps >= maxEnvironmentSteps { break }
             if let stopAtMeanReturn, let mean = history.finalMeanReturn, mean >= stopAtMeanReturn { break }
             let sampleStart = ContinuousClock.now
-            let rollouts = try await runners.sampleAll(weights: learner.weights, steps: stepsPerIteration, mode: .policy)
+            let rollouts = try await runners.sampleAll(weights: runnerWeights, steps: stepsPerIteration, mode: .policy)
+            for case let seen? in rollouts.map(\.observationStatistics) { observationStatistics?.merge(seen) }
             let samplingSeconds = (ContinuousClock.now - sampleStart).seconds
             let update = try learner.update(rollouts)
             let steps = rollouts.reduce(0) { $0 + $1.count }
@@ -99,7 +112,7 @@ public final class OnPolicyTrainer<Learner: OnPolicyLearner> {
     /// Plays `episodes` evaluation episodes with the current policy, seeded `seed`, `seed + 1`,
     /// …, so that two evaluations of the same policy see the same starts.
     public func evaluate(episodes: Int = 20, seed: UInt64 = 1_000_000, greedy: Bool = true) async throws -> [EpisodeRecord] {
-        try await runners.evaluate(weights: learner.weights, seeds: (0..<UInt64(episodes)).map { seed + $0 }, greedy: greedy)
+        try await runners.evaluate(weights: runnerWeights, seeds: (0..<UInt64(episodes)).map { seed + $0 }, greedy: greedy)
     }
 
     /// Stops the env runners.
@@ -112,13 +125,14 @@ extension OnPolicyTrainer where Learner == PPOLearner {
     /// `stepsPerIteration` times per iteration.
     public static func ppo(
         cluster: Cluster, environment: String, catalog: EnvironmentCatalog = .standard, runners: Int = 2, environmentsPerRunner: Int = 8,
-        stepsPerIteration: Int = 128, hiddenSizes: [Int] = [64, 64], configuration: PPOConfiguration = PPOConfiguration(), seed: UInt64 = 0
+        stepsPerIteration: Int = 128, hiddenSizes: [Int] = [64, 64], configuration: PPOConfiguration = PPOConfiguration(), seed: UInt64 = 0,
+        normalizesObservations: Bool = false
     ) async throws -> OnPolicyTrainer<PPOLearner> {
         let spec = PolicySpec(for: try catalog.make(environment), hiddenSizes: hiddenSizes)
         let learner = try PPOLearner(spec: spec, configuration: configuration, seed: seed)
         let group = try await RunnerGroup(
             cluster: cluster, environment: environment, count: runners, environmentsPerRunner: environmentsPerRunner, policy: spec,
-            seed: seed)
+            seed: seed, normalizesObservations: normalizesObservations)
         return try OnPolicyTrainer(learner: learner, runners: group, stepsPerIteration: stepsPerIteration)
     }
 }
