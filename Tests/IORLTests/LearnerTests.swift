@@ -130,7 +130,7 @@ struct LearnerTests {
             }
         }
         let before = try preference()
-        for _ in 0..<5 { try learner.update([rollout]) }
+        for _ in 0..<5 { _ = try learner.update([rollout]) }
         #expect(try preference() > before)
     }
 

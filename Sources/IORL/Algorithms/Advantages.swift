@@ -15,14 +15,9 @@ public enum Advantages {
             for step in stride(from: steps - 1, through: 0, by: -1) {
                 let row = step * environments + environment
                 let done = terminated[row] || truncated[row]
-                let nextValue: Double
-                if terminated[row] {
-                    nextValue = 0
-                } else if truncated[row] {
-                    nextValue = Double(truncationValues[row])
-                } else {
-                    nextValue = Double(step == steps - 1 ? lastValues[environment] : values[row + environments])
-                }
+                let nextValue = Self.nextValue(
+                    row: row, step: step, steps: steps, environment: environment, environments: environments, values: values,
+                    terminated: terminated, truncated: truncated, truncationValues: truncationValues, lastValues: lastValues)
                 let delta = Double(rewards[row]) + discount * nextValue - Double(values[row])
                 running = delta + discount * lambda * (done ? 0 : running)
                 advantages[row] = Float(running)
@@ -66,14 +61,9 @@ public enum Advantages {
                 let rho = Swift.min(clipRho, ratio)
                 let c = lambda * Swift.min(clipC, ratio)
                 let done = terminated[row] || truncated[row]
-                let nextValue: Double
-                if terminated[row] {
-                    nextValue = 0
-                } else if truncated[row] {
-                    nextValue = Double(truncationValues[row])
-                } else {
-                    nextValue = Double(step == steps - 1 ? lastValues[environment] : values[row + environments])
-                }
+                let nextValue = Self.nextValue(
+                    row: row, step: step, steps: steps, environment: environment, environments: environments, values: values,
+                    terminated: terminated, truncated: truncated, truncationValues: truncationValues, lastValues: lastValues)
                 let nextTarget = done || step == steps - 1 ? nextValue : nextValue + correction
                 let delta = rho * (Double(rewards[row]) + discount * nextValue - Double(values[row]))
                 correction = delta + discount * c * (done ? 0 : correction)
@@ -82,6 +72,21 @@ public enum Advantages {
             }
         }
         return (targets, advantages)
+    }
+}
+
+extension Advantages {
+    /// V(s_{t+1}) for the step at `row`: 0 after a termination, the episode's last observation's
+    /// value after a truncation, the next step's value otherwise (or the bootstrap value after
+    /// the rollout's last step).
+    @inline(__always)
+    static func nextValue(
+        row: Int, step: Int, steps: Int, environment: Int, environments: Int, values: [Float], terminated: [Bool], truncated: [Bool],
+        truncationValues: [Float], lastValues: [Float]
+    ) -> Double {
+        if terminated[row] { return 0 }
+        if truncated[row] { return Double(truncationValues[row]) }
+        return Double(step == steps - 1 ? lastValues[environment] : values[row + environments])
     }
 }
 

@@ -116,11 +116,10 @@ public final class DQNTrainer {
     public let runners: RunnerGroup
     public let stepsPerIteration: Int
     public private(set) var replay: ReplayBuffer
-    public private(set) var history = LearningHistory()
+    /// Every iteration so far.
+    public var history: LearningHistory { tally.history }
     private var random: SplitMix64
-    private var environmentSteps = 0
-    private var episodes = 0
-    private var recentReturns: [Double] = []
+    private var tally = TrainingTally()
 
     /// A DQN trainer for `environment` (a discrete-action environment of `catalog`).
     public init(
@@ -146,25 +145,18 @@ public final class DQNTrainer {
     {
         let start = ContinuousClock.now
         let configuration = learner.configuration
-        while environmentSteps < maxEnvironmentSteps {
+        while tally.environmentSteps < maxEnvironmentSteps {
             if let stopAtMeanReturn, let mean = history.finalMeanReturn, mean >= stopAtMeanReturn { break }
             let mode: SamplingMode =
-                environmentSteps < configuration.learningStarts
-                ? .uniform : .epsilonGreedy(configuration.epsilon(atStep: environmentSteps, of: maxEnvironmentSteps))
+                tally.environmentSteps < configuration.learningStarts
+                ? .uniform : .epsilonGreedy(configuration.epsilon(atStep: tally.environmentSteps, of: maxEnvironmentSteps))
             let sampleStart = ContinuousClock.now
             let rollouts = try await runners.sampleAll(weights: learner.weights, steps: stepsPerIteration, mode: mode)
             let samplingSeconds = (ContinuousClock.now - sampleStart).seconds
-            var steps = 0
-            for rollout in rollouts {
-                try replay.append(rollout)
-                steps += rollout.count
-                episodes += rollout.episodes.count
-                recentReturns += rollout.episodes.map(\.totalReward)
-            }
-            environmentSteps += steps
-            recentReturns = Array(recentReturns.suffix(100))
+            for rollout in rollouts { try replay.append(rollout) }
+            let steps = tally.add(rollouts)
             var update = UpdateStatistics()
-            if environmentSteps >= configuration.learningStarts {
+            if tally.environmentSteps >= configuration.learningStarts {
                 for _ in 0..<configuration.gradientSteps {
                     update.valueLoss += try learner.update(replay.sample(configuration.batchSize, using: &random))
                 }
@@ -172,13 +164,7 @@ public final class DQNTrainer {
                 update.valueLoss /= Double(max(configuration.gradientSteps, 1))
                 learner.finishIteration()
             }
-            let record = IterationRecord(
-                iteration: history.iterations.count + 1, environmentSteps: environmentSteps, episodes: episodes,
-                meanReturn: recentReturns.isEmpty ? nil : recentReturns.reduce(0, +) / Double(recentReturns.count),
-                samplingStepsPerSecond: Double(steps) / max(samplingSeconds, 1e-9), seconds: (ContinuousClock.now - start).seconds,
-                update: update)
-            history.iterations.append(record)
-            progress?.report(record)
+            tally.record(steps: steps, samplingSeconds: samplingSeconds, since: start, update: update, progress: progress)
         }
         return history
     }

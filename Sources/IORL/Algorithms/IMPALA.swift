@@ -94,10 +94,9 @@ public final class IMPALATrainer {
     public let learner: IMPALALearner
     public let runners: RunnerGroup
     public let stepsPerRollout: Int
-    public private(set) var history = LearningHistory()
-    private var environmentSteps = 0
-    private var episodes = 0
-    private var recentReturns: [Double] = []
+    /// Every update so far.
+    public var history: LearningHistory { tally.history }
+    private var tally = TrainingTally()
 
     public init(
         cluster: Cluster, environment: String, catalog: EnvironmentCatalog = .standard, runners: Int = 2, environmentsPerRunner: Int = 8,
@@ -129,24 +128,15 @@ public final class IMPALATrainer {
                     (index, try await runners.withRunner(index) { try await $0.sample(weights: weights, steps: steps, mode: .policy) })
                 }
             }
-            var requested = environmentSteps
+            var requested = tally.environmentSteps
             for index in 0..<runners.count {
                 launch(index, learner.weights)
                 requested += steps * runners.configurations[index].environmentsPerRunner
             }
             while let (index, rollout) = try await group.next() {
                 let update = try learner.update(rollout)
-                environmentSteps += rollout.count
-                episodes += rollout.episodes.count
-                recentReturns = Array((recentReturns + rollout.episodes.map(\.totalReward)).suffix(100))
-                let record = IterationRecord(
-                    iteration: history.iterations.count + 1, environmentSteps: environmentSteps, episodes: episodes,
-                    meanReturn: recentReturns.isEmpty ? nil : recentReturns.reduce(0, +) / Double(recentReturns.count),
-                    samplingStepsPerSecond: Double(rollout.count) / max(rollout.seconds, 1e-9),
-                    seconds: (ContinuousClock.now - start).seconds,
-                    update: update)
-                history.iterations.append(record)
-                progress?.report(record)
+                let steps = tally.add([rollout])
+                let record = tally.record(steps: steps, samplingSeconds: rollout.seconds, since: start, update: update, progress: progress)
                 let solved = stopAtMeanReturn.map { target in record.meanReturn.map { $0 >= target } ?? false } ?? false
                 if requested < maxEnvironmentSteps && !solved {
                     launch(index, learner.weights)

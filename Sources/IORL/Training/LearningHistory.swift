@@ -86,3 +86,41 @@ public struct LearningProgress: Sendable {
         FileHandle.standardError.write(Data((line(record) + "\n").utf8))
     }
 }
+
+/// What every trainer counts as it goes: steps, finished episodes, the last 100 returns, and the
+/// history of iterations.
+struct TrainingTally {
+    var environmentSteps = 0
+    var episodes = 0
+    var recentReturns: [Double] = []
+    var history = LearningHistory()
+
+    /// Counts the steps and finished episodes of `rollouts` and returns how many steps they held.
+    mutating func add(_ rollouts: [Rollout]) -> Int {
+        var steps = 0
+        for rollout in rollouts {
+            steps += rollout.count
+            episodes += rollout.episodes.count
+            recentReturns += rollout.episodes.map(\.totalReward)
+        }
+        environmentSteps += steps
+        recentReturns = Array(recentReturns.suffix(100))
+        return steps
+    }
+
+    /// Records an iteration that sampled `steps` steps in `samplingSeconds` and applied `update`,
+    /// reports it to `progress`, and returns it.
+    @discardableResult
+    mutating func record(
+        steps: Int, samplingSeconds: Double, since start: ContinuousClock.Instant, update: UpdateStatistics, progress: LearningProgress?
+    ) -> IterationRecord {
+        let record = IterationRecord(
+            iteration: history.iterations.count + 1, environmentSteps: environmentSteps, episodes: episodes,
+            meanReturn: recentReturns.isEmpty ? nil : recentReturns.reduce(0, +) / Double(recentReturns.count),
+            samplingStepsPerSecond: Double(steps) / max(samplingSeconds, 1e-9), seconds: (ContinuousClock.now - start).seconds,
+            update: update)
+        history.iterations.append(record)
+        progress?.report(record)
+        return record
+    }
+}

@@ -25,8 +25,8 @@ extension OnPolicyTrainer {
             learner.network.stateDictionary(), metadata: ["format": "IORL actor-critic"], to: staging + "/policy.safetensors")
         try learner.optimizer.save(to: staging + "/optimizer.safetensors")
         let state = TrainerState(
-            version: learner.version, environmentSteps: progressState.environmentSteps, episodes: progressState.episodes,
-            recentReturns: progressState.recentReturns, history: history,
+            version: learner.version, environmentSteps: tally.environmentSteps, episodes: tally.episodes,
+            recentReturns: tally.recentReturns, history: tally.history,
             observationStatistics: observationStatistics)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -51,8 +51,8 @@ extension OnPolicyTrainer {
         try learner.network.load(weights)
         try learner.optimizer.load(from: folder + "/optimizer.safetensors")
         learner.restore(version: state.version)
-        progressState = (state.environmentSteps, state.episodes, state.recentReturns)
-        history = state.history
+        tally = TrainingTally(
+            environmentSteps: state.environmentSteps, episodes: state.episodes, recentReturns: state.recentReturns, history: state.history)
         observationStatistics = state.observationStatistics
     }
 }

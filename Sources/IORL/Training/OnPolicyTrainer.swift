@@ -37,18 +37,12 @@ public final class OnPolicyTrainer<Learner: OnPolicyLearner> {
     public let runners: RunnerGroup
     /// Steps each environment takes per iteration.
     public let stepsPerIteration: Int
-    public internal(set) var history = LearningHistory()
-    private var recentReturns: [Double] = []
-    private var environmentSteps = 0
-    private var episodes = 0
+    /// Every iteration so far.
+    public var history: LearningHistory { tally.history }
+    /// Steps, episodes, recent returns and history (saved with checkpoints).
+    var tally = TrainingTally()
     /// The observation statistics all runners share, when they normalise observations.
     public internal(set) var observationStatistics: RunningStatistics?
-
-    /// Steps, episodes and recent returns so far (saved with checkpoints).
-    var progressState: (environmentSteps: Int, episodes: Int, recentReturns: [Double]) {
-        get { (environmentSteps, episodes, recentReturns) }
-        set { (environmentSteps, episodes, recentReturns) = newValue }
-    }
 
     /// A trainer for `learner` with `runners` already started.
     public init(learner: Learner, runners: RunnerGroup, stepsPerIteration: Int) throws {
@@ -84,27 +78,15 @@ public final class OnPolicyTrainer<Learner: OnPolicyLearner> {
         let firstIteration = history.iterations.count
         while true {
             if let iterations, history.iterations.count - firstIteration >= iterations { break }
-            if let maxEnvironmentSteps, environmentSteps >= maxEnvironmentSteps { break }
+            if let maxEnvironmentSteps, tally.environmentSteps >= maxEnvironmentSteps { break }
             if let stopAtMeanReturn, let mean = history.finalMeanReturn, mean >= stopAtMeanReturn { break }
             let sampleStart = ContinuousClock.now
             let rollouts = try await runners.sampleAll(weights: runnerWeights, steps: stepsPerIteration, mode: .policy)
             for case let seen? in rollouts.map(\.observationStatistics) { observationStatistics?.merge(seen) }
             let samplingSeconds = (ContinuousClock.now - sampleStart).seconds
             let update = try learner.update(rollouts)
-            let steps = rollouts.reduce(0) { $0 + $1.count }
-            environmentSteps += steps
-            for rollout in rollouts {
-                episodes += rollout.episodes.count
-                recentReturns += rollout.episodes.map(\.totalReward)
-            }
-            recentReturns = Array(recentReturns.suffix(100))
-            let record = IterationRecord(
-                iteration: history.iterations.count + 1, environmentSteps: environmentSteps, episodes: episodes,
-                meanReturn: recentReturns.isEmpty ? nil : recentReturns.reduce(0, +) / Double(recentReturns.count),
-                samplingStepsPerSecond: Double(steps) / max(samplingSeconds, 1e-9), seconds: (ContinuousClock.now - start).seconds,
-                update: update)
-            history.iterations.append(record)
-            progress?.report(record)
+            let steps = tally.add(rollouts)
+            tally.record(steps: steps, samplingSeconds: samplingSeconds, since: start, update: update, progress: progress)
         }
         return history
     }
