@@ -131,6 +131,23 @@ public distributed actor TallyActor {
 
     public distributed func processID() -> Int { Int(getpid()) }
 
+    /// A borrowed ref this actor keeps past the call that brought it.
+    var kept: BorrowedRef<Tensor<Float>>?
+
+    /// Reads a tensor from the object store and sums it.
+    public distributed func sum(_ tensor: BorrowedRef<Tensor<Float>>) async throws -> Double {
+        try await tensor.get().scalars.reduce(0.0) { $0 + Double($1) }
+    }
+
+    /// Keeps `tensor`'s ref without reading it.
+    public distributed func keep(_ tensor: BorrowedRef<Tensor<Float>>) { kept = tensor }
+
+    /// Sums the kept ref's tensor, read now.
+    public distributed func sumKept() async throws -> Double {
+        guard let kept else { throw TestFailure(message: "nothing kept") }
+        return try await sum(kept)
+    }
+
     /// Holds its thread for `milliseconds` (as a blocking method does), then names that thread.
     public distributed func nap(milliseconds: Int) -> String {
         if milliseconds > 0 { usleep(UInt32(milliseconds * 1000)) }

@@ -185,3 +185,61 @@ struct DriverAttackTests {
         await cluster.shutdown()
     }
 }
+
+@Suite("borrowed refs in calls to actors in worker processes", .serialized, .timeLimit(.minutes(3)))
+struct BorrowedRefProcessTests {
+    typealias F = ClusterTestFunctions
+
+    @Test("an actor in a worker process reads a put object, a task's result and a pending one through borrowed refs")
+    func actorReadsBorrowedRefs() async throws {
+        let cluster = try await ClusterProcess.start(workers: 2)
+        let tallies = [
+            try await cluster.spawn(TallyActor.self, options: ActorOptions(placement: .spread)),
+            try await cluster.spawn(TallyActor.self, options: ActorOptions(placement: .spread)),
+        ]
+        // 4 MiB: past the inline limit, so it is read from the store (in shared memory here).
+        let count = 1 << 20
+        let put = try await cluster.put(try Tensor<Float>(shape: [count], scalars: (0..<count).map { Float($0 % 1000) }))
+        let expected = (0..<count).reduce(0.0) { $0 + Double($1 % 1000) }
+        for tally in tallies {
+            #expect(try await tally.processID() != Int(getpid()))
+            #expect(try await tally.sum(put.borrowed) == expected)
+            #expect(try await tally.sum(put.borrowed) == expected)
+        }
+        // A result kept by the worker that made it, and one not waited for (its task may still run).
+        let made = try await cluster.submit(F.iota, 1000)
+        _ = try await made.get()
+        #expect(try await tallies[0].sum(made.borrowed) == 499_500)
+        let slow = try await cluster.submit(F.iota, 2000)
+        #expect(try await tallies[1].sum(slow.borrowed) == 1_999_000)
+        await cluster.shutdown()
+    }
+
+    @Test("a borrowed ref kept past its call: once the caller drops the object, reading it is a typed error")
+    func keptRefOutlivesItsObject() async throws {
+        let cluster = try await ClusterProcess.start(workers: 1)
+        let tally = try await cluster.spawn(TallyActor.self)
+        let before = await cluster.status().objectStore.objects
+        do {
+            let put = try await cluster.put(try Tensor<Float>(shape: [3], scalars: [1, 2, 3]))
+            try await tally.keep(put.borrowed)
+            #expect(try await tally.sumKept() == 6)
+        }
+        // The status drains released handles: the object is gone once the ref above is.
+        var polls = 0
+        while await cluster.status().objectStore.objects > before {
+            polls += 1
+            try #require(polls < 10_000, "the dropped object was never freed")
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        do {
+            _ = try await tally.sumKept()
+            Issue.record("a freed object was read")
+        } catch {
+            #expect("\(error)".contains("no longer exists"), "\(error)")
+        }
+        // The actor is still fine.
+        #expect(try await tally.add(1) == 1)
+        await cluster.shutdown()
+    }
+}

@@ -19,8 +19,9 @@ struct RunnerProcessTests {
         let victim = pids[0]
 
         // The victim's worker is killed as the sampling call to it is made; the call is made
-        // again on the restarted runner and brings back a whole rollout.
-        let weights = trainer.learner.weights
+        // again on the restarted runner, which reads the published weights from the store, and
+        // brings back a whole rollout.
+        let policy = try await trainer.runners.publish(trainer.learner.weights)
         let killed = Mutex(false)
         let rollout = try await trainer.runners.withRunner(0) { runner in
             if !killed.withLock({ was in
@@ -28,7 +29,7 @@ struct RunnerProcessTests {
             }) {
                 kill(pid_t(victim), SIGKILL)
             }
-            return try await runner.sample(weights: weights, steps: 64, mode: .policy)
+            return try await runner.sample(policy: policy, steps: 64, mode: .policy)
         }
         try rollout.validate()
         #expect(rollout.count == 256 && rollout.policyVersion == 1)

@@ -38,6 +38,20 @@ distributed actor Counter {
         return value
     }
 
+    /// Reads an object from the store through a borrowed ref and adds its sum.
+    distributed func addAll(_ values: BorrowedRef<[Int]>) async throws -> Int {
+        value += try await values.get().reduce(0, +)
+        return value
+    }
+
+    distributed func addOne(_ amount: BorrowedRef<Int>) async throws -> Int {
+        value += try await amount.get()
+        return value
+    }
+
+    /// Hands a borrowed ref back to the caller.
+    distributed func passBack(_ values: BorrowedRef<[Int]>) -> BorrowedRef<[Int]> { values }
+
     distributed func whereAmI() -> Int { TaskContext.worker ?? ClusterActorSystem.current.map { _ in -2 } ?? -1 }
 }
 
@@ -158,5 +172,52 @@ struct ActorTests {
         let bare = try await Cluster.start(.inProcess(workers: 1), registry: Registry())
         await #expect(throws: ClusterError.self) { try await bare.spawn(Counter.self) }
         await bare.shutdown()
+    }
+}
+
+@Suite("Borrowed refs in actor calls", .timeLimit(.minutes(2)))
+struct BorrowedRefTests {
+    @Test("an actor reads an object through a borrowed ref, and hands the ref back", arguments: [false, true])
+    func actorReadsBorrowedRef(codec: Bool) async throws {
+        try await withActorCluster(codec: codec) { cluster in
+            let counter = try await cluster.spawn(Counter.self)
+            let values = try await cluster.put(Array(1...100))
+            #expect(try await counter.addAll(values.borrowed) == 5050)
+            // A task's result, borrowed before the task has finished: the actor waits for it.
+            let pending = try await cluster.submit(Functions.sleep, 50)
+            #expect(try await counter.addOne(pending.borrowed) == 5050 + 50)
+            // A ref that comes back is a ref of this cluster: it reads, and it keeps the object.
+            let back = try await counter.passBack(values.borrowed)
+            #expect(back.id == values.id)
+            #expect(try await back.get().count == 100)
+        }
+    }
+
+    @Test("a ref decoded with the codec counts like any other: the object lives while it does")
+    func decodedRefKeepsObject() async throws {
+        try await withActorCluster(codec: true) { cluster in
+            let counter = try await cluster.spawn(Counter.self)
+            let before = await cluster.status().objectStore.objects
+            var back: BorrowedRef<[Int]>?
+            do {
+                let values = try await cluster.put([1, 2, 3])
+                back = try await counter.passBack(values.borrowed)
+            }
+            #expect(await cluster.status().objectStore.objects == before + 1)
+            #expect(try await back?.get() == [1, 2, 3])
+            back = nil
+            #expect(await cluster.status().objectStore.objects == before)
+        }
+    }
+
+    @Test("a borrowed ref decoded outside an actor call or task is a wire error")
+    func decodingOutsideACall() async throws {
+        try await withActorCluster(codec: false) { cluster in
+            let values = try await cluster.put([1])
+            var encoder = WireEncoder()
+            values.borrowed.encode(to: &encoder)
+            var decoder = WireDecoder(encoder.bytes)
+            #expect(throws: WireError.self) { _ = try BorrowedRef<[Int]>(from: &decoder) }
+        }
     }
 }

@@ -123,14 +123,14 @@ public final class IMPALATrainer {
         let steps = stepsPerRollout
         let runners = self.runners
         try await withThrowingTaskGroup(of: (Int, Rollout).self) { group in
-            func launch(_ index: Int, _ weights: PolicyWeights) {
+            func launch(_ index: Int, _ policy: PublishedPolicy) {
                 group.addTask {
-                    (index, try await runners.withRunner(index) { try await $0.sample(weights: weights, steps: steps, mode: .policy) })
+                    (index, try await runners.withRunner(index) { try await $0.sample(policy: policy, steps: steps, mode: .policy) })
                 }
             }
             var requested = tally.environmentSteps
             for index in 0..<runners.count {
-                launch(index, learner.weights)
+                launch(index, try await runners.publish(learner.weights))
                 requested += steps * runners.configurations[index].environmentsPerRunner
             }
             while let (index, rollout) = try await group.next() {
@@ -139,7 +139,7 @@ public final class IMPALATrainer {
                 let record = tally.record(steps: steps, samplingSeconds: rollout.seconds, since: start, update: update, progress: progress)
                 let solved = stopAtMeanReturn.map { target in record.meanReturn.map { $0 >= target } ?? false } ?? false
                 if requested < maxEnvironmentSteps && !solved {
-                    launch(index, learner.weights)
+                    launch(index, try await runners.publish(learner.weights))
                     requested += rollout.count
                 }
             }

@@ -89,8 +89,23 @@ public distributed actor EnvRunner {
     /// - Throws: ``ReinforcementLearningError`` for weights of another shape or no steps;
     ///   ``EnvironmentError`` when an environment refuses an action.
     public distributed func sample(weights: PolicyWeights?, steps: Int, mode: SamplingMode) throws -> Rollout {
-        guard steps > 0 else { throw ReinforcementLearningError.invalidConfiguration("a rollout needs at least 1 step") }
         try load(weights)
+        return try collect(steps: steps, mode: mode)
+    }
+
+    /// Steps every environment `steps` times with the published `policy`, reading its weights
+    /// from the object store only when this runner does not hold that version yet (kept from the
+    /// last call when `nil`).
+    ///
+    /// - Throws: as ``sample(weights:steps:mode:)``, and the cluster's error when the weights
+    ///   cannot be read.
+    public distributed func sample(policy: PublishedPolicy?, steps: Int, mode: SamplingMode) async throws -> Rollout {
+        try await load(policy)
+        return try collect(steps: steps, mode: mode)
+    }
+
+    private func collect(steps: Int, mode: SamplingMode) throws -> Rollout {
+        guard steps > 0 else { throw ReinforcementLearningError.invalidConfiguration("a rollout needs at least 1 step") }
         let start = ContinuousClock.now
         let count = environments.count
         let dimension = environments.observationDimension
@@ -144,6 +159,16 @@ public distributed actor EnvRunner {
     /// length: evaluation on a fixed seed set, greedy or sampled.
     public distributed func evaluate(weights: PolicyWeights, seeds: [UInt64], greedy: Bool) throws -> [EpisodeRecord] {
         try load(weights)
+        return try play(seeds: seeds, greedy: greedy)
+    }
+
+    /// ``evaluate(weights:seeds:greedy:)`` with a published policy.
+    public distributed func evaluate(policy: PublishedPolicy, seeds: [UInt64], greedy: Bool) async throws -> [EpisodeRecord] {
+        try await load(policy)
+        return try play(seeds: seeds, greedy: greedy)
+    }
+
+    private func play(seeds: [UInt64], greedy: Bool) throws -> [EpisodeRecord] {
         var records: [EpisodeRecord] = []
         for seed in seeds {
             var episode = try VectorEnvironment(count: 1, seed: seed) { try catalog.make(configuration.environment) }
@@ -160,6 +185,16 @@ public distributed actor EnvRunner {
 
     /// The process this runner lives in (its worker's, or the driver's in process).
     public distributed func processID() -> Int { Int(ProcessInfo.processInfo.processIdentifier) }
+
+    private func load(_ published: PublishedPolicy?) async throws {
+        guard let published, published.version != policyVersion else { return }
+        let weights = try await published.weights.get()
+        guard weights.version == published.version else {
+            throw ReinforcementLearningError.shapeMismatch(
+                "published version \(published.version) holds weights of version \(weights.version)")
+        }
+        try load(weights)
+    }
 
     private func load(_ weights: PolicyWeights?) throws {
         guard let weights, weights.version != policyVersion else { return }

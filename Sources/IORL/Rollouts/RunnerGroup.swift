@@ -5,6 +5,10 @@ import Synchronization
 /// A trainer's env runners: one actor per configuration, spread over the cluster's workers, each
 /// rebuilt with the same configuration when it is lost.
 ///
+/// Weights reach the runners through the object store: each version is put there once
+/// (``publish(_:)``) and every call carries only its ``PublishedPolicy``; a runner reads the
+/// weights when their version is new to it.
+///
 /// A runner whose worker dies is restarted by the runtime (``ActorOptions/maxRestarts``) and the
 /// interrupted call is made again; a runner that is gone for good (out of restarts, or killed)
 /// is replaced by a new one from the same configuration. Either way the iteration gets its
@@ -18,6 +22,8 @@ public final class RunnerGroup: Sendable {
     private let replaced = Atomic<Int>(0)
     private let maxReplacementsPerCall: Int
     private let logger = Logger(label: "iocompute.rl.runners")
+    /// The latest version put in the object store; the one before it is freed once no call holds it.
+    private let latest = Mutex<PublishedPolicy?>(nil)
 
     /// Starts `count` runners of `environment`, each with `environmentsPerRunner` copies; runner
     /// i is seeded `seed + 1000·i`.
@@ -84,12 +90,23 @@ public final class RunnerGroup: Sendable {
         }
     }
 
-    /// One rollout of `steps` steps from every runner, gathered concurrently, in runner order.
+    /// Puts `weights` in the object store, once per version: the same version published again
+    /// gives the same ``PublishedPolicy``.
+    public func publish(_ weights: PolicyWeights) async throws -> PublishedPolicy {
+        if let latest = latest.withLock({ $0 }), latest.version == weights.version { return latest }
+        let published = PublishedPolicy(version: weights.version, weights: try await cluster.put(weights).borrowed)
+        latest.withLock { $0 = published }
+        return published
+    }
+
+    /// One rollout of `steps` steps from every runner, gathered concurrently, in runner order;
+    /// `weights` (when not `nil`) are published first and read by the runners from the store.
     public func sampleAll(weights: PolicyWeights?, steps: Int, mode: SamplingMode) async throws -> [Rollout] {
-        try await withThrowingTaskGroup(of: (Int, Rollout).self) { group in
+        let policy: PublishedPolicy? = if let weights { try await publish(weights) } else { nil }
+        return try await withThrowingTaskGroup(of: (Int, Rollout).self) { group in
             for index in 0..<count {
                 group.addTask {
-                    (index, try await self.withRunner(index) { try await $0.sample(weights: weights, steps: steps, mode: mode) })
+                    (index, try await self.withRunner(index) { try await $0.sample(policy: policy, steps: steps, mode: mode) })
                 }
             }
             var rollouts = [Rollout?](repeating: nil, count: count)
@@ -101,12 +118,13 @@ public final class RunnerGroup: Sendable {
     /// One episode per seed, the seeds dealt round-robin over the runners: evaluation returns in
     /// seed order.
     public func evaluate(weights: PolicyWeights, seeds: [UInt64], greedy: Bool) async throws -> [EpisodeRecord] {
-        try await withThrowingTaskGroup(of: (Int, [EpisodeRecord]).self) { group in
+        let policy = try await publish(weights)
+        return try await withThrowingTaskGroup(of: (Int, [EpisodeRecord]).self) { group in
             for index in 0..<count {
                 let share = stride(from: index, to: seeds.count, by: count).map { seeds[$0] }
                 guard !share.isEmpty else { continue }
                 group.addTask {
-                    (index, try await self.withRunner(index) { try await $0.evaluate(weights: weights, seeds: share, greedy: greedy) })
+                    (index, try await self.withRunner(index) { try await $0.evaluate(policy: policy, seeds: share, greedy: greedy) })
                 }
             }
             var byRunner: [Int: [EpisodeRecord]] = [:]

@@ -45,6 +45,8 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     /// that short calls (``InlineCallPolicy``) run and answer there. `nil`: the shared pool.
     private let deliveryExecutor = Mutex<(@Sendable () -> (any TaskExecutor)?)?>(nil)
     private let inlinePolicy = InlineCallPolicy()
+    /// Where refs decoded by this system borrow their objects from (see ``BorrowedRef``).
+    let lenderBox = Mutex(WeakLender())
 
     init(hub: ActorHub, worker: Int?) {
         self.hub = hub
@@ -96,7 +98,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         returning: Res.Type
     ) async throws -> Res where Act: DistributedActor, Act.ID == ActorIdentity, Err: Error, Res: WireSerializable {
         switch try await call(actor.id, target, invocation).outcome {
-        case .value(let payload): return try payload.value(as: Res.self)
+        case .value(let payload): return try Self.$current.withValue(self) { try payload.value(as: Res.self) }
         case .void: throw ActorError.invocationFailed("\(target.identifier) returned nothing where \(Res.self) was expected")
         case .thrown(let error): throw error.underlying as? ActorError ?? error
         }
@@ -129,6 +131,8 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
             // call interrupted) once the call is sent.
             try? await router.waitUntilWritable(to: next)
         }
+        // The arguments stay alive until the reply: a borrowed ref among them keeps its object.
+        defer { withExtendedLifetime(call) {} }
         return try await hub.awaitReply(call.callID) {
             guard let router = hub.router.withLock({ $0 }) else { throw ClusterError.shutDown }
             router.send(.actorCall(call), from: peer, to: destination)

@@ -67,6 +67,7 @@ final class ClusterCore: Sendable {
         // Worker processes have their own actor systems; only an in-process cluster keeps them here.
         workerActorSystems =
             link != nil ? [] : (0..<configuration.workers).map { [actorHub] in ClusterActorSystem(hub: actorHub, worker: $0) }
+        for system in [driverActorSystem] + workerActorSystems { system.lendObjects(from: self) }
     }
 
     /// Connects the router to the workers, the actor systems and this core.

@@ -62,6 +62,7 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
         let node = WorkerNode(
             peer: peer, transport: transport, registry: registry, sharedMemory: sharedMemory, driverProcess: driverProcess)
         node.hub.router.withLock { $0 = node }
+        node.system.lendObjects(from: node)
         node.executor.configure(registry: registry, actorSystem: node.system) { [weak node] message in node?.report(message) }
         node.executor.configure { [weak node] inputs in
             guard let node else { throw ClusterError.shutDown }

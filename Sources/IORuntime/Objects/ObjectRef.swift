@@ -43,7 +43,10 @@ public struct ObjectRef<Value: WireSerializable>: Sendable, Hashable, CustomStri
     /// - Throws: ``TaskError`` when the task (or one it depended on) failed, `CancellationError`
     ///   when it was cancelled, ``ClusterError`` when the cluster has shut down.
     public func get() async throws -> Value {
-        try await handle.core.value(of: id, as: Value.self)
+        switch handle.owner {
+        case .core(let core): return try await core.value(of: id, as: Value.self)
+        case .lender(let lender): return try await lender.borrowedValue(of: id, as: Value.self)
+        }
     }
 
     /// This ref as a task argument: the task depends on the object.
@@ -55,20 +58,43 @@ public struct ObjectRef<Value: WireSerializable>: Sendable, Hashable, CustomStri
 }
 
 /// Keeps an object alive: every live handle counts as one reference in the owner's object table,
-/// and the handle's deinit gives it back.
+/// and the handle's deinit gives it back. A handle a worker process decoded from a
+/// ``BorrowedRef`` counts nothing: the caller that sent it keeps the object alive.
 final class ObjectHandle: Sendable {
+    enum Owner: Sendable {
+        /// Counted in this process's object table.
+        case core(ClusterCore)
+        /// Borrowed by a worker process, read through its driver.
+        case lender(any ObjectLender)
+    }
+
     let id: ObjectID
-    let core: ClusterCore
-    /// The entry's settled flag.
+    let owner: Owner
+    /// The entry's settled flag (a borrowed handle's is never set: only the owner can wait).
     let flag: SettleFlag
+
+    /// The object table the handle counts in; `nil` for a borrowed one.
+    var core: ClusterCore? {
+        if case .core(let core) = owner { return core }
+        return nil
+    }
 
     /// Wraps a reference the caller has already counted in the object table, whose entry holds
     /// `flag`.
     init(adopting id: ObjectID, core: ClusterCore, flag: SettleFlag) {
         self.id = id
-        self.core = core
+        owner = .core(core)
         self.flag = flag
     }
 
-    deinit { core.releaseHandle(id) }
+    /// A handle that reads `id` through `lender` and keeps nothing alive.
+    init(borrowing id: ObjectID, from lender: any ObjectLender) {
+        self.id = id
+        owner = .lender(lender)
+        flag = SettleFlag()
+    }
+
+    deinit {
+        if case .core(let core) = owner { core.releaseHandle(id) }
+    }
 }
