@@ -150,8 +150,29 @@ def sb3_solve_row():
     bench.report("ppo_solves_per_million_steps", 1e6 / (sum(steps) / len(steps)), "solves/Msteps")
 
 
+def sb3_dqn_row():
+    import torch
+    from stable_baselines3 import DQN
+
+    torch.set_num_threads(1)
+    model = DQN(
+        "MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[256, 256]), learning_rate=2.3e-3, batch_size=64,
+        buffer_size=100_000, learning_starts=1000, gamma=0.99, target_update_interval=10, train_freq=256,
+        gradient_steps=128, exploration_fraction=0.16, exploration_final_eps=0.04, seed=1, device="cpu", verbose=0,
+    )
+    model.learn(total_timesteps=2048)
+    best = 0.0
+    for _ in range(3):
+        start = time.perf_counter()
+        model.train(gradient_steps=512, batch_size=64)
+        best = max(best, 512 / (time.perf_counter() - start))
+    bench.report("dqn_gradient_steps", best, "steps/s")
+
+
 def main():
     gymnasium_rows()
+    if bench.wanted("dqn_gradient_steps"):
+        sb3_dqn_row()
     rollout_names = [f"rollout_{kind}{suffix}" for kind in ("random", "mlp") for suffix in ("", "_processes")]
     if any(bench.wanted(name) for name in rollout_names) or bench.wanted("ppo_solves_per_hour"):
         import ray

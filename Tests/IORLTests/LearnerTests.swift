@@ -199,3 +199,50 @@ struct LearnerTests {
         }
     }
 }
+
+@Suite("the forward-only policy env runners act with")
+struct InferencePolicyTests {
+    /// A network whose weights are all drawn again at a larger scale, so that its actions depend
+    /// on the observations.
+    func sharpened(_ spec: PolicySpec) throws -> ActorCritic {
+        let network = try ActorCritic(spec: spec, seed: 3)
+        var random = SplitMix64(seed: 4)
+        for parameter in network.parameters {
+            try parameter.assign(
+                try Tensor(shape: parameter.shape, scalars: (0..<parameter.value.count).map { _ in Float(random.standardNormal()) }))
+        }
+        return network
+    }
+
+    @Test(
+        "it draws the autograd network's actions from the same stream, with its log-probabilities and values",
+        arguments: [Space.discrete(3), .box(low: [-1, -1], high: [1, 1])], [false, true])
+    func matchesTheNetwork(space: Space, greedy: Bool) throws {
+        let network = try sharpened(PolicySpec(observationDimension: 4, actionSpace: space, hiddenSizes: [16, 8]))
+        let inference = try InferencePolicy(network)
+        var random = SplitMix64(seed: 5)
+        let observations = (0..<(64 * 4)).map { _ in Float(random.standardNormal()) }
+        var first = SplitMix64(seed: 6)
+        var second = SplitMix64(seed: 6)
+        let expected = try network.act(observations, count: 64, greedy: greedy, random: &first)
+        let actual = try inference.act(observations, count: 64, greedy: greedy, random: &second)
+        switch (expected.actions, actual.actions) {
+        case (.discrete(let a), .discrete(let b)):
+            #expect(a == b)
+            #expect(Set(b).count > 1, "the actions depend on the observations")
+        case (.continuous(let a, _), .continuous(let b, _)):
+            #expect(zip(a, b).allSatisfy { abs($0 - $1) < 1e-4 })
+        default: Issue.record("actions of different kinds")
+        }
+        #expect(zip(expected.logProbabilities, actual.logProbabilities).allSatisfy { abs($0 - $1) < 1e-4 })
+        #expect(zip(expected.values, actual.values).allSatisfy { abs($0 - $1) < 1e-4 })
+        #expect(first.next() == second.next(), "both drew the same number of values")
+    }
+
+    @Test("a batch of the wrong size is a typed error")
+    func wrongSize() throws {
+        let inference = try InferencePolicy(try ActorCritic(spec: PolicySpec(observationDimension: 4, actionSpace: .discrete(2)), seed: 1))
+        var random = SplitMix64(seed: 1)
+        #expect(throws: ReinforcementLearningError.self) { _ = try inference.act([1, 2, 3], count: 1, random: &random) }
+    }
+}

@@ -8,12 +8,16 @@ import CompareSupport
 //   64-64 tanh MLP policy sampled per step; env steps/s. `_processes`: the runners in 2 worker
 //   processes, as RLlib's always are.
 // - vector_random, vector_mlp: one vector of 8 environments stepped in this thread, random actions
-//   or the same MLP policy: against Gymnasium's SyncVectorEnv in one process.
+//   or the same MLP policy (`InferencePolicy.choose`: actions and their log-probabilities, as the
+//   runners' do without the critic): against Gymnasium's SyncVectorEnv in one process.
 // - ppo_solves_per_hour: PPO (2 runners × 8 environments, the rl-baselines3-zoo CartPole settings)
 //   until the mean return of the last 100 episodes reaches 475, seeds 1-3: 3600 / mean seconds,
 //   against RLlib's PPO on the same machine.
 // - ppo_solves_per_million_steps: the same runs, 10⁶ / mean env steps to solve, against
 //   Stable-Baselines3's PPO with the same settings (ratio ≥ 0.67: within 1.5× of its steps).
+// - dqn_gradient_steps: DQN learner updates per second (double DQN, 256-256 MLP, minibatches of
+//   64 from a replay buffer of 2,048 CartPole transitions, one BLAS thread), best of 3 × 512,
+//   against Stable-Baselines3's `DQN.train` with the zoo settings and one PyTorch thread.
 import Foundation
 import IOCompute
 
@@ -50,7 +54,7 @@ if wanted("rollout_random") || wanted("rollout_mlp") || wanted("rollout_random_p
 }
 
 /// Env steps per second of one vector of 8 environments stepped 1,000 times in this thread.
-func vectorSteps(policy: ActorCritic?) throws -> Double {
+func vectorSteps(policy: InferencePolicy?) throws -> Double {
     var environments = try VectorEnvironment(count: 8, seed: 1) { try EnvironmentCatalog.standard.make("CartPole-v1") }
     environments.reset()
     var random = SplitMix64(seed: 2)
@@ -58,7 +62,7 @@ func vectorSteps(policy: ActorCritic?) throws -> Double {
     for _ in 0..<1000 {
         let actions: [Action]
         if let policy {
-            let (batch, _, _) = try policy.act(environments.observations, count: 8, random: &random)
+            let (batch, _) = try policy.choose(environments.observations, count: 8, random: &random)
             actions = (0..<8).map { batch[$0] }
         } else {
             actions = (0..<8).map { _ in .discrete(Int(random.next() & 1)) }
@@ -70,7 +74,7 @@ func vectorSteps(policy: ActorCritic?) throws -> Double {
 }
 if wanted("vector_random") { report("vector_random", max(try vectorSteps(policy: nil), try vectorSteps(policy: nil)), "steps/s") }
 if wanted("vector_mlp") {
-    let policy = try ActorCritic(spec: spec, seed: 1)
+    let policy = try InferencePolicy(try ActorCritic(spec: spec, seed: 1))
     report("vector_mlp", max(try vectorSteps(policy: policy), try vectorSteps(policy: policy)), "steps/s")
 }
 
@@ -102,4 +106,29 @@ if wanted("ppo_solves_per_hour") || wanted("ppo_solves_per_million_steps") {
     await cluster.shutdown()
     report("ppo_solves_per_hour", 3600 / (seconds.reduce(0, +) / 3), "solves/h")
     report("ppo_solves_per_million_steps", 1e6 / (Double(steps.reduce(0, +)) / 3), "solves/Msteps")
+}
+
+if wanted("dqn_gradient_steps") {
+    let cartPole = PolicySpec(for: CartPole(), hiddenSizes: [256, 256])
+    let learner = try DQNLearner(spec: cartPole, configuration: DQNConfiguration(), seed: 1)
+    var replay = try ReplayBuffer(capacity: 100_000, observationDimension: 4)
+    var environments = try VectorEnvironment(count: 8, seed: 1) { try EnvironmentCatalog.standard.make("CartPole-v1") }
+    environments.reset()
+    var random = SplitMix64(seed: 3)
+    for _ in 0..<256 {
+        let observations = environments.observations
+        let actions = (0..<8).map { _ in Int(random.next() & 1) }
+        let result = try environments.step(actions.map { .discrete($0) })
+        for index in 0..<8 {
+            replay.append(
+                observation: observations[(index * 4)..<((index + 1) * 4)], action: actions[index], reward: Float(result.rewards[index]),
+                nextObservation: (result.finalObservations[index] ?? Array(environments.observations[(index * 4)..<((index + 1) * 4)]))[
+                    ...],
+                terminated: result.terminated[index])
+        }
+    }
+    let seconds = try await bestSeconds(rounds: 3) {
+        for _ in 0..<512 { try learner.update(replay.sample(64, using: &random)) }
+    }
+    report("dqn_gradient_steps", 512 / seconds, "steps/s")
 }

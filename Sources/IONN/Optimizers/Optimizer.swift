@@ -79,10 +79,14 @@ extension Optimizer {
 /// `maxNorm`, and returns the norm they had (as PyTorch's `clip_grad_norm_`).
 @discardableResult
 public func clipGradientNorm<Scalar>(_ parameters: [Variable<Scalar>], maxNorm: Double) throws -> Double {
-    let total = parameters.reduce(0.0) { sum, parameter in
-        guard let gradient = parameter.gradient else { return sum }
-        return sum + gradient.scalars.reduce(0.0) { $0 + Double($1) * Double($1) }
-    }.squareRoot()
+    // One tensor reduction per parameter (vectorized, and on the gradient's own device): a loop
+    // over `scalars` here runs unspecialized for the generic scalar, one dynamic cast per element.
+    var squares = 0.0
+    for parameter in parameters {
+        guard let gradient = parameter.gradient else { continue }
+        squares += Double(try (gradient * gradient).sum().scalar)
+    }
+    let total = squares.squareRoot()
     guard total > maxNorm, total > 0 else { return total }
     let scale = Scalar(maxNorm / (total + 1e-6))
     for parameter in parameters {

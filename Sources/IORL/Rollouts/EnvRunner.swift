@@ -49,6 +49,8 @@ public distributed actor EnvRunner {
 
     private var environments: VectorEnvironment
     private let policy: ActorCritic
+    /// The policy's current weights, forward-only: what the runner acts with.
+    private var inference: InferencePolicy
     private var policyVersion = -1
     private var random: SplitMix64
     private let configuration: RunnerConfiguration
@@ -75,6 +77,7 @@ public distributed actor EnvRunner {
             )
         }
         policy = try ActorCritic(spec: configuration.policy, seed: configuration.seed)
+        inference = try InferencePolicy(policy)
         random = SplitMix64(seed: configuration.seed ^ 0x5EED)
         if configuration.normalizesObservations {
             filter = RunningStatistics(dimension: configuration.policy.observationDimension)
@@ -139,11 +142,11 @@ public distributed actor EnvRunner {
             for index in 0..<count where result.truncated[index] && !result.terminated[index] {
                 let final = observe(result.finalObservations[index] ?? [], count: 1, learning: false)
                 truncationObservations.append(contentsOf: final)
-                if mode != .uniform { truncationValues[step * count + index] = try policy.values(of: final, count: 1)[0] }
+                if mode != .uniform { truncationValues[step * count + index] = try inference.values(of: final, count: 1)[0] }
             }
         }
         let last = observe(environments.observations, count: count, learning: false)
-        let lastValues = mode == .uniform ? [Float](repeating: 0, count: count) : try policy.values(of: last, count: count)
+        let lastValues = mode == .uniform ? [Float](repeating: 0, count: count) : try inference.values(of: last, count: count)
         let actions: ActionBatch =
             environments.actionSpace.choices != nil
             ? .discrete(discrete) : .continuous(continuous, dimension: environments.actionSpace.dimension)
@@ -199,6 +202,7 @@ public distributed actor EnvRunner {
     private func load(_ weights: PolicyWeights?) throws {
         guard let weights, weights.version != policyVersion else { return }
         try policy.load(weights.tensors)
+        inference = try InferencePolicy(policy)
         policyVersion = weights.version
         if let statistics = weights.observationStatistics, filter != nil { filter = statistics }
     }
@@ -236,9 +240,9 @@ public distributed actor EnvRunner {
     private func choose(_ observations: [Float], count: Int, mode: SamplingMode) throws -> (ActionBatch, [Float], [Float]) {
         switch mode {
         case .policy, .greedy:
-            return try policy.act(observations, count: count, greedy: mode == .greedy, random: &random)
+            return try inference.act(observations, count: count, greedy: mode == .greedy, random: &random)
         case .epsilonGreedy(let epsilon):
-            let (greedy, _, _) = try policy.act(observations, count: count, greedy: true, random: &random)
+            let (greedy, _) = try inference.choose(observations, count: count, greedy: true, random: &random)
             guard case .discrete(var choices) = greedy, let n = policy.spec.actionSpace.choices else {
                 throw ReinforcementLearningError.invalidConfiguration("ε-greedy sampling needs a discrete action space")
             }
