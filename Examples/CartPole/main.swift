@@ -13,7 +13,7 @@ struct Options {
     var algorithm = "ppo"
     var processes = 0
     var seed: UInt64 = 1
-    var maxSteps = 300_000
+    var maxSteps: Int?
 
     static let parsed: Options = {
         var options = Options()
@@ -23,7 +23,7 @@ struct Options {
             case "--algorithm": options.algorithm = arguments.popFirst() ?? options.algorithm
             case "--processes": options.processes = arguments.popFirst().flatMap(Int.init) ?? 2
             case "--seed": options.seed = arguments.popFirst().flatMap(UInt64.init) ?? options.seed
-            case "--steps": options.maxSteps = arguments.popFirst().flatMap(Int.init) ?? options.maxSteps
+            case "--steps": options.maxSteps = arguments.popFirst().flatMap(Int.init)
             default:
                 print("usage: CartPole [--algorithm ppo|impala|dqn|reinforce] [--processes N] [--seed S] [--steps MAX]")
                 exit(2)
@@ -34,6 +34,8 @@ struct Options {
 }
 
 let options = Options.parsed
+// DQN's ε schedule spans a fraction of the run: rl-baselines3-zoo runs it for 50,000 steps.
+let maxSteps = options.maxSteps ?? (options.algorithm == "dqn" ? 50_000 : 300_000)
 let registry = Registry().environmentRunners()
 TensorBackend.setBLASThreads(1)
 let cluster =
@@ -41,7 +43,7 @@ let cluster =
     ? try await Cluster.start(.localProcesses(workers: options.processes), registry: registry)
     : try await Cluster.start(.inProcess(workers: 2), registry: registry)
 
-let progress = LearningProgress(totalSteps: options.maxSteps)
+let progress = LearningProgress(totalSteps: maxSteps)
 let start = ContinuousClock.now
 let history: LearningHistory
 let evaluation: [EpisodeRecord]
@@ -54,11 +56,11 @@ case "ppo":
     ppo.lambda = 0.8
     ppo.epochs = 20
     ppo.minibatchSize = 256
-    ppo.learningRate = .linearDecay(base: 1e-3, totalSteps: options.maxSteps / 512)
+    ppo.learningRate = .linearDecay(base: 1e-3, totalSteps: maxSteps / 512)
     let trainer = try await OnPolicyTrainer.ppo(
         cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 8, stepsPerIteration: 32, configuration: ppo,
         seed: options.seed)
-    history = try await trainer.train(maxEnvironmentSteps: options.maxSteps, stopAtMeanReturn: 475, progress: progress)
+    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: 475, progress: progress)
     evaluation = try await trainer.evaluate(episodes: 20)
     trainer.shutdown()
 case "impala":
@@ -67,19 +69,19 @@ case "impala":
     let trainer = try await IMPALATrainer(
         cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 8, stepsPerRollout: 32, configuration: impala,
         seed: options.seed)
-    history = try await trainer.train(maxEnvironmentSteps: options.maxSteps, stopAtMeanReturn: 475, progress: progress)
+    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: 475, progress: progress)
     evaluation = try await trainer.evaluate(episodes: 20)
     trainer.shutdown()
 case "dqn":
     let trainer = try await DQNTrainer(
         cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 4, stepsPerIteration: 32, seed: options.seed)
-    history = try await trainer.train(maxEnvironmentSteps: options.maxSteps, stopAtMeanReturn: 475, progress: progress)
+    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: 475, progress: progress)
     evaluation = try await trainer.evaluate(episodes: 20)
     trainer.shutdown()
 case "reinforce":
     let trainer = try await OnPolicyTrainer.reinforce(
         cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 8, stepsPerIteration: 64, seed: options.seed)
-    history = try await trainer.train(maxEnvironmentSteps: options.maxSteps, stopAtMeanReturn: 475, progress: progress)
+    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: 475, progress: progress)
     evaluation = try await trainer.evaluate(episodes: 20)
     trainer.shutdown()
 default:

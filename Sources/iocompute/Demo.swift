@@ -6,7 +6,7 @@ import IOCompute
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Fit classifiers to the breast-cancer data set with BLAS and LAPACK, train an MLP on handwritten digits with autograd, alone and data-parallel on two workers, tune its learning rate and width, then run task graphs on the embedded cluster."
+            "Fit classifiers to the breast-cancer data set with BLAS and LAPACK, train an MLP on handwritten digits with autograd, alone and data-parallel on two workers, tune its learning rate and width, teach PPO to balance CartPole with two env runners, then run task graphs on the embedded cluster."
     )
 
     @Option(help: "The breast-cancer CSV (default: Examples/Data/breast_cancer.csv, found from here or from the executable).")
@@ -35,11 +35,14 @@ struct Demo: AsyncParsableCommand {
         print("")
         let tuneSummary = try await TuneDemo.run(path: digitsPath, seed: seed)
         print("")
+        let reinforcementSummary = try await ReinforcementLearningDemo.run(seed: seed)
+        print("")
         let graph = try await TaskGraphDemo.run(path: path, seed: seed)
         print("\n" + graph)
         print(digitsSummary)
         print(parallelSummary)
         print(tuneSummary)
+        print(reinforcementSummary)
         print(summary)
     }
 }

@@ -13,7 +13,10 @@ public struct DQNConfiguration: Sendable, Equatable {
     public var learningStarts = 1_000
     /// Gradient steps per iteration.
     public var gradientSteps = 128
-    /// Copy the online network to the target network every this many gradient steps.
+    /// Copy the online network to the target network once this many environment steps have been
+    /// collected since the last copy, checked before each iteration's gradient steps (as
+    /// Stable-Baselines3 counts it: with its CartPole settings the target is the online network as
+    /// it was when the iteration's updates began).
     public var targetUpdateInterval = 10
     /// Choose the next action with the online network and value it with the target network.
     public var doubleQ = true
@@ -43,6 +46,8 @@ public final class DQNLearner {
     public private(set) var gradientSteps = 0
     /// Updates applied so far (the weights' version).
     public private(set) var version = 0
+    /// Copies of the online network into the target network so far.
+    public private(set) var targetUpdates = 0
 
     public init(spec: PolicySpec, configuration: DQNConfiguration, seed: UInt64) throws {
         guard spec.actionSpace.choices != nil else {
@@ -83,8 +88,7 @@ public final class DQNLearner {
         }
     }
 
-    /// One gradient step on `batch`; the target network follows every
-    /// ``DQNConfiguration/targetUpdateInterval`` steps. Returns the loss.
+    /// One gradient step of the online network on `batch`. Returns the loss.
     @discardableResult
     public func update(_ batch: ReplayBatch) throws -> Double {
         let goals = try targets(batch)
@@ -101,8 +105,13 @@ public final class DQNLearner {
         try clipGradientNorm(online.actor.parameters, maxNorm: configuration.maxGradientNorm)
         try optimizer.step()
         gradientSteps += 1
-        if gradientSteps % configuration.targetUpdateInterval == 0 { try target.load(online.stateDictionary()) }
         return Double(loss.value.scalars[0])
+    }
+
+    /// Copies the online network into the target network.
+    public func updateTarget() throws {
+        try target.load(online.stateDictionary())
+        targetUpdates += 1
     }
 
     /// Marks the end of an iteration's updates: runners will fetch the new weights.
@@ -145,6 +154,7 @@ public final class DQNTrainer {
     {
         let start = ContinuousClock.now
         let configuration = learner.configuration
+        var stepsSinceTargetUpdate = 0
         while tally.environmentSteps < maxEnvironmentSteps {
             if let stopAtMeanReturn, let mean = history.finalMeanReturn, mean >= stopAtMeanReturn { break }
             let mode: SamplingMode =
@@ -155,8 +165,13 @@ public final class DQNTrainer {
             let samplingSeconds = (ContinuousClock.now - sampleStart).seconds
             for rollout in rollouts { try replay.append(rollout) }
             let steps = tally.add(rollouts)
+            stepsSinceTargetUpdate += steps
             var update = UpdateStatistics()
             if tally.environmentSteps >= configuration.learningStarts {
+                if stepsSinceTargetUpdate >= configuration.targetUpdateInterval {
+                    try learner.updateTarget()
+                    stepsSinceTargetUpdate = 0
+                }
                 for _ in 0..<configuration.gradientSteps {
                     update.valueLoss += try learner.update(replay.sample(configuration.batchSize, using: &random))
                 }
