@@ -81,15 +81,7 @@ extension ClusterCore {
     }
 
     func value<T: WireSerializable>(of id: ObjectID, as type: T.Type) async throws -> T {
-        let payload = try await payload(of: id)
-        do {
-            return try payload.value(as: T.self)
-        } catch let error as WireError {
-            if case .typeMismatch(let expected, let found) = error {
-                throw ClusterError.typeMismatch(object: id, expected: expected, stored: found)
-            }
-            throw error
-        }
+        try await payload(of: id).value(as: T.self, object: id)
     }
 
     /// Calls `callback` once for each of `ids` as it is sealed or fails (at once for those that
@@ -154,5 +146,20 @@ extension ClusterCore {
         }
         for (id, worker) in frees { router.send(.freeObject(id), toWorker: worker) }
         if sharesMemory { dropExports(gone) }
+    }
+}
+
+extension Payload {
+    /// The value of object `id`'s payload; a stored value of another type is
+    /// ``ClusterError/typeMismatch(object:expected:stored:)``.
+    func value<T: WireSerializable>(as type: T.Type, object id: ObjectID) throws -> T {
+        do {
+            return try value(as: T.self)
+        } catch let error as WireError {
+            if case .typeMismatch(let expected, let found) = error {
+                throw ClusterError.typeMismatch(object: id, expected: expected, stored: found)
+            }
+            throw error
+        }
     }
 }

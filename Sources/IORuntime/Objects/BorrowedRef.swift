@@ -96,13 +96,6 @@ extension WorkerNode: ObjectLender {
     func borrowedValue<T: WireSerializable>(of id: ObjectID, as type: T.Type) async throws -> T {
         let payload: Payload
         if let kept = objects.payload(of: id) { payload = kept } else { payload = try await pull(id) }
-        do {
-            return try payload.value(as: T.self)
-        } catch let error as WireError {
-            if case .typeMismatch(let expected, let found) = error {
-                throw ClusterError.typeMismatch(object: id, expected: expected, stored: found)
-            }
-            throw error
-        }
+        return try payload.value(as: T.self, object: id)
     }
 }
