@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(name: "IORLTests", dependencies: ["IORL", "IORuntime", "IORuntimeTensor", "IOTensor", "IONN"], exclude: ["Fixtures"]),
         .testTarget(name: "IODataTests", dependencies: ["IOData", "IORuntime", "IORuntimeTensor", "IOTensor"]),
         .testTarget(name: "IONodesTests", dependencies: ["IONodes", "IORuntime", "IOTransportTCP"]),
-        .testTarget(name: "IOTensorOpenCLTests", dependencies: ["IOTensorOpenCL", "IOTensor", "IONN"]),
+        .testTarget(name: "IOTensorOpenCLTests", dependencies: ["IOTensorOpenCL", "IOTensor", "IONN", "IORL"]),
         .testTarget(name: "IOTrainTests", dependencies: ["IOTrain", "IOTensor", "IONN", "IORuntime", "ClusterTestSupport"]),
         .testTarget(name: "IONNTests", dependencies: ["IONN", "IOTensor"], exclude: ["Fixtures"]),
         .testTarget(name: "IOTuneTests", dependencies: ["IOTune", "IORuntime"]),

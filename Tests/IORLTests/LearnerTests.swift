@@ -215,10 +215,13 @@ struct InferencePolicyTests {
     }
 
     @Test(
-        "it draws the autograd network's actions from the same stream, with its log-probabilities and values",
-        arguments: [Space.discrete(3), .box(low: [-1, -1], high: [1, 1])], [false, true])
-    func matchesTheNetwork(space: Space, greedy: Bool) throws {
-        let network = try sharpened(PolicySpec(observationDimension: 4, actionSpace: space, hiddenSizes: [16, 8]))
+        "it draws the autograd network's actions from the same stream, with its log-probabilities and values (tanh and ReLU)",
+        arguments: [Space.discrete(3), .box(low: [-1, -1], high: [1, 1])], [(false, Activation.tanh), (true, .tanh), (false, .relu)])
+    func matchesTheNetwork(space: Space, mode: (greedy: Bool, activation: Activation)) throws {
+        let greedy = mode.greedy
+        let network = try sharpened(
+            PolicySpec(observationDimension: 4, actionSpace: space, hiddenSizes: [16, 8], activation: mode.activation))
+        #expect(network.actor.layers.contains { mode.activation == .relu ? $0 is ReLU<Float> : $0 is Tanh<Float> })
         let inference = try InferencePolicy(network)
         var random = SplitMix64(seed: 5)
         let observations = (0..<(64 * 4)).map { _ in Float(random.standardNormal()) }

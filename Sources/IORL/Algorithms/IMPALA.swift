@@ -26,11 +26,13 @@ public final class IMPALALearner {
     public let configuration: IMPALAConfiguration
     public private(set) var version = 0
 
-    public init(spec: PolicySpec, configuration: IMPALAConfiguration, seed: UInt64) throws {
+    /// A learner for a new network of `spec`, trained on `device` (the CPU, or `.opencl()`).
+    public init(spec: PolicySpec, configuration: IMPALAConfiguration, seed: UInt64, device: Device = .cpu) throws {
         guard configuration.discount > 0, configuration.discount <= 1, configuration.clipRho > 0, configuration.clipC > 0 else {
             throw ReinforcementLearningError.invalidConfiguration("IMPALA needs 0 < γ ≤ 1 and positive ρ̄ and c̄")
         }
         network = try ActorCritic(spec: spec, seed: seed)
+        try network.to(device)
         optimizer = Adam(network.parameters, learningRate: configuration.learningRate.rate(atStep: 0))
         self.configuration = configuration
     }
@@ -46,7 +48,7 @@ public final class IMPALALearner {
         guard rollout.observationDimension == dimension else {
             throw ReinforcementLearningError.shapeMismatch("observations of \(rollout.observationDimension) for a policy of \(dimension)")
         }
-        let input = Variable(try Tensor(shape: [rollout.count, dimension], scalars: rollout.observations))
+        let input = try network.constant(rollout.observations, shape: [rollout.count, dimension])
         let distribution = try network.distribution(input)
         let logProbability = try distribution.logProbability(of: rollout.actions)
         let values = try network.values(input)
@@ -65,8 +67,8 @@ public final class IMPALALearner {
             lastValues: lastValues, environments: rollout.environments, discount: configuration.discount, lambda: configuration.lambda,
             clipRho: configuration.clipRho, clipC: configuration.clipC)
         let count = rollout.count
-        let policyLoss = try (logProbability * Variable(try Tensor(shape: [count], scalars: advantages))).mean() * -1
-        let valueLoss = try (values - Variable(try Tensor(shape: [count], scalars: targets))).squared().mean() * 0.5
+        let policyLoss = try (logProbability * (try network.constant(advantages, shape: [count]))).mean() * -1
+        let valueLoss = try (values - (try network.constant(targets, shape: [count]))).squared().mean() * 0.5
         let entropy = try distribution.entropy().mean()
         let loss =
             try (policyLoss + valueLoss * Float(configuration.valueCoefficient)) - entropy * Float(configuration.entropyCoefficient)
@@ -100,12 +102,12 @@ public final class IMPALATrainer {
 
     public init(
         cluster: Cluster, environment: String, catalog: EnvironmentCatalog = .standard, runners: Int = 2, environmentsPerRunner: Int = 8,
-        stepsPerRollout: Int = 32, hiddenSizes: [Int] = [64, 64], configuration: IMPALAConfiguration = IMPALAConfiguration(),
-        seed: UInt64 = 0
+        stepsPerRollout: Int = 32, hiddenSizes: [Int] = [64, 64], activation: Activation = .tanh,
+        configuration: IMPALAConfiguration = IMPALAConfiguration(), seed: UInt64 = 0, learnerDevice: Device = .cpu
     ) async throws {
         guard stepsPerRollout > 0 else { throw ReinforcementLearningError.invalidConfiguration("a rollout needs at least 1 step") }
-        let spec = PolicySpec(for: try catalog.make(environment), hiddenSizes: hiddenSizes)
-        learner = try IMPALALearner(spec: spec, configuration: configuration, seed: seed)
+        let spec = PolicySpec(for: try catalog.make(environment), hiddenSizes: hiddenSizes, activation: activation)
+        learner = try IMPALALearner(spec: spec, configuration: configuration, seed: seed, device: learnerDevice)
         self.runners = try await RunnerGroup(
             cluster: cluster, environment: environment, count: runners, environmentsPerRunner: environmentsPerRunner, policy: spec,
             seed: seed)

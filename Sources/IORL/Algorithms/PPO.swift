@@ -87,12 +87,12 @@ public struct TrainingBatch {
         actions = try REINFORCELearner.joined(rollouts.map(\.actions))
     }
 
-    /// The observations of `rows` as a `[rows, observationDimension]` tensor.
-    func observationTensor(_ rows: [Int]) throws -> Tensor<Float> {
+    /// The observations of `rows`, flat: `rows.count × observationDimension` values.
+    func observationRows(_ rows: [Int]) -> [Float] {
         var scalars: [Float] = []
         scalars.reserveCapacity(rows.count * observationDimension)
         for row in rows { scalars += observations[(row * observationDimension)..<((row + 1) * observationDimension)] }
-        return try Tensor(shape: [rows.count, observationDimension], scalars: scalars)
+        return scalars
     }
 }
 
@@ -105,9 +105,15 @@ public final class PPOLearner: OnPolicyLearner {
     public private(set) var version = 0
     private var random: SplitMix64
 
-    public init(spec: PolicySpec, configuration: PPOConfiguration, seed: UInt64) throws {
+    /// A learner for a new network of `spec`, trained on `device` (the CPU, or an accelerator such
+    /// as `.opencl()`).
+    ///
+    /// - Throws: ``ReinforcementLearningError/invalidConfiguration(_:)`` for settings out of range,
+    ///   `TensorError.device` when `device` is missing.
+    public init(spec: PolicySpec, configuration: PPOConfiguration, seed: UInt64, device: Device = .cpu) throws {
         try configuration.validate()
         network = try ActorCritic(spec: spec, seed: seed)
+        try network.to(device)
         optimizer = Adam(network.parameters, learningRate: configuration.learningRate.rate(atStep: 0), epsilon: 1e-5)
         self.configuration = configuration
         random = SplitMix64(seed: seed ^ 0xBA7C4)
@@ -118,7 +124,7 @@ public final class PPOLearner: OnPolicyLearner {
     /// The clipped-surrogate loss of one minibatch, and its statistics: differentiable, so that
     /// tests can check its gradients against finite differences.
     public func loss(_ batch: TrainingBatch, rows: [Int]) throws -> (loss: Variable<Float>, statistics: UpdateStatistics) {
-        let observations = Variable(try batch.observationTensor(rows))
+        let observations = try network.constant(batch.observationRows(rows), shape: [rows.count, batch.observationDimension])
         var advantages = rows.map { batch.advantages[$0] }
         if configuration.normalizeAdvantages && advantages.count > 1 {
             let mean = advantages.reduce(0, +) / Float(advantages.count)
@@ -126,8 +132,8 @@ public final class PPOLearner: OnPolicyLearner {
             advantages = advantages.map { ($0 - mean) / (deviation + 1e-8) }
         }
         let count = rows.count
-        let advantage = Variable(try Tensor(shape: [count], scalars: advantages))
-        let oldLogProbability = Variable(try Tensor(shape: [count], scalars: rows.map { batch.logProbabilities[$0] }))
+        let advantage = try network.constant(advantages, shape: [count])
+        let oldLogProbability = try network.constant(rows.map { batch.logProbabilities[$0] }, shape: [count])
         let distribution = try network.distribution(observations)
         let logProbability = try distribution.logProbability(of: batch.actions.rows(rows))
         let logRatio = try logProbability - oldLogProbability
@@ -137,10 +143,10 @@ public final class PPOLearner: OnPolicyLearner {
         let policyLoss = surrogate.mean() * -1
 
         let values = try network.values(observations)
-        let returns = Variable(try Tensor(shape: [count], scalars: rows.map { batch.returns[$0] }))
+        let returns = try network.constant(rows.map { batch.returns[$0] }, shape: [count])
         var valueError = try (values - returns).squared()
         if let valueClip = configuration.valueClipRange {
-            let oldValues = Variable(try Tensor(shape: [count], scalars: rows.map { batch.values[$0] }))
+            let oldValues = try network.constant(rows.map { batch.values[$0] }, shape: [count])
             let clipped = try oldValues + (try values - oldValues).clamped(lower: Float(-valueClip), upper: Float(valueClip))
             valueError = try valueError.maximum(try (clipped - returns).squared())
         }

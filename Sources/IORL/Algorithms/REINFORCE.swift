@@ -25,11 +25,13 @@ public final class REINFORCELearner: OnPolicyLearner {
     public let configuration: REINFORCEConfiguration
     public private(set) var version = 0
 
-    public init(spec: PolicySpec, configuration: REINFORCEConfiguration, seed: UInt64) throws {
+    /// A learner for a new network of `spec`, trained on `device` (the CPU, or `.opencl()`).
+    public init(spec: PolicySpec, configuration: REINFORCEConfiguration, seed: UInt64, device: Device = .cpu) throws {
         guard configuration.discount > 0, configuration.discount <= 1, configuration.maxGradientNorm > 0 else {
             throw ReinforcementLearningError.invalidConfiguration("REINFORCE needs 0 < γ ≤ 1 and a positive gradient norm")
         }
         network = try ActorCritic(spec: spec, seed: seed)
+        try network.to(device)
         optimizer = Adam(network.parameters, learningRate: configuration.learningRate.rate(atStep: 0))
         self.configuration = configuration
     }
@@ -51,7 +53,7 @@ public final class REINFORCELearner: OnPolicyLearner {
         }
         let count = returns.count
         guard count > 0 else { throw ReinforcementLearningError.invalidConfiguration("no rollouts to learn from") }
-        let input = Variable(try Tensor(shape: [count, network.spec.observationDimension], scalars: observations))
+        let input = try network.constant(observations, shape: [count, network.spec.observationDimension])
         let values = try network.values(input)
         var weights = zip(returns, values.value.scalars).map { configuration.usesBaseline ? $0 - $1 : $0 }
         if configuration.normalizeReturns && count > 1 {
@@ -61,8 +63,8 @@ public final class REINFORCELearner: OnPolicyLearner {
         }
         let distribution = try network.distribution(input)
         let logProbability = try distribution.logProbability(of: try Self.joined(actions))
-        let policyLoss = try (logProbability * Variable(try Tensor(shape: [count], scalars: weights))).mean() * -1
-        let valueLoss = try (values - Variable(try Tensor(shape: [count], scalars: returns))).squared().mean() * 0.5
+        let policyLoss = try (logProbability * (try network.constant(weights, shape: [count]))).mean() * -1
+        let valueLoss = try (values - (try network.constant(returns, shape: [count]))).squared().mean() * 0.5
         let entropy = try distribution.entropy().mean()
         var loss = try policyLoss - entropy * Float(configuration.entropyCoefficient)
         if configuration.usesBaseline { loss = try loss + valueLoss }
@@ -101,14 +103,14 @@ public final class REINFORCELearner: OnPolicyLearner {
 }
 
 extension OnPolicyTrainer where Learner == REINFORCELearner {
-    /// A REINFORCE trainer for `environment`, set up as ``ppo(cluster:environment:catalog:runners:environmentsPerRunner:stepsPerIteration:hiddenSizes:configuration:seed:)``.
+    /// A REINFORCE trainer for `environment`, set up as ``ppo(cluster:environment:catalog:runners:environmentsPerRunner:stepsPerIteration:hiddenSizes:activation:configuration:seed:normalizesObservations:learnerDevice:)``.
     public static func reinforce(
         cluster: Cluster, environment: String, catalog: EnvironmentCatalog = .standard, runners: Int = 2, environmentsPerRunner: Int = 8,
-        stepsPerIteration: Int = 64, hiddenSizes: [Int] = [64, 64], configuration: REINFORCEConfiguration = REINFORCEConfiguration(),
-        seed: UInt64 = 0
+        stepsPerIteration: Int = 64, hiddenSizes: [Int] = [64, 64], activation: Activation = .tanh,
+        configuration: REINFORCEConfiguration = REINFORCEConfiguration(), seed: UInt64 = 0, learnerDevice: Device = .cpu
     ) async throws -> OnPolicyTrainer<REINFORCELearner> {
-        let spec = PolicySpec(for: try catalog.make(environment), hiddenSizes: hiddenSizes)
-        let learner = try REINFORCELearner(spec: spec, configuration: configuration, seed: seed)
+        let spec = PolicySpec(for: try catalog.make(environment), hiddenSizes: hiddenSizes, activation: activation)
+        let learner = try REINFORCELearner(spec: spec, configuration: configuration, seed: seed, device: learnerDevice)
         let group = try await RunnerGroup(
             cluster: cluster, environment: environment, count: runners, environmentsPerRunner: environmentsPerRunner, policy: spec,
             seed: seed)

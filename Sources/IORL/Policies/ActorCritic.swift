@@ -1,8 +1,11 @@
 import IONN
 import IOTensor
 
-/// An actor-critic network: a policy MLP and a separate value MLP (tanh hidden layers, as
-/// Stable-Baselines3's default), and for continuous actions a learned log standard deviation.
+/// An actor-critic network: a policy MLP and a separate value MLP (tanh hidden layers by
+/// default, as Stable-Baselines3's), and for continuous actions a learned log standard deviation.
+///
+/// It lives on the CPU unless moved to an accelerator with ``to(_:)``; its
+/// ``stateDictionary()`` is always in host memory, ready to send to env runners.
 ///
 /// The policy's output layer starts 100× smaller than the others, as in Stable-Baselines3 and
 /// the PPO implementation-details study (Huang et al. 2022), so that a new policy is close to
@@ -16,24 +19,29 @@ public final class ActorCritic {
     /// The Gaussian head's log standard deviation, one per action dimension; `nil` for discrete
     /// actions.
     public let logStandardDeviation: Variable<Float>?
+    /// Where the weights live and the learner's arithmetic runs.
+    public private(set) var device: Device = .cpu
 
     /// A network of `spec`'s shape, its weights drawn with `seed`.
     public init(spec: PolicySpec, seed: UInt64) throws {
         try spec.validate()
         self.spec = spec
-        actor = try Self.mlp(spec.observationDimension, spec.hiddenSizes, spec.headSize, seed: seed, outputScale: 0.01)
-        critic = try Self.mlp(spec.observationDimension, spec.hiddenSizes, 1, seed: seed &+ 1000, outputScale: 1)
+        actor = try Self.mlp(spec, outputs: spec.headSize, seed: seed, outputScale: 0.01)
+        critic = try Self.mlp(spec, outputs: 1, seed: seed &+ 1000, outputScale: 1)
         logStandardDeviation =
             spec.actionSpace.choices == nil
             ? Variable(try Tensor(repeating: spec.initialLogStandardDeviation, shape: [spec.headSize]), requiresGradient: true) : nil
     }
 
-    private static func mlp(_ inputs: Int, _ hidden: [Int], _ outputs: Int, seed: UInt64, outputScale: Float) throws -> Sequential<Float> {
+    private static func mlp(_ spec: PolicySpec, outputs: Int, seed: UInt64, outputScale: Float) throws -> Sequential<Float> {
         var layers: [any Layer<Float>] = []
-        var width = inputs
-        for (index, size) in hidden.enumerated() {
+        var width = spec.observationDimension
+        for (index, size) in spec.hiddenSizes.enumerated() {
             layers.append(try Linear(width, size, initialization: .xavierUniform, seed: seed &+ UInt64(index * 2)))
-            layers.append(Tanh())
+            switch spec.activation {
+            case .tanh: layers.append(Tanh())
+            case .relu: layers.append(ReLU())
+            }
             width = size
         }
         let output = try Linear<Float>(width, outputs, initialization: .xavierUniform, seed: seed &+ 97)
@@ -46,12 +54,37 @@ public final class ActorCritic {
     /// Every trainable parameter, for an optimizer.
     public var parameters: [Variable<Float>] { actor.parameters + critic.parameters + (logStandardDeviation.map { [$0] } ?? []) }
 
-    /// The weights by name: `actor.N.weight`, `critic.N.bias`, `logStd`.
+    /// Moves the weights (and any gradients) to `device` (`.opencl()`, `.cpu`), keeping the
+    /// variables, so an optimizer made before keeps updating them; the forward and backward passes
+    /// then run there.
+    ///
+    /// - Throws: `TensorError.device` when the device is missing or cannot hold the weights; the
+    ///   network stays usable where it was.
+    public func to(_ device: Device) throws {
+        do {
+            try actor.to(device)
+            try critic.to(device)
+            if let logStandardDeviation {
+                try logStandardDeviation.assign(logStandardDeviation.value.to(device))
+                if let gradient = logStandardDeviation.gradient { logStandardDeviation.gradient = try gradient.to(device) }
+            }
+            self.device = device
+        } catch {
+            try? actor.to(self.device)
+            try? critic.to(self.device)
+            if let logStandardDeviation { try? logStandardDeviation.assign(logStandardDeviation.value.to(self.device)) }
+            throw error
+        }
+    }
+
+    /// The weights by name (`actor.N.weight`, `critic.N.bias`, `logStd`), in host memory wherever
+    /// the network lives.
     public func stateDictionary() -> [String: Tensor<Float>] {
         var state: [String: Tensor<Float>] = [:]
-        for (name, tensor) in actor.stateDictionary() { state["actor.\(name)"] = tensor }
-        for (name, tensor) in critic.stateDictionary() { state["critic.\(name)"] = tensor }
-        if let logStandardDeviation { state["logStd"] = logStandardDeviation.value }
+        func host(_ tensor: Tensor<Float>) -> Tensor<Float> { (try? tensor.to(.cpu)) ?? tensor }
+        for (name, tensor) in actor.stateDictionary() { state["actor.\(name)"] = host(tensor) }
+        for (name, tensor) in critic.stateDictionary() { state["critic.\(name)"] = host(tensor) }
+        if let logStandardDeviation { state["logStd"] = host(logStandardDeviation.value) }
         return state
     }
 
@@ -74,6 +107,13 @@ public final class ActorCritic {
             }
             try logStandardDeviation.assign(tensor)
         }
+        if device != .cpu { try to(device) }
+    }
+
+    /// `scalars` as a variable of `shape` on the network's device: a learner's batch, uploaded once
+    /// however many operations read it.
+    public func constant(_ scalars: [Float], shape: [Int]) throws -> Variable<Float> {
+        Variable(try Tensor(shape: shape, scalars: scalars).to(device))
     }
 
     /// The action distribution for a batch of observations `[batch, observationDimension]`.
@@ -94,7 +134,7 @@ public final class ActorCritic {
         actions: ActionBatch, logProbabilities: [Float], values: [Float]
     ) {
         try withoutGradients {
-            let input = Variable(try Tensor(shape: [count, spec.observationDimension], scalars: observations))
+            let input = try constant(observations, shape: [count, spec.observationDimension])
             let distribution = try distribution(input)
             let actions = greedy ? distribution.mode() : try distribution.sample(using: &random)
             let logProbabilities = try distribution.logProbability(of: actions).value.scalars
@@ -105,7 +145,7 @@ public final class ActorCritic {
     /// State values for a flat batch of observations, without recording gradients.
     public func values(of observations: [Float], count: Int) throws -> [Float] {
         try withoutGradients {
-            try values(Variable(try Tensor(shape: [count, spec.observationDimension], scalars: observations))).value.scalars
+            try values(try constant(observations, shape: [count, spec.observationDimension])).value.scalars
         }
     }
 }

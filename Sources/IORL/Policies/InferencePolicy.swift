@@ -94,7 +94,7 @@ public struct InferencePolicy: Sendable {
     public func values(of observations: [Float], count: Int) throws -> [Float] { try critic.forward(observations, rows: count) }
 }
 
-/// Linear layers with tanh between them, as plain arrays: weights stored input-major
+/// Linear layers with tanh or ReLU between them, as plain arrays: weights stored input-major
 /// (`[inputs × outputs]`) so each input adds a contiguous row into the outputs.
 struct DenseStack: Sendable {
     struct Dense: Sendable {
@@ -105,10 +105,13 @@ struct DenseStack: Sendable {
     }
 
     let layers: [Dense]
+    let activation: Activation
 
-    /// The linear layers of `network` (linear layers with a tanh after each one but the last).
+    /// The linear layers of `network` (linear layers with one activation, tanh or ReLU, after
+    /// each one but the last).
     init(_ network: Sequential<Float>) throws {
         var layers: [Dense] = []
+        var activations: Set<Activation> = []
         for (index, layer) in network.layers.enumerated() {
             if let linear = layer as? Linear<Float> {
                 let (outputs, inputs) = (linear.weight.shape[0], linear.weight.shape[1])
@@ -121,11 +124,20 @@ struct DenseStack: Sendable {
                     Dense(
                         inputs: inputs, outputs: outputs, weights: transposed,
                         bias: linear.bias?.value.scalars ?? [Float](repeating: 0, count: outputs)))
-            } else if !(layer is Tanh<Float>) || index % 2 == 0 {
-                throw ReinforcementLearningError.invalidConfiguration("an inference policy takes linear layers with tanh between them")
+            } else if layer is Tanh<Float>, index % 2 == 1 {
+                activations.insert(.tanh)
+            } else if layer is ReLU<Float>, index % 2 == 1 {
+                activations.insert(.relu)
+            } else {
+                throw ReinforcementLearningError.invalidConfiguration(
+                    "an inference policy takes linear layers with tanh or ReLU between them, not \(type(of: layer))")
             }
         }
+        guard activations.count <= 1 else {
+            throw ReinforcementLearningError.invalidConfiguration("an inference policy takes one kind of activation, not \(activations)")
+        }
         self.layers = layers
+        activation = activations.first ?? .tanh
     }
 
     /// `rows` rows of inputs through every layer.
@@ -137,6 +149,7 @@ struct DenseStack: Sendable {
         for (index, layer) in layers.enumerated() {
             var output = [Float](repeating: 0, count: rows * layer.outputs)
             let activates = index < layers.count - 1
+            let relu = activation == .relu
             output.withUnsafeMutableBufferPointer { out in
                 current.withUnsafeBufferPointer { x in
                     layer.weights.withUnsafeBufferPointer { w in
@@ -150,7 +163,11 @@ struct DenseStack: Sendable {
                                     let wk = w.baseAddress! + k * n
                                     for j in 0..<n { o[j] += xk * wk[j] }
                                 }
-                                if activates { for j in 0..<n { o[j] = Foundation.tanh(o[j]) } }
+                                if activates && relu {
+                                    for j in 0..<n { o[j] = Swift.max(o[j], 0) }
+                                } else if activates {
+                                    for j in 0..<n { o[j] = Foundation.tanh(o[j]) }
+                                }
                             }
                         }
                     }

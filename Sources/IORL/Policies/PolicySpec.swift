@@ -14,22 +14,29 @@ public struct PolicySpec: Sendable, Equatable, WireCodable {
     /// The actions the policy chooses among: discrete (a categorical head) or a box (a
     /// diagonal Gaussian head with a learned, state-independent standard deviation).
     public var actionSpace: Space
-    /// The widths of the hidden layers of both the policy and the value network (tanh).
+    /// The widths of the hidden layers of both the policy and the value network.
     public var hiddenSizes: [Int]
+    /// The nonlinearity after each hidden layer.
+    public var activation: Activation
     /// The log standard deviation a Gaussian head starts with.
     public var initialLogStandardDeviation: Float
 
-    public init(observationDimension: Int, actionSpace: Space, hiddenSizes: [Int] = [64, 64], initialLogStandardDeviation: Float = 0) {
+    public init(
+        observationDimension: Int, actionSpace: Space, hiddenSizes: [Int] = [64, 64], activation: Activation = .tanh,
+        initialLogStandardDeviation: Float = 0
+    ) {
         self.observationDimension = observationDimension
         self.actionSpace = actionSpace
         self.hiddenSizes = hiddenSizes
+        self.activation = activation
         self.initialLogStandardDeviation = initialLogStandardDeviation
     }
 
     /// The spec for an environment's spaces.
-    public init(for environment: any Environment, hiddenSizes: [Int] = [64, 64]) {
+    public init(for environment: any Environment, hiddenSizes: [Int] = [64, 64], activation: Activation = .tanh) {
         self.init(
-            observationDimension: environment.observationSpace.dimension, actionSpace: environment.actionSpace, hiddenSizes: hiddenSizes)
+            observationDimension: environment.observationSpace.dimension, actionSpace: environment.actionSpace, hiddenSizes: hiddenSizes,
+            activation: activation)
     }
 
     /// How many numbers the policy head outputs: a logit per choice, or a mean per dimension.
@@ -41,6 +48,14 @@ public struct PolicySpec: Sendable, Equatable, WireCodable {
             throw .invalidConfiguration("a policy needs positive observation, action and hidden sizes: \(self)")
         }
     }
+}
+
+/// The nonlinearity between a policy network's layers.
+public enum Activation: String, Sendable, Equatable, Codable, CaseIterable {
+    /// tanh, Stable-Baselines3's default for PPO and A2C policies.
+    case tanh
+    /// max(0, x), Stable-Baselines3's default for DQN's Q-network.
+    case relu
 }
 
 /// A policy's weights with the iteration that produced them, as sent to env runners.

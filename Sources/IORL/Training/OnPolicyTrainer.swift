@@ -104,14 +104,16 @@ public final class OnPolicyTrainer<Learner: OnPolicyLearner> {
 extension OnPolicyTrainer where Learner == PPOLearner {
     /// A PPO trainer for `environment` (from `catalog`, which the cluster's registry must also
     /// hold): `runners` env runners of `environmentsPerRunner` environments each, stepping
-    /// `stepsPerIteration` times per iteration.
+    /// `stepsPerIteration` times per iteration. The learner trains on `learnerDevice` (the CPU,
+    /// or an accelerator such as `.opencl()`); runners act on their own CPUs.
     public static func ppo(
         cluster: Cluster, environment: String, catalog: EnvironmentCatalog = .standard, runners: Int = 2, environmentsPerRunner: Int = 8,
-        stepsPerIteration: Int = 128, hiddenSizes: [Int] = [64, 64], configuration: PPOConfiguration = PPOConfiguration(), seed: UInt64 = 0,
-        normalizesObservations: Bool = false
+        stepsPerIteration: Int = 128, hiddenSizes: [Int] = [64, 64], activation: Activation = .tanh,
+        configuration: PPOConfiguration = PPOConfiguration(), seed: UInt64 = 0, normalizesObservations: Bool = false,
+        learnerDevice: Device = .cpu
     ) async throws -> OnPolicyTrainer<PPOLearner> {
-        let spec = PolicySpec(for: try catalog.make(environment), hiddenSizes: hiddenSizes)
-        let learner = try PPOLearner(spec: spec, configuration: configuration, seed: seed)
+        let spec = PolicySpec(for: try catalog.make(environment), hiddenSizes: hiddenSizes, activation: activation)
+        let learner = try PPOLearner(spec: spec, configuration: configuration, seed: seed, device: learnerDevice)
         let group = try await RunnerGroup(
             cluster: cluster, environment: environment, count: runners, environmentsPerRunner: environmentsPerRunner, policy: spec,
             seed: seed, normalizesObservations: normalizesObservations)
