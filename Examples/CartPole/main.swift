@@ -2,11 +2,14 @@
 // of the last 100 training episodes reaches 475, evaluates the policy greedily on 20 seeded
 // episodes, and prints env steps, wall time and the evaluation return.
 //
-//     swift run -c release CartPole [--algorithm ppo|impala|dqn|reinforce] [--processes N] [--seed S] [--steps MAX] [--device cpu|opencl[N]]
+//     swift run -c release CartPole [--algorithm ppo|impala|dqn|reinforce] [--processes N] [--seed S] [--steps MAX] [--device cpu|opencl[N]] [--environment CartPole-v1|Pendulum-v1]
 //
 // PPO is the default. With --processes N the env runners live in N worker processes (this
 // program again) instead of threads of this one. With --device opencl the learner trains on the
 // best OpenCL device (opencl1: device 1); env runners always act on their CPUs.
+//
+// --environment Pendulum-v1 trains PPO with a Gaussian policy on Pendulum's continuous torque
+// instead, until the mean return of the last 100 episodes reaches -200.
 import Foundation
 import IOCompute
 
@@ -16,6 +19,7 @@ struct Options {
     var seed: UInt64 = 1
     var maxSteps: Int?
     var device = Device.cpu
+    var environment = "CartPole-v1"
 
     static let parsed: Options = {
         var options = Options()
@@ -26,6 +30,7 @@ struct Options {
             case "--processes": options.processes = arguments.popFirst().flatMap(Int.init) ?? 2
             case "--seed": options.seed = arguments.popFirst().flatMap(UInt64.init) ?? options.seed
             case "--steps": options.maxSteps = arguments.popFirst().flatMap(Int.init)
+            case "--environment": options.environment = arguments.popFirst() ?? options.environment
             case "--device":
                 let name = arguments.popFirst() ?? "cpu"
                 if name.hasPrefix("opencl") {
@@ -36,7 +41,7 @@ struct Options {
                 }
             default:
                 print(
-                    "usage: CartPole [--algorithm ppo|impala|dqn|reinforce] [--processes N] [--seed S] [--steps MAX] [--device cpu|opencl[N]]"
+                    "usage: CartPole [--algorithm ppo|impala|dqn|reinforce] [--processes N] [--seed S] [--steps MAX] [--device cpu|opencl[N]] [--environment CartPole-v1|Pendulum-v1]"
                 )
                 exit(2)
             }
@@ -46,6 +51,12 @@ struct Options {
 }
 
 let options = Options.parsed
+guard options.environment == "CartPole-v1" || (options.environment == "Pendulum-v1" && options.algorithm == "ppo") else {
+    print("CartPole-v1 takes every algorithm; Pendulum-v1 (continuous actions) takes ppo")
+    exit(2)
+}
+/// The mean return of the last 100 episodes that counts as solved.
+let solvedAt: Double = options.environment == "Pendulum-v1" ? -200 : 475
 // DQN's ε schedule spans a fraction of the run: rl-baselines3-zoo runs it for 50,000 steps.
 let maxSteps = options.maxSteps ?? (options.algorithm == "dqn" ? 50_000 : 300_000)
 let registry = Registry().environmentRunners()
@@ -61,6 +72,20 @@ let start = ContinuousClock.now
 let history: LearningHistory
 let evaluation: [EpisodeRecord]
 switch options.algorithm {
+case "ppo" where options.environment == "Pendulum-v1":
+    // Continuous torque from a Gaussian head: 2 runners of 2 environments, 512 steps each per
+    // iteration, γ 0.9 as rl-baselines3-zoo's Pendulum settings, 10 epochs of minibatches of 64.
+    var ppo = PPOConfiguration()
+    ppo.discount = 0.9
+    ppo.epochs = 10
+    ppo.minibatchSize = 64
+    ppo.learningRate = .constant(base: 1e-3)
+    let trainer = try await OnPolicyTrainer.ppo(
+        cluster: cluster, environment: "Pendulum-v1", runners: 2, environmentsPerRunner: 2, stepsPerIteration: 512, configuration: ppo,
+        seed: options.seed, learnerDevice: options.device)
+    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: solvedAt, progress: progress)
+    evaluation = try await trainer.evaluate(episodes: 20)
+    trainer.shutdown()
 case "ppo":
     // Stable-Baselines3's tuned CartPole settings (rl-baselines3-zoo): 2 runners of 8
     // environments, 32 steps each per iteration, 20 epochs of minibatches of 256.
@@ -73,7 +98,7 @@ case "ppo":
     let trainer = try await OnPolicyTrainer.ppo(
         cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 8, stepsPerIteration: 32, configuration: ppo,
         seed: options.seed, learnerDevice: options.device)
-    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: 475, progress: progress)
+    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: solvedAt, progress: progress)
     evaluation = try await trainer.evaluate(episodes: 20)
     trainer.shutdown()
 case "impala":
@@ -82,7 +107,7 @@ case "impala":
     let trainer = try await IMPALATrainer(
         cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 8, stepsPerRollout: 32, configuration: impala,
         seed: options.seed, learnerDevice: options.device)
-    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: 475, progress: progress)
+    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: solvedAt, progress: progress)
     evaluation = try await trainer.evaluate(episodes: 20)
     trainer.shutdown()
 case "dqn":
@@ -92,14 +117,14 @@ case "dqn":
     let trainer = try await DQNTrainer(
         cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 1, stepsPerIteration: 128, seed: options.seed,
         learnerDevice: options.device)
-    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: 475, progress: progress)
+    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: solvedAt, progress: progress)
     evaluation = try await trainer.evaluate(episodes: 20)
     trainer.shutdown()
 case "reinforce":
     let trainer = try await OnPolicyTrainer.reinforce(
         cluster: cluster, environment: "CartPole-v1", runners: 2, environmentsPerRunner: 8, stepsPerIteration: 64, seed: options.seed,
         learnerDevice: options.device)
-    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: 475, progress: progress)
+    history = try await trainer.train(maxEnvironmentSteps: maxSteps, stopAtMeanReturn: solvedAt, progress: progress)
     evaluation = try await trainer.evaluate(episodes: 20)
     trainer.shutdown()
 default:
@@ -109,9 +134,11 @@ default:
 let elapsed = ContinuousClock.now - start
 let meanReturn = evaluation.map(\.totalReward).reduce(0, +) / Double(evaluation.count)
 let steps = history.iterations.last?.environmentSteps ?? 0
-print("\(options.algorithm.uppercased()) on CartPole-v1: \(steps) env steps in \(elapsed), \(history.iterations.count) updates")
-print(String(format: "evaluation over 20 seeded episodes: mean return %.1f (solved at 475)", meanReturn))
-try history.writeLearningCurve(to: "cartpole-learning-curve.svg", title: "\(options.algorithm.uppercased()) on CartPole-v1")
-print("learning curve: cartpole-learning-curve.svg")
+let title = "\(options.algorithm.uppercased()) on \(options.environment)"
+print("\(title): \(steps) env steps in \(elapsed), \(history.iterations.count) updates")
+print(String(format: "evaluation over 20 seeded episodes: mean return %.1f (solved at %.0f)", meanReturn, solvedAt))
+let curve = "\(options.environment.lowercased().split(separator: "-")[0])-learning-curve.svg"
+try history.writeLearningCurve(to: curve, title: title)
+print("learning curve: \(curve)")
 await cluster.shutdown()
-exit(meanReturn >= 475 ? 0 : 1)
+exit(meanReturn >= solvedAt ? 0 : 1)
