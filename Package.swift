@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "IOTune", targets: ["IOTune"]),
         .library(name: "IOData", targets: ["IOData"]),
         .library(name: "IORL", targets: ["IORL"]),
+        .library(name: "IOFederated", targets: ["IOFederated"]),
         .library(name: "IONodes", targets: ["IONodes"]),
         .library(name: "IOTensorOpenCL", targets: ["IOTensorOpenCL"]),
         .executable(name: "iocompute", targets: ["iocompute"]),
@@ -119,6 +120,13 @@ let package = Package(
             ]),
         // Layer 4: RL rollouts (Gymnasium-style environments, env runners as actors, PPO, DQN, IMPALA's V-trace).
         .target(name: "IORL", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IONN"]),
+        // Layer 4: federated learning (strategies, secure aggregation, differential privacy).
+        .target(
+            name: "IOFederated",
+            dependencies: [
+                "IORuntime", "IORuntimeTensor", "IOTensor", "IONN", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Layer 4: parallel training (collectives, data and pipeline parallelism, checkpoints).
         .target(
             name: "IOTrain",
@@ -133,7 +141,7 @@ let package = Package(
             name: "IOCompute",
             dependencies: [
                 "IOTensor", "IONN", "IORuntime", "IORuntimeTensor", "IOTransportTCP", "IOTrain", "IOTune", "IOData", "IOServe", "IORL",
-                "IOTensorOpenCL", "IONodes",
+                "IOFederated", "IOTensorOpenCL", "IONodes",
             ]),
         .executableTarget(
             name: "iocompute",
@@ -161,6 +169,8 @@ let package = Package(
         .testTarget(
             name: "iocomputeTests", dependencies: ["iocompute", "IONodes", "IOTransportTCP", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "IOServeTests", dependencies: ["IOServe", "IORuntime"]),
+        .testTarget(
+            name: "IOFederatedTests", dependencies: ["IOFederated", "IORuntime", "IOTensor", "IONN"], exclude: ["Fixtures"]),
         .testTarget(name: "IORLTests", dependencies: ["IORL", "IORuntime", "IORuntimeTensor", "IOTensor", "IONN"], exclude: ["Fixtures"]),
         .testTarget(name: "IODataTests", dependencies: ["IOData", "IORuntime", "IORuntimeTensor", "IOTensor"]),
         .testTarget(name: "IONodesTests", dependencies: ["IONodes", "IORuntime", "IOTransportTCP"]),

@@ -1,5 +1,6 @@
 // The umbrella module: `import IOCompute` brings in every public layer of the library.
 @_exported import IOData
+@_exported import IOFederated
 @_exported import IOServe
 @_exported import IONN
 @_exported import IONodes
