@@ -64,6 +64,8 @@ public struct CentralPrivacy<Base: AggregationStrategy, Source: RandomNumberGene
 
     public var name: String { "DP(\(base.name))" }
     public var clientSettings: ClientSettings { base.clientSettings }
+    /// Central DP clips each update first, so it needs them one by one.
+    public var aggregatesWeightedMean: Bool { false }
 
     /// - Throws: ``FederatedError/invalidConfiguration(_:)`` unless the noise multiplier is ≥ 0
     ///   and the clipping norm and population positive.
@@ -111,7 +113,7 @@ extension CentralPrivacy where Source == SystemRandomNumberGenerator {
 /// update to `clippingNorm` and adds Gaussian noise calibrated so that each round is
 /// (ε, δ)-DP by the classic Gaussian mechanism, σ = C·√(2 ln(1.25/δ)) / ε, before the update
 /// leaves the client. The server never sees an un-noised update.
-public struct LocalPrivacy: Sendable, Equatable {
+public struct LocalPrivacy: Sendable, Equatable, Codable {
     public let clippingNorm: Double
     public let epsilon: Double
     public let delta: Double

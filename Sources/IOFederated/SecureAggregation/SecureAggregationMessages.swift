@@ -3,7 +3,7 @@ import IORuntime
 
 /// Round 0 of secure aggregation: a client's two X25519 public keys — one to encrypt the shares
 /// it sends other clients, one to agree pairwise masks.
-public struct AdvertisedKeys: Sendable, Equatable {
+public struct AdvertisedKeys: Sendable, Equatable, WireCodable {
     /// The client's number, 1…n: its Shamir point.
     public var client: Int
     public var encryptionKey: Data
@@ -18,7 +18,7 @@ public struct AdvertisedKeys: Sendable, Equatable {
 
 /// Round 1: one client's shares for another, encrypted and authenticated with a key only the
 /// two of them can derive; the server routes it without reading it.
-public struct EncryptedShares: Sendable, Equatable {
+public struct EncryptedShares: Sendable, Equatable, WireCodable {
     public var from: Int
     public var to: Int
     /// ChaCha20-Poly1305, nonce and tag included.
@@ -32,7 +32,7 @@ public struct EncryptedShares: Sendable, Equatable {
 }
 
 /// Round 2: a client's quantized input under its masks.
-public struct MaskedInput: Sendable, Equatable {
+public struct MaskedInput: Sendable, Equatable, WireCodable {
     public var client: Int
     public var values: [UInt32]
 
@@ -45,7 +45,7 @@ public struct MaskedInput: Sendable, Equatable {
 /// Round 3: what a surviving client reveals so the server can remove the masks — the self-mask
 /// shares of clients that sent inputs, and the masking-key shares of clients that dropped out
 /// after sharing; never both for one client.
-public struct UnmaskingShares: Sendable, Equatable {
+public struct UnmaskingShares: Sendable, Equatable, WireCodable {
     public var client: Int
     public var selfMaskShares: [Int: SecretShare]
     public var maskingKeyShares: [Int: SecretShare]

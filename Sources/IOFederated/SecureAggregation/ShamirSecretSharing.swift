@@ -41,7 +41,7 @@ struct PrimeField {
 }
 
 /// One shareholder's piece of a secret: the polynomials' values at `x`.
-public struct SecretShare: Sendable, Equatable {
+public struct SecretShare: Sendable, Equatable, Codable {
     /// The shareholder's point, 1…p − 1 (a client's number).
     public let x: UInt64
     /// One value per 7-byte chunk of the secret.

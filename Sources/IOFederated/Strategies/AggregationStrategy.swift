@@ -1,3 +1,5 @@
+import IORuntime
+
 /// How the server turns a round's client updates into the next global parameters.
 ///
 /// Strategies see only updates that passed ``Screening/screen(_:against:)``: the layout of the
@@ -14,14 +16,26 @@ public protocol AggregationStrategy: Sendable {
     /// - Throws: ``FederatedError/notEnoughClients(needed:available:)`` when the strategy needs
     ///   more updates than it got (Krum needs f + 3).
     mutating func aggregate(_ updates: [ClientUpdate], global: ModelParameters) throws(FederatedError) -> ModelParameters
+    /// Whether the strategy needs only the sample-weighted mean of the updates, so that it can
+    /// run on a secure aggregate (the FedAvg family); robust strategies need each update.
+    var aggregatesWeightedMean: Bool { get }
 }
 
-/// Settings a strategy sends clients for their local training.
-public struct ClientSettings: Sendable, Equatable {
+extension AggregationStrategy {
+    public var aggregatesWeightedMean: Bool { false }
+}
+
+/// Settings the server sends clients for their local training.
+public struct ClientSettings: Sendable, Equatable, WireCodable {
     /// μ of FedProx's proximal term μ/2·‖w − w_global‖² (0: plain local training).
     public var proximalMu: Double
+    /// Local differential privacy: the client clips and noises its update before it leaves.
+    public var localPrivacy: LocalPrivacy?
 
-    public init(proximalMu: Double = 0) { self.proximalMu = proximalMu }
+    public init(proximalMu: Double = 0, localPrivacy: LocalPrivacy? = nil) {
+        self.proximalMu = proximalMu
+        self.localPrivacy = localPrivacy
+    }
 }
 
 /// An update left out of a round, and why.

@@ -2,6 +2,7 @@
 /// their sample counts.
 public struct FedAvg: AggregationStrategy {
     public var name: String { "FedAvg" }
+    public var aggregatesWeightedMean: Bool { true }
     public var clientSettings: ClientSettings { ClientSettings() }
 
     public init() {}
@@ -17,6 +18,7 @@ public struct FedAvg: AggregationStrategy {
 /// their loss (``ProximalTerm``) so that non-IID clients drift less.
 public struct FedProx: AggregationStrategy {
     public var name: String { "FedProx" }
+    public var aggregatesWeightedMean: Bool { true }
     public let proximalMu: Double
     public var clientSettings: ClientSettings { ClientSettings(proximalMu: proximalMu) }
 
@@ -37,6 +39,7 @@ public struct FedProx: AggregationStrategy {
 /// and w ← w_global − η·m.
 public struct FedAvgM: AggregationStrategy {
     public var name: String { "FedAvgM" }
+    public var aggregatesWeightedMean: Bool { true }
     public var clientSettings: ClientSettings { ClientSettings() }
     public let serverLearningRate: Double
     public let momentum: Double

@@ -30,6 +30,7 @@ public struct FedOpt: AggregationStrategy {
         }
     }
     public var clientSettings: ClientSettings { ClientSettings() }
+    public var aggregatesWeightedMean: Bool { true }
 
     /// - Throws: ``FederatedError/invalidConfiguration(_:)`` unless η > 0, τ > 0 and
     ///   0 ≤ β₁, β₂ < 1.

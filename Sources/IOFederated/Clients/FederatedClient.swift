@@ -1,0 +1,133 @@
+import Distributed
+import IORuntime
+
+/// A federated client: an actor that builds its learner — and with it, its data — on the node
+/// where the cluster places it, and answers the server's rounds. Register clients with
+/// ``IORuntime/Registry/federatedClients(_:)``.
+public distributed actor FederatedClient {
+    public typealias ActorSystem = ClusterActorSystem
+
+    private var learner: any FederatedLearner
+    private let configuration: ClientConfiguration
+    /// This round's secure-aggregation state: the protocol client and the vector it will mask.
+    private var secure: (client: SecureAggregationClient, input: [Float])?
+
+    public init(actorSystem: ClusterActorSystem, configuration: ClientConfiguration, catalog: LearnerCatalog) throws {
+        self.actorSystem = actorSystem
+        self.configuration = configuration
+        learner = try catalog.make(configuration)
+    }
+
+    /// The client's name.
+    public distributed func name() -> String { configuration.name }
+
+    /// Trains from `parameters` and returns the new parameters — clipped and noised first when
+    /// `settings` asks for local differential privacy.
+    public distributed func fit(_ parameters: ModelParameters, settings: ClientSettings, round: Int) async throws -> ClientUpdate {
+        var local = learner
+        let result = try await local.fit(parameters, settings: settings, round: round)
+        learner = local
+        var trained = result.parameters
+        if let privacy = settings.localPrivacy {
+            var random = SystemRandomNumberGenerator()
+            trained = try privacy.privatize(trained, global: parameters, using: &random)
+        }
+        return ClientUpdate(client: configuration.name, parameters: trained, sampleCount: result.sampleCount, metrics: result.metrics)
+    }
+
+    /// Evaluates `parameters` on the client's held-out data.
+    public distributed func evaluate(_ parameters: ModelParameters) async throws -> ClientEvaluation {
+        var evaluation = try await learner.evaluate(parameters)
+        evaluation.client = configuration.name
+        return evaluation
+    }
+
+    // MARK: Secure aggregation
+
+    /// Secure round 0: trains, keeps the weighted update to mask, and advertises fresh keys. The
+    /// update never leaves the client; the metrics do.
+    public distributed func secureFit(_ parameters: ModelParameters, settings: ClientSettings, round: Int, secure: SecureRound)
+        async throws -> SecureFitReply
+    {
+        var local = learner
+        let result = try await local.fit(parameters, settings: settings, round: round)
+        learner = local
+        guard result.parameters.layout == parameters.layout else {
+            throw FederatedError.shapeMismatch("the learner returned parameters of another layout")
+        }
+        let weight = Float(min(result.sampleCount, secure.maxSampleCount)) / Float(secure.maxSampleCount)
+        let input = zip(result.parameters.values, parameters.values).map { ($0 - $1) * weight } + [weight]
+        let client = try SecureAggregationClient(
+            client: secure.client, threshold: secure.threshold, quantizer: try secure.quantizer(), round: secure.label)
+        self.secure = (client, input)
+        return SecureFitReply(client: configuration.name, keys: client.advertise(), metrics: result.metrics)
+    }
+
+    /// Secure round 1: this client's encrypted shares for the others on `roster`.
+    public distributed func secureShare(roster: [AdvertisedKeys]) throws -> [EncryptedShares] {
+        guard var state = secure else { throw FederatedError.secureAggregation("no secure round in progress") }
+        let shares = try state.client.shareKeys(roster: roster)
+        secure = state
+        return shares
+    }
+
+    /// Secure round 2: the masked update, after taking the shares addressed to this client.
+    public distributed func secureMask(received: [EncryptedShares]) throws -> MaskedInput {
+        guard var state = secure else { throw FederatedError.secureAggregation("no secure round in progress") }
+        let masked = try state.client.maskedInput(state.input, received: received)
+        secure = (state.client, [])
+        return masked
+    }
+
+    /// Secure round 3: the shares that remove the survivors' masks; ends the round.
+    public distributed func secureUnmask(survivors: [Int]) throws -> UnmaskingShares {
+        guard var state = secure else { throw FederatedError.secureAggregation("no secure round in progress") }
+        defer { secure = nil }
+        return try state.client.unmask(survivors: survivors)
+    }
+}
+
+/// What the server tells a client for a secure round.
+public struct SecureRound: Sendable, Equatable, WireCodable {
+    /// Binds keys and masks to this round of this federation.
+    public var label: String
+    /// The client's number in the round, 1…n.
+    public var client: Int
+    public var threshold: Int
+    /// Each masked value is clipped to ±range before quantization.
+    public var range: Double
+    /// How many clients the round may sum.
+    public var clients: Int
+    /// Sample counts are capped here and scaled to ≤ 1 before they weight the update.
+    public var maxSampleCount: Int
+
+    public init(label: String, client: Int, threshold: Int, range: Double, clients: Int, maxSampleCount: Int) {
+        self.label = label
+        self.client = client
+        self.threshold = threshold
+        self.range = range
+        self.clients = clients
+        self.maxSampleCount = maxSampleCount
+    }
+
+    func quantizer() throws(FederatedError) -> Quantizer {
+        guard maxSampleCount > 0 else { throw .invalidConfiguration("a secure round needs a positive sample-count cap") }
+        return try Quantizer(range: range, clients: clients)
+    }
+}
+
+/// A client's answer to secure round 0.
+public struct SecureFitReply: Sendable, Equatable, WireCodable {
+    public var client: String
+    public var keys: AdvertisedKeys
+    public var metrics: [String: Double]
+}
+
+extension Registry {
+    /// This registry with ``FederatedClient`` actors building learners from `catalog`.
+    public func federatedClients(_ catalog: LearnerCatalog) -> Registry {
+        actor(FederatedClient.self, arguments: ClientConfiguration.self) { system, configuration in
+            try FederatedClient(actorSystem: system, configuration: configuration, catalog: catalog)
+        }
+    }
+}

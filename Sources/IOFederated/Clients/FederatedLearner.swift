@@ -1,0 +1,79 @@
+import IORuntime
+
+/// What a client does with the global parameters on its own data: train (`fit`) and evaluate.
+/// A learner lives inside a ``FederatedClient`` actor on the node that holds its data, and only
+/// parameters, counts and metrics ever leave it.
+public protocol FederatedLearner {
+    /// Trains from `parameters` for one round with `settings` (FedProx's μ); returns the new
+    /// parameters, the number of examples they were trained on, and metrics such as "loss".
+    nonisolated(nonsending) mutating func fit(_ parameters: ModelParameters, settings: ClientSettings, round: Int) async throws -> (
+        parameters: ModelParameters, sampleCount: Int, metrics: [String: Double]
+    )
+    /// Evaluates `parameters` on the local held-out data.
+    nonisolated(nonsending) func evaluate(_ parameters: ModelParameters) async throws -> ClientEvaluation
+}
+
+/// A client's evaluation of the global parameters.
+public struct ClientEvaluation: Sendable, Equatable, WireCodable {
+    public var client: String
+    public var loss: Double
+    public var sampleCount: Int
+    public var metrics: [String: Double]
+
+    public init(client: String, loss: Double, sampleCount: Int, metrics: [String: Double] = [:]) {
+        self.client = client
+        self.loss = loss
+        self.sampleCount = sampleCount
+        self.metrics = metrics
+    }
+}
+
+/// What a client is built from: its name, the learner to build (by name, from the
+/// ``LearnerCatalog`` the cluster's registry holds) and the learner's options — where its data
+/// is, which partition is its own. The data itself never travels.
+public struct ClientConfiguration: Sendable, Equatable, WireCodable {
+    public var name: String
+    public var learner: String
+    public var options: [String: String]
+    public var seed: UInt64
+
+    public init(name: String, learner: String, options: [String: String] = [:], seed: UInt64 = 0) {
+        self.name = name
+        self.learner = learner
+        self.options = options
+        self.seed = seed
+    }
+}
+
+/// Named factories of learners; every process of the cluster must register the same catalog.
+///
+/// ```swift
+/// let catalog = LearnerCatalog().adding("hospital") { configuration in
+///     try ClassifierLearner(configuration: configuration)
+/// }
+/// let registry = Registry().federatedClients(catalog)
+/// ```
+public struct LearnerCatalog: Sendable {
+    public typealias Factory = @Sendable (ClientConfiguration) throws -> any FederatedLearner
+    private var factories: [String: Factory] = [:]
+
+    public init() {}
+
+    /// This catalog with `name` building learners with `factory`.
+    public func adding(_ name: String, _ factory: @escaping Factory) -> LearnerCatalog {
+        var copy = self
+        copy.factories[name] = factory
+        return copy
+    }
+
+    /// The learner `configuration` names.
+    ///
+    /// - Throws: ``FederatedError/invalidConfiguration(_:)`` for a name the catalog does not hold.
+    public func make(_ configuration: ClientConfiguration) throws -> any FederatedLearner {
+        guard let factory = factories[configuration.learner] else {
+            throw FederatedError.invalidConfiguration(
+                "no learner \"\(configuration.learner)\" in the catalog (it has \(factories.keys.sorted()))")
+        }
+        return try factory(configuration)
+    }
+}
