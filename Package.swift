@@ -162,6 +162,7 @@ let package = Package(
         .executableTarget(name: "BatchInference", dependencies: ["IOCompute"], path: "Examples/BatchInference"),
         .executableTarget(name: "ModelServing", dependencies: ["IOCompute"], path: "Examples/ModelServing"),
         .executableTarget(name: "CartPole", dependencies: ["IOCompute"], path: "Examples/CartPole"),
+        .executableTarget(name: "FederatedHospitals", dependencies: ["IOCompute"], path: "Examples/FederatedHospitals"),
 
         .testTarget(
             name: "IOTensorTests", dependencies: ["IOTensor"],

@@ -5,8 +5,7 @@ import IORuntime
 import IOTensor
 import Testing
 
-/// The breast-cancer data with log1p features standardized by the training rows' statistics
-/// (what the hospitals agreed on beforehand), split 80/20 with a fixed seed.
+/// The breast-cancer data with log1p features, split 80/20 with a fixed seed.
 func breastCancer() throws -> (train: LabeledData<Float>, test: LabeledData<Float>) {
     let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Examples/Data/breast_cancer.csv")
     let table = try CSV.read(contentsOf: file.standardized.path, as: Float.self, headerLines: 1)
@@ -16,23 +15,7 @@ func breastCancer() throws -> (train: LabeledData<Float>, test: LabeledData<Floa
         shape: [rows, columns - 1],
         scalars: (0..<rows).flatMap { row in (0..<(columns - 1)).map { Foundation.log1p(scalars[row * columns + $0]) } })
     let labels = (0..<rows).map { Int(scalars[$0 * columns + columns - 1]) }
-    let (train, test) = try LabeledData(features: features, labels: labels).shuffledSplit(trainFraction: 0.8, seed: 7)
-    let width = columns - 1
-    let values = train.features.scalars
-    let means = (0..<width).map { column in (0..<train.count).reduce(Float(0)) { $0 + values[$1 * width + column] } / Float(train.count) }
-    let deviations = (0..<width).map { column in
-        ((0..<train.count).reduce(Float(0)) { $0 + Foundation.pow(values[$1 * width + column] - means[column], 2) } / Float(train.count))
-            .squareRoot()
-    }
-    func standardized(_ data: LabeledData<Float>) throws -> LabeledData<Float> {
-        let raw = data.features.scalars
-        return try LabeledData(
-            features: try Tensor(
-                shape: data.features.shape,
-                scalars: raw.indices.map { (raw[$0] - means[$0 % width]) / Swift.max(deviations[$0 % width], 1e-6) }),
-            labels: data.labels)
-    }
-    return (try standardized(train), try standardized(test))
+    return try LabeledData(features: features, labels: labels).shuffledSplit(trainFraction: 0.8, seed: 7)
 }
 
 /// A learner that misbehaves on purpose: hangs, throws, or returns NaNs or another shape.
@@ -98,6 +81,10 @@ func withFederation(
                 try await cluster.spawn(
                     FederatedClient.self, with: ClientConfiguration(name: mode, learner: "misbehaving", options: ["mode": mode])))
         }
+        // The hospitals standardize their features with statistics merged across the federation.
+        let statistics = try await FederatedServer(clients: clients, strategy: FedAvg(), initial: try RoundTests.initial())
+            .standardizeFeatures()
+        #expect(statistics.count == 455)
         try await body(cluster, clients)
     } catch {
         await cluster.shutdown()
@@ -124,8 +111,9 @@ struct RoundTests {
     @Test("FedAvg over five skewed hospitals (through the codec) comes within 3 points of centralized training")
     func fedAvgMatchesCentralized() async throws {
         let (train, test) = try breastCancer()
-        let central = try ClassifierLearner(
+        var central = try ClassifierLearner(
             name: "central", train: train, test: test, classes: 2, epochs: 2, batchSize: 16, learningRate: 0.05, seed: 1)
+        try central.standardize(with: try #require(try central.featureStatistics()))
         var learner = central
         var parameters = try Self.initial()
         for round in 1...10 { parameters = try await learner.fit(parameters, settings: ClientSettings(), round: round).parameters }

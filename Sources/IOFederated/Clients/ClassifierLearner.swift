@@ -6,8 +6,8 @@ import IOTensor
 /// FedProx's proximal term when the strategy asks for it.
 public struct ClassifierLearner: FederatedLearner {
     public let name: String
-    public let train: LabeledData<Float>
-    public let test: LabeledData<Float>
+    public private(set) var train: LabeledData<Float>
+    public private(set) var test: LabeledData<Float>
     public let hiddenSizes: [Int]
     public let classes: Int
     public var epochs: Int
@@ -79,6 +79,27 @@ public struct ClassifierLearner: FederatedLearner {
             }
         }
         return (ModelParameters(model.stateDictionary()), train.count, ["loss": total / Double(train.count * epochs)])
+    }
+
+    public func featureStatistics() throws -> FeatureStatistics? {
+        FeatureStatistics(rows: train.count, width: train.features.shape[1], values: train.features.scalars)
+    }
+
+    /// Standardizes the training and test features with the federation's means and deviations.
+    public mutating func standardize(with statistics: FeatureStatistics) throws {
+        let width = train.features.shape[1]
+        guard statistics.sums.count == width else {
+            throw FederatedError.shapeMismatch("statistics of \(statistics.sums.count) features for data of \(width)")
+        }
+        let means = statistics.means.map { Float($0) }
+        let deviations = statistics.standardDeviations.map { Float($0) }
+        func scaled(_ data: LabeledData<Float>) throws -> LabeledData<Float> {
+            let raw = data.features.scalars
+            let values = raw.indices.map { (raw[$0] - means[$0 % width]) / deviations[$0 % width] }
+            return try LabeledData(features: try Tensor(shape: data.features.shape, scalars: values), labels: data.labels)
+        }
+        train = try scaled(train)
+        test = try scaled(test)
     }
 
     public func evaluate(_ parameters: ModelParameters) throws -> ClientEvaluation {

@@ -42,6 +42,12 @@ public distributed actor FederatedClient {
         return evaluation
     }
 
+    /// The statistics of the client's training features (counts and sums only).
+    public distributed func featureStatistics() throws -> FeatureStatistics? { try learner.featureStatistics() }
+
+    /// Standardizes the client's features with the federation's merged statistics.
+    public distributed func standardize(with statistics: FeatureStatistics) throws { try learner.standardize(with: statistics) }
+
     // MARK: Secure aggregation
 
     /// Secure round 0: trains, keeps the weighted update to mask, and advertises fresh keys. The

@@ -11,6 +11,16 @@ public protocol FederatedLearner {
     )
     /// Evaluates `parameters` on the local held-out data.
     nonisolated(nonsending) func evaluate(_ parameters: ModelParameters) async throws -> ClientEvaluation
+    /// The statistics of the local training features, for a federation-wide standardization
+    /// (nil: the learner does not standardize).
+    func featureStatistics() throws -> FeatureStatistics?
+    /// Adopts the federation's merged statistics: standardizes local features with them.
+    mutating func standardize(with statistics: FeatureStatistics) throws
+}
+
+extension FederatedLearner {
+    public func featureStatistics() throws -> FeatureStatistics? { nil }
+    public mutating func standardize(with statistics: FeatureStatistics) throws {}
 }
 
 /// A client's evaluation of the global parameters.

@@ -170,6 +170,24 @@ public final class FederatedServer<Strategy: AggregationStrategy> {
         return record
     }
 
+    /// Merges every client's feature statistics and has each client standardize its features
+    /// with the result, so that all of them feed the model the same scale; only counts and sums
+    /// leave the clients. Returns the merged statistics.
+    ///
+    /// - Throws: ``FederatedError/notEnoughClients(needed:available:)`` when no client holds
+    ///   statistics, or a client's error.
+    @discardableResult
+    public func standardizeFeatures() async throws -> FeatureStatistics {
+        var merged: FeatureStatistics?
+        for client in clients {
+            guard let statistics = try await client.featureStatistics() else { continue }
+            merged = try merged.map { try $0.merged(with: statistics) } ?? statistics
+        }
+        guard let merged else { throw FederatedError.notEnoughClients(needed: 1, available: 0) }
+        for client in clients { try await client.standardize(with: merged) }
+        return merged
+    }
+
     /// Evaluates the global parameters on a sample of clients; the sample-weighted loss and
     /// accuracy (nil when no client answered).
     public func evaluateRound() async throws -> (loss: Double?, accuracy: Double?) {
