@@ -188,7 +188,8 @@ let package = Package(
         // Multi-process clusters: the tests drive clusters whose workers run ClusterTestNode, and
         // both build their registry from ClusterTestSupport.
         .target(
-            name: "ClusterTestSupport", dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IONN", "IOTrain", "IOTune", "IORL"],
+            name: "ClusterTestSupport",
+            dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IONN", "IOTrain", "IOTune", "IORL", "IOFederated"],
             path: "Tests/ClusterTestSupport"),
         .executableTarget(
             name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP", "IONodes", "IOTune"],
@@ -197,7 +198,7 @@ let package = Package(
             name: "IOClusterTests",
             dependencies: [
                 "ClusterTestSupport", "ClusterTestNode", "IORuntime", "IOTransportTCP", "IOTensor", "IONN", "IOTrain", "IONodes", "IOTune",
-                "IOData", "IOServe", "IORL",
+                "IOData", "IOServe", "IORL", "IOFederated",
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Distributed
+import IOFederated
 import IORL
 import IORuntime
 import IORuntimeTensor
@@ -104,6 +105,7 @@ public enum ClusterTestFunctions {
             .pipeline(TrainingFixtures.digitsPipeline)
             .trainable(TuneFixtures.curve).trainable(TuneFixtures.waitsOnce)
             .environmentRunners()
+            .federatedClients(FederatedFixtures.catalog)
     }
 }
 

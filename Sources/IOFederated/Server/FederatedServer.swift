@@ -41,16 +41,19 @@ public final class FederatedServer<Strategy: AggregationStrategy> {
     @discardableResult
     public func run(rounds: Int) async throws -> FederatedHistory {
         for _ in 0..<rounds {
-            var record = try await fitRound()
+            let record = try await fitRound()
             if configuration.evaluateEvery > 0, record.round % configuration.evaluateEvery == 0 {
-                (record.evaluationLoss, record.evaluationAccuracy) = try await evaluateRound()
+                let (loss, accuracy) = try await evaluateRound()
+                history.rounds[history.rounds.count - 1].evaluationLoss = loss
+                history.rounds[history.rounds.count - 1].evaluationAccuracy = accuracy
             }
-            history.rounds.append(record)
         }
         return history
     }
 
-    /// One training round; the global parameters change only when enough clients answered.
+    /// One training round, recorded in ``history``; the global parameters change only when
+    /// enough clients answered.
+    @discardableResult
     public func fitRound() async throws -> RoundRecord {
         if names.isEmpty { names = try await clients.asyncMap { try await $0.name() } }
         let round = history.rounds.count + 1
@@ -64,6 +67,7 @@ public final class FederatedServer<Strategy: AggregationStrategy> {
         }
         record.seconds = (ContinuousClock.now - start).seconds
         if let epsilonReporter = strategy as? any PrivacyReporting { record.epsilon = epsilonReporter.epsilonSpent }
+        history.rounds.append(record)
         return record
     }
 
