@@ -1,5 +1,6 @@
 import Foundation
 import IOFederated
+import IORuntime
 import Testing
 
 /// A seeded generator for reproducible noise in tests.
@@ -135,5 +136,14 @@ struct PrivacyTests {
         #expect(abs(privacy.standardDeviation - expected) < 1e-12)
         #expect(abs(deviation - expected) < 0.03 * expected, "noise deviation \(deviation), expected \(expected)")
         #expect(throws: FederatedError.self) { try LocalPrivacy(clippingNorm: 1, epsilon: 2, delta: 1e-5) }
+        // Settings that arrive in a message are checked the same way: no message turns the noise off.
+        #expect(throws: FederatedError.self) {
+            try JSONDecoder().decode(LocalPrivacy.self, from: Data(#"{"clippingNorm":1,"epsilon":1e9,"delta":1e-5}"#.utf8))
+        }
+        let sent = ClientSettings(proximalMu: 0.1, localPrivacy: privacy)
+        var encoder = WireEncoder()
+        sent.encode(to: &encoder)
+        var decoder = WireDecoder(encoder.bytes)
+        #expect(try ClientSettings(from: &decoder) == sent)
     }
 }

@@ -129,6 +129,18 @@ public struct LocalPrivacy: Sendable, Equatable, Codable {
         self.delta = delta
     }
 
+    private enum CodingKeys: String, CodingKey { case clippingNorm, epsilon, delta }
+
+    /// Decodes and checks the settings as ``init(clippingNorm:epsilon:delta:)`` does, so that a
+    /// message cannot ask a client for no noise.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(
+            clippingNorm: try container.decode(Double.self, forKey: .clippingNorm),
+            epsilon: try container.decode(Double.self, forKey: .epsilon),
+            delta: try container.decode(Double.self, forKey: .delta))
+    }
+
     /// The noise's standard deviation.
     public var standardDeviation: Double { clippingNorm * (2 * Foundation.log(1.25 / delta)).squareRoot() / epsilon }
 
