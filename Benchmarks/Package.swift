@@ -59,6 +59,10 @@ let package = Package(
             dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareRL"),
         .executableTarget(
+            name: "compare-federated",
+            dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
+            path: "Sources/CompareFederated"),
+        .executableTarget(
             name: "compare-serve",
             dependencies: ["CompareSupport", .product(name: "IOCompute", package: rootPackage)],
             path: "Sources/CompareServe"),

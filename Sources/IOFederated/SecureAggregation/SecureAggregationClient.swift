@@ -23,6 +23,8 @@ public struct SecureAggregationClient {
     /// Clients whose shares this client holds (U₂), with those shares.
     private var held: [Int: SharePlaintext] = [:]
     private var ownShares: SharePlaintext?
+    /// The key of the channel to each peer, agreed once (X25519 is most of the protocol's work).
+    private var channelKeys: [Int: SymmetricKey] = [:]
     private var revealed = false
 
     /// - Throws: ``FederatedError/secureAggregation(_:)`` for a client number outside 1…2¹⁶ or a
@@ -81,8 +83,9 @@ public struct SecureAggregationClient {
             var encoder = WireEncoder()
             plaintext.encode(to: &encoder)
             do {
-                let box = try ChaChaPoly.seal(
-                    encoder.bytes, using: try channelKey(with: peer), authenticating: Self.header(from: client, to: peer, round: round))
+                let key = try channelKey(with: peer)
+                channelKeys[peer] = key
+                let box = try ChaChaPoly.seal(encoder.bytes, using: key, authenticating: Self.header(from: client, to: peer, round: round))
                 messages.append(EncryptedShares(from: client, to: peer, ciphertext: box.combined))
             } catch {
                 throw .secureAggregation("could not encrypt shares for client \(peer): \(error)")
@@ -108,7 +111,7 @@ public struct SecureAggregationClient {
             do {
                 let box = try ChaChaPoly.SealedBox(combined: message.ciphertext)
                 let bytes = try ChaChaPoly.open(
-                    box, using: try channelKey(with: message.from),
+                    box, using: try channelKeys[message.from] ?? channelKey(with: message.from),
                     authenticating: Self.header(from: message.from, to: client, round: round))
                 var decoder = WireDecoder(Array(bytes))
                 plaintext = try SharePlaintext(from: &decoder)
