@@ -142,11 +142,12 @@ struct PipeliningTests {
             _ = try await cluster.submit(Pipelined.gated, open).get()
             let running = try await cluster.submit(Pipelined.gated, blocker)
             // The timeout leaves seconds of margin for a loaded machine to run a task that takes
-            // microseconds; the queue waits longer than the timeout (a longer wait only makes the
-            // check stricter).
-            let timed = TaskOptions(timeout: .seconds(3))
+            // microseconds (a CI run with other suites compiling OpenCL kernels and starting worker
+            // processes once starved it past 3 s); the queue waits longer than the timeout (a
+            // longer wait only makes the check stricter).
+            let timed = TaskOptions(timeout: .seconds(8))
             let queued = try await (0..<3).asyncMap { try await cluster.submit(Pipelined.increment, $0, options: timed) }
-            try await Task.sleep(for: .milliseconds(3500))
+            try await Task.sleep(for: .milliseconds(8500))
             TestGates.open(blocker)
             #expect(try await running.get() == blocker)
             #expect(try await cluster.get(queued) == [1, 2, 3])
