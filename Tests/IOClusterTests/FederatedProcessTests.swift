@@ -44,11 +44,3 @@ struct FederatedProcessTests {
         await cluster.shutdown()
     }
 }
-
-extension Array {
-    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var results: [T] = []
-        for element in self { results.append(try await transform(element)) }
-        return results
-    }
-}

@@ -1,19 +1,8 @@
 import Foundation
 import IOFederated
 import IORuntime
+import IOTensor
 import Testing
-
-/// A seeded generator for reproducible noise in tests.
-struct SeededGenerator: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 struct OpacusCase: Decodable {
     let sampleRate: Double
@@ -91,7 +80,7 @@ struct PrivacyTests {
         let size = 20_000
         let layout = [ModelParameters.Slot(name: "w", shape: [size])]
         let global = try ModelParameters(layout: layout, values: [Float](repeating: 0, count: size))
-        var random = SeededGenerator(state: 1)
+        var random = SplitMix64(seed: 1)
         let updates = try (0..<4).map { client in
             ClientUpdate(
                 client: "c\(client)",
@@ -99,7 +88,7 @@ struct PrivacyTests {
                 sampleCount: 1)
         }
         var strategy = try CentralPrivacy(
-            FedAvg(), noiseMultiplier: 1.2, clippingNorm: 0.5, population: 40, source: SeededGenerator(state: 9))
+            FedAvg(), noiseMultiplier: 1.2, clippingNorm: 0.5, population: 40, source: SplitMix64(seed: 9))
         let noisy = try strategy.aggregate(updates, global: global)
         var plain = FedAvg()
         let clipped = try updates.map { u in
@@ -127,7 +116,7 @@ struct PrivacyTests {
         let global = try ModelParameters(layout: layout, values: [Float](repeating: 0, count: size))
         let update = try ModelParameters(layout: layout, values: [Float](repeating: 1, count: size))  // norm √20000
         let privacy = try LocalPrivacy(clippingNorm: 1, epsilon: 0.5, delta: 1e-5)
-        var random = SeededGenerator(state: 3)
+        var random = SplitMix64(seed: 3)
         let private_ = try privacy.privatize(update, global: global, using: &random)
         let clippedValue = 1 / Double(size).squareRoot()
         let noise = private_.values.map { Double($0) - clippedValue }

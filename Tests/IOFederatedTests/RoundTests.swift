@@ -206,7 +206,7 @@ struct RoundTests {
             let private_ = FederatedServer(
                 clients: Array(clients.prefix(5)),
                 strategy: try CentralPrivacy(
-                    FedAvg(), noiseMultiplier: 1.0, clippingNorm: 5, population: 5, source: SeededGenerator(state: 2)),
+                    FedAvg(), noiseMultiplier: 1.0, clippingNorm: 5, population: 5, source: SplitMix64(seed: 2)),
                 initial: try Self.initial(), configuration: configuration)
             let history = try await private_.run(rounds: 2)
             let epsilons = history.rounds.compactMap(\.epsilon)

@@ -1,4 +1,5 @@
 import Foundation
+import IOTensor
 import Testing
 
 @testable import IOFederated
@@ -7,7 +8,7 @@ import Testing
 struct SecureAggregationTests {
     @Test("field multiplication modulo 2⁶¹ − 1 equals the 128-bit remainder")
     func primeField() {
-        var random = SeededGenerator(state: 5)
+        var random = SplitMix64(seed: 5)
         let p = PrimeField.modulus
         for _ in 0..<10_000 {
             let (a, b) = (random.next() % p, random.next() % p)
@@ -20,7 +21,7 @@ struct SecureAggregationTests {
 
     @Test("any threshold of shares rebuild the secret; fewer are refused or rebuild something else")
     func shamir() throws {
-        var random = SeededGenerator(state: 11)
+        var random = SplitMix64(seed: 11)
         let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
         let shares = try ShamirSecretSharing.split(secret, threshold: 4, shareholders: Array(1...7), using: &random)
         for subset in [[0, 1, 2, 3], [3, 4, 5, 6], [6, 0, 4, 2], [0, 1, 2, 3, 4, 5, 6]] {
@@ -41,7 +42,7 @@ struct SecureAggregationTests {
 
     /// Inputs for clients 1…n: random values in ±1.
     static func inputs(clients: Int, length: Int, seed: UInt64) -> [Int: [Float]] {
-        var random = SeededGenerator(state: seed)
+        var random = SplitMix64(seed: seed)
         return Dictionary(
             uniqueKeysWithValues: (1...clients).map { client in
                 (client, (0..<length).map { _ in Float(Double(random.next() % 2_000_001) / 1_000_000 - 1) })
