@@ -192,7 +192,7 @@ let package = Package(
             dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IONN", "IOTrain", "IOTune", "IORL", "IOFederated"],
             path: "Tests/ClusterTestSupport"),
         .executableTarget(
-            name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP", "IONodes", "IOTune"],
+            name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP", "IONodes", "IOTune", "IOFederated"],
             path: "Tests/ClusterTestNode"),
         .testTarget(
             name: "IOClusterTests",

@@ -1,9 +1,11 @@
 // Five hospitals learn a breast-cancer classifier together without sharing a single row.
 //
-// Each hospital is a FederatedClient actor holding its own label-skewed share of the training
-// rows (read on the node where the actor lives); only parameters, counts and metrics travel.
-// The program compares, on the same held-out rows:
-//   - centralized training (all rows in one place) against FedAvg, for a logistic model and an MLP;
+// Each hospital's label-skewed share of the training rows is loaded by a task on its own worker
+// and pinned there: the runtime builds the hospital's FederatedClient actor beside it and refuses
+// to move it anywhere else (the server's attempt to read it is shown). Only parameters, counts
+// and metrics travel. The program compares, on the same held-out rows:
+//   - centralized training (all rows in one place) against FedAvg and FedProx, for a logistic
+//     model, and against FedAvg for an MLP;
 //   - FedAvg through secure aggregation (the server sees only the sum);
 //   - FedAvg with central differential privacy, printing ε;
 //   - a sixth, poisoned client: FedAvg against Krum, side by side.
@@ -60,35 +62,55 @@ struct PoisonedLearner: FederatedLearner {
     }
 }
 
-/// Each hospital keeps the training rows of its partition and a fifth of the test rows.
+/// A hospital's own rows, read on its worker: the training rows of its partition and a fifth of
+/// the test rows.
+let loadHospital = RemoteFunction("hospital.load") { (configuration: ClientConfiguration) async throws -> ClientData in
+    let (train, test) = try loadData()
+    let part = Int(configuration.options["part"] ?? "0") ?? 0
+    return ClientData(
+        configuration: configuration, train: try train.subset(Partitioning.labelSkewed(labels: train.labels, parts: hospitals)[part]),
+        test: try test.subset(Partitioning.even(count: test.count, parts: hospitals)[part]))
+}
+
+/// Each hospital learns from the rows pinned beside it.
 let catalog = LearnerCatalog()
-    .adding("hospital") { configuration in
-        let (train, test) = try loadData()
-        let part = Int(configuration.options["part"] ?? "0") ?? 0
-        let hidden = configuration.options["hidden"].flatMap(Int.init).map { [$0] } ?? []
-        return try ClassifierLearner(
-            name: configuration.name, train: try train.subset(Partitioning.labelSkewed(labels: train.labels, parts: hospitals)[part]),
-            test: try test.subset(Partitioning.even(count: test.count, parts: hospitals)[part]), classes: 2, hiddenSizes: hidden,
-            epochs: 2, batchSize: 16, learningRate: 0.05, seed: configuration.seed)
-    }
+    .addingDataLearner(
+        "hospital",
+        { data in
+            let hidden = data.configuration.options["hidden"].flatMap(Int.init).map { [$0] } ?? []
+            return try ClassifierLearner(
+                name: data.configuration.name, train: data.train, test: data.test, classes: 2, hiddenSizes: hidden, epochs: 2,
+                batchSize: 16, learningRate: 0.05, seed: data.configuration.seed)
+        }
+    )
     .adding("poisoner") { _ in PoisonedLearner() }
-let registry = Registry().federatedClients(catalog)
+let registry = Registry().federatedClients(catalog).function(loadHospital)
+let workers = processes > 0 ? processes : 2
 let cluster =
     processes > 0
     ? try await Cluster.start(.localProcesses(workers: processes), registry: registry)
-    : try await Cluster.start(.inProcess(workers: 2), registry: registry)
+    : try await Cluster.start(.inProcess(workers: workers), registry: registry)
 
-/// The five hospitals (an MLP's when `hidden` is given), their features standardized with
-/// statistics merged across them.
+/// The five hospitals (an MLP's when `hidden` is given), each built beside its pinned rows, their
+/// features standardized with statistics merged across them.
 func spawnHospitals(hidden: Int?) async throws -> [FederatedClient] {
     var clients: [FederatedClient] = []
     for part in 0..<hospitals {
         var options = ["part": "\(part)"]
         if let hidden { options["hidden"] = "\(hidden)" }
-        clients.append(
-            try await cluster.spawn(
-                FederatedClient.self, with: ClientConfiguration(name: "hospital-\(part)", learner: "hospital", options: options, seed: 1),
-                options: ActorOptions(placement: .spread)))
+        let configuration = ClientConfiguration(name: "hospital-\(part)", learner: "hospital", options: options, seed: 1)
+        let rows = try await cluster.loadClientData(loadHospital, configuration, on: part % workers)
+        if part == 0 && hidden == nil {
+            _ = await cluster.wait([rows])
+            do {
+                _ = try await rows.get()
+                print("the server read hospital-0's rows: the pin failed")
+                exit(1)
+            } catch {
+                print("the server asks for hospital-0's rows: refused (\(error))\n")
+            }
+        }
+        clients.append(try await cluster.spawnClient(on: rows))
     }
     let initial = try ClassifierLearner.initialParameters(features: 30, classes: 2, hiddenSizes: [], seed: 3)
     try await FederatedServer(clients: clients, strategy: FedAvg(), initial: initial).standardizeFeatures()
@@ -126,12 +148,13 @@ func federate<S: AggregationStrategy>(
     return accuracy
 }
 
-print("\(hospitals) hospitals, label-skewed, \(rounds) rounds of 2 local epochs; held-out accuracy:\n")
 let logistic = try await spawnHospitals(hidden: nil)
 let mlp = try await spawnHospitals(hidden: 16)
+print("\(hospitals) hospitals, label-skewed, \(rounds) rounds of 2 local epochs; held-out accuracy:\n")
 let centralLogistic = try await centralized(hidden: [])
 print("centralized logistic".padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%6.2f %%", centralLogistic * 100))
 let fedLogistic = try await federate("FedAvg logistic", logistic, FedAvg(), hidden: [])
+_ = try await federate("FedProx (μ = 0.1) logistic", logistic, try FedProx(proximalMu: 0.1), hidden: [])
 let centralMLP = try await centralized(hidden: [16])
 print("centralized MLP (16 hidden)".padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%6.2f %%", centralMLP * 100))
 let fedMLP = try await federate("FedAvg MLP (16 hidden)", mlp, FedAvg(), hidden: [16])

@@ -7,7 +7,8 @@
 //   ClusterTestNode orphan-check   start 2 workers (this program again), print their pids, wait
 //   ClusterTestNode reexec         start 2 workers (this program again), run tasks, print, exit
 //   ClusterTestNode job N [GATE]   a job submitted to a cluster of machines: N workers, tasks and an
-//                                  actor on all of them, checked; with GATE, waits for that file to
+//                                  actor on all of them, checked, and federated rounds with one
+//                                  client per worker on data pinned there; with GATE, waits for that file to
 //                                  exist after the first round (a test cuts a link then), then
 //                                  runs a second round that must survive the cut
 //   ClusterTestNode tune DIR [resume|die-after N]  the fixture experiment in DIR on 2 worker
@@ -16,6 +17,7 @@
 //                                  trials have ended
 import ClusterTestSupport
 import Dispatch
+import IOFederated
 import IONodes
 import IORuntime
 import IOTransportTCP
@@ -77,6 +79,27 @@ case "job":
     let tally = try await cluster.spawn(TallyActor.self)
     for amount in 1...10 { _ = try await tally.add(amount) }
     guard try await tally.add(0) == 55 else { print("WRONG TALLY"); exit(1) }
+    // Federated learning across the machines: each worker loads its client's rows, pinned there;
+    // the driver cannot read them, and the rounds move only parameters.
+    var clients: [FederatedClient] = []
+    for worker in 0..<workers {
+        let configuration = ClientConfiguration(name: "client-\(worker)", learner: "blobs", seed: UInt64(worker + 1))
+        let rows = try await cluster.loadClientData(FederatedFixtures.loadBlobs, configuration, on: worker)
+        if (try? await rows.get()) != nil { print("PINNED ROWS READ BY THE DRIVER"); exit(1) }
+        clients.append(try await cluster.spawnClient(on: rows))
+    }
+    var federation = FederatedConfiguration()
+    federation.evaluateEvery = 2
+    let initial = try ClassifierLearner.initialParameters(features: 4, classes: 2, hiddenSizes: [], seed: 3)
+    let history = try await FederatedServer(clients: clients, strategy: FedAvg(), initial: initial, configuration: federation)
+        .run(rounds: 2)
+    guard history.rounds.allSatisfy({ $0.completed && $0.aggregated.count == workers }), let accuracy = history.finalAccuracy,
+        accuracy > 0.9
+    else {
+        print("FEDERATED ROUNDS FAILED \(history.rounds)")
+        exit(1)
+    }
+    print("FEDERATED \(clients.count) CLIENTS ACCURACY \(accuracy)")
     print("ROUND 1 WORKERS \(pids.count)")
     if let gate = arguments.dropFirst().first {
         while access(gate, F_OK) != 0 { try await Task.sleep(for: .milliseconds(50)) }

@@ -86,6 +86,11 @@ public enum ClusterTestFunctions {
         return seconds
     }
 
+    /// Sums a float tensor and says which worker did.
+    public static let sumAndWorker = RemoteFunction("sumAndWorker") { (tensor: Tensor<Float>) async throws -> [Double] in
+        [tensor.scalars.reduce(0.0) { $0 + Double($1) }, Double(TaskContext.worker ?? -1)]
+    }
+
     /// Calls an actor it is given, from a worker.
     public static let bump = RemoteFunction("bump") { (counter: TallyActor, amount: Int) async throws -> Int in
         try await counter.add(amount)
@@ -105,7 +110,7 @@ public enum ClusterTestFunctions {
             .pipeline(TrainingFixtures.digitsPipeline)
             .trainable(TuneFixtures.curve).trainable(TuneFixtures.waitsOnce)
             .environmentRunners()
-            .federatedClients(FederatedFixtures.catalog)
+            .federatedClients(FederatedFixtures.catalog).function(FederatedFixtures.loadBlobs).function(sumAndWorker)
     }
 }
 

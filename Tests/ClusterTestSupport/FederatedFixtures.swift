@@ -1,6 +1,7 @@
 import Foundation
 import IOFederated
 import IONN
+import IORuntime
 import IOTensor
 
 /// Federated clients for the multi-process tests: each builds its own synthetic data (two
@@ -42,5 +43,20 @@ public enum FederatedFixtures {
                 name: configuration.name, train: try blobs(count: 120, seed: configuration.seed),
                 test: try blobs(count: 60, seed: configuration.seed &+ 1000), classes: 2, epochs: 1, batchSize: 16, learningRate: 0.1,
                 seed: configuration.seed))
+    }
+    .addingDataLearner(
+        "blobs",
+        { data in
+            ProcessReportingLearner(
+                base: try ClassifierLearner(
+                    name: data.configuration.name, train: data.train, test: data.test, classes: 2, epochs: 1, batchSize: 16,
+                    learningRate: 0.1, seed: data.configuration.seed))
+        })
+
+    /// Loads a client's blobs on the worker that runs it (its "own disk"), for pinning there.
+    public static let loadBlobs = RemoteFunction("federated.loadBlobs") { (configuration: ClientConfiguration) async throws -> ClientData in
+        ClientData(
+            configuration: configuration, train: try blobs(count: 120, seed: configuration.seed),
+            test: try blobs(count: 60, seed: configuration.seed &+ 1000))
     }
 }

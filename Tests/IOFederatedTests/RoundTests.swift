@@ -44,37 +44,45 @@ struct MisbehavingLearner: FederatedLearner {
     }
 }
 
-/// Hospitals 0…4 holding label-skewed shares of the training rows, and misbehaving clients.
-func federationCatalog() throws -> LearnerCatalog {
+/// Loads hospital `part`'s rows on the worker that runs it: its label-skewed share of the
+/// training rows and a fifth of the test rows.
+let loadHospital = RemoteFunction("hospital.load") { (configuration: ClientConfiguration) async throws -> ClientData in
     let (train, test) = try breastCancer()
-    let parts = Partitioning.labelSkewed(labels: train.labels, parts: 5)
-    let tests = Partitioning.even(count: test.count, parts: 5)
-    return LearnerCatalog()
-        .adding("hospital") { configuration in
-            let part = Int(configuration.options["part"] ?? "0") ?? 0
-            return try ClassifierLearner(
-                name: configuration.name, train: try train.subset(parts[part]), test: try test.subset(tests[part]), classes: 2,
-                hiddenSizes: configuration.options["hidden"].map { [Int($0)!] } ?? [], epochs: 2, batchSize: 16, learningRate: 0.05,
-                seed: configuration.seed)
-        }
-        .adding("misbehaving") { configuration in MisbehavingLearner(mode: configuration.options["mode"] ?? "fail") }
+    let part = Int(configuration.options["part"] ?? "0") ?? 0
+    return ClientData(
+        configuration: configuration, train: try train.subset(Partitioning.labelSkewed(labels: train.labels, parts: 5)[part]),
+        test: try test.subset(Partitioning.even(count: test.count, parts: 5)[part]))
 }
+
+/// Hospitals learning from their pinned rows, and misbehaving clients.
+let federationCatalog = LearnerCatalog()
+    .addingDataLearner(
+        "hospital",
+        { data in
+            try ClassifierLearner(
+                name: data.configuration.name, train: data.train, test: data.test, classes: 2,
+                hiddenSizes: data.configuration.options["hidden"].map { [Int($0)!] } ?? [], epochs: 2, batchSize: 16, learningRate: 0.05,
+                seed: data.configuration.seed)
+        }
+    )
+    .adding("misbehaving") { configuration in MisbehavingLearner(mode: configuration.options["mode"] ?? "fail") }
 
 func withFederation(
     extra: [String] = [], hidden: Int? = nil, codec: Bool = false, _ body: (Cluster, [FederatedClient]) async throws -> Void
 ) async throws {
     let cluster = try await Cluster.start(
         .inProcess(workers: 2, resourcesPerWorker: [.cpu: 4], routesThroughCodec: codec),
-        registry: Registry().federatedClients(try federationCatalog()))
+        registry: Registry().federatedClients(federationCatalog).function(loadHospital))
     do {
+        // Each hospital's rows are loaded on a worker and pinned there; its client is built there.
         var clients: [FederatedClient] = []
         for part in 0..<5 {
             var options = ["part": "\(part)"]
             if let hidden { options["hidden"] = "\(hidden)" }
-            clients.append(
-                try await cluster.spawn(
-                    FederatedClient.self,
-                    with: ClientConfiguration(name: "hospital-\(part)", learner: "hospital", options: options, seed: 1)))
+            let configuration = ClientConfiguration(name: "hospital-\(part)", learner: "hospital", options: options, seed: 1)
+            let rows = try await cluster.loadClientData(loadHospital, configuration, on: part % 2)
+            await #expect(throws: ClusterError.self, "the rows never reach the server") { try await rows.get() }
+            clients.append(try await cluster.spawnClient(on: rows))
         }
         for mode in extra {
             clients.append(

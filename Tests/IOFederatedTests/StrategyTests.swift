@@ -187,4 +187,28 @@ struct StrategyTests {
             #expect(throws: WireError.self, "shape \(shape)") { try ModelParameters(from: &reader) }
         }
     }
+
+    @Test("client data round-trips through the wire; a label count that does not match the rows is a typed error")
+    func clientDataOnTheWire() throws {
+        let features = try Tensor<Float>(shape: [3, 2], scalars: [1, 2, 3, 4, 5, 6])
+        let data = ClientData(
+            configuration: ClientConfiguration(name: "h", learner: "hospital", seed: 4),
+            train: try LabeledData(features: features, labels: [0, 1, 1]), test: try LabeledData(features: features, labels: [1, 0, 0]))
+        var encoder = WireEncoder()
+        data.encode(to: &encoder)
+        var decoder = WireDecoder(encoder.bytes)
+        let decoded = try ClientData(from: &decoder)
+        #expect(decoded.configuration == data.configuration && decoded.train.labels == [0, 1, 1] && decoded.test.labels == [1, 0, 0])
+        #expect(decoded.train.features.scalars == features.scalars && decoded.test.features.shape == [3, 2])
+        for labels in [[0, 1], [0, 1, 1, 0], [0, -1, 1]] {
+            var lying = WireEncoder()
+            data.configuration.encode(to: &lying)
+            features.encode(to: &lying)
+            labels.encode(to: &lying)
+            features.encode(to: &lying)
+            [1, 0, 0].encode(to: &lying)
+            var reader = WireDecoder(lying.bytes)
+            #expect(throws: WireError.self, "labels \(labels)") { try ClientData(from: &reader) }
+        }
+    }
 }

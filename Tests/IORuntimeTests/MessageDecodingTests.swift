@@ -29,7 +29,7 @@ struct MessageDecodingTests {
                             ObjectReference(
                                 id: ObjectID(session: 3, sequence: 4), holder: PeerID(2), typeName: "Tensor<Float>", byteCount: 1 << 20)),
                     ],
-                    timeout: .milliseconds(1500), resultID: ObjectID(session: 3, sequence: 5))),
+                    timeout: .milliseconds(1500), resultID: ObjectID(session: 3, sequence: 5), pinsResult: true)),
             .execute(
                 TaskAssignment(
                     taskID: 8, attempt: 0, functionName: "f", signature: "(Int) -> Int", arguments: [.inline(.value(4))],

@@ -103,7 +103,9 @@ struct MultiHostTests {
         }
     }
 
-    @Test("a head and two nodes on three hosts: a job spreads over all of them and survives a host cut off mid-job, which comes back")
+    @Test(
+        "a head and two nodes on three hosts: a job spreads over all of them, federates clients on data pinned to each, and survives a host cut off mid-job, which comes back"
+    )
     func threeHosts() async throws {
         let hosts = try NamespaceHosts(count: 3)
         defer { hosts.remove() }
@@ -158,6 +160,7 @@ struct MultiHostTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(job.output.contains("ROUND 1 WORKERS 3"), "\(job.output)")
+        #expect(job.output.contains("FEDERATED 3 CLIENTS"), "federated rounds on pinned data over the three hosts: \(job.output)")
         let placed = try await Self.status(hosts, stateDir: root + "/h0") { !$0.jobs.isEmpty }
         #expect(Set(placed.jobs.values.first?.map(\.node) ?? []).count == 3)
 

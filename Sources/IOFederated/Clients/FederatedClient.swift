@@ -13,9 +13,14 @@ public distributed actor FederatedClient {
     private var secure: (client: SecureAggregationClient, input: [Float])?
 
     public init(actorSystem: ClusterActorSystem, configuration: ClientConfiguration, catalog: LearnerCatalog) throws {
+        self.init(actorSystem: actorSystem, configuration: configuration, learner: try catalog.make(configuration))
+    }
+
+    /// A client answering with `learner`, which was built on this node.
+    public init(actorSystem: ClusterActorSystem, configuration: ClientConfiguration, learner: any FederatedLearner) {
         self.actorSystem = actorSystem
         self.configuration = configuration
-        learner = try catalog.make(configuration)
+        self.learner = learner
     }
 
     /// The client's name.
@@ -130,10 +135,16 @@ public struct SecureFitReply: Sendable, Equatable, WireCodable {
 }
 
 extension Registry {
-    /// This registry with ``FederatedClient`` actors building learners from `catalog`.
+    /// This registry with ``FederatedClient`` actors building learners from `catalog`: from a
+    /// ``ClientConfiguration`` (the learner loads its own data where it is built), or — under
+    /// ``FederatedClient/fromPinnedData`` — from pinned ``ClientData`` on the worker that holds it
+    /// (see ``IORuntime/Cluster/spawnClient(on:options:)``).
     public func federatedClients(_ catalog: LearnerCatalog) -> Registry {
         actor(FederatedClient.self, arguments: ClientConfiguration.self) { system, configuration in
             try FederatedClient(actorSystem: system, configuration: configuration, catalog: catalog)
+        }
+        .actor(FederatedClient.self, arguments: ClientData.self, registeredAs: FederatedClient.fromPinnedData) { system, data in
+            try FederatedClient(actorSystem: system, data: data, catalog: catalog)
         }
     }
 }

@@ -65,7 +65,10 @@ public struct ClientConfiguration: Sendable, Equatable, WireCodable {
 /// ```
 public struct LearnerCatalog: Sendable {
     public typealias Factory = @Sendable (ClientConfiguration) throws -> any FederatedLearner
+    /// Builds a learner from data pinned to the client's node.
+    public typealias DataFactory = @Sendable (ClientData) throws -> any FederatedLearner
     private var factories: [String: Factory] = [:]
+    private var dataFactories: [String: DataFactory] = [:]
 
     public init() {}
 
@@ -74,6 +77,25 @@ public struct LearnerCatalog: Sendable {
         var copy = self
         copy.factories[name] = factory
         return copy
+    }
+
+    /// This catalog with `name` building learners from pinned ``ClientData`` with `factory`.
+    public func addingDataLearner(_ name: String, _ factory: @escaping DataFactory) -> LearnerCatalog {
+        var copy = self
+        copy.dataFactories[name] = factory
+        return copy
+    }
+
+    /// The learner `data.configuration` names, built from `data`.
+    ///
+    /// - Throws: ``FederatedError/invalidConfiguration(_:)`` for a name the catalog holds no data
+    ///   factory for.
+    public func make(from data: ClientData) throws -> any FederatedLearner {
+        guard let factory = dataFactories[data.configuration.learner] else {
+            throw FederatedError.invalidConfiguration(
+                "no learner \"\(data.configuration.learner)\" built from data in the catalog (it has \(dataFactories.keys.sorted()))")
+        }
+        return try factory(data)
     }
 
     /// The learner `configuration` names.

@@ -72,10 +72,15 @@ extension Cluster {
         try factory.check(argumentType, typeName: typeName)
         guard options.maxRestarts >= 0 else { throw ClusterError.invalidConfiguration("maxRestarts cannot be negative") }
         guard options.maxConcurrency >= 1 else { throw ClusterError.invalidConfiguration("maxConcurrency must be at least 1") }
+        var options = options
         if core.router.isNetwork {
             // The object the actor is built from must be ready before a worker can fetch it.
             var input: TaskInput?
             if let arguments { input = try await core.spawnInput(arguments) }
+            if case .object(let id, _)? = arguments {
+                // An actor built from a pinned object is built where the object is.
+                options.placement = try core.actorPlacement(from: id, options.placement, needs: options.resources, typeName: typeName)
+            }
             let worker = try core.reserveActor(options.resources, placement: options.placement, typeName: typeName)
             // Built by the worker process under an identity chosen here; the driver holds a proxy.
             let id = ActorIdentity(session: core.actorHub.session, sequence: core.actorHub.nextSequence())
@@ -95,7 +100,9 @@ extension Cluster {
         switch arguments {
         case nil: payload = nil
         case .value(let value): payload = value
-        case .object(let id, _): payload = try await core.payload(of: id)
+        case .object(let id, _):
+            payload = try await core.payload(of: id, pinnedFor: .actorOnHolder)
+            options.placement = try core.actorPlacement(from: id, options.placement, needs: options.resources, typeName: typeName)
         }
         let worker = try core.reserveActor(options.resources, placement: options.placement, typeName: typeName)
         let system = core.workerActorSystems[worker]

@@ -14,7 +14,9 @@ extension ClusterCore {
 
     // MARK: Reading objects
 
-    func payload(of id: ObjectID) async throws -> Payload {
+    /// The payload of object `id`, waiting for it. A pinned object is refused unless
+    /// `pinnedFor` says why reading it here is allowed (an actor built from it on its worker).
+    func payload(of id: ObjectID, pinnedFor allowed: PinnedRead? = nil) async throws -> Payload {
         enum Lookup {
             case found(Payload)
             case failed(any Error)
@@ -24,6 +26,11 @@ extension ClusterCore {
         while true {
             let lookup = state.withLock { state -> Lookup in
                 guard let entry = state.objects[id] else { return .failed(ClusterError.objectLost(id)) }
+                if entry.flag.isPinned && allowed == nil {
+                    return .failed(
+                        ClusterError.pinned(
+                            object: id, worker: entry.location, reason: "it cannot be read outside the tasks and actors given it"))
+                }
                 switch entry.state {
                 case .ready(let payload):
                     let now = state.tick()
@@ -99,6 +106,25 @@ extension ClusterCore {
             return settled
         }
         for _ in 0..<settledNow { callback() }
+    }
+
+    /// The placement of an actor spawned from object `id` under `placement`: on the worker that
+    /// holds it when it is pinned (``TaskOptions/pinsResult``), as asked otherwise. Call once the
+    /// object has settled.
+    ///
+    /// - Throws: ``ClusterError/pinned(object:worker:reason:)`` when `placement` names another
+    ///   worker or the holder can never offer `needs`.
+    func actorPlacement(from id: ObjectID, _ placement: Placement, needs: ResourceSet, typeName: String) throws -> Placement {
+        try state.withLock { state -> Result<Placement, ClusterError> in
+            guard let entry = state.objects[id], entry.flag.isPinned else { return .success(placement) }
+            guard let worker = entry.location else {
+                if case .failed(let error) = entry.state {
+                    return .failure(error as? ClusterError ?? .pinned(object: id, worker: nil, reason: "it failed: \(error)"))
+                }
+                return .failure(.pinned(object: id, worker: nil, reason: "its worker is no longer in service"))
+            }
+            return state.placement(placement, on: worker, for: id, needs: needs) { "actor \(typeName)" }
+        }.get()
     }
 
     // MARK: Putting objects

@@ -42,7 +42,8 @@ extension ClusterCore {
     /// with an object service holds it; with the object otherwise.
     func serveOrLocate(_ id: ObjectID, to peer: PeerID) {
         let copy = state.withLock { state -> RemoteCopy? in
-            guard case .remote(let copy) = state.objects[id]?.state else { return nil }
+            // A pinned object is refused by `serve`, never located.
+            guard let entry = state.objects[id], !entry.flag.isPinned, case .remote(let copy) = entry.state else { return nil }
             return copy
         }
         if let copy, PeerID(UInt32(copy.worker + 1)) != peer {

@@ -14,7 +14,7 @@ extension ClusterCore {
         }
         let taskID = ids.nextSequence()
         let result = ids.nextObject()
-        let flag = SettleFlag()
+        let flag = SettleFlag(pinned: options.pinsResult)
         let effects = try state.withLock { (state) throws(ClusterError) -> Effects in
             guard !state.isShutDown else { throw .shutDown }
             guard state.isSatisfiable(options) else {
@@ -52,11 +52,8 @@ extension ClusterCore {
                 state.fail(result, failedInput, effects: &effects)
                 return effects
             }
-            if task.unresolved == 0 {
-                task.phase = .waitingForResources
-                state.readyQueues[ReadyQueueKey(resources: options.resources, placement: options.placement), default: []].append(taskID)
-            }
             state.tasks[taskID] = task
+            if task.unresolved == 0 { state.makeReady(taskID) }
             state.schedule(effects: &effects, spill: spill)
             return effects
         }
@@ -112,8 +109,11 @@ extension ClusterCore {
                 state.seal(task.result, payload, location: worker, effects: &effects)
             case .stored(let typeName, let byteCount):
                 state.finished += 1
-                let lineage = Lineage(
-                    function: task.function, arguments: task.arguments, options: task.options, heldInputs: task.heldInputs)
+                // A pinned object is not made again elsewhere: its data belongs to its worker.
+                let lineage =
+                    task.options.pinsResult
+                    ? nil
+                    : Lineage(function: task.function, arguments: task.arguments, options: task.options, heldInputs: task.heldInputs)
                 state.sealRemote(
                     task.result, RemoteCopy(worker: worker, typeName: typeName, byteCount: byteCount), lineage: lineage,
                     effects: &effects)
@@ -122,10 +122,8 @@ extension ClusterCore {
                     "task failed", metadata: ["task": "\(task.function.name)", "attempt": "\(task.attempt)", "error": "\(error.message)"])
                 if task.options.retryOnThrownErrors && task.attempt < task.options.maxRetries {
                     task.attempt += 1
-                    task.phase = .waitingForResources
                     state.tasks[task.id] = task
-                    state.readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement), default: []]
-                        .append(task.id)
+                    state.makeReady(task.id)
                 } else {
                     state.failed += 1
                     state.fail(task.result, error, effects: &effects)

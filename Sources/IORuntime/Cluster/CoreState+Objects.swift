@@ -85,11 +85,7 @@ extension CoreState {
     mutating func inputBecameReady(_ taskID: UInt64) {
         guard let index = tasks.index(forKey: taskID) else { return }
         tasks.values[index].unresolved -= 1
-        if tasks.values[index].unresolved == 0 {
-            tasks.values[index].phase = .waitingForResources
-            let options = tasks.values[index].options
-            readyQueues[ReadyQueueKey(resources: options.resources, placement: options.placement), default: []].append(taskID)
-        }
+        if tasks.values[index].unresolved == 0 { makeReady(taskID) }
     }
 
     mutating func removeFromReadyQueue(_ task: TaskRecord) {

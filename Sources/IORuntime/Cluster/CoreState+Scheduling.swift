@@ -12,6 +12,13 @@ extension CoreState {
                     readyQueues[key]?.removeFirst()
                     continue
                 }
+                if let refusal = task.pinRefusal {
+                    readyQueues[key]?.removeFirst()
+                    tasks[taskID] = nil
+                    failed += 1
+                    fail(task.result, refusal, effects: &effects)
+                    continue
+                }
                 if let worker = chooseWorker(for: task) {
                     readyQueues[key]?.removeFirst()
                     start(taskID, on: worker, effects: &effects, spill: spill)
@@ -153,7 +160,8 @@ extension CoreState {
         }
         let assignment = TaskAssignment(
             taskID: taskID, attempt: task.attempt, functionName: task.function.name, signature: task.function.signature,
-            arguments: arguments, timeout: task.options.timeout, resultID: task.result, after: predecessor)
+            arguments: arguments, timeout: task.options.timeout, resultID: task.result, after: predecessor,
+            pinsResult: task.options.pinsResult)
         post(.execute(worker: worker, assignment), effects: &effects)
     }
 

@@ -20,10 +20,8 @@ extension CoreState {
             case .running(let on) where on == worker, .queued(let on, _) where on == worker:
                 if task.attempt < task.options.maxRetries && !task.cancelRequested {
                     task.attempt += 1
-                    task.phase = .waitingForResources
                     tasks[taskID] = task
-                    readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement), default: []]
-                        .append(taskID)
+                    makeReady(taskID)
                 } else {
                     let error: any Error =
                         task.cancelRequested
@@ -71,7 +69,13 @@ extension CoreState {
             }
             guard let lineage = entry.lineage else {
                 objects[id] = entry
-                fail(id, ClusterError.objectLost(id), effects: &effects)
+                let error =
+                    entry.flag.isPinned
+                    ? ClusterError.pinned(
+                        object: id, worker: worker,
+                        reason: "its worker was lost (\(reason)), and a pinned object is not made again elsewhere")
+                    : ClusterError.objectLost(id)
+                fail(id, error, effects: &effects)
                 continue
             }
             let taskID = nextTaskID()
@@ -106,11 +110,8 @@ extension CoreState {
                 fail(task.result, failure, effects: &effects)
                 continue
             }
-            if task.unresolved == 0 {
-                task.phase = .waitingForResources
-                readyQueues[ReadyQueueKey(resources: task.options.resources, placement: task.options.placement), default: []].append(taskID)
-            }
             tasks[taskID] = task
+            if task.unresolved == 0 { makeReady(taskID) }
         }
     }
 }

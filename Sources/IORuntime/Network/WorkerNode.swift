@@ -20,8 +20,8 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
     let puller: ObjectPuller
     /// Whether objects move through shared memory (the driver is on this host and can map it).
     let sharesMemory: Bool
-    /// The object each running task's result becomes.
-    private let resultIDs = Mutex<[UInt64: ObjectID]>([:])
+    /// The object each running task's result becomes, and whether it is pinned here.
+    private let resultIDs = Mutex<[UInt64: (id: ObjectID, pinned: Bool)]>([:])
     /// How pulls go: through the driver, or straight from the worker that holds the object.
     let routing = PullRouting()
     let logger = Logger(label: "iocompute.worker")
@@ -84,7 +84,7 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
         }
         switch message {
         case .execute(let assignment):
-            resultIDs.withLock { $0[assignment.taskID] = assignment.resultID }
+            resultIDs.withLock { $0[assignment.taskID] = (assignment.resultID, assignment.pinsResult) }
             executor.handle(message)
         case .cancel: executor.handle(message)
         case .heartbeat(let sequence): send(.heartbeatAck(sequence), from: peer, to: .driver)
@@ -168,6 +168,11 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
     /// connection, or the object service's): lent in shared memory when the driver asked for
     /// that and the object is in a segment, in chunks otherwise.
     func serve(_ id: ObjectID, to destination: PeerID, sharedMemory: Bool, through sender: any MessageSending & ChunkSending) {
+        if objects.isPinned(id) {
+            logger.warning("\(destination) asked for \(id), which is pinned here; refused")
+            sender.send(.objectUnavailable(id, reason: "it is pinned to \(peer) and cannot leave it"), from: peer, to: destination)
+            return
+        }
         guard let (typeName, stored) = objects.stored(id) else {
             sender.send(.objectUnavailable(id, reason: "\(peer) does not hold it"), from: peer, to: destination)
             return
@@ -199,9 +204,9 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
     private func report(_ message: RuntimeMessage) {
         var message = message
         if case .completed(let completion) = message {
-            let resultID = resultIDs.withLock { $0.removeValue(forKey: completion.taskID) }
-            if case .success(let payload) = completion.outcome, let resultID {
-                let outcome = keepIfLarge(payload, as: resultID)
+            let result = resultIDs.withLock { $0.removeValue(forKey: completion.taskID) }
+            if case .success(let payload) = completion.outcome, let result {
+                let outcome = result.pinned ? keepPinned(payload, as: result.id) : keepIfLarge(payload, as: result.id)
                 if case .stored = outcome { announceObjectService() }
                 message = .completed(
                     TaskCompletion(taskID: completion.taskID, attempt: completion.attempt, worker: completion.worker, outcome: outcome))
@@ -240,6 +245,14 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
         let (_, bytes) = payload.encoded
         guard bytes.count > ObjectTransfer.inlineLimit else { return .success(.bytes(typeName: typeName, bytes)) }
         objects.keep(id, typeName: typeName, .bytes(bytes))
+        return .stored(typeName: typeName, byteCount: bytes.count)
+    }
+
+    /// The outcome that reports a pinned result: kept here whatever its size (in the heap, never
+    /// in a segment another process could map), with only its size reported.
+    private func keepPinned(_ payload: Payload, as id: ObjectID) -> TaskOutcome {
+        let (typeName, bytes) = payload.encoded
+        objects.keep(id, typeName: typeName, .bytes(bytes), pinned: true)
         return .stored(typeName: typeName, byteCount: bytes.count)
     }
 

@@ -27,6 +27,8 @@ final class WorkerObjectStore: Sendable {
         let stored: Stored
         /// A result of this worker's own task (only the driver's word frees it).
         let isOwned: Bool
+        /// Pinned to this worker: given to its tasks and actors, never served to another process.
+        var isPinned = false
         var lastUse: UInt64
     }
 
@@ -47,12 +49,12 @@ final class WorkerObjectStore: Sendable {
         self.segments = segments
     }
 
-    /// Keeps a result of this worker's task.
-    func keep(_ id: ObjectID, typeName: String, _ stored: Stored) {
+    /// Keeps a result of this worker's task; a `pinned` one is never served to another process.
+    func keep(_ id: ObjectID, typeName: String, _ stored: Stored, pinned: Bool = false) {
         let replaced = state.withLock { state in
             state.clock &+= 1
             let old = state.entries[id]
-            state.entries[id] = Entry(typeName: typeName, stored: stored, isOwned: true, lastUse: state.clock)
+            state.entries[id] = Entry(typeName: typeName, stored: stored, isOwned: true, isPinned: pinned, lastUse: state.clock)
             return old
         }
         if let replaced { release(replaced) }
@@ -74,6 +76,9 @@ final class WorkerObjectStore: Sendable {
             }
         }
     }
+
+    /// Whether `id` is held here and pinned to this worker.
+    func isPinned(_ id: ObjectID) -> Bool { state.withLock { $0.entries[id]?.isPinned == true } }
 
     /// How `id` is held here, if it is.
     func stored(_ id: ObjectID) -> (typeName: String, stored: Stored)? {

@@ -94,6 +94,10 @@ extension WorkerNode: ObjectLender {
     func borrow(_ id: ObjectID) -> ObjectHandle? { ObjectHandle(borrowing: id, from: self) }
 
     func borrowedValue<T: WireSerializable>(of id: ObjectID, as type: T.Type) async throws -> T {
+        if objects.isPinned(id) {
+            throw ClusterError.pinned(
+                object: id, worker: Int(peer.rawValue) - 1, reason: "it cannot be read outside the tasks and actors given it")
+        }
         let payload: Payload
         if let kept = objects.payload(of: id) { payload = kept } else { payload = try await pull(id) }
         return try payload.value(as: T.self, object: id)

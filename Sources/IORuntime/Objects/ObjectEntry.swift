@@ -7,6 +7,11 @@ import Synchronization
 /// lock. A read can be a moment behind the table, never ahead of it.
 final class SettleFlag: Sendable {
     private let settled = Atomic<Bool>(false)
+    /// Whether the object is pinned to the worker that makes it (``TaskOptions/pinsResult``):
+    /// fixed when the entry is made, so reads check it without the lock.
+    let isPinned: Bool
+
+    init(pinned: Bool = false) { isPinned = pinned }
 
     /// Whether the object was sealed (in memory, on disk or in a worker) or failed.
     var isSettled: Bool { settled.load(ordering: .acquiring) }

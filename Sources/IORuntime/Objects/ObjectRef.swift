@@ -38,10 +38,16 @@ public struct ObjectRef<Value: WireSerializable>: Sendable, Hashable, CustomStri
 
     init(handle: ObjectHandle) { self.handle = handle }
 
+    /// Whether the object is pinned to the worker that makes it (``TaskOptions/pinsResult``):
+    /// it reaches code only as a task's argument or an actor's construction argument, on that
+    /// worker, and ``get()`` refuses it.
+    public var isPinned: Bool { handle.flag.isPinned }
+
     /// The object's value, waiting for it if the task that makes it is still running.
     ///
     /// - Throws: ``TaskError`` when the task (or one it depended on) failed, `CancellationError`
-    ///   when it was cancelled, ``ClusterError`` when the cluster has shut down.
+    ///   when it was cancelled, ``ClusterError`` when the cluster has shut down, and
+    ///   ``ClusterError/pinned(object:worker:reason:)`` for a pinned object.
     public func get() async throws -> Value {
         switch handle.owner {
         case .core(let core): return try await core.value(of: id, as: Value.self)

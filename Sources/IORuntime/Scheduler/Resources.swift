@@ -80,15 +80,31 @@ public struct TaskOptions: Sendable {
     public var timeout: Duration?
     /// Where the task may run.
     public var placement: Placement
+    /// Whether the task's result is pinned to the worker that makes it — data that must stay
+    /// where it was loaded, such as a hospital's records in a federation. A pinned object never
+    /// leaves its worker's process, whatever its size:
+    ///
+    /// - tasks that take it as an argument, and actors spawned from it, run on that worker (a task
+    ///   whose placement names another worker, or whose pinned inputs are on two workers, fails
+    ///   with ``ClusterError/pinned(object:worker:reason:)``);
+    /// - reading it with ``ObjectRef/get()`` — on the driver, or through a ``BorrowedRef`` in an
+    ///   actor call — fails with that error, and so does any pull of it by another process;
+    /// - it is not rebuilt elsewhere when its worker is lost: it fails with that error.
+    ///
+    /// Choose the worker with ``placement`` (`.worker(i, strict: true)`), since that is where the
+    /// data is loaded. The same rules hold in process, so a program tried on an in-process cluster
+    /// behaves the same on processes and hosts.
+    public var pinsResult: Bool
 
     public init(
         resources: ResourceSet = [.cpu: 1], maxRetries: Int = 3, retryOnThrownErrors: Bool = false,
-        timeout: Duration? = nil, placement: Placement = .automatic
+        timeout: Duration? = nil, placement: Placement = .automatic, pinsResult: Bool = false
     ) {
         self.resources = resources
         self.maxRetries = maxRetries
         self.retryOnThrownErrors = retryOnThrownErrors
         self.timeout = timeout
         self.placement = placement
+        self.pinsResult = pinsResult
     }
 }

@@ -37,7 +37,10 @@ struct TaskRecord {
     var arguments: [Slot]
     var unresolved: Int
     let result: ObjectID
-    let options: TaskOptions
+    /// As submitted, except that a task with a pinned input is placed on that input's worker.
+    var options: TaskOptions
+    /// Why the task cannot run where its pinned inputs are; it fails when it is dequeued.
+    var pinRefusal: ClusterError?
     var attempt = 0
     var phase = Phase.waitingForInputs
     var cancelRequested = false

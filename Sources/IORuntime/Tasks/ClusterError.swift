@@ -26,6 +26,11 @@ public enum ClusterError: Error, Sendable, Equatable, CustomStringConvertible {
     case transferFailed(object: ObjectID, reason: String)
     /// A multi-process cluster's workers could not be started or reached.
     case startFailed(String)
+    /// The object is pinned to the worker that made it (``TaskOptions/pinsResult``) and what was
+    /// asked would move it off that worker: reading it on the driver or in an actor call, sending
+    /// it to another worker, or running a task that takes it elsewhere. `worker` is its holder
+    /// (`nil` while the task that makes it has not finished).
+    case pinned(object: ObjectID, worker: Int?, reason: String)
 
     public var description: String {
         switch self {
@@ -44,6 +49,8 @@ public enum ClusterError: Error, Sendable, Equatable, CustomStringConvertible {
             "task \"\(task)\" was running on worker-\(worker + 1), which was lost (\(reason)), and has no retries left"
         case .transferFailed(let object, let reason): "object \(object) could not be moved between processes: \(reason)"
         case .startFailed(let reason): "the cluster's workers could not be started: \(reason)"
+        case .pinned(let object, let worker, let reason):
+            "object \(object) is pinned to \(worker.map { "worker-\($0 + 1)" } ?? "the worker that makes it") and cannot leave it: \(reason)"
         }
     }
 }

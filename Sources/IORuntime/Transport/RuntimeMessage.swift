@@ -80,6 +80,9 @@ struct TaskAssignment: Sendable {
     /// outcome is reported (inheriting its resources); `nil` to start at once. See
     /// `ClusterConfiguration.pipelineDepth`.
     var after: UInt64? = nil
+    /// Whether the worker keeps the result, whatever its size, and never lets it leave (see
+    /// ``TaskOptions/pinsResult``).
+    var pinsResult = false
 }
 
 /// A task argument as assigned: its bytes, or — for a large object — where to pull it from.
@@ -281,6 +284,7 @@ extension RuntimeMessage {
             } else {
                 encoder.write(UInt8(0))
             }
+            encoder.write(assignment.pinsResult)
             return WireFrame(kind: Kind.execute.rawValue, payload: encoder.bytes)
         case .cancel(let taskID):
             encoder.write(taskID)
@@ -426,10 +430,11 @@ extension RuntimeMessage {
             case 1: after = try decoder.read(UInt64.self)
             case let tag: throw .invalid(what: "predecessor", reason: "tag \(tag)")
             }
+            let pinsResult = try decoder.read(Bool.self)
             self = .execute(
                 TaskAssignment(
                     taskID: taskID, attempt: attempt, functionName: name, signature: signature, arguments: arguments, timeout: timeout,
-                    resultID: resultID, after: after))
+                    resultID: resultID, after: after, pinsResult: pinsResult))
         case .cancel:
             self = .cancel(taskID: try decoder.read(UInt64.self))
         case .completed:
