@@ -142,6 +142,30 @@ struct LocalProcessTests {
         await cluster.shutdown()
     }
 
+    @Test("a task waiting for an input whose holder hangs lends its CPU, so the input is made again beside it (2 workers)")
+    func readerLendsItsCPUToTheRebuild() async throws {
+        let cluster = try await ClusterProcess.start(
+            workers: 2, heartbeat: HeartbeatPolicy(interval: .milliseconds(100), timeout: .milliseconds(1500)))
+        let holder = try await cluster.get(
+            try await cluster.submit(F.processID, 0, options: TaskOptions(placement: .worker(0, strict: true))))
+        let count = 300_000  // 1.2 MB: kept by the worker that made it.
+        let made = try await cluster.submit(F.iota, count, options: TaskOptions(placement: .worker(0, strict: false)))
+        _ = await cluster.wait([made])
+        kill(pid_t(holder), SIGSTOP)
+        defer { kill(pid_t(holder), SIGKILL) }
+        #expect(await ClusterProcess.eventually { ClusterProcess.isStopped(holder) })
+        // The reader holds worker 1's only CPU while it pulls; worker 0 is lost, and the object can
+        // be made again only on worker 1.
+        let sum = try await cluster.submit(F.floatSum, made, options: TaskOptions(maxRetries: 0, placement: .worker(1, strict: true)))
+        let (ready, _) = await cluster.wait([sum], timeout: .seconds(90))
+        #expect(ready.count == 1, "the reader and the rebuild wait for each other")
+        if !ready.isEmpty { #expect(try await sum.get() == Double(count - 1) * Double(count) / 2) }
+        let status = await cluster.status()
+        #expect(!status.workers[0].isAlive && status.tasks.running == 0)
+        #expect(status.workers[1].available == status.workers[1].total, "the lent CPU is not given back twice")
+        await cluster.shutdown()
+    }
+
     @Test("a lost worker is replaced by a new process that takes work again")
     func replaceLostWorker() async throws {
         let cluster = try await ClusterProcess.start(workers: 2)

@@ -89,7 +89,7 @@ extension ClusterCore {
             var task = state.tasks.remove(at: index).value
             // The task queued behind this one on its worker has started there: it takes over the
             // resources, which are given back only when no task was waiting for them.
-            if !state.startSuccessor(of: task.id, on: worker, at: ended) {
+            if !state.startSuccessor(of: task.id, on: worker, at: ended) && !task.lentResources {
                 state.giveBack(task.options.resources, placement: task.options.placement, worker: worker)
             }
             state.workers[worker].running -= 1

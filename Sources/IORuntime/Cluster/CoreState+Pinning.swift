@@ -7,6 +7,7 @@ extension CoreState {
     mutating func makeReady(_ taskID: UInt64) {
         guard let index = tasks.index(forKey: taskID) else { return }
         tasks.values[index].phase = .waitingForResources
+        tasks.values[index].lentResources = false
         switch pinnedPlacement(of: tasks.values[index]) {
         case nil: break
         case .success(let placement)?: tasks.values[index].options.placement = placement

@@ -60,6 +60,8 @@ extension CoreState {
         lostWith worker: Int, reason: String, effects: inout Effects, nextTaskID: () -> UInt64
     ) {
         var rebuilt: [UInt64] = []
+        var rebuiltObjects: Set<ObjectID> = []
+        defer { lendResources(ofReadersOf: rebuiltObjects) }
         for id in Array(objects.keys) {
             guard var entry = objects[id] else { continue }
             if entry.location == worker { entry.location = nil }
@@ -79,6 +81,7 @@ extension CoreState {
                 continue
             }
             let taskID = nextTaskID()
+            rebuiltObjects.insert(id)
             entry.state = .pending
             entry.producer = taskID
             entry.lineage = nil
@@ -112,6 +115,37 @@ extension CoreState {
             }
             tasks[taskID] = task
             if task.unresolved == 0 { makeReady(taskID) }
+        }
+    }
+}
+
+extension CoreState {
+    /// Gives back to the pool the resources of tasks running on live workers that take one of
+    /// `objects` — being made again after their holder was lost — as an argument. Such a task
+    /// waits in its pull until the object is made again, and the rebuild may need the very
+    /// resources it holds (two workers, one lost: the other's only CPU). Ray lends the CPU of a
+    /// worker blocked in `get` the same way. A task that already had its input computes on,
+    /// briefly beside the rebuild. A task heading a chain of queued tasks keeps its resources: the
+    /// chain hands them on.
+    mutating func lendResources(ofReadersOf objects: Set<ObjectID>) {
+        guard !objects.isEmpty else { return }
+        for taskID in Array(tasks.keys) {
+            guard var task = tasks[taskID], !task.lentResources, case .running(let worker) = task.phase,
+                workers[safe: worker]?.isAlive == true
+            else { continue }
+            let reads = task.arguments.contains { slot in
+                if case .object(let id) = slot { return objects.contains(id) }
+                return false
+            }
+            guard reads else { continue }
+            if let chain = workers[worker].chains.firstIndex(where: { $0.tasks.first == taskID }) {
+                guard workers[worker].chains[chain].tasks.count == 1 else { continue }
+                // Nothing may queue behind a task whose resources are lent.
+                workers[worker].chains.remove(at: chain)
+            }
+            giveBack(task.options.resources, placement: task.options.placement, worker: worker)
+            task.lentResources = true
+            tasks[taskID] = task
         }
     }
 }

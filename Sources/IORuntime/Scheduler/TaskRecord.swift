@@ -41,6 +41,10 @@ struct TaskRecord {
     var options: TaskOptions
     /// Why the task cannot run where its pinned inputs are; it fails when it is dequeued.
     var pinRefusal: ClusterError?
+    /// Whether the resources of this running attempt went back to the pool while it waits for an
+    /// input being made again (see `CoreState.lendResources(ofReadersOf:)`); they are not given
+    /// back a second time when it ends.
+    var lentResources = false
     var attempt = 0
     var phase = Phase.waitingForInputs
     var cancelRequested = false
