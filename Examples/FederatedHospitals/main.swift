@@ -7,7 +7,8 @@
 //   - centralized training (all rows in one place) against FedAvg and FedProx, for a logistic
 //     model, and against FedAvg for an MLP;
 //   - FedAvg through secure aggregation (the server sees only the sum);
-//   - FedAvg with central differential privacy, printing ε;
+//   - FedAvg with central differential privacy, printing ε, and with local differential privacy
+//     (each hospital noises its own update), printing the ε each hospital spent;
 //   - a sixth, poisoned client: FedAvg against Krum, side by side.
 //
 //     swift run -c release FederatedHospitals [--rounds R] [--processes N]
@@ -130,9 +131,11 @@ func centralized(hidden: [Int]) async throws -> Double {
 
 /// Runs `rounds` rounds of `strategy` and prints one line.
 func federate<S: AggregationStrategy>(
-    _ label: String, _ clients: [FederatedClient], _ strategy: S, hidden: [Int], secure: Bool = false, epsilon: Bool = false
+    _ label: String, _ clients: [FederatedClient], _ strategy: S, hidden: [Int], secure: Bool = false, epsilon: Bool = false,
+    localPrivacy: LocalPrivacy? = nil
 ) async throws -> Double {
     var configuration = FederatedConfiguration()
+    configuration.localPrivacy = localPrivacy
     configuration.evaluateEvery = rounds
     configuration.minimumFitClients = hospitals
     if secure { configuration.secureAggregation = SecureAggregationSettings(thresholdFraction: 0.6, range: 4, maxSampleCount: 1000) }
@@ -144,6 +147,7 @@ func federate<S: AggregationStrategy>(
     let seconds = (ContinuousClock.now - start) / .seconds(1)
     var line = label.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%6.2f %%   %.2f s", accuracy * 100, seconds)
     if epsilon, let spent = history.rounds.last?.epsilon { line += String(format: "   ε = %.2f at δ = 1e-5", spent) }
+    if let spent = history.rounds.last?.localEpsilon { line += String(format: "   local ε = %.2f at δ = 1e-5 per hospital", spent) }
     print(line)
     return accuracy
 }
@@ -162,6 +166,9 @@ _ = try await federate("FedAvg logistic + SecAgg", logistic, FedAvg(), hidden: [
 _ = try await federate(
     "FedAvg logistic + central DP", logistic,
     try CentralPrivacy(FedAvg(), noiseMultiplier: 1.0, clippingNorm: 2, population: hospitals), hidden: [], epsilon: true)
+_ = try await federate(
+    "FedAvg logistic + local DP", logistic, FedAvg(), hidden: [],
+    localPrivacy: try LocalPrivacy(clippingNorm: 0.1, epsilon: 1, delta: 1e-5))
 
 let poisoner = try await cluster.spawn(FederatedClient.self, with: ClientConfiguration(name: "poisoner", learner: "poisoner"))
 print("\nwith a sixth, poisoned client:")

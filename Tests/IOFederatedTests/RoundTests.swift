@@ -221,4 +221,52 @@ struct RoundTests {
             #expect(epsilons.count == 2 && epsilons[1] > epsilons[0] && epsilons[0] > 0)
         }
     }
+
+    @Test(
+        "local DP: clients noise their updates, plainly and under secure aggregation, and report ε composed over their rounds; a client's own floor holds"
+    )
+    func localPrivacy() async throws {
+        try await withFederation { cluster, clients in
+            let privacy = try LocalPrivacy(clippingNorm: 1, epsilon: 1, delta: 1e-5)
+            /// ε after `rounds` rounds of this mechanism, from a fresh accountant.
+            func spent(after rounds: Int) -> Double {
+                var accountant = RDPAccountant()
+                accountant.record(noiseMultiplier: privacy.noiseMultiplier, sampleRate: 1, steps: rounds)
+                return accountant.epsilon(delta: privacy.delta).epsilon
+            }
+            var configuration = FederatedConfiguration()
+            configuration.evaluateEvery = 0
+            let plain = FederatedServer(clients: clients, strategy: FedAvg(), initial: try Self.initial(), configuration: configuration)
+            try await plain.run(rounds: 2)
+            #expect(plain.history.rounds.allSatisfy { $0.localEpsilon == nil })
+
+            configuration.localPrivacy = privacy
+            let noised = FederatedServer(clients: clients, strategy: FedAvg(), initial: try Self.initial(), configuration: configuration)
+            try await noised.run(rounds: 2)
+            let reported = noised.history.rounds.compactMap(\.localEpsilon)
+            #expect(reported.count == 2 && abs(reported[0] - spent(after: 1)) < 1e-9 && abs(reported[1] - spent(after: 2)) < 1e-9)
+            // Noise of σ ≈ 4.8 per coordinate, averaged over 5 clients, moves the model visibly.
+            let moved = zip(noised.global.values, plain.global.values).map { abs($0 - $1) }.max() ?? 0
+            #expect(moved > 0.1, "local DP changed the model by at most \(moved)")
+
+            // Under secure aggregation the clients noise before masking, and their accountants go on.
+            configuration.secureAggregation = SecureAggregationSettings(thresholdFraction: 0.6, range: 8, maxSampleCount: 1000)
+            let secure = FederatedServer(clients: clients, strategy: FedAvg(), initial: try Self.initial(), configuration: configuration)
+            let record = try await secure.fitRound()
+            #expect(record.completed && abs((record.localEpsilon ?? 0) - spent(after: 3)) < 1e-9)
+
+            // A client configured with its own privacy noises its update when the server asks for none.
+            let rows = try await cluster.loadClientData(
+                loadHospital,
+                ClientConfiguration(name: "careful", learner: "hospital", options: ["part": "0"], seed: 1, localPrivacy: privacy), on: 0)
+            let careful = try await cluster.spawnClient(on: rows)
+            let global = try Self.initial()
+            let update = try await careful.fit(global, settings: ClientSettings(), round: 1)
+            #expect(abs((update.metrics["local_epsilon"] ?? 0) - spent(after: 1)) < 1e-9)
+            let honest = try await clients[0].fit(global, settings: ClientSettings(), round: 1)
+            #expect(honest.metrics["local_epsilon"] == nil)
+            let gap = zip(update.parameters.values, honest.parameters.values).map { abs($0 - $1) }.max() ?? 0
+            #expect(gap > 0.5, "the careful client's update differs from the same rows' plain one by at most \(gap)")
+        }
+    }
 }

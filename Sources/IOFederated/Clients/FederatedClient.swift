@@ -11,6 +11,8 @@ public distributed actor FederatedClient {
     private let configuration: ClientConfiguration
     /// This round's secure-aggregation state: the protocol client and the vector it will mask.
     private var secure: (client: SecureAggregationClient, input: [Float])?
+    /// Composes the privacy this client's updates spent under local differential privacy.
+    private var localAccountant = RDPAccountant()
 
     public init(actorSystem: ClusterActorSystem, configuration: ClientConfiguration, catalog: LearnerCatalog) throws {
         self.init(actorSystem: actorSystem, configuration: configuration, learner: try catalog.make(configuration))
@@ -27,17 +29,31 @@ public distributed actor FederatedClient {
     public distributed func name() -> String { configuration.name }
 
     /// Trains from `parameters` and returns the new parameters — clipped and noised first when
-    /// `settings` asks for local differential privacy.
+    /// `settings` asks for local differential privacy, with the ε this client has spent so far
+    /// (composed by its own ``RDPAccountant``, at the settings' δ) in the metrics as
+    /// `local_epsilon`.
     public distributed func fit(_ parameters: ModelParameters, settings: ClientSettings, round: Int) async throws -> ClientUpdate {
+        let (trained, sampleCount, metrics) = try await train(parameters, settings: settings, round: round)
+        return ClientUpdate(client: configuration.name, parameters: trained, sampleCount: sampleCount, metrics: metrics)
+    }
+
+    /// One round of local training, privatized when `settings` ask for local DP.
+    private func train(_ parameters: ModelParameters, settings: ClientSettings, round: Int) async throws -> (
+        ModelParameters, Int, [String: Double]
+    ) {
         var local = learner
         let result = try await local.fit(parameters, settings: settings, round: round)
         learner = local
-        var trained = result.parameters
-        if let privacy = settings.localPrivacy {
+        var (trained, metrics) = (result.parameters, result.metrics)
+        // The client's own floor holds even when the server asks for less noise, or none.
+        let requested = [settings.localPrivacy, configuration.localPrivacy].compactMap { $0 }
+        if let privacy = requested.max(by: { $0.noiseMultiplier < $1.noiseMultiplier }) {
             var random = SystemRandomNumberGenerator()
             trained = try privacy.privatize(trained, global: parameters, using: &random)
+            localAccountant.record(noiseMultiplier: privacy.noiseMultiplier, sampleRate: 1)
+            metrics["local_epsilon"] = localAccountant.epsilon(delta: privacy.delta).epsilon
         }
-        return ClientUpdate(client: configuration.name, parameters: trained, sampleCount: result.sampleCount, metrics: result.metrics)
+        return (trained, result.sampleCount, metrics)
     }
 
     /// Evaluates `parameters` on the client's held-out data.
@@ -60,18 +76,17 @@ public distributed actor FederatedClient {
     public distributed func secureFit(_ parameters: ModelParameters, settings: ClientSettings, round: Int, secure: SecureRound)
         async throws -> SecureFitReply
     {
-        var local = learner
-        let result = try await local.fit(parameters, settings: settings, round: round)
-        learner = local
-        guard result.parameters.layout == parameters.layout else {
+        // Local DP applies under secure aggregation too: the noise is added before masking.
+        let (trained, sampleCount, metrics) = try await train(parameters, settings: settings, round: round)
+        guard trained.layout == parameters.layout else {
             throw FederatedError.shapeMismatch("the learner returned parameters of another layout")
         }
-        let weight = Float(min(result.sampleCount, secure.maxSampleCount)) / Float(secure.maxSampleCount)
-        let input = zip(result.parameters.values, parameters.values).map { ($0 - $1) * weight } + [weight]
+        let weight = Float(min(sampleCount, secure.maxSampleCount)) / Float(secure.maxSampleCount)
+        let input = zip(trained.values, parameters.values).map { ($0 - $1) * weight } + [weight]
         let client = try SecureAggregationClient(
             client: secure.client, threshold: secure.threshold, quantizer: try secure.quantizer(), round: secure.label)
         self.secure = (client, input)
-        return SecureFitReply(client: configuration.name, keys: client.advertise(), metrics: result.metrics)
+        return SecureFitReply(client: configuration.name, keys: client.advertise(), metrics: metrics)
     }
 
     /// Secure round 1: this client's encrypted shares for the others on `roster`.

@@ -46,12 +46,16 @@ public struct ClientConfiguration: Sendable, Equatable, WireCodable {
     public var learner: String
     public var options: [String: String]
     public var seed: UInt64
+    /// Local differential privacy the client applies whatever the server asks: a server that
+    /// asks for none, or for less noise, gets this (the client keeps the stronger of the two).
+    public var localPrivacy: LocalPrivacy?
 
-    public init(name: String, learner: String, options: [String: String] = [:], seed: UInt64 = 0) {
+    public init(name: String, learner: String, options: [String: String] = [:], seed: UInt64 = 0, localPrivacy: LocalPrivacy? = nil) {
         self.name = name
         self.learner = learner
         self.options = options
         self.seed = seed
+        self.localPrivacy = localPrivacy
     }
 }
 

@@ -144,6 +144,10 @@ public struct LocalPrivacy: Sendable, Equatable, Codable {
     /// The noise's standard deviation.
     public var standardDeviation: Double { clippingNorm * (2 * Foundation.log(1.25 / delta)).squareRoot() / epsilon }
 
+    /// The noise's standard deviation over the clipping norm (the update's L2 sensitivity, as in
+    /// Flower's `LocalDpMod`): what a client's ``RDPAccountant`` composes over its rounds.
+    public var noiseMultiplier: Double { standardDeviation / clippingNorm }
+
     /// `parameters` with their update clipped and noised, from `source`.
     public func privatize<Source: RandomNumberGenerator>(_ parameters: ModelParameters, global: ModelParameters, using source: inout Source)
         throws(FederatedError) -> ModelParameters

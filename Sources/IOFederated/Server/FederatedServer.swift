@@ -74,7 +74,7 @@ public final class FederatedServer<Strategy: AggregationStrategy> {
     private func plainRound(_ round: Int, _ sampled: [Int]) async throws -> RoundRecord {
         var record = RoundRecord(round: round, strategy: strategy.name)
         record.sampled = sampled.map { names[$0] }
-        let (global, settings) = (self.global, strategy.clientSettings)
+        let (global, settings) = (self.global, clientSettings)
         let targets = sampled.map { clients[$0] }
         let result = await DeadlineGather.gather(targets, deadline: configuration.roundDeadline) { _, client in
             try await client.fit(global, settings: settings, round: round)
@@ -98,7 +98,16 @@ public final class FederatedServer<Strategy: AggregationStrategy> {
         record.aggregated = accepted.map(\.client)
         record.completed = true
         record.trainingLoss = Self.weightedMean(accepted.compactMap { u in u.metrics["loss"].map { ($0, u.sampleCount) } })
+        record.localEpsilon = accepted.compactMap { $0.metrics["local_epsilon"] }.max()
         return record
+    }
+
+    /// What clients are told for their local training: the strategy's settings, with the
+    /// federation's local differential privacy.
+    private var clientSettings: ClientSettings {
+        var settings = strategy.clientSettings
+        if let privacy = configuration.localPrivacy { settings.localPrivacy = privacy }
+        return settings
     }
 
     private func secureRound(_ round: Int, _ sampled: [Int], _ settings: SecureAggregationSettings) async throws -> RoundRecord {
@@ -107,7 +116,7 @@ public final class FederatedServer<Strategy: AggregationStrategy> {
         }
         var record = RoundRecord(round: round, strategy: strategy.name + "+SecAgg")
         record.sampled = sampled.map { names[$0] }
-        let (global, clientSettings) = (self.global, strategy.clientSettings)
+        let (global, clientSettings) = (self.global, self.clientSettings)
         let count = sampled.count
         let threshold = settings.threshold(clients: count)
         let label = "\(federation)-\(round)"
@@ -171,6 +180,8 @@ public final class FederatedServer<Strategy: AggregationStrategy> {
         record.completed = true
         let losses = fits.answers.filter { survivors.contains($0.key + 1) }.compactMap { $0.value.metrics["loss"].map { ($0, 1) } }
         record.trainingLoss = Self.weightedMean(losses)
+        record.localEpsilon = fits.answers.filter { survivors.contains($0.key + 1) }.compactMap { $0.value.metrics["local_epsilon"] }
+            .max()
         return record
     }
 

@@ -22,6 +22,9 @@ public struct RoundRecord: Sendable, Equatable {
     public var evaluationAccuracy: Double?
     /// ε spent so far for the strategy's δ, under central differential privacy.
     public var epsilon: Double?
+    /// Under local differential privacy: the largest ε any aggregated client reports having
+    /// spent so far (each composes its own rounds with an RDP accountant, at the settings' δ).
+    public var localEpsilon: Double?
     public var seconds = 0.0
 
     public init(round: Int, strategy: String) {
@@ -58,6 +61,10 @@ public struct FederatedConfiguration: Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Aggregate with secure aggregation (strategies of the FedAvg family only).
     public var secureAggregation: SecureAggregationSettings?
+    /// Local differential privacy: every client clips and noises its update before it leaves
+    /// (under secure aggregation too), and reports the ε it has spent
+    /// (``RoundRecord/localEpsilon``).
+    public var localPrivacy: LocalPrivacy?
 
     public init() {}
 }
