@@ -191,6 +191,16 @@ struct RoundTests {
             let difference = zip(secure.global.values, plain.global.values).map { abs($0 - $1) }.max() ?? 1
             #expect(difference < 1e-4, "secure and plain FedAvg differ by \(difference)")
 
+            // SecAgg+: a ring of degree 2 (each client masks with two neighbours) gives the same.
+            var sparseConfiguration = secureConfiguration
+            sparseConfiguration.secureAggregation?.neighbors = 2
+            let sparse = FederatedServer(
+                clients: clients, strategy: FedAvg(), initial: try Self.initial(), configuration: sparseConfiguration)
+            let sparseRecord = try await sparse.fitRound()
+            #expect(sparseRecord.completed && sparseRecord.aggregated.count == 5, "\(sparseRecord)")
+            let sparseDifference = zip(sparse.global.values, plain.global.values).map { abs($0 - $1) }.max() ?? 1
+            #expect(sparseDifference < 1e-4, "SecAgg+ and plain FedAvg differ by \(sparseDifference)")
+
             let robust = FederatedServer(
                 clients: hospitals, strategy: try Krum(byzantine: 1), initial: try Self.initial(), configuration: secureConfiguration)
             await #expect(throws: FederatedError.self) { _ = try await robust.fitRound() }

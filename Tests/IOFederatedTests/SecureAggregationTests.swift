@@ -86,6 +86,54 @@ struct SecureAggregationTests {
         }
     }
 
+    @Test("SecAgg+: on a sparse random graph each client masks with its k neighbours only, and the sum stays exact with dropouts")
+    func sparseGraph() throws {
+        let clients = Array(1...40)
+        let graph = SecureAggregationGraph.neighbors(of: clients, degree: 8, round: "r-7")
+        // Every client has 8 neighbours, the graph is symmetric and connected, the same for the same
+        // label, and another for another label.
+        #expect(graph.values.allSatisfy { $0.count == 8 } && graph.allSatisfy { client, mine in !mine.contains(client) })
+        #expect(graph.allSatisfy { client, mine in mine.allSatisfy { graph[$0]!.contains(client) } })
+        var reached: Set<Int> = [1]
+        var frontier = [1]
+        while let next = frontier.popLast() {
+            for peer in graph[next]! where reached.insert(peer).inserted { frontier.append(peer) }
+        }
+        #expect(reached.count == 40)
+        #expect(graph == SecureAggregationGraph.neighbors(of: clients.reversed(), degree: 8, round: "r-7"))
+        #expect(graph != SecureAggregationGraph.neighbors(of: clients, degree: 8, round: "r-8"))
+        #expect(SecureAggregationGraph.neighbors(of: Array(1...5), degree: 8, round: "r")[3] == [1, 2, 4, 5])
+
+        let quantizer = try Quantizer(range: 2, clients: 40)
+        let inputs = Self.inputs(clients: 40, length: 65, seed: 9)
+        let full = try SecureAggregation.sum(inputs, threshold: 5, quantizer: quantizer, round: "r-7", degree: 8)
+        #expect(full.sum == Self.exactSum(inputs, of: clients, quantizer: quantizer))
+        // Dropouts after sharing and after masking, spread so that every neighbourhood keeps 5 of 9.
+        let gone: Set<Int> = [3, 17, 29]
+        let silent: Set<Int> = [8, 33]
+        let dropped = try SecureAggregation.sum(
+            inputs, threshold: 5, quantizer: quantizer, round: "r-7", degree: 8, dropAfterSharing: gone, dropAfterMasking: silent)
+        #expect(dropped.sum == Self.exactSum(inputs, of: clients.filter { !gone.contains($0) }, quantizer: quantizer))
+
+        // A client takes shares only from its neighbours, and the server routes only along the graph.
+        var members = try clients.map {
+            try SecureAggregationClient(client: $0, threshold: 5, quantizer: quantizer, round: "r-7", degree: 8)
+        }
+        var server = try SecureAggregationServer(threshold: 5, quantizer: quantizer, vectorLength: 65, round: "r-7", degree: 8)
+        let roster = try server.register(members.map { $0.advertise() })
+        var batches: [Int: [EncryptedShares]] = [:]
+        for index in members.indices { batches[index + 1] = try members[index].shareKeys(roster: roster) }
+        #expect(batches.values.allSatisfy { $0.count == 8 }, "shares go to the 8 neighbours only")
+        let stranger = clients.first { $0 != 1 && !graph[1]!.contains($0) }!
+        var misrouted = batches
+        misrouted[1]![0].to = stranger
+        var strict = server
+        #expect(throws: FederatedError.self) { try strict.route(misrouted) }
+        let inboxes = try server.route(batches)
+        let fromStranger = EncryptedShares(from: stranger, to: 1, ciphertext: batches[stranger]![0].ciphertext)
+        #expect(throws: FederatedError.self) { try members[0].maskedInput(inputs[1]!, received: inboxes[1]! + [fromStranger]) }
+    }
+
     @Test("the server's view of one client's masked input looks uniform and says nothing about the input")
     func maskedInputHidesTheInput() throws {
         let length = 16_384

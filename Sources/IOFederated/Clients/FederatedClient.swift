@@ -84,7 +84,8 @@ public distributed actor FederatedClient {
         let weight = Float(min(sampleCount, secure.maxSampleCount)) / Float(secure.maxSampleCount)
         let input = zip(trained.values, parameters.values).map { ($0 - $1) * weight } + [weight]
         let client = try SecureAggregationClient(
-            client: secure.client, threshold: secure.threshold, quantizer: try secure.quantizer(), round: secure.label)
+            client: secure.client, threshold: secure.threshold, quantizer: try secure.quantizer(), round: secure.label,
+            degree: secure.degree)
         self.secure = (client, input)
         return SecureFitReply(client: configuration.name, keys: client.advertise(), metrics: metrics)
     }
@@ -126,14 +127,17 @@ public struct SecureRound: Sendable, Equatable, WireCodable {
     public var clients: Int
     /// Sample counts are capped here and scaled to ≤ 1 before they weight the update.
     public var maxSampleCount: Int
+    /// The degree of the masking graph (SecAgg+); `nil` for the complete graph.
+    public var degree: Int?
 
-    public init(label: String, client: Int, threshold: Int, range: Double, clients: Int, maxSampleCount: Int) {
+    public init(label: String, client: Int, threshold: Int, range: Double, clients: Int, maxSampleCount: Int, degree: Int? = nil) {
         self.label = label
         self.client = client
         self.threshold = threshold
         self.range = range
         self.clients = clients
         self.maxSampleCount = maxSampleCount
+        self.degree = degree
     }
 
     func quantizer() throws(FederatedError) -> Quantizer {

@@ -9,15 +9,16 @@ public enum SecureAggregation {
     /// - Throws: ``FederatedError`` when too many clients drop for the threshold, or any check of
     ///   the protocol fails.
     public static func sum(
-        _ inputs: [Int: [Float]], threshold: Int, quantizer: Quantizer, round: String = "round-0",
+        _ inputs: [Int: [Float]], threshold: Int, quantizer: Quantizer, round: String = "round-0", degree: Int? = nil,
         dropAfterSharing: Set<Int> = [], dropAfterMasking: Set<Int> = []
     ) throws(FederatedError) -> (sum: [Double], count: Int, survivors: [Int]) {
         let length = inputs.values.first?.count ?? 0
         guard inputs.values.allSatisfy({ $0.count == length }) else { throw .shapeMismatch("inputs of different lengths") }
         var clients = try inputs.keys.sorted().map { number throws(FederatedError) in
-            try SecureAggregationClient(client: number, threshold: threshold, quantizer: quantizer, round: round)
+            try SecureAggregationClient(client: number, threshold: threshold, quantizer: quantizer, round: round, degree: degree)
         }
-        var server = try SecureAggregationServer(threshold: threshold, quantizer: quantizer, vectorLength: length, round: round)
+        var server = try SecureAggregationServer(
+            threshold: threshold, quantizer: quantizer, vectorLength: length, round: round, degree: degree)
         let roster = try server.register(clients.map { $0.advertise() })
         var batches: [Int: [EncryptedShares]] = [:]
         for index in clients.indices { batches[clients[index].client] = try clients[index].shareKeys(roster: roster) }

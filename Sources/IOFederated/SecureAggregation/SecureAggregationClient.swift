@@ -6,7 +6,8 @@ import IORuntime
 /// protocol): it masks its input with a self mask and one pairwise mask per other client, and
 /// Shamir-shares the self-mask seed and its masking key so that the server can remove the masks
 /// of clients that drop out — but, with fewer than `threshold` colluding clients, learns only the
-/// sum.
+/// sum. With a `degree`, it does all of that with its neighbours in a sparse graph only, as in
+/// SecAgg+ (see ``SecureAggregationGraph``); `threshold` then counts within a neighbourhood.
 ///
 /// Call ``advertise()``, ``shareKeys(roster:)``, ``maskedInput(_:received:)`` and
 /// ``unmask(survivors:)`` in that order, passing what the server relays.
@@ -16,10 +17,14 @@ public struct SecureAggregationClient {
     public let quantizer: Quantizer
     /// Binds the keys and masks to one round.
     public let round: String
+    /// The degree of the masking graph; `nil` for the complete graph.
+    public let degree: Int?
     private let encryptionKey = Curve25519.KeyAgreement.PrivateKey()
     private let maskingKey = Curve25519.KeyAgreement.PrivateKey()
     private let selfMaskSeed = SymmetricKey(size: .bits256)
     private var roster: [Int: AdvertisedKeys] = [:]
+    /// The clients this one masks and shares with (the whole roster but itself, without a degree).
+    private var neighbors: Set<Int> = []
     /// Clients whose shares this client holds (U₂), with those shares.
     private var held: [Int: SharePlaintext] = [:]
     private var ownShares: SharePlaintext?
@@ -29,14 +34,16 @@ public struct SecureAggregationClient {
 
     /// - Throws: ``FederatedError/secureAggregation(_:)`` for a client number outside 1…2¹⁶ or a
     ///   threshold below 2.
-    public init(client: Int, threshold: Int, quantizer: Quantizer, round: String) throws(FederatedError) {
+    public init(client: Int, threshold: Int, quantizer: Quantizer, round: String, degree: Int? = nil) throws(FederatedError) {
         guard (1...(1 << 16)).contains(client), threshold >= 2 else {
             throw .secureAggregation("client numbers are 1…65,536 and the threshold at least 2")
         }
+        guard degree.map({ $0 >= 2 }) ?? true else { throw .secureAggregation("a masking graph needs a degree of at least 2") }
         self.client = client
         self.threshold = threshold
         self.quantizer = quantizer
         self.round = round
+        self.degree = degree
     }
 
     /// Round 0: the public keys to send the server.
@@ -67,14 +74,19 @@ public struct SecureAggregationClient {
             else { throw .secureAggregation("client \(entry.client) advertised a malformed key") }
         }
         roster = Dictionary(uniqueKeysWithValues: keys.map { ($0.client, $0) })
+        neighbors = SecureAggregationGraph.neighbors(of: numbers, degree: degree, round: round)[client] ?? []
+        guard neighbors.count + 1 >= threshold else {
+            throw .secureAggregation("\(neighbors.count) neighbours for a threshold of \(threshold)")
+        }
         var random = SystemRandomNumberGenerator()
-        let points = numbers.map { UInt64($0) }
+        let sharing = numbers.filter { $0 == client || neighbors.contains($0) }
+        let points = sharing.map { UInt64($0) }
         let selfMask = try ShamirSecretSharing.split(
             selfMaskSeed.withUnsafeBytes { Array($0) }, threshold: threshold, shareholders: points, using: &random)
         let keyShares = try ShamirSecretSharing.split(
             Array(maskingKey.rawRepresentation), threshold: threshold, shareholders: points, using: &random)
         var messages: [EncryptedShares] = []
-        for (index, peer) in numbers.enumerated() {
+        for (index, peer) in sharing.enumerated() {
             let plaintext = SharePlaintext(from: client, to: peer, selfMask: selfMask[index], maskingKey: keyShares[index])
             if peer == client {
                 ownShares = plaintext
@@ -104,7 +116,7 @@ public struct SecureAggregationClient {
         guard let ownShares else { throw .secureAggregation("masking before sharing keys") }
         var held: [Int: SharePlaintext] = [client: ownShares]
         for message in received {
-            guard message.to == client, message.from != client, roster[message.from] != nil, held[message.from] == nil else {
+            guard message.to == client, message.from != client, neighbors.contains(message.from), held[message.from] == nil else {
                 throw .secureAggregation("a share message from \(message.from) to \(message.to) that client \(client) cannot take")
             }
             let plaintext: SharePlaintext
@@ -150,8 +162,8 @@ public struct SecureAggregationClient {
     public mutating func unmask(survivors: [Int]) throws(FederatedError) -> UnmaskingShares {
         let alive = Set(survivors)
         guard !revealed else { throw .secureAggregation("client \(client) already revealed its shares for this round") }
-        guard alive.count == survivors.count, alive.count >= threshold, alive.contains(client),
-            alive.isSubset(of: Set(held.keys))
+        guard alive.count == survivors.count, alive.contains(client), alive.isSubset(of: Set(roster.keys)),
+            alive.intersection(held.keys).count >= threshold
         else {
             throw .secureAggregation("a survivor list of \(survivors.count) clients that client \(client) cannot answer")
         }

@@ -12,7 +12,10 @@ public struct SecureAggregationServer {
     public let quantizer: Quantizer
     public let vectorLength: Int
     public let round: String
+    /// The degree of the masking graph; `nil` for the complete graph.
+    public let degree: Int?
     private var roster: [Int: AdvertisedKeys] = [:]
+    private var neighbors: [Int: Set<Int>] = [:]
     /// U₂: clients that shared their keys.
     public private(set) var sharers: Set<Int> = []
     /// U₃: clients whose masked inputs arrived.
@@ -21,12 +24,14 @@ public struct SecureAggregationServer {
 
     /// - Throws: ``FederatedError/secureAggregation(_:)`` for a threshold below 2 or more
     ///   clients than the quantizer sums without wrapping.
-    public init(threshold: Int, quantizer: Quantizer, vectorLength: Int, round: String) throws(FederatedError) {
+    public init(threshold: Int, quantizer: Quantizer, vectorLength: Int, round: String, degree: Int? = nil) throws(FederatedError) {
         guard threshold >= 2, vectorLength >= 0 else { throw .secureAggregation("the threshold must be at least 2") }
+        guard degree.map({ $0 >= 2 }) ?? true else { throw .secureAggregation("a masking graph needs a degree of at least 2") }
         self.threshold = threshold
         self.quantizer = quantizer
         self.vectorLength = vectorLength
         self.round = round
+        self.degree = degree
     }
 
     /// Round 0: the clients' keys, checked, as the roster every client gets.
@@ -42,6 +47,7 @@ public struct SecureAggregationServer {
             throw .secureAggregation("\(keys.count) clients for a threshold of \(threshold) and a quantizer for \(quantizer.clients)")
         }
         roster = Dictionary(uniqueKeysWithValues: keys.map { ($0.client, $0) })
+        neighbors = SecureAggregationGraph.neighbors(of: keys.map(\.client), degree: degree, round: round)
         return keys.sorted { $0.client < $1.client }
     }
 
@@ -54,8 +60,8 @@ public struct SecureAggregationServer {
     public mutating func route(_ batches: [Int: [EncryptedShares]]) throws(FederatedError) -> [Int: [EncryptedShares]] {
         var inboxes: [Int: [EncryptedShares]] = [:]
         for (sender, messages) in batches {
-            guard roster[sender] != nil, messages.allSatisfy({ $0.from == sender && roster[$0.to] != nil && $0.to != sender }) else {
-                throw .secureAggregation("client \(sender) sent shares under another name or to a stranger")
+            guard let mine = neighbors[sender], messages.allSatisfy({ $0.from == sender && mine.contains($0.to) }) else {
+                throw .secureAggregation("client \(sender) sent shares under another name or to a client it is not joined to")
             }
             for message in messages { inboxes[message.to, default: []].append(message) }
         }
@@ -106,7 +112,8 @@ public struct SecureAggregationServer {
                 guard key.publicKey.rawRepresentation == roster[dropped]?.maskingKey else {
                     throw FederatedError.secureAggregation("the shares of client \(dropped)'s masking key rebuild another key")
                 }
-                for member in survivors {
+                // Only its neighbours masked with it (all survivors, in the complete graph).
+                for member in survivors where neighbors[dropped]?.contains(member) == true {
                     let peerKey = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: roster[member]!.maskingKey)
                     // The survivor added its pair mask with `dropped`: + when its number is lower.
                     try MaskGenerator.apply(

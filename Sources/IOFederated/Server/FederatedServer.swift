@@ -125,7 +125,7 @@ public final class FederatedServer<Strategy: AggregationStrategy> {
         let rounds = (0..<count).map {
             SecureRound(
                 label: label, client: $0 + 1, threshold: threshold, range: settings.range, clients: count,
-                maxSampleCount: settings.maxSampleCount)
+                maxSampleCount: settings.maxSampleCount, degree: settings.neighbors)
         }
         let deadline = configuration.roundDeadline
         let members = sampled.map { clients[$0] }
@@ -134,7 +134,7 @@ public final class FederatedServer<Strategy: AggregationStrategy> {
         }
         note(fits.failures, fits.late, sampled, into: &record)
         var server = try SecureAggregationServer(
-            threshold: threshold, quantizer: quantizer, vectorLength: global.values.count + 1, round: label)
+            threshold: threshold, quantizer: quantizer, vectorLength: global.values.count + 1, round: label, degree: settings.neighbors)
         // Keys are taken only under the number the client was given.
         let advertised = fits.answers.filter { $0.value.keys.client == $0.key + 1 }
         guard advertised.count >= threshold else {

@@ -78,12 +78,22 @@ public struct SecureAggregationSettings: Sendable, Equatable {
     public var range: Double
     /// Sample counts are capped here to weight updates.
     public var maxSampleCount: Int
+    /// SecAgg+: each client masks and shares with this many neighbours in a random graph
+    /// (``SecureAggregationGraph``) rather than with every other client; the threshold fraction
+    /// then applies to a neighbourhood. `nil`: the complete graph of Bonawitz et al.
+    public var neighbors: Int?
 
-    public init(thresholdFraction: Double = 0.5, range: Double = 8, maxSampleCount: Int = 10_000) {
+    public init(thresholdFraction: Double = 0.5, range: Double = 8, maxSampleCount: Int = 10_000, neighbors: Int? = nil) {
         self.thresholdFraction = thresholdFraction
         self.range = range
         self.maxSampleCount = maxSampleCount
+        self.neighbors = neighbors
     }
 
-    func threshold(clients: Int) -> Int { Swift.max(2, Int((thresholdFraction * Double(clients)).rounded(.up))) }
+    /// The shares needed to rebuild a secret among `clients`: the fraction of a client's
+    /// neighbourhood (itself and its neighbours), at least 2.
+    func threshold(clients: Int) -> Int {
+        let group = neighbors.map { Swift.min(clients, 2 * (($0 + 1) / 2) + 1) } ?? clients
+        return Swift.max(2, Int((thresholdFraction * Double(group)).rounded(.up)))
+    }
 }
