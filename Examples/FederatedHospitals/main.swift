@@ -6,7 +6,8 @@
 // and metrics travel. The program compares, on the same held-out rows:
 //   - centralized training (all rows in one place) against FedAvg and FedProx, for a logistic
 //     model, and against FedAvg for an MLP;
-//   - FedAvg through secure aggregation (the server sees only the sum);
+//   - FedAvg through secure aggregation (the server sees only the sum), on the complete graph
+//     and as SecAgg+ on a ring (each hospital masks with its two neighbours only);
 //   - FedAvg with central differential privacy, printing ε, and with local differential privacy
 //     (each hospital noises its own update), printing the ε each hospital spent;
 //   - a sixth, poisoned client: FedAvg against Krum, side by side.
@@ -131,14 +132,18 @@ func centralized(hidden: [Int]) async throws -> Double {
 
 /// Runs `rounds` rounds of `strategy` and prints one line.
 func federate<S: AggregationStrategy>(
-    _ label: String, _ clients: [FederatedClient], _ strategy: S, hidden: [Int], secure: Bool = false, epsilon: Bool = false,
+    _ label: String, _ clients: [FederatedClient], _ strategy: S, hidden: [Int], secure: Bool = false, neighbors: Int? = nil,
+    epsilon: Bool = false,
     localPrivacy: LocalPrivacy? = nil
 ) async throws -> Double {
     var configuration = FederatedConfiguration()
     configuration.localPrivacy = localPrivacy
     configuration.evaluateEvery = rounds
     configuration.minimumFitClients = hospitals
-    if secure { configuration.secureAggregation = SecureAggregationSettings(thresholdFraction: 0.6, range: 4, maxSampleCount: 1000) }
+    if secure {
+        configuration.secureAggregation = SecureAggregationSettings(
+            thresholdFraction: 0.6, range: 4, maxSampleCount: 1000, neighbors: neighbors)
+    }
     let initial = try ClassifierLearner.initialParameters(features: 30, classes: 2, hiddenSizes: hidden, seed: 3)
     let server = FederatedServer(clients: clients, strategy: strategy, initial: initial, configuration: configuration)
     let start = ContinuousClock.now
@@ -163,6 +168,7 @@ let centralMLP = try await centralized(hidden: [16])
 print("centralized MLP (16 hidden)".padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%6.2f %%", centralMLP * 100))
 let fedMLP = try await federate("FedAvg MLP (16 hidden)", mlp, FedAvg(), hidden: [16])
 _ = try await federate("FedAvg logistic + SecAgg", logistic, FedAvg(), hidden: [], secure: true)
+_ = try await federate("FedAvg logistic + SecAgg+ (ring)", logistic, FedAvg(), hidden: [], secure: true, neighbors: 2)
 _ = try await federate(
     "FedAvg logistic + central DP", logistic,
     try CentralPrivacy(FedAvg(), noiseMultiplier: 1.0, clippingNorm: 2, population: hospitals), hidden: [], epsilon: true)
