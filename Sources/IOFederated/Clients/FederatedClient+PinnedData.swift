@@ -1,7 +1,7 @@
 import IORuntime
 
 extension FederatedClient {
-    /// The name ``IORuntime/Registry/federatedClients(_:)`` registers clients built from
+    /// The name `Registry.federatedClients(_:)` registers clients built from
     /// ``ClientData`` under.
     public static let fromPinnedData = "IOFederated.FederatedClient.fromPinnedData"
 
@@ -14,9 +14,9 @@ extension FederatedClient {
 
 extension Cluster {
     /// Loads a client's data with `loader` on worker `worker`, pinned there
-    /// (``IORuntime/TaskOptions/pinsResult``): it never leaves that worker's process.
+    /// (`TaskOptions.pinsResult`): it never leaves that worker's process.
     ///
-    /// - Throws: ``IORuntime/ClusterError`` when the loader is not registered or `worker` does
+    /// - Throws: `ClusterError` when the loader is not registered or `worker` does
     ///   not exist; the loader's own error comes with the ref.
     public func loadClientData(
         _ loader: RemoteFunction<ClientConfiguration, ClientData>, _ configuration: ClientConfiguration, on worker: Int,
@@ -30,7 +30,7 @@ extension Cluster {
     /// client reads only that data; the server never can.
     ///
     /// - Throws: ``FederatedError/pinnedObject(_:)`` when `data` is not pinned (the rows could
-    ///   then travel); ``IORuntime/ClusterError/pinned(object:worker:reason:)`` when `options`
+    ///   then travel); `ClusterError.pinned(object:worker:reason:)` when `options`
     ///   place the client elsewhere; the loader's error when loading failed.
     public func spawnClient(on data: ObjectRef<ClientData>, options: ActorOptions = ActorOptions()) async throws -> FederatedClient {
         guard data.isPinned else {

@@ -3,7 +3,7 @@ import IORuntime
 
 /// A federated client: an actor that builds its learner — and with it, its data — on the node
 /// where the cluster places it, and answers the server's rounds. Register clients with
-/// ``IORuntime/Registry/federatedClients(_:)``.
+/// `Registry.federatedClients(_:)`.
 public distributed actor FederatedClient {
     public typealias ActorSystem = ClusterActorSystem
 
@@ -157,7 +157,7 @@ extension Registry {
     /// This registry with ``FederatedClient`` actors building learners from `catalog`: from a
     /// ``ClientConfiguration`` (the learner loads its own data where it is built), or — under
     /// ``FederatedClient/fromPinnedData`` — from pinned ``ClientData`` on the worker that holds it
-    /// (see ``IORuntime/Cluster/spawnClient(on:options:)``).
+    /// (see `Cluster.spawnClient(on:options:)`).
     public func federatedClients(_ catalog: LearnerCatalog) -> Registry {
         actor(FederatedClient.self, arguments: ClientConfiguration.self) { system, configuration in
             try FederatedClient(actorSystem: system, configuration: configuration, catalog: catalog)

@@ -6,9 +6,9 @@ import IOTensor
 /// One client's data as its node loaded it — training rows and held-out rows — with the
 /// configuration of the client that will learn from it.
 ///
-/// Made by a task on the client's node with ``IORuntime/TaskOptions/pinsResult`` set, it stays
+/// Made by a task on the client's node with `TaskOptions.pinsResult` set, it stays
 /// there: the client actor is built from it on that node
-/// (``IORuntime/Cluster/spawnClient(on:options:)``), and the runtime refuses to move it
+/// (`Cluster.spawnClient(on:options:)`), and the runtime refuses to move it
 /// anywhere else.
 public struct ClientData: Sendable {
     public var configuration: ClientConfiguration
