@@ -83,6 +83,19 @@ struct PinningTests {
             let apart = try await cluster.submit(PinningFunctions.pair, rows, other)
             let refusedApart = await #expect(throws: ClusterError.self) { try await apart.get() }
             #expect(refusesPinned(refusedApart, object: other.id, worker: 2))
+            // A bundle of a placement group on another worker is elsewhere too; one on the holder is not.
+            let group = try await cluster.createPlacementGroup([[.cpu: 0.25], [.cpu: 0.25]], strategy: .strictSpread)
+            for index in 0..<2 {
+                let inBundle = try await cluster.submit(
+                    PinningFunctions.sumHere, rows, options: TaskOptions(resources: [.cpu: 0.25], placement: group.bundle(index)))
+                if group.workers[index] == 1 {
+                    #expect(try await inBundle.get() == [4950, 1])
+                } else {
+                    let refusedBundle = await #expect(throws: ClusterError.self) { try await inBundle.get() }
+                    #expect(refusesPinned(refusedBundle, object: rows.id, worker: 1))
+                }
+            }
+            cluster.removePlacementGroup(group)
             let gathered = try await cluster.submit(PinningFunctions.count, [rows, unpinned].gathered())
             let refusedGather = await #expect(throws: ClusterError.self) { try await gathered.get() }
             #expect(refusesPinned(refusedGather, object: rows.id, worker: 1))
