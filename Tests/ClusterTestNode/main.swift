@@ -88,11 +88,7 @@ case "job":
         if (try? await rows.get()) != nil { print("PINNED ROWS READ BY THE DRIVER"); exit(1) }
         clients.append(try await cluster.spawnClient(on: rows))
     }
-    var federation = FederatedConfiguration()
-    federation.evaluateEvery = 2
-    let initial = try ClassifierLearner.initialParameters(features: 4, classes: 2, hiddenSizes: [], seed: 3)
-    let history = try await FederatedServer(clients: clients, strategy: FedAvg(), initial: initial, configuration: federation)
-        .run(rounds: 2)
+    let (_, history) = try await FederatedFixtures.twoRounds(clients)
     guard history.rounds.allSatisfy({ $0.completed && $0.aggregated.count == workers }), let accuracy = history.finalAccuracy,
         accuracy > 0.9
     else {

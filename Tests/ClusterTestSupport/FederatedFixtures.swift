@@ -53,6 +53,16 @@ public enum FederatedFixtures {
                     learningRate: 0.1, seed: data.configuration.seed))
         })
 
+    /// Two rounds of FedAvg over `clients` from a fixed start, evaluated after the second: the
+    /// server and its history.
+    public static func twoRounds(_ clients: [FederatedClient]) async throws -> (FederatedServer<FedAvg>, FederatedHistory) {
+        let initial = try ClassifierLearner.initialParameters(features: 4, classes: 2, hiddenSizes: [], seed: 3)
+        var configuration = FederatedConfiguration()
+        configuration.evaluateEvery = 2
+        let server = FederatedServer(clients: clients, strategy: FedAvg(), initial: initial, configuration: configuration)
+        return (server, try await server.run(rounds: 2))
+    }
+
     /// Loads a client's blobs on the worker that runs it (its "own disk"), for pinning there.
     public static let loadBlobs = RemoteFunction("federated.loadBlobs") { (configuration: ClientConfiguration) async throws -> ClientData in
         ClientData(

@@ -16,18 +16,14 @@ struct FederatedProcessTests {
                     FederatedClient.self, with: ClientConfiguration(name: "client-\(index)", learner: "blobs", seed: UInt64(index + 1)),
                     options: ActorOptions(placement: .spread)))
         }
-        let initial = try ClassifierLearner.initialParameters(features: 4, classes: 2, hiddenSizes: [], seed: 3)
-        var configuration = FederatedConfiguration()
-        configuration.evaluateEvery = 2
-        let server = FederatedServer(clients: clients, strategy: FedAvg(), initial: initial, configuration: configuration)
-        let history = try await server.run(rounds: 2)
+        let (server, history) = try await FederatedFixtures.twoRounds(clients)
         #expect(history.rounds.allSatisfy { $0.completed && $0.aggregated.count == 4 })
         #expect(try #require(history.finalAccuracy) > 0.9)
 
         let pids = try await clients.asyncMap { Int(try await $0.evaluate(server.global).metrics["pid"] ?? 0) }
         #expect(Set(pids).count == 2 && !pids.contains(Int(getpid())), "clients live in two worker processes: \(pids)")
 
-        var secureConfiguration = configuration
+        var secureConfiguration = server.configuration
         secureConfiguration.secureAggregation = SecureAggregationSettings(thresholdFraction: 0.5, range: 4, maxSampleCount: 1000)
         let secure = FederatedServer(clients: clients, strategy: FedAvg(), initial: server.global, configuration: secureConfiguration)
         let secureRecord = try await secure.fitRound()

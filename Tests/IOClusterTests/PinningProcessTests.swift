@@ -86,11 +86,7 @@ struct PinningProcessTests {
         let unpinned = try await cluster.submit(FederatedFixtures.loadBlobs, ClientConfiguration(name: "loose", learner: "blobs"))
         await #expect(throws: FederatedError.self) { try await cluster.spawnClient(on: unpinned) }
 
-        let initial = try ClassifierLearner.initialParameters(features: 4, classes: 2, hiddenSizes: [], seed: 3)
-        var configuration = FederatedConfiguration()
-        configuration.evaluateEvery = 2
-        let server = FederatedServer(clients: clients, strategy: FedAvg(), initial: initial, configuration: configuration)
-        let history = try await server.run(rounds: 2)
+        let (server, history) = try await FederatedFixtures.twoRounds(clients)
         #expect(history.rounds.allSatisfy { $0.completed && $0.aggregated.count == 4 })
         #expect(try #require(history.finalAccuracy) > 0.9)
         let pids = try await clients.asyncMap { Int(try await $0.evaluate(server.global).metrics["pid"] ?? 0) }

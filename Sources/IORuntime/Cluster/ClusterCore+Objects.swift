@@ -116,14 +116,8 @@ extension ClusterCore {
     ///   worker or the holder can never offer `needs`.
     func actorPlacement(from id: ObjectID, _ placement: Placement, needs: ResourceSet, typeName: String) throws -> Placement {
         try state.withLock { state -> Result<Placement, ClusterError> in
-            guard let entry = state.objects[id], entry.flag.isPinned else { return .success(placement) }
-            guard let worker = entry.location else {
-                if case .failed(let error) = entry.state {
-                    return .failure(error as? ClusterError ?? .pinned(object: id, worker: nil, reason: "it failed: \(error)"))
-                }
-                return .failure(.pinned(object: id, worker: nil, reason: "its worker is no longer in service"))
-            }
-            return state.placement(placement, on: worker, for: id, needs: needs) { "actor \(typeName)" }
+            guard let holder = state.pinnedHolder(of: id) else { return .success(placement) }
+            return holder.flatMap { worker in state.placement(placement, on: worker, for: id, needs: needs) { "actor \(typeName)" } }
         }.get()
     }
 

@@ -33,14 +33,8 @@ extension CoreState {
                             reason: "task \"\(task.function.name)\" gathers it with other refs, which the driver assembles"))
                 }
             case .object(let id):
-                guard let entry = objects[id], entry.flag.isPinned else { continue }
-                if case .failed(let error) = entry.state {
-                    return .failure(
-                        error as? ClusterError ?? .pinned(object: id, worker: nil, reason: "it failed: \(error)"))
-                }
-                guard let location = entry.location else {
-                    return .failure(.pinned(object: id, worker: nil, reason: "its worker is no longer in service"))
-                }
+                guard let found = pinnedHolder(of: id) else { continue }
+                guard case .success(let location) = found else { return found.map { .worker($0, strict: true) } }
                 if let earlier = holder, earlier.worker != location {
                     return .failure(
                         .pinned(
@@ -56,6 +50,19 @@ extension CoreState {
         return placement(task.options.placement, on: holder.worker, for: holder.object, needs: task.options.resources) {
             "task \"\(task.function.name)\""
         }
+    }
+
+    /// The worker that holds `id`: `nil` when the object is not pinned, a refusal when it failed
+    /// or its worker is no longer in service.
+    func pinnedHolder(of id: ObjectID) -> Result<Int, ClusterError>? {
+        guard let entry = objects[id], entry.flag.isPinned else { return nil }
+        if case .failed(let error) = entry.state {
+            return .failure(error as? ClusterError ?? .pinned(object: id, worker: nil, reason: "it failed: \(error)"))
+        }
+        guard let location = entry.location else {
+            return .failure(.pinned(object: id, worker: nil, reason: "its worker is no longer in service"))
+        }
+        return .success(location)
     }
 
     /// `placement` narrowed to `worker`, which holds pinned object `object`: the same worker,
