@@ -41,11 +41,7 @@ struct ActorPoolProcessTests {
         // The victim's worker dies as the eighth of 40 batches starts, with others in flight.
         let started = Mutex(0)
         let scores = try await Dataset(rows, blockSize: 50).mapBatches(size: 10, using: pool) { member, batch in
-            if started.withLock({
-                $0 += 1; return $0
-            }) == 8 {
-                kill(pid_t(victim), SIGKILL)
-            }
+            if started.withLock({ $0 += 1; return $0 }) == 8 { kill(pid_t(victim), SIGKILL) }
             return try await member.dot(batch, milliseconds: 20)
         }.collect()
         #expect(scores == rows.map { $0[0] + 2 })
