@@ -135,22 +135,31 @@ struct PipeliningTests {
     @Test("a queued task's timeout counts from when it starts, not from when it was queued")
     func timeoutsStartWithTheTask() async throws {
         try await withPipelinedCluster(workers: 1) { cluster in
-            #expect(try await cluster.submit(Pipelined.increment, 0).get() == 1)
             let blocker = TestGates.make()
             let open = TestGates.make()
             TestGates.open(open)
-            _ = try await cluster.submit(Pipelined.gated, open).get()
+            // The driver queues a function's tasks only once it has timed some.
+            for _ in 0..<2 { _ = try await cluster.submit(Pipelined.gated, open).get() }
             let running = try await cluster.submit(Pipelined.gated, blocker)
-            // The timeout leaves seconds of margin for a loaded machine to run a task that takes
-            // microseconds (a CI run with other suites compiling OpenCL kernels and starting worker
-            // processes once starved it past 3 s); the queue waits longer than the timeout (a
-            // longer wait only makes the check stricter).
-            let timed = TaskOptions(timeout: .seconds(8))
-            let queued = try await (0..<3).asyncMap { try await cluster.submit(Pipelined.increment, $0, options: timed) }
-            try await Task.sleep(for: .milliseconds(8500))
+            // Queued tasks that wait forever once started, so each ends by its timeout, and they
+            // start one after another. Only lower bounds on time are checked, which a loaded
+            // machine cannot break: a queued task started no earlier than the blocker opened, so
+            // its timeout, counted from its start, cannot fire sooner than a second later, nor
+            // the i-th's sooner than i seconds later. A timer counted from queueing would have
+            // run out during the wait below and failed them at once.
+            let never = TestGates.make()
+            let timed = TaskOptions(timeout: .seconds(1))
+            let queued = try await (0..<3).asyncMap { _ in try await cluster.submit(Pipelined.gated, never, options: timed) }
+            try await Task.sleep(for: .seconds(2))
+            #expect(await cluster.wait(queued, count: 1, timeout: .zero).ready.isEmpty)
+            let opened = ContinuousClock.now
             TestGates.open(blocker)
             #expect(try await running.get() == blocker)
-            #expect(try await cluster.get(queued) == [1, 2, 3])
+            for (position, ref) in queued.enumerated() {
+                await #expect(throws: ClusterError.timedOut(task: "pipelinedGated", seconds: 1)) { try await ref.get() }
+                // The timer's queue may fire a hair early against this clock; 20 ms allows for it.
+                #expect(ContinuousClock.now - opened >= .seconds(position + 1) - .milliseconds(20))
+            }
             #expect(await cluster.status().tasks.pipelined >= 3)
         }
     }
