@@ -39,7 +39,15 @@ final class ConnectionWriter: Sendable {
             defer { pending.frames.removeAll(keepingCapacity: true) }
             return pending.frames
         }
-        for frame in frames { channel.write(frame, promise: nil) }
-        channel.flush()
+        var unflushed = 0
+        for frame in frames {
+            channel.write(frame, promise: nil)
+            unflushed += frame.readableBytes
+            if unflushed >= 64 << 10 {
+                channel.flush()
+                unflushed = 0
+            }
+        }
+        if unflushed > 0 { channel.flush() }
     }
 }
