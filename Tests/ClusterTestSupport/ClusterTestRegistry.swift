@@ -25,6 +25,10 @@ public enum ClusterTestFunctions {
     }
 
     /// The process a task runs in.
+    /// How many copies of objects pulled from other processes this worker process keeps.
+    public static let pulledCopies = RemoteFunction("pulledCopies") { (_: Int) async throws -> Int in
+        WorkerObjectStore.pulledCopiesInProcess
+    }
     public static let processID = RemoteFunction("processID") { (delay: Int) async throws -> Int in
         if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
         return Int(getpid())
@@ -98,7 +102,7 @@ public enum ClusterTestFunctions {
 
     public static var registry: Registry {
         Registry()
-            .function(square).function(slowSquare).function(processID).function(fail).function(shout)
+            .function(square).function(slowSquare).function(processID).function(pulledCopies).function(fail).function(shout)
             .function(tensorSum).function(iota).function(floatSum).function(spin).function(bump)
             .function(negateSum).function(boundDevices).function(openFiles)
             .actor(TallyActor.self) { system in TallyActor(actorSystem: system) }

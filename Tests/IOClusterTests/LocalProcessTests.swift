@@ -237,17 +237,27 @@ struct ProcessObjectTests {
         arguments: [true, false])
     func largeObjectsArePulled(sharedMemory: Bool) async throws {
         let cluster = try await ClusterProcess.start(workers: 2, sharedMemory: sharedMemory)
-        let made = try await cluster.submit(F.iota, 2_000_000, options: TaskOptions(placement: .worker(0, strict: true)))
-        let sums = try await (0..<6).asyncMap { _ in
-            try await cluster.submit(F.floatSum, made, options: TaskOptions(placement: .worker(1, strict: true)))
+        let onSecond = TaskOptions(placement: .worker(1, strict: true))
+        func pulledCopies() async throws -> Int { try await cluster.get(try await cluster.submit(F.pulledCopies, 0, options: onSecond)) }
+        do {
+            let made = try await cluster.submit(F.iota, 2_000_000, options: TaskOptions(placement: .worker(0, strict: true)))
+            let sums = try await (0..<6).asyncMap { _ in try await cluster.submit(F.floatSum, made, options: onSecond) }
+            #expect(try await cluster.get(sums) == Array(repeating: Self.iotaSum(2_000_000), count: 6))
+            // Concurrent reads on the driver share one transfer.
+            let readers = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 { group.addTask { try await made.get().shape[0] } }
+                return try await group.reduce(0, +)
+            }
+            #expect(readers == 8_000_000)
+            // A large object put on the driver, read by a worker.
+            let put = try await cluster.put(try Tensor<Float>.ones([600_000]))  // 2.4 MB: encoded into kept memory
+            #expect(try await cluster.get(try await cluster.submit(F.floatSum, put, options: onSecond)) == 600_000)
+            // The reading worker keeps a copy of each to read again, unless both are lent in
+            // shared memory, which is mapped again instead.
+            #expect(try await pulledCopies() == (sharedMemory ? 0 : 2))
         }
-        #expect(try await cluster.get(sums) == Array(repeating: Self.iotaSum(2_000_000), count: 6))
-        // Concurrent reads on the driver share one transfer.
-        let readers = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<4 { group.addTask { try await made.get().shape[0] } }
-            return try await group.reduce(0, +)
-        }
-        #expect(readers == 8_000_000)
+        // Once the driver lets go of both, the reader's copies go too.
+        #expect(await ClusterProcess.eventually { (try? await pulledCopies()) == 0 })
         await cluster.shutdown()
     }
 

@@ -156,7 +156,7 @@ struct ObjectTransferTests {
 
     /// `chunk` with some fields changed, its checksum made right again.
     func forged(_ chunk: ObjectChunk, totalCount: Int? = nil, offset: Int? = nil, bytes: ArraySlice<UInt8>? = nil) -> ObjectChunk {
-        let bytes = bytes ?? chunk.bytes
+        let bytes = bytes.map(ChunkBytes.init) ?? chunk.bytes
         return ObjectChunk(
             id: chunk.id, typeName: chunk.typeName, totalCount: totalCount ?? chunk.totalCount, offset: offset ?? chunk.offset,
             checksum: bytes.withUnsafeBytes { ObjectTransfer.checksum($0) }, bytes: bytes)

@@ -160,11 +160,19 @@ extension ClusterCore {
             return taken
         }
         guard !ids.isEmpty else { return }
-        let (frees, gone) = state.withLock { state in
+        // Every live worker hears of a freed large object, not only its holder: another may keep
+        // a copy it pulled (from the driver, or directly from the holder, so the driver cannot
+        // tell which), and that copy is of no use from now on. A worker without one ignores it.
+        let (frees, gone, live) = state.withLock { state in
             let frees = ids.compactMap { id in state.release(id, spill: spill).map { (id, $0) } }
-            return (frees, ids.filter { state.objects[$0] == nil })
+            let live = frees.isEmpty ? [] : state.workers.indices.filter { state.workers[$0].isAlive }
+            return (frees, ids.filter { state.objects[$0] == nil }, live)
         }
-        for (id, worker) in frees { router.send(.freeObject(id), toWorker: worker) }
+        for (id, freed) in frees {
+            // The holder first: it frees the object itself.
+            if let holder = freed.holder { router.send(.freeObject(id), toWorker: holder) }
+            for worker in live where worker != freed.holder { router.send(.freeObject(id), toWorker: worker) }
+        }
         if sharesMemory { dropExports(gone) }
     }
 }

@@ -30,8 +30,7 @@ extension ClusterCore {
                     try router.trySend(.objectShared(loan), from: .driver, to: peer)
                     return
                 }
-                let (typeName, bytes) = payload.encoded
-                try await ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes, through: router, to: peer)
+                try await ObjectTransfer.sendChunks(of: id, payload: payload, through: router, to: peer)
             } catch {
                 router.send(.objectUnavailable(id, reason: "\(error)"), from: .driver, to: peer)
             }

@@ -143,10 +143,10 @@ extension CoreState {
         }
     }
 
-    /// Drops one handle of `id`; the object goes when none is left. Returns the worker process
-    /// to tell when it held the object.
+    /// Drops one handle of `id`; the object goes when none is left. Returns whom to tell when a
+    /// large object went and workers are processes: they may keep it or a copy of it.
     @discardableResult
-    mutating func release(_ id: ObjectID, spill: SpillStore) -> Int? {
+    mutating func release(_ id: ObjectID, spill: SpillStore) -> FreedObject? {
         guard var entry = objects[id] else { return nil }
         entry.handles -= 1
         if entry.handles > 0 {
@@ -155,18 +155,25 @@ extension CoreState {
         }
         objects[id] = nil
         switch entry.state {
-        case .remote(let copy): return copy.worker
+        case .remote(let copy): return FreedObject(holder: copy.worker)
         case .ready:
             bytesInMemory -= entry.byteCount
-            // A copy pulled from a worker process is still there.
-            if isNetwork, let location = entry.location, entry.byteCount > ObjectTransfer.inlineLimit { return location }
+            // A copy pulled from a worker process is still there, and workers may have pulled
+            // one of a large object from here.
+            if isNetwork, entry.byteCount > ObjectTransfer.inlineLimit { return FreedObject(holder: entry.location) }
         case .spilled(let spilled):
             bytesSpilled -= spilled.byteCount
             spilledObjects -= 1
             spill.remove(spilled)
-            if isNetwork, let location = entry.location, spilled.byteCount > ObjectTransfer.inlineLimit { return location }
+            if isNetwork, spilled.byteCount > ObjectTransfer.inlineLimit { return FreedObject(holder: entry.location) }
         case .pending, .failed: break
         }
         return nil
     }
+}
+
+/// A large object the driver let go of, when workers are processes.
+struct FreedObject {
+    /// The worker that made it and keeps it (or the copy the driver pulled), if one does.
+    let holder: Int?
 }

@@ -185,13 +185,16 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
         // Chunks go at the connection's pace, off the thread that received the request.
         Task { [self] in
             do {
-                let bytes: [UInt8]
+                // Read in place: a copy of a large object would cost fresh memory for each pull.
                 switch stored {
-                case .segment(let segment): bytes = Array(segment.bytes)
-                case .pulled(let pulled): bytes = pulled.array
-                case .bytes(let stored): bytes = stored
+                case .segment(let segment):
+                    let view = objects.segments.view(segment)
+                    try await ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: view, through: sender, to: destination)
+                case .pulled(let pulled):
+                    try await ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: pulled, through: sender, to: destination)
+                case .bytes(let stored):
+                    try await ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: stored, through: sender, to: destination)
                 }
-                try await ObjectTransfer.sendChunks(of: id, typeName: typeName, bytes: bytes, through: sender, to: destination)
             } catch {
                 sender.send(.objectUnavailable(id, reason: "\(error)"), from: peer, to: destination)
             }

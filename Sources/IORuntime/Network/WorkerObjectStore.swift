@@ -4,7 +4,7 @@ import Synchronization
 /// frees them, and served to whoever pulls them), and copies of objects it pulled over the
 /// connection (kept while they fit under a cap, so that tasks using the same large input pull it
 /// once). Objects lent in shared memory are not cached: mapping one again costs next to nothing.
-final class WorkerObjectStore: Sendable {
+package final class WorkerObjectStore: Sendable {
     /// How an object is held.
     enum Stored: Sendable {
         case bytes([UInt8])
@@ -60,22 +60,31 @@ final class WorkerObjectStore: Sendable {
         if let replaced { release(replaced) }
     }
 
-    /// Keeps a copy pulled over the connection while it fits.
+    /// Keeps a copy pulled over the connection while it fits, until the driver frees the
+    /// object (it tells every worker, see `ClusterCore.drainReleases`) or newer copies push it out.
     func cache(_ id: ObjectID, typeName: String, bytes: SharedBytes) {
-        state.withLock { state in
-            guard bytes.bytes.count <= cacheCapacity, state.entries[id] == nil else { return }
+        let change = state.withLock { state -> Int in
+            guard bytes.bytes.count <= cacheCapacity, state.entries[id] == nil else { return 0 }
             state.clock &+= 1
             state.entries[id] = Entry(typeName: typeName, stored: .pulled(bytes), isOwned: false, lastUse: state.clock)
             state.cachedBytes += bytes.bytes.count
+            var change = 1
             while state.cachedBytes > cacheCapacity {
                 guard let oldest = state.entries.filter({ !$0.value.isOwned }).min(by: { $0.value.lastUse < $1.value.lastUse }) else {
                     break
                 }
                 state.entries[oldest.key] = nil
                 state.cachedBytes -= oldest.value.stored.byteCount
+                change -= 1
             }
+            return change
         }
+        Self.pulledCopies.add(change, ordering: .relaxed)
     }
+
+    /// How many pulled copies the stores of this process keep (for tests, from a task).
+    package static var pulledCopiesInProcess: Int { pulledCopies.load(ordering: .relaxed) }
+    private static let pulledCopies = Atomic<Int>(0)
 
     /// Whether `id` is held here and pinned to this worker.
     func isPinned(_ id: ObjectID) -> Bool { state.withLock { $0.entries[id]?.isPinned == true } }
@@ -108,6 +117,7 @@ final class WorkerObjectStore: Sendable {
             if !entry.isOwned { state.cachedBytes -= entry.stored.byteCount }
             return entry
         }
+        if let entry, !entry.isOwned { Self.pulledCopies.subtract(1, ordering: .relaxed) }
         if let entry { release(entry) }
     }
 

@@ -33,17 +33,53 @@ enum ObjectTransfer {
     static func sendChunks(
         of id: ObjectID, typeName: String, bytes: [UInt8], through sender: any MessageSending & ChunkSending, to destination: PeerID
     ) async throws {
+        try await sendChunks(of: id, typeName: typeName, count: bytes.count, through: sender, to: destination) { ChunkBytes(bytes[$0]) }
+    }
+
+    /// Sends bytes held in memory of their own (a pulled object, a segment, an encoding kept for
+    /// reuse) in chunks read in place.
+    static func sendChunks(
+        of id: ObjectID, typeName: String, bytes: SharedBytes, through sender: any MessageSending & ChunkSending, to destination: PeerID
+    ) async throws {
+        try await sendChunks(of: id, typeName: typeName, count: bytes.bytes.count, through: sender, to: destination) {
+            ChunkBytes(bytes, range: $0)
+        }
+    }
+
+    /// Sends `payload` in chunks: its bytes as they are held, a value encoded first (a large one
+    /// into memory kept for reuse rather than a fresh array; see ``AssemblyMemory``).
+    static func sendChunks(
+        of id: ObjectID, payload: Payload, through sender: any MessageSending & ChunkSending, to destination: PeerID
+    ) async throws {
+        switch payload {
+        case .bytes(let typeName, let bytes):
+            try await sendChunks(of: id, typeName: typeName, bytes: bytes, through: sender, to: destination)
+        case .shared(let typeName, let bytes):
+            try await sendChunks(of: id, typeName: typeName, bytes: bytes, through: sender, to: destination)
+        case .value(let value):
+            let typeName = wireTypeName(of: value)
+            if let encoded = AssemblyMemory.encode(value) {
+                try await sendChunks(of: id, typeName: typeName, bytes: encoded, through: sender, to: destination)
+            } else {
+                try await sendChunks(of: id, typeName: typeName, bytes: value.wireEncoded(), through: sender, to: destination)
+            }
+        }
+    }
+
+    private static func sendChunks(
+        of id: ObjectID, typeName: String, count: Int, through sender: any MessageSending & ChunkSending, to destination: PeerID,
+        chunk: (Range<Int>) -> ChunkBytes
+    ) async throws {
         var offset = 0
         repeat {
             try await sender.waitUntilWritable(to: destination)
-            let end = min(offset + chunkSize, bytes.count)
-            let slice = bytes[offset..<end]
-            let crc = slice.withUnsafeBytes { checksum($0) }
+            let end = min(offset + chunkSize, count)
+            let bytes = chunk(offset..<end)
+            let crc = bytes.withUnsafeBytes { checksum($0) }
             try sender.trySendChunk(
-                ObjectChunk(id: id, typeName: typeName, totalCount: bytes.count, offset: offset, checksum: crc, bytes: slice),
-                to: destination)
+                ObjectChunk(id: id, typeName: typeName, totalCount: count, offset: offset, checksum: crc, bytes: bytes), to: destination)
             offset = end
-        } while offset < bytes.count
+        } while offset < count
     }
 }
 
@@ -57,31 +93,26 @@ final class AssemblyBuffer: @unchecked Sendable {
     private var handedOver = false
 
     /// Room for `count` bytes; `nil` when the memory cannot be had (a size a peer made up is
-    /// refused by the caller, never a crash here).
+    /// refused by the caller, never a crash here). Large objects are assembled on huge pages,
+    /// in memory kept from earlier pulls where one of the same size was (``AssemblyMemory``).
     init?(count: Int) {
-        guard count >= 0 else { return nil }
+        guard let pointer = AssemblyMemory.take(count) else { return nil }
         self.count = count
-        var pointer: UnsafeMutableRawPointer?
-        // Large ones on 2 MiB boundaries, asking for huge pages: a 100 MiB object then costs 50
-        // page faults instead of 25,600.
-        let huge = 2 << 20
-        guard posix_memalign(&pointer, count >= huge ? huge : 64, max(count, 1)) == 0, let pointer else { return nil }
-        if count >= huge { _ = madvise(pointer, count, MADV_HUGEPAGE) }
         base = pointer
     }
 
-    /// The assembled object, read-only from now on; the memory is freed when the last user of
-    /// the bytes is gone.
+    /// The assembled object, read-only from now on; the memory is given back when the last
+    /// user of the bytes is gone.
     func sealed() -> SharedBytes {
         handedOver = true
-        let address = Int(bitPattern: base)
+        let (address, count) = (Int(bitPattern: base), count)
         return SharedBytes(bytes: UnsafeRawBufferPointer(start: base, count: count)) {
-            free(UnsafeMutableRawPointer(bitPattern: address))
+            AssemblyMemory.give(UnsafeMutableRawPointer(bitPattern: address)!, count: count)
         }
     }
 
     deinit {
-        if !handedOver { free(base) }
+        if !handedOver { AssemblyMemory.give(base, count: count) }
     }
 }
 

@@ -155,7 +155,20 @@ struct ObjectChunk: Sendable {
     let totalCount: Int
     let offset: Int
     let checksum: UInt32
-    let bytes: ArraySlice<UInt8>
+    let bytes: ChunkBytes
+
+    init(id: ObjectID, typeName: String, totalCount: Int, offset: Int, checksum: UInt32, bytes: ChunkBytes) {
+        self.id = id
+        self.typeName = typeName
+        self.totalCount = totalCount
+        self.offset = offset
+        self.checksum = checksum
+        self.bytes = bytes
+    }
+
+    init(id: ObjectID, typeName: String, totalCount: Int, offset: Int, checksum: UInt32, bytes: ArraySlice<UInt8>) {
+        self.init(id: id, typeName: typeName, totalCount: totalCount, offset: offset, checksum: checksum, bytes: ChunkBytes(bytes))
+    }
 
     /// The chunk's encoding up to its bytes: its frame's payload is this, then `bytes` as they are.
     var encodedHeader: [UInt8] {
@@ -367,7 +380,7 @@ extension RuntimeMessage {
             return WireFrame(kind: Kind.pullObject.rawValue, payload: encoder.bytes)
         case .objectChunk(let chunk):
             var payload = chunk.encodedHeader
-            payload.append(contentsOf: chunk.bytes)
+            chunk.bytes.withUnsafeBytes { payload.append(contentsOf: $0) }
             return WireFrame(kind: Kind.objectChunk.rawValue, payload: payload)
         case .objectUnavailable(let id, let reason):
             id.encode(to: &encoder)
