@@ -1,3 +1,4 @@
+import CChecksum
 import Synchronization
 import Testing
 
@@ -50,6 +51,27 @@ struct ObjectTransferTests {
         #expect(
             bytes.withUnsafeBytes { ObjectTransfer.checksum($0) }
                 != reference(Array(bytes.indices).map { $0 == 500 ? bytes[$0] ^ 1 : bytes[$0] }))
+    }
+
+    @Test("CRC-32C over long runs (three interleaved streams) equals the table's, at every length and alignment around a block")
+    func longChecksum() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let block = 3 * 4096
+        bytes.withUnsafeBytes { raw in
+            for start in [0, 1, 3, 8] {
+                for length in [block - 1, block, block + 1, block + 8, 2 * block + 7, ObjectTransfer.chunkSize, 300_000 - 8] {
+                    let piece = UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])
+                    #expect(
+                        ObjectTransfer.checksum(piece) == iocompute_crc32c_portable(0, piece.baseAddress, piece.count),
+                        "\(length) bytes from \(start)")
+                }
+            }
+            // Continuing from an earlier CRC is the CRC of the whole.
+            let whole = iocompute_crc32c_portable(0, raw.baseAddress, raw.count)
+            let first = iocompute_crc32c(0, raw.baseAddress, 100_003)
+            #expect(iocompute_crc32c(first, raw.baseAddress! + 100_003, raw.count - 100_003) == whole)
+        }
     }
 
     @Test("a pull assembles chunks in any order, and every caller shares one request")

@@ -8,4 +8,7 @@
 /// instruction when the CPU has it (chosen once, at the first call) and a table otherwise.
 uint32_t iocompute_crc32c(uint32_t crc, const void *bytes, size_t count);
 
+/// The same from tables only, whatever the CPU: the reference the fast path is tested against.
+uint32_t iocompute_crc32c_portable(uint32_t crc, const void *bytes, size_t count);
+
 #endif
