@@ -184,7 +184,10 @@ let package = Package(
             exclude: ["FuzzRegressions"]),
         .testTarget(
             name: "IOTransportTCPTests",
-            dependencies: ["IOTransportTCP", "IORuntime", "ClusterTestSupport", .product(name: "NIOPosix", package: "swift-nio")]),
+            dependencies: [
+                "IOTransportTCP", "IORuntime", "ClusterTestSupport", .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
         // Multi-process clusters: the tests drive clusters whose workers run ClusterTestNode, and
         // both build their registry from ClusterTestSupport.
         .target(

@@ -119,7 +119,7 @@ public final class TCPTransport: Transport {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.clientContext, serverHostname: nil))
                 }
             }
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder(limit: limit)))
+            try channel.pipeline.syncOperations.addHandler(FrameSplitter(limit: limit))
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionHandler(
                     localPeer: localPeer, role: role, token: token, limit: limit, maximumFrame: configuration.maximumFrameSize,

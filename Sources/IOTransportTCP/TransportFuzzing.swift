@@ -18,7 +18,7 @@ public enum TransportFuzzing {
         let channel = EmbeddedChannel()
         let limit = FrameLimit(Handshake.maximumFrame)
         do {
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder(limit: limit)))
+            try channel.pipeline.syncOperations.addHandler(FrameSplitter(limit: limit))
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionHandler(
                     localPeer: .driver, role: .listener, token: fuzzToken, limit: limit, maximumFrame: 1 << 20,
