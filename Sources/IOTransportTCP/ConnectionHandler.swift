@@ -16,7 +16,7 @@ import NIOSSL
 /// a malformed or oversized frame, silence past the handshake timeout — closes this connection
 /// only, with a logged reason.
 final class ConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
+    typealias InboundIn = IncomingFrame
     typealias OutboundOut = ByteBuffer
 
     private enum State {
@@ -79,7 +79,25 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var frame = unwrapInboundIn(data)
+        switch unwrapInboundIn(data) {
+        case .bytes(let frame):
+            read(frame, context: context)
+        case .routed(let source, let destination, let wireFrame):
+            // A large frame the splitter parsed early; it is held to the same rules.
+            guard case .established(let peer) = state else {
+                reject(context, "a routed frame before the handshake")
+                return
+            }
+            guard source == peer.rawValue else {
+                reject(context, "\(peer) sent a frame in the name of \(PeerID(source))")
+                return
+            }
+            transport.deliver(wireFrame, from: peer, to: PeerID(destination))
+        }
+    }
+
+    private func read(_ frame: ByteBuffer, context: ChannelHandlerContext) {
+        var frame = frame
         if case .established(let peer) = state {
             // The route header is read from the buffer; the frame's bytes are copied out once.
             guard let source = frame.readInteger(endianness: .little, as: UInt32.self),

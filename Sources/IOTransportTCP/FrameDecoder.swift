@@ -1,3 +1,4 @@
+import IORuntime
 import NIOCore
 
 /// The limit on an incoming frame's length, shared by the decoder and the connection handler on
@@ -12,14 +13,21 @@ final class FrameLimit {
 /// A length above the current limit closes the connection before any of the frame is buffered,
 /// so a peer cannot make this node allocate by announcing a huge frame.
 ///
-/// A frame that arrives whole within one read is passed on as a slice of it, without a copy. One
-/// that spans reads (an object chunk of 256 KiB spans many TLS records) is copied once into a
-/// buffer of exactly its length. NIO's `ByteToMessageHandler` instead gathers every read into a
-/// buffer that grows by reallocation and compacts by moving what is left, which cost two passes
-/// over each byte of a large transfer and most of its fresh pages.
+/// A frame that arrives whole within one read is passed on as a slice of it, without a copy. A
+/// large routed frame that spans reads (an object chunk of 256 KiB spans many TLS records) is
+/// parsed from its first bytes and its payload copied once, read by read, into the array the
+/// runtime takes; any other frame that spans reads is copied once into a buffer of its length.
+/// NIO's `ByteToMessageHandler` instead gathered every read into a buffer that grows by
+/// reallocation and compacts by moving what is left, and the payload was copied out after that:
+/// three passes over each byte of a large transfer where one is needed.
 final class FrameSplitter: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
+    typealias InboundOut = IncomingFrame
+
+    /// Frames from this size up that span reads are parsed early and their payloads copied once.
+    static let directPayload = 64 << 10
+    /// The most of a large frame's first bytes read to parse its route and header.
+    static let headLimit = 8 + 512
 
     private enum State {
         /// Between frames.
@@ -28,6 +36,10 @@ final class FrameSplitter: ChannelInboundHandler {
         case prefix(ByteBuffer)
         /// A frame's first bytes have arrived, in a buffer of its length; `missing` are to come.
         case frame(ByteBuffer, missing: Int)
+        /// The first bytes of a large frame of `length` bytes, until its route and header parse.
+        case head(ByteBuffer, length: Int)
+        /// A large routed frame's payload, filling; `missing` bytes are to come.
+        case payload(source: UInt32, destination: UInt32, WireFrame, [UInt8], missing: Int)
         /// A frame broke the limit: the connection is closing, and nothing more is read.
         case failed
     }
@@ -40,18 +52,43 @@ final class FrameSplitter: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var input = unwrapInboundIn(data)
         while input.readableBytes > 0 {
-            switch state {
+            // Each case takes its buffer out of `state` before writing to it: a buffer that
+            // `state` still holds would be copied whole on every write.
+            let current = state
+            state = .idle
+            switch current {
             case .failed:
+                state = .failed
                 return
             case .frame(var frame, let missing):
                 let take = min(missing, input.readableBytes)
                 var piece = input.readSlice(length: take)!
                 frame.writeBuffer(&piece)
                 if take == missing {
-                    state = .idle
-                    context.fireChannelRead(wrapInboundOut(frame))
+                    context.fireChannelRead(wrapInboundOut(.bytes(frame)))
                 } else {
                     state = .frame(frame, missing: missing - take)
+                }
+            case .payload(let source, let destination, var frame, var payload, let missing):
+                let take = min(missing, input.readableBytes)
+                input.readWithUnsafeReadableBytes { bytes in
+                    payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[..<take]))
+                    return take
+                }
+                if take == missing {
+                    frame.payload = payload
+                    context.fireChannelRead(wrapInboundOut(.routed(source: source, destination: destination, frame)))
+                } else {
+                    state = .payload(source: source, destination: destination, frame, payload, missing: missing - take)
+                }
+            case .head(var head, let length):
+                let wanted = min(length, Self.headLimit)
+                var piece = input.readSlice(length: min(wanted - head.readableBytes, input.readableBytes))!
+                head.writeBuffer(&piece)
+                if head.readableBytes < wanted {
+                    state = .head(head, length: length)
+                } else {
+                    parse(head, length: length, context: context)
                 }
             case .prefix(var prefix):
                 var piece = input.readSlice(length: min(4 - prefix.readableBytes, input.readableBytes))!
@@ -59,7 +96,6 @@ final class FrameSplitter: ChannelInboundHandler {
                 if prefix.readableBytes < 4 {
                     state = .prefix(prefix)
                 } else {
-                    state = .idle
                     begin(length: prefix.readInteger(endianness: .little, as: UInt32.self)!, from: &input, context: context)
                 }
             case .idle:
@@ -84,7 +120,12 @@ final class FrameSplitter: ChannelInboundHandler {
             return
         }
         if input.readableBytes >= length {
-            context.fireChannelRead(wrapInboundOut(input.readSlice(length: length)!))
+            context.fireChannelRead(wrapInboundOut(.bytes(input.readSlice(length: length)!)))
+            return
+        }
+        if length >= Self.directPayload {
+            // The first bytes are read into `head` by the caller's loop.
+            state = .head(context.channel.allocator.buffer(capacity: Self.headLimit), length: length)
             return
         }
         var frame = context.channel.allocator.buffer(capacity: length)
@@ -92,6 +133,35 @@ final class FrameSplitter: ChannelInboundHandler {
         frame.writeBuffer(&input)
         state = .frame(frame, missing: missing)
     }
+
+    /// Parses a large frame's first bytes: its route and header, when they are well formed and
+    /// add up to its length, and then fills its payload from here on; otherwise the frame is
+    /// gathered whole, for the connection to judge.
+    private func parse(_ head: ByteBuffer, length: Int, context: ChannelHandlerContext) {
+        var head = head
+        let bytes = head.readBytes(length: head.readableBytes)!
+        let source = UInt32(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+        let destination = UInt32(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) })
+        guard let (frame, headerLength, payloadLength) = WireFrame.parseHeader(Array(bytes[8...])),
+            8 + headerLength + payloadLength == length
+        else {
+            var whole = context.channel.allocator.buffer(capacity: length)
+            whole.writeBytes(bytes)
+            state = .frame(whole, missing: length - bytes.count)
+            return
+        }
+        var payload: [UInt8] = []
+        payload.reserveCapacity(payloadLength)
+        payload.append(contentsOf: bytes[(8 + headerLength)...])
+        state = .payload(source: source, destination: destination, frame, payload, missing: payloadLength - payload.count)
+    }
+}
+
+/// What the splitter passes on: a frame's bytes, or a large routed frame that spanned reads,
+/// already parsed, its payload in place.
+enum IncomingFrame {
+    case bytes(ByteBuffer)
+    case routed(source: UInt32, destination: UInt32, WireFrame)
 }
 
 /// A peer announced a frame longer than allowed.

@@ -24,9 +24,15 @@ public enum TransportFuzzing {
                     localPeer: .driver, role: .listener, token: fuzzToken, limit: limit, maximumFrame: 1 << 20,
                     handshakeTimeout: .seconds(5), transport: transport, established: nil, hello: nodeHello))
             channel.pipeline.fireChannelActive()
-            var buffer = channel.allocator.buffer(capacity: bytes.count)
-            buffer.writeBytes(bytes)
-            try channel.writeInbound(buffer)
+            // In reads of at most 16 KiB, as TLS records arrive, so that large frames span reads.
+            var offset = 0
+            repeat {
+                let end = min(offset + 16 << 10, bytes.count)
+                var buffer = channel.allocator.buffer(capacity: end - offset)
+                buffer.writeBytes(bytes[offset..<end])
+                try channel.writeInbound(buffer)
+                offset = end
+            } while offset < bytes.count
         } catch {
             // A rejected peer: the handler closed the channel, which is the expected outcome.
         }
@@ -44,19 +50,23 @@ public enum TransportFuzzing {
     /// - `worker-handshake`: a correct handshake of worker 1 followed by a heartbeat;
     /// - `forged-source`: the same handshake, then a frame in worker 2's name (must be refused).
     public static var seeds: [String: [UInt8]] {
-        let worker = Handshake.Hello(peer: PeerID(1), nonce: Array(repeating: 0x5A, count: 32))
-        let transcript = Handshake.Transcript(ours: worker, theirs: nodeHello, ourRole: .dialer)
-        let workerProof = Handshake.proof(token: fuzzToken, role: .dialer, transcript: transcript)
         let echoTranscript = Handshake.Transcript(ours: nodeHello, theirs: nodeHello, ourRole: .listener)
         let nodeProof = Handshake.proof(token: fuzzToken, role: .listener, transcript: echoTranscript)
         // A heartbeat (runtime message kind 6) with sequence number 7.
-        let heartbeat = WireFrame(kind: 6, payload: withUnsafeBytes(of: UInt64(7).littleEndian, Array.init)).encoded()
-        let handshake = framed(worker.bytes) + framed(workerProof)
+        let heartbeat = WireFrame(kind: 6, payload: withUnsafeBytes(of: UInt64(7).littleEndian, Array.init))
         return [
             "echo": framed(nodeHello.bytes) + framed(nodeProof),
-            "worker-handshake": handshake + framed(routed(from: 1, to: 0) + heartbeat),
-            "forged-source": handshake + framed(routed(from: 2, to: 0) + heartbeat),
+            "worker-handshake": workerHandshake(then: [(1, heartbeat)]),
+            "forged-source": workerHandshake(then: [(2, heartbeat)]),
         ]
+    }
+
+    /// A correct handshake of worker 1, then `frames` to the node, each in the name of `source`.
+    public static func workerHandshake(then frames: [(source: UInt32, frame: WireFrame)]) -> [UInt8] {
+        let worker = Handshake.Hello(peer: PeerID(1), nonce: Array(repeating: 0x5A, count: 32))
+        let transcript = Handshake.Transcript(ours: worker, theirs: nodeHello, ourRole: .dialer)
+        let workerProof = Handshake.proof(token: fuzzToken, role: .dialer, transcript: transcript)
+        return framed(worker.bytes) + framed(workerProof) + frames.flatMap { framed(routed(from: $0.source, to: 0) + $0.frame.encoded()) }
     }
 
     private static func framed(_ bytes: [UInt8]) -> [UInt8] {

@@ -1,3 +1,4 @@
+import IORuntime
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -6,8 +7,9 @@ import Testing
 
 @Suite("Splitting a stream into frames")
 struct FrameSplitterTests {
-    /// The frames `splitter` passes on when `stream` arrives in reads of `pieceSize` bytes.
-    func split(_ stream: [UInt8], in pieceSize: Int, limit: Int = 1 << 20) throws -> [[UInt8]] {
+    /// The frames the splitter passes on when `stream` arrives in reads of `pieceSize` bytes, as
+    /// bytes again, and how many came parsed.
+    func splitCounting(_ stream: [UInt8], in pieceSize: Int, limit: Int = 1 << 20) throws -> (frames: [[UInt8]], parsed: Int) {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(FrameSplitter(limit: FrameLimit(limit)))
         var offset = 0
@@ -19,9 +21,25 @@ struct FrameSplitterTests {
             offset = end
         }
         var frames: [[UInt8]] = []
-        while var frame = try channel.readInbound(as: ByteBuffer.self) { frames.append(frame.readBytes(length: frame.readableBytes)!) }
+        var parsed = 0
+        while let frame = try channel.readInbound(as: IncomingFrame.self) {
+            switch frame {
+            case .bytes(var bytes): frames.append(bytes.readBytes(length: bytes.readableBytes)!)
+            case .routed(let source, let destination, let frame):
+                parsed += 1
+                frames.append(Self.route(source, destination) + frame.encoded())
+            }
+        }
         _ = try channel.finish()
-        return frames
+        return (frames, parsed)
+    }
+
+    func split(_ stream: [UInt8], in pieceSize: Int, limit: Int = 1 << 20) throws -> [[UInt8]] {
+        try splitCounting(stream, in: pieceSize, limit: limit).frames
+    }
+
+    static func route(_ source: UInt32, _ destination: UInt32) -> [UInt8] {
+        withUnsafeBytes(of: source.littleEndian, Array.init) + withUnsafeBytes(of: destination.littleEndian, Array.init)
     }
 
     func framed(_ frames: [[UInt8]]) -> [UInt8] {
@@ -44,6 +62,24 @@ struct FrameSplitterTests {
         for pieceSize in [4093, 65_536, 262_147, stream.count] {
             #expect(try split(stream, in: pieceSize) == large, "reads of \(pieceSize) bytes")
         }
+    }
+
+    @Test("a large routed frame that spans reads comes parsed, its payload whole; a malformed one comes as bytes")
+    func largeRouted() throws {
+        let payload = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let good = Self.route(1, 0) + WireFrame(kind: 12, metadata: ["trace": "abc"], payload: payload).encoded()
+        // A header that claims one byte more than the frame holds.
+        var lying = Self.route(1, 0) + WireFrame(kind: 12, payload: payload).encoded()
+        lying.removeLast()
+        let random = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let frames = [good, lying, random, good]
+        for pieceSize in [1000, 4096, 65_536, 70_001] {
+            let (split, parsed) = try splitCounting(framed(frames), in: pieceSize)
+            #expect(split == frames, "reads of \(pieceSize) bytes")
+            #expect(parsed == 2, "reads of \(pieceSize) bytes")
+        }
+        // Whole within one read, it comes as a slice.
+        #expect(try splitCounting(framed([good]), in: 1 << 20).parsed == 0)
     }
 
     @Test("a length over the limit fails the connection before anything is buffered; at the limit it passes")

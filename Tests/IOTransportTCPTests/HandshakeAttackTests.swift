@@ -179,6 +179,10 @@ struct HandshakeAttackTests {
         #expect(TransportFuzzing.feedConnection(try #require(seeds["worker-handshake"])))
         #expect(!TransportFuzzing.feedConnection(try #require(seeds["echo"])))
         #expect(!TransportFuzzing.feedConnection(try #require(seeds["forged-source"])))
+        // A large frame spans reads and is parsed early (see FrameSplitter): the same rules hold.
+        let large = WireFrame(kind: 6, payload: [UInt8](repeating: 3, count: 100_000))
+        #expect(TransportFuzzing.feedConnection(TransportFuzzing.workerHandshake(then: [(1, large)])))
+        #expect(!TransportFuzzing.feedConnection(TransportFuzzing.workerHandshake(then: [(2, large)])))
         // The committed copies are these bytes (regenerate with IOCOMPUTE_WRITE_SEEDS=1).
         let folder = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
         for (name, bytes) in seeds {
