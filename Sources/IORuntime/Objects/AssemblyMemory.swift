@@ -11,7 +11,7 @@ import Synchronization
 /// back to it on `free`, so every pull of a large object faulted in every page of its buffer
 /// again. On a VM that reports freed pages to its host, those faults are the most expensive part
 /// of a transfer: a 100 MiB pull between two nodes spent 51 % of its CPU time zeroing fresh pages
-/// (`clear_page_erms`), and took 420–840 ms instead of 130 ms when the host was slow to back
+/// (`clear_page_erms`), and took 420–1,170 ms instead of 130 ms when the host was slow to back
 /// them. Ray's object store avoids the same cost by mapping its memory once and reusing it.
 ///
 /// Regions are 2 MiB aligned, advised onto huge pages, and sized in whole 2 MiB pages; one is
