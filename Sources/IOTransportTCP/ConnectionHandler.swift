@@ -30,7 +30,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let hello: Hello
     private let role: Handshake.Role
     private let token: ClusterToken
-    private let limit: FrameLimit
+    private let rules: FrameRules
     private let maximumFrame: Int
     private let handshakeTimeout: TimeAmount
     private let transport: TCPTransport
@@ -41,14 +41,14 @@ final class ConnectionHandler: ChannelInboundHandler {
     typealias Hello = Handshake.Hello
 
     init(
-        localPeer: PeerID, role: Handshake.Role, token: ClusterToken, limit: FrameLimit, maximumFrame: Int, handshakeTimeout: TimeAmount,
+        localPeer: PeerID, role: Handshake.Role, token: ClusterToken, rules: FrameRules, maximumFrame: Int, handshakeTimeout: TimeAmount,
         transport: TCPTransport, established: EventLoopPromise<PeerID>?, hello: Hello? = nil
     ) {
         // A fixed hello only for the fuzz target, whose inputs must be reproducible.
         self.hello = hello ?? Hello.fresh(peer: localPeer)
         self.role = role
         self.token = token
-        self.limit = limit
+        self.rules = rules
         self.maximumFrame = maximumFrame
         self.handshakeTimeout = handshakeTimeout
         self.transport = transport
@@ -164,7 +164,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             state = .established(peer: peer)
             timeout?.cancel()
             endHandshakeCount()
-            limit.bytes = maximumFrame
+            rules.maximumLength = maximumFrame
+            rules.peer = peer
             established?.succeed(peer)
             established = nil
         case .established:

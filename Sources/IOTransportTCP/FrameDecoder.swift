@@ -1,22 +1,31 @@
 import IORuntime
 import NIOCore
 
-/// The limit on an incoming frame's length, shared by the decoder and the connection handler on
-/// one event loop: tiny until the handshake completes, then the transport's cap.
-final class FrameLimit {
-    var bytes: Int
-    init(_ bytes: Int) { self.bytes = bytes }
+/// What the frame splitter and the connection handler of one connection share, on its event
+/// loop: the limit on an incoming frame's length (tiny until the handshake completes, then the
+/// transport's cap), and the peer that authenticated, once one has.
+final class FrameRules {
+    var maximumLength: Int
+    var peer: PeerID?
+    init(maximumLength: Int) { self.maximumLength = maximumLength }
 }
+
+/// Finds a placement for a large frame's payload: `(head, source, destination)`.
+typealias FramePlacer = (IncomingFrameHead, PeerID, PeerID) -> (any PayloadPlacement)?
 
 /// Splits a TCP stream into frames: a 4-byte little-endian length, then that many bytes.
 ///
 /// A length above the current limit closes the connection before any of the frame is buffered,
 /// so a peer cannot make this node allocate by announcing a huge frame.
 ///
-/// A frame that arrives whole within one read is passed on as a slice of it, without a copy. A
-/// large routed frame that spans reads (an object chunk of 256 KiB spans many TLS records) is
-/// parsed from its first bytes and its payload copied once, read by read, into the array the
-/// runtime takes; any other frame that spans reads is copied once into a buffer of its length.
+/// A large routed frame (an object chunk of 256 KiB, which often spans reads) is parsed from its
+/// first bytes, and its payload, read by read, is either handed to a ``PayloadPlacement`` the
+/// transport's placer chose, when the frame comes from the peer that authenticated (an object
+/// chunk goes straight into the memory its object is assembled in), or copied once into the
+/// array the runtime takes. A smaller frame that arrives whole within one read is passed on as
+/// a slice of it, without a copy; one that spans reads is copied once into a buffer of its
+/// length.
+///
 /// NIO's `ByteToMessageHandler` instead gathered every read into a buffer that grows by
 /// reallocation and compacts by moving what is left, and the payload was copied out after that:
 /// three passes over each byte of a large transfer where one is needed.
@@ -24,7 +33,8 @@ final class FrameSplitter: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = IncomingFrame
 
-    /// Frames from this size up that span reads are parsed early and their payloads copied once.
+    /// Frames from this size up are parsed from their first bytes and their payloads placed or
+    /// copied once.
     static let directPayload = 64 << 10
     /// The most of a large frame's first bytes read to parse its route and header.
     static let headLimit = 8 + 512
@@ -40,14 +50,20 @@ final class FrameSplitter: ChannelInboundHandler {
         case head(ByteBuffer, length: Int)
         /// A large routed frame's payload, filling; `missing` bytes are to come.
         case payload(source: UInt32, destination: UInt32, WireFrame, [UInt8], missing: Int)
+        /// A large frame's payload, handed to `placement` as it arrives; `missing` bytes are to come.
+        case placing(any PayloadPlacement, missing: Int)
         /// A frame broke the limit: the connection is closing, and nothing more is read.
         case failed
     }
 
     private var state = State.idle
-    let limit: FrameLimit
+    let rules: FrameRules
+    private let placer: FramePlacer?
 
-    init(limit: FrameLimit) { self.limit = limit }
+    init(rules: FrameRules, placer: FramePlacer? = nil) {
+        self.rules = rules
+        self.placer = placer
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var input = unwrapInboundIn(data)
@@ -80,6 +96,17 @@ final class FrameSplitter: ChannelInboundHandler {
                     context.fireChannelRead(wrapInboundOut(.routed(source: source, destination: destination, frame)))
                 } else {
                     state = .payload(source: source, destination: destination, frame, payload, missing: missing - take)
+                }
+            case .placing(let placement, let missing):
+                let take = min(missing, input.readableBytes)
+                input.readWithUnsafeReadableBytes { bytes in
+                    placement.write(UnsafeRawBufferPointer(rebasing: bytes[..<take]))
+                    return take
+                }
+                if take == missing {
+                    placement.finish()
+                } else {
+                    state = .placing(placement, missing: missing - take)
                 }
             case .head(var head, let length):
                 let wanted = min(length, Self.headLimit)
@@ -114,18 +141,19 @@ final class FrameSplitter: ChannelInboundHandler {
     /// holds all of it, otherwise keeps what there is.
     private func begin(length: UInt32, from input: inout ByteBuffer, context: ChannelHandlerContext) {
         let length = Int(length)
-        guard length <= limit.bytes else {
+        guard length <= rules.maximumLength else {
             state = .failed
-            context.fireErrorCaught(FrameTooLarge(length: length, limit: limit.bytes))
+            context.fireErrorCaught(FrameTooLarge(length: length, limit: rules.maximumLength))
+            return
+        }
+        if length >= Self.directPayload {
+            // The first bytes are read into `head` by the caller's loop, even when the whole
+            // frame is in this read: its payload may be placed.
+            state = .head(context.channel.allocator.buffer(capacity: Self.headLimit), length: length)
             return
         }
         if input.readableBytes >= length {
             context.fireChannelRead(wrapInboundOut(.bytes(input.readSlice(length: length)!)))
-            return
-        }
-        if length >= Self.directPayload {
-            // The first bytes are read into `head` by the caller's loop.
-            state = .head(context.channel.allocator.buffer(capacity: Self.headLimit), length: length)
             return
         }
         var frame = context.channel.allocator.buffer(capacity: length)
@@ -135,8 +163,8 @@ final class FrameSplitter: ChannelInboundHandler {
     }
 
     /// Parses a large frame's first bytes: its route and header, when they are well formed and
-    /// add up to its length, and then fills its payload from here on; otherwise the frame is
-    /// gathered whole, for the connection to judge.
+    /// add up to its length, and then places or fills its payload from here on; otherwise the
+    /// frame is gathered whole, for the connection to judge.
     private func parse(_ head: ByteBuffer, length: Int, context: ChannelHandlerContext) {
         var head = head
         let bytes = head.readBytes(length: head.readableBytes)!
@@ -150,9 +178,24 @@ final class FrameSplitter: ChannelInboundHandler {
             state = .frame(whole, missing: length - bytes.count)
             return
         }
+        let prefix = Array(bytes[(8 + headerLength)...])
+        // Only a frame in the name of the authenticated peer is placed: any other is gathered
+        // for the connection handler, which closes the connection over it.
+        if let peer = rules.peer, source == peer.rawValue, frame.metadata.isEmpty, let placer,
+            let placement = placer(
+                IncomingFrameHead(kind: frame.kind, payloadPrefix: prefix, payloadLength: payloadLength), peer, PeerID(destination))
+        {
+            prefix.withUnsafeBytes { placement.write($0) }
+            if prefix.count == payloadLength {
+                placement.finish()
+            } else {
+                state = .placing(placement, missing: payloadLength - prefix.count)
+            }
+            return
+        }
         var payload: [UInt8] = []
         payload.reserveCapacity(payloadLength)
-        payload.append(contentsOf: bytes[(8 + headerLength)...])
+        payload.append(contentsOf: prefix)
         state = .payload(source: source, destination: destination, frame, payload, missing: payloadLength - payload.count)
     }
 }

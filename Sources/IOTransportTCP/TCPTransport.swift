@@ -60,6 +60,7 @@ public final class TCPTransport: Transport {
 
     private struct State {
         var receivers: [PeerID: @Sendable (WireFrame, PeerID) -> Void] = [:]
+        var placers: [PeerID: PayloadPlacer] = [:]
         var connections: [PeerID: ConnectionWriter] = [:]
         var lostHandlers: [@Sendable (PeerID) -> Void] = []
         var servers: [any Channel] = []
@@ -110,7 +111,7 @@ public final class TCPTransport: Transport {
 
     private func configure(_ channel: any Channel, established: EventLoopPromise<PeerID>?, tls: TransportTLS?) -> EventLoopFuture<Void> {
         let role: Handshake.Role = established == nil ? .listener : .dialer
-        let limit = FrameLimit(Handshake.maximumFrame)
+        let rules = FrameRules(maximumLength: Handshake.maximumFrame)
         return channel.eventLoop.makeCompletedFuture {
             if let tls {
                 switch role {
@@ -119,10 +120,13 @@ public final class TCPTransport: Transport {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.clientContext, serverHostname: nil))
                 }
             }
-            try channel.pipeline.syncOperations.addHandler(FrameSplitter(limit: limit))
+            try channel.pipeline.syncOperations.addHandler(
+                FrameSplitter(rules: rules) { [weak self] head, source, destination in
+                    self?.placement(for: head, from: source, to: destination)
+                })
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionHandler(
-                    localPeer: localPeer, role: role, token: token, limit: limit, maximumFrame: configuration.maximumFrameSize,
+                    localPeer: localPeer, role: role, token: token, rules: rules, maximumFrame: configuration.maximumFrameSize,
                     handshakeTimeout: handshakeTimeout, transport: self, established: established))
         }
     }
@@ -229,6 +233,13 @@ public final class TCPTransport: Transport {
         }
     }
 
+    public func registerPlacement(_ peer: PeerID, placer: @escaping PayloadPlacer) {
+        state.withLock { state in
+            guard !state.isClosed else { return }
+            state.placers[peer] = placer
+        }
+    }
+
     public func send(_ frame: WireFrame, from source: PeerID, to destination: PeerID) throws {
         try frame.payload.withUnsafeBytes { payload in
             try send(header: frame.encodedHeader(), payload: [payload], from: source, to: destination) { frame }
@@ -246,10 +257,41 @@ public final class TCPTransport: Transport {
         }
     }
 
+    public func send(
+        kind: UInt16, payloadLength: Int, from source: PeerID, to destination: PeerID,
+        writingPayload write: (UnsafeMutableRawBufferPointer) -> Void
+    ) throws {
+        let header = WireFrame.encodedHeader(kind: kind, payloadLength: payloadLength)
+        try send(header: header, payloadLength: payloadLength, from: source, to: destination) {
+            let payload = [UInt8](unsafeUninitializedCapacity: payloadLength) { buffer, count in
+                write(UnsafeMutableRawBufferPointer(buffer))
+                count = payloadLength
+            }
+            return WireFrame(kind: kind, payload: payload)
+        } writingPayload: { buffer in
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: payloadLength) { room in
+                write(UnsafeMutableRawBufferPointer(rebasing: room[..<payloadLength]))
+                return payloadLength
+            }
+        }
+    }
+
     /// Hands the frame to a receiver on this node (`local` builds it), or writes the routing
     /// header, `header` and `parts` straight into the connection's outgoing buffer: one copy.
     private func send(
         header: [UInt8], payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID, local: () -> WireFrame
+    ) throws {
+        try send(header: header, payloadLength: parts.reduce(0) { $0 + $1.count }, from: source, to: destination, local: local) { buffer in
+            for part in parts { buffer.writeBytes(part) }
+        }
+    }
+
+    /// Hands the frame to a receiver on this node (`local` builds it), or writes the routing
+    /// header and `header` into a buffer for the connection, and `writingPayload` the payload
+    /// of `payloadLength` bytes after them.
+    private func send(
+        header: [UInt8], payloadLength: Int, from source: PeerID, to destination: PeerID, local: () -> WireFrame,
+        writingPayload: (inout ByteBuffer) -> Void
     ) throws {
         let (receiver, connection) = try state.withLock { (state) throws(TransportError) in
             guard !state.isClosed else { throw .closed }
@@ -261,7 +303,7 @@ public final class TCPTransport: Transport {
         }
         guard let connection else { throw TransportError.unknownPeer(destination) }
         let channel = connection.channel
-        let length = header.count + parts.reduce(0) { $0 + $1.count }
+        let length = header.count + payloadLength
         guard length + 8 <= configuration.maximumFrameSize else {
             throw WireError.invalid(what: "frame", reason: "\(length) bytes exceed the \(configuration.maximumFrameSize)-byte frame cap")
         }
@@ -270,7 +312,7 @@ public final class TCPTransport: Transport {
         buffer.writeInteger(source.rawValue, endianness: .little)
         buffer.writeInteger(destination.rawValue, endianness: .little)
         buffer.writeBytes(header)
-        for part in parts { buffer.writeBytes(part) }
+        writingPayload(&buffer)
         connection.send(buffer)
     }
 
@@ -352,6 +394,7 @@ public final class TCPTransport: Transport {
         let (channels, waiters) = state.withLock { state -> ([any Channel], [OneShot<Void>]) in
             state.isClosed = true
             state.receivers = [:]
+            state.placers = [:]
             defer {
                 state.servers = []
                 state.connections = [:]
@@ -441,6 +484,13 @@ public final class TCPTransport: Transport {
             return state.writableWaiters.removeValue(forKey: peer) ?? []
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// Where a large frame from `source` to `destination` goes as it arrives, if the receiver
+    /// registered a placer that takes it.
+    func placement(for head: IncomingFrameHead, from source: PeerID, to destination: PeerID) -> (any PayloadPlacement)? {
+        guard let placer = state.withLock({ $0.placers[destination] }) else { return nil }
+        return placer(head, source)
     }
 
     func deliver(_ frame: WireFrame, from source: PeerID, to destination: PeerID) {

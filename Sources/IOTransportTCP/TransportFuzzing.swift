@@ -16,12 +16,15 @@ public enum TransportFuzzing {
     public static func feedConnection(_ bytes: [UInt8]) -> Bool {
         let transport = TCPTransport(localPeer: .driver, token: fuzzToken)
         let channel = EmbeddedChannel()
-        let limit = FrameLimit(Handshake.maximumFrame)
+        let rules = FrameRules(maximumLength: Handshake.maximumFrame)
         do {
-            try channel.pipeline.syncOperations.addHandler(FrameSplitter(limit: limit))
+            // Large frames go to a placement that traps if the splitter breaks its contract.
+            transport.registerPlacement(.driver) { head, _ in CheckedPlacement(length: head.payloadLength) }
+            try channel.pipeline.syncOperations.addHandler(
+                FrameSplitter(rules: rules) { head, source, destination in transport.placement(for: head, from: source, to: destination) })
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionHandler(
-                    localPeer: .driver, role: .listener, token: fuzzToken, limit: limit, maximumFrame: 1 << 20,
+                    localPeer: .driver, role: .listener, token: fuzzToken, rules: rules, maximumFrame: 1 << 20,
                     handshakeTimeout: .seconds(5), transport: transport, established: nil, hello: nodeHello))
             channel.pipeline.fireChannelActive()
             // In reads of at most 16 KiB, as TLS records arrive, so that large frames span reads.
@@ -79,4 +82,24 @@ public enum TransportFuzzing {
 
     private static let nodeHello = Handshake.Hello(peer: .driver, nonce: Array(repeating: 0xA5, count: 32))
     private static let fuzzToken = try! ClusterToken(bytes: Array(repeating: 7, count: 32))
+}
+
+/// A placement that checks the splitter's side of the contract: the pieces add up to exactly
+/// the payload's length, and `finish` comes once, after the last of them.
+private final class CheckedPlacement: PayloadPlacement {
+    private let length: Int
+    private var written = 0
+    private var finished = false
+
+    init(length: Int) { self.length = length }
+
+    func write(_ piece: UnsafeRawBufferPointer) {
+        precondition(!finished && written + piece.count <= length, "a placement was written past its payload")
+        written += piece.count
+    }
+
+    func finish() {
+        precondition(!finished && written == length, "a placement finished with \(written) of \(length) bytes")
+        finished = true
+    }
 }

@@ -48,6 +48,7 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
         self.actorSystems.withLock { $0 = actorSystems }
         if let link, let monitor {
             try await link.transport.register(.driver) { [weak self] frame, source in self?.receive(frame, from: source, at: .driver) }
+            link.transport.registerPlacement(.driver) { [weak self] head, source in self?.placement(for: head, from: source) }
             link.transport.onPeerLost { [weak self] peer in self?.declareLost(peer, reason: "its connection closed") }
             monitor.start { [weak self] index, sequence in
                 guard let self, !self.isClosing.load(ordering: .relaxed) else { return false }
@@ -67,6 +68,17 @@ final class MessageRouter: MessageSending, ChunkSending, Sendable {
         for peer in [PeerID.driver] + workers.map({ PeerID(UInt32($0.index + 1)) }) {
             try await transport.register(peer) { [weak self] frame, source in self?.receive(frame, from: source, at: peer) }
         }
+    }
+
+    /// Where a large frame from worker `source` goes as it arrives: an object chunk for a pull
+    /// of the driver's goes straight into place. Counts as hearing from the worker, as a whole
+    /// frame does.
+    private func placement(for head: IncomingFrameHead, from source: PeerID) -> (any PayloadPlacement)? {
+        if let monitor {
+            guard let worker = monitor.worker(Int(source.rawValue) - 1), !worker.isLost else { return nil }
+            worker.heard(at: monitor.now)
+        }
+        return core.withLock { $0 }?.puller.placement(for: head, from: source)
     }
 
     private func receive(_ frame: WireFrame, from source: PeerID, at destination: PeerID) {

@@ -40,6 +40,7 @@ extension WorkerNode {
         do {
             let service = try ObjectService(network: network, peer: peer)
             try await service.transport.register(peer) { [weak self] frame, source in self?.receiveFromWorker(frame, from: source) }
+            service.transport.registerPlacement(peer) { [weak self] head, source in self?.puller.placement(for: head, from: source) }
             service.transport.onPeerLost { [weak self] holder in self?.puller.peerLost(holder) }
             let port = try await service.transport.listen(host: network.listenHost ?? "127.0.0.1", port: 0)
             routing.service.withLock { $0 = service }

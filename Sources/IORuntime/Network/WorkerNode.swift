@@ -69,6 +69,7 @@ package final class WorkerNode: MessageSending, ChunkSending, Sendable {
             return try await node.resolve(inputs)
         }
         try await transport.register(peer) { [weak node] frame, source in node?.receive(frame, from: source) }
+        transport.registerPlacement(peer) { [weak node] head, source in node?.puller.placement(for: head, from: source) }
         // Calls come from the driver and their replies go to it: the connection's thread can run the short ones.
         node.system.deliverCalls { [transport] in transport.deliveryExecutor(for: .driver) }
         return node

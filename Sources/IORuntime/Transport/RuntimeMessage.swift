@@ -1,3 +1,5 @@
+import CChecksum
+
 /// What the driver and its workers say to each other.
 enum RuntimeMessage: Sendable {
     /// Driver → worker: run a task.
@@ -154,43 +156,111 @@ struct ObjectChunk: Sendable {
     let typeName: String
     let totalCount: Int
     let offset: Int
-    let checksum: UInt32
     let bytes: ChunkBytes
+    /// The checksum the chunk came with; `nil` for a chunk about to be sent, whose checksum is
+    /// computed as its bytes are copied into the connection's buffer.
+    private let givenChecksum: UInt32?
 
-    init(id: ObjectID, typeName: String, totalCount: Int, offset: Int, checksum: UInt32, bytes: ChunkBytes) {
+    /// The CRC-32C of the bytes: as the chunk came with it, or computed now (once per call: a
+    /// chunk being sent through a transport has it computed as its bytes are copied instead).
+    var checksum: UInt32 { givenChecksum ?? bytes.withUnsafeBytes { ObjectTransfer.checksum($0) } }
+
+    init(id: ObjectID, typeName: String, totalCount: Int, offset: Int, checksum: UInt32?, bytes: ChunkBytes) {
         self.id = id
         self.typeName = typeName
         self.totalCount = totalCount
         self.offset = offset
-        self.checksum = checksum
+        givenChecksum = checksum
         self.bytes = bytes
     }
 
-    init(id: ObjectID, typeName: String, totalCount: Int, offset: Int, checksum: UInt32, bytes: ArraySlice<UInt8>) {
+    init(id: ObjectID, typeName: String, totalCount: Int, offset: Int, checksum: UInt32?, bytes: ArraySlice<UInt8>) {
         self.init(id: id, typeName: typeName, totalCount: totalCount, offset: offset, checksum: checksum, bytes: ChunkBytes(bytes))
     }
 
+    /// What a chunk's encoding says before its bytes.
+    struct Header: Sendable {
+        let id: ObjectID
+        let typeName: String
+        let totalCount: Int
+        let offset: Int
+        let checksum: UInt32
+        /// The length of the chunk's bytes.
+        let count: Int
+        /// The length of the encoding up to the bytes.
+        let encodedLength: Int
+    }
+
+    /// The header at the start of a chunk's encoding, read from its first bytes; `nil` when they
+    /// do not hold all of it or it is malformed.
+    static func header(from prefix: [UInt8]) -> Header? {
+        var decoder = WireDecoder(prefix)
+        do {
+            let id = try ObjectID(from: &decoder)
+            let typeName = try decoder.read(String.self)
+            let total = try decoder.readLength()
+            let offset = try decoder.readLength()
+            let checksum = try decoder.read(UInt32.self)
+            let count = try decoder.readLength()
+            return Header(
+                id: id, typeName: typeName, totalCount: total, offset: offset, checksum: checksum, count: count,
+                encodedLength: decoder.position)
+        } catch {
+            return nil
+        }
+    }
+
     /// The chunk's encoding up to its bytes: its frame's payload is this, then `bytes` as they are.
-    var encodedHeader: [UInt8] {
+    var encodedHeader: [UInt8] { encodedHeader(checksum: checksum).bytes }
+
+    /// The encoding up to the bytes with `checksum` in it, and where the checksum's four
+    /// little-endian bytes are.
+    private func encodedHeader(checksum: UInt32) -> (bytes: [UInt8], checksumAt: Int) {
         var encoder = WireEncoder(reservingCapacity: typeName.utf8.count + 64)
         id.encode(to: &encoder)
         encoder.write(typeName)
         encoder.writeLength(totalCount)
         encoder.writeLength(offset)
+        let checksumAt = encoder.bytes.count
         encoder.write(checksum)
         encoder.writeLength(bytes.count)
-        return encoder.bytes
+        return (encoder.bytes, checksumAt)
     }
 
     /// Sends the chunk through `transport` with its bytes copied once, straight into the
-    /// connection's buffer, rather than into a frame first.
+    /// connection's buffer, rather than into a frame first; a chunk without a checksum yet has
+    /// it computed piece by piece right behind the copy, while each piece is still in cache,
+    /// rather than in a pass of its own over memory.
     func send(through transport: any Transport, from source: PeerID, to destination: PeerID) throws {
-        try encodedHeader.withUnsafeBytes { header in
-            try bytes.withUnsafeBytes { body in
-                try transport.send(kind: RuntimeMessage.Kind.objectChunk.rawValue, payload: [header, body], from: source, to: destination)
+        let kind = RuntimeMessage.Kind.objectChunk.rawValue
+        guard givenChecksum == nil else {
+            return try encodedHeader.withUnsafeBytes { header in
+                try bytes.withUnsafeBytes { body in
+                    try transport.send(kind: kind, payload: [header, body], from: source, to: destination)
+                }
+            }
+        }
+        let (header, checksumAt) = encodedHeader(checksum: 0)
+        try bytes.withUnsafeBytes { body in
+            try transport.send(kind: kind, payloadLength: header.count + body.count, from: source, to: destination) { payload in
+                header.withUnsafeBytes { payload.copyMemory(from: $0) }
+                let out = UnsafeMutableRawBufferPointer(rebasing: payload[header.count...])
+                var crc: UInt32 = 0
+                var offset = 0
+                while offset < body.count {
+                    let end = min(offset + Self.checksumPiece, body.count)
+                    let piece = UnsafeMutableRawBufferPointer(rebasing: out[offset..<end])
+                    piece.copyMemory(from: UnsafeRawBufferPointer(rebasing: body[offset..<end]))
+                    crc = iocompute_crc32c(crc, piece.baseAddress, piece.count)
+                    offset = end
+                }
+                payload.storeBytes(of: crc.littleEndian, toByteOffset: checksumAt, as: UInt32.self)
             }
         }
     }
+
+    /// How much of a chunk is copied before it is checksummed: small enough to stay in cache.
+    static let checksumPiece = 32 << 10
 }
 
 /// An object lent in shared memory: `byteCount` bytes of its encoding at the start of the

@@ -38,6 +38,19 @@ public protocol Transport: Sendable {
     /// before this returns. A network transport copies them straight into its send buffer, so a
     /// large payload the caller holds is not first copied into a ``WireFrame``.
     func send(kind: UInt16, payload parts: [UnsafeRawBufferPointer], from source: PeerID, to destination: PeerID) throws
+
+    /// Sends a frame of `kind` (no metadata) whose payload of `payloadLength` bytes `write` fills
+    /// in place, before this returns: in a network transport's send buffer, so that a large
+    /// payload is copied there once, and can be checksummed while it is copied.
+    func send(
+        kind: UInt16, payloadLength: Int, from source: PeerID, to destination: PeerID,
+        writingPayload write: (UnsafeMutableRawBufferPointer) -> Void
+    ) throws
+
+    /// Registers `placer`, which may take large frames addressed to `peer` piece by piece as
+    /// they arrive instead of their being delivered whole (see ``PayloadPlacement``). A transport
+    /// that delivers frames whole anyway (in process) ignores it.
+    func registerPlacement(_ peer: PeerID, placer: @escaping PayloadPlacer)
 }
 
 extension Transport {
@@ -48,7 +61,20 @@ extension Transport {
         try send(WireFrame(kind: kind, payload: payload), from: source, to: destination)
     }
 
+    public func send(
+        kind: UInt16, payloadLength: Int, from source: PeerID, to destination: PeerID,
+        writingPayload write: (UnsafeMutableRawBufferPointer) -> Void
+    ) throws {
+        let payload = [UInt8](unsafeUninitializedCapacity: payloadLength) { buffer, count in
+            write(UnsafeMutableRawBufferPointer(buffer))
+            count = payloadLength
+        }
+        try send(WireFrame(kind: kind, payload: payload), from: source, to: destination)
+    }
+
     public func waitUntilWritable(to peer: PeerID) async throws {}
+
+    public func registerPlacement(_ peer: PeerID, placer: @escaping PayloadPlacer) {}
 
     public func deliveryExecutor(for peer: PeerID) -> (any TaskExecutor)? { nil }
 }
