@@ -36,7 +36,29 @@ package final class WorkerObjectStore: Sendable {
         var entries: [ObjectID: Entry] = [:]
         var cachedBytes = 0
         var clock: UInt64 = 0
+        /// Objects the driver freed while this store did not hold them (a pull of one may still
+        /// be under way, whose copy must not be cached), newest last, at most `freedMemory`.
+        var freedUnheld: Set<ObjectID> = []
+        var freedOrder: [ObjectID] = []
+        var freedNext = 0
+
+        /// Remembers that `id` was freed while not held here, forgetting the oldest such beyond
+        /// ``WorkerObjectStore/freedMemory``.
+        mutating func rememberFreed(_ id: ObjectID) {
+            guard freedUnheld.insert(id).inserted else { return }
+            if freedOrder.count < WorkerObjectStore.freedMemory {
+                freedOrder.append(id)
+                return
+            }
+            freedUnheld.remove(freedOrder[freedNext])
+            freedOrder[freedNext] = id
+            freedNext = (freedNext + 1) % WorkerObjectStore.freedMemory
+        }
     }
+
+    /// How many freed objects the store remembers not holding. IDs are never reused, so one
+    /// remembered too long costs nothing but the memory.
+    static let freedMemory = 4096
 
     private let state = Mutex(State())
     /// Pulled copies beyond this many bytes are dropped, least recently used first.
@@ -62,9 +84,10 @@ package final class WorkerObjectStore: Sendable {
 
     /// Keeps a copy pulled over the connection while it fits, until the driver frees the
     /// object (it tells every worker, see `ClusterCore.drainReleases`) or newer copies push it out.
+    /// A copy of an object the driver already freed (while the pull was under way) is not kept.
     func cache(_ id: ObjectID, typeName: String, bytes: SharedBytes) {
         let change = state.withLock { state -> Int in
-            guard bytes.bytes.count <= cacheCapacity, state.entries[id] == nil else { return 0 }
+            guard bytes.bytes.count <= cacheCapacity, state.entries[id] == nil, !state.freedUnheld.contains(id) else { return 0 }
             state.clock &+= 1
             state.entries[id] = Entry(typeName: typeName, stored: .pulled(bytes), isOwned: false, lastUse: state.clock)
             state.cachedBytes += bytes.bytes.count
@@ -113,7 +136,10 @@ package final class WorkerObjectStore: Sendable {
     /// Drops `id` (the driver has no ref to it left).
     func free(_ id: ObjectID) {
         let entry = state.withLock { state -> Entry? in
-            guard let entry = state.entries.removeValue(forKey: id) else { return nil }
+            guard let entry = state.entries.removeValue(forKey: id) else {
+                state.rememberFreed(id)
+                return nil
+            }
             if !entry.isOwned { state.cachedBytes -= entry.stored.byteCount }
             return entry
         }
