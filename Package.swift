@@ -160,7 +160,7 @@ let package = Package(
         .executableTarget(name: "DeviceTraining", dependencies: ["IOCompute"], path: "Examples/DeviceTraining"),
         .executableTarget(name: "HyperparameterSearch", dependencies: ["IOCompute"], path: "Examples/HyperparameterSearch"),
         .executableTarget(name: "BatchInference", dependencies: ["IOCompute"], path: "Examples/BatchInference"),
-        .executableTarget(name: "ModelServing", dependencies: ["IOCompute"], path: "Examples/ModelServing"),
+        .executableTarget(name: "ModelServing", dependencies: ["IOCompute"], path: "Examples/ModelServing", exclude: ["README.md"]),
         .executableTarget(name: "CartPole", dependencies: ["IOCompute"], path: "Examples/CartPole"),
         .executableTarget(name: "FederatedHospitals", dependencies: ["IOCompute"], path: "Examples/FederatedHospitals"),
 
