@@ -235,6 +235,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         if case .closed = state { return }
         let wasEstablished: PeerID? = { if case .established(let peer) = state { return peer } else { return nil } }()
         endHandshakeCount()
+        // The splitter places no more of this connection's frames, even those still in its read.
+        rules.peer = nil
         transport.recordRejection("dropping connection from \(context.remoteAddress.map { "\($0)" } ?? "unknown"): \(reason)")
         established?.fail(TCPTransportError.handshakeFailed(reason))
         established = nil

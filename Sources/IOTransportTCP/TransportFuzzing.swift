@@ -1,6 +1,7 @@
 import IORuntime
 import NIOCore
 import NIOEmbedded
+import Synchronization
 
 /// The fuzz target's way into a connection: untrusted bytes fed to the real pipeline (frame
 /// decoder and handshake) on an in-memory channel. Not API; kept behind an SPI.
@@ -13,13 +14,23 @@ public enum TransportFuzzing {
     /// Feeds `bytes` to a fresh connection as if a peer had sent them; it must close the
     /// connection or wait for more, never trap. Returns whether the peer was authenticated.
     @discardableResult
-    public static func feedConnection(_ bytes: [UInt8]) -> Bool {
+    public static func feedConnection(_ bytes: [UInt8]) -> Bool { feed(bytes).authenticated }
+
+    /// How many large frames of `bytes`, fed as by ``feedConnection(_:)``, were offered for
+    /// placement.
+    public static func placements(feeding bytes: [UInt8]) -> Int { feed(bytes).placed }
+
+    private static func feed(_ bytes: [UInt8]) -> (authenticated: Bool, placed: Int) {
         let transport = TCPTransport(localPeer: .driver, token: fuzzToken)
         let channel = EmbeddedChannel()
         let rules = FrameRules(maximumLength: Handshake.maximumFrame)
+        let placed = PlacementCount()
         do {
             // Large frames go to a placement that traps if the splitter breaks its contract.
-            transport.registerPlacement(.driver) { head, _ in CheckedPlacement(length: head.payloadLength) }
+            transport.registerPlacement(.driver) { head, _ in
+                placed.offered.add(1, ordering: .relaxed)
+                return CheckedPlacement(length: head.payloadLength)
+            }
             try channel.pipeline.syncOperations.addHandler(
                 FrameSplitter(rules: rules) { head, source, destination in transport.placement(for: head, from: source, to: destination) })
             try channel.pipeline.syncOperations.addHandler(
@@ -44,7 +55,7 @@ public enum TransportFuzzing {
         // that is still waiting for bytes, and releases what the scheduled task holds.
         channel.embeddedEventLoop.advanceTime(by: .seconds(10))
         _ = try? channel.finish()
-        return authenticated
+        return (authenticated, placed.offered.load(ordering: .relaxed))
     }
 
     /// Inputs worth starting from, by name (`Fuzz/Seeds` holds them; a test checks they still
@@ -102,4 +113,9 @@ private final class CheckedPlacement: PayloadPlacement {
         precondition(!finished && written == length, "a placement finished with \(written) of \(length) bytes")
         finished = true
     }
+}
+
+/// How many frames of one fed connection were offered for placement.
+private final class PlacementCount: Sendable {
+    let offered = Atomic<Int>(0)
 }

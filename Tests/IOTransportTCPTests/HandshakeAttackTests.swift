@@ -183,6 +183,11 @@ struct HandshakeAttackTests {
         let large = WireFrame(kind: 6, payload: [UInt8](repeating: 3, count: 100_000))
         #expect(TransportFuzzing.feedConnection(TransportFuzzing.workerHandshake(then: [(1, large)])))
         #expect(!TransportFuzzing.feedConnection(TransportFuzzing.workerHandshake(then: [(2, large)])))
+        // A large frame of the authenticated peer's is placed as it arrives; once the peer is
+        // dropped (a forged frame just before, in the same read), nothing more of it is.
+        let heartbeat = WireFrame(kind: 6, payload: withUnsafeBytes(of: UInt64(7).littleEndian, Array.init))
+        #expect(TransportFuzzing.placements(feeding: TransportFuzzing.workerHandshake(then: [(1, large), (1, large)])) == 2)
+        #expect(TransportFuzzing.placements(feeding: TransportFuzzing.workerHandshake(then: [(2, heartbeat), (1, large)])) == 0)
         // The committed copies are these bytes (regenerate with IOCOMPUTE_WRITE_SEEDS=1).
         let folder = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
         for (name, bytes) in seeds {
