@@ -38,5 +38,30 @@ public enum WireFuzzing {
         _ = puller.beginPull(first.id, from: PeerID(1), expectedBytes: bytes.count % 2 == 0 ? nil : first.totalCount)
         for chunk in chunks + chunks { puller.receive(chunk, from: PeerID(1)) }
         puller.fail(first.id, ClusterError.shutDown)
+        placeChunks(parts, into: first, pieceSize: bytes.count % 7 * 61 + 1)
+    }
+
+    /// Feeds the same payloads to a pull as a connection places large frames: the header read
+    /// from the first bytes, then the payload in pieces of `pieceSize` bytes. Admission must
+    /// refuse what does not fit and a placement must never write past its chunk.
+    static func placeChunks(_ payloads: [[UInt8]], into first: ObjectChunk, pieceSize: Int) {
+        let puller = ObjectPuller(request: { _, _, _ in })
+        _ = puller.beginPull(first.id, from: PeerID(1))
+        for payload in payloads + payloads {
+            guard let header = ObjectChunk.header(from: Array(payload.prefix(512))), header.totalCount <= 16 << 20 else { continue }
+            let head = IncomingFrameHead(
+                kind: RuntimeMessage.Kind.objectChunk.rawValue, payloadPrefix: Array(payload.prefix(512)), payloadLength: payload.count)
+            guard let placement = puller.placement(for: head, from: PeerID(1)) else { continue }
+            payload.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let end = min(offset + pieceSize, bytes.count)
+                    placement.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+                    offset = end
+                }
+            }
+            placement.finish()
+        }
+        puller.fail(first.id, ClusterError.shutDown)
     }
 }
