@@ -74,6 +74,24 @@ struct ActorPoolTests {
         await cluster.shutdown()
     }
 
+    @Test("bursts of instant calls on one full member strand no caller (a call that ends as another starts to wait wakes it)")
+    func noStrandedCaller() async throws {
+        let cluster = try await Cluster.start(.inProcess(workers: 1), registry: Self.registry)
+        let pool = try await ActorPool(cluster: cluster, of: PoolWorker.self, size: 1, maxInFlightPerActor: 1)
+        for round in 0..<100 {
+            let sum = try await withThrowingTaskGroup(of: Int.self) { group in
+                for value in 0..<50 {
+                    group.addTask { try await pool.submit { try await $0.work(value, milliseconds: 0)[0] } }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(sum == 2 * (0..<50).reduce(0, +), "round \(round)")
+        }
+        #expect(pool.callsInFlight == 0)
+        pool.shutdown()
+        await cluster.shutdown()
+    }
+
     @Test("a pool grows while every member is busy, up to its maximum, and shrinks back once members sit idle")
     func autoscale() async throws {
         let cluster = try await Cluster.start(.inProcess(workers: 2), registry: Self.registry)

@@ -232,6 +232,11 @@ public final class ActorPool<Act: DistributedActor>: Sendable where Act.ActorSys
     }
 
     /// Waits until a member has room (or the pool shuts down, or the caller is cancelled).
+    ///
+    /// A call may have ended between the caller finding every member full and getting here: its
+    /// release found no waiter to wake. So room is looked for again under the same lock that
+    /// registers the waiter, and a caller who finds some does not wait; otherwise the last calls
+    /// of a burst could end while their waiters were on their way and leave them waiting for good.
     private func waitForRoom() async {
         let id = state.withLock { state -> Int in
             state.nextWaiter += 1
@@ -241,6 +246,7 @@ public final class ActorPool<Act: DistributedActor>: Sendable where Act.ActorSys
             await withCheckedContinuation { continuation in
                 let resumeNow = state.withLock { state -> Bool in
                     if state.isShutDown || Task.isCancelled { return true }
+                    if state.members.contains(where: { $0.inFlight < maxInFlightPerActor }) { return true }
                     state.waiters.append((id, continuation))
                     return false
                 }
