@@ -23,6 +23,12 @@ distributed actor PoolWorker {
     }
 
     distributed func callCount() -> Int { calls }
+
+    /// Returns `value` doubled at once, without suspending.
+    distributed func double(_ value: Int) -> Int {
+        calls += 1
+        return value * 2
+    }
 }
 
 /// The calls each member of a pool has been given and not answered yet, and the most at once.
@@ -81,13 +87,14 @@ struct ActorPoolTests {
         for round in 0..<100 {
             let sum = try await withThrowingTaskGroup(of: Int.self) { group in
                 for value in 0..<50 {
-                    group.addTask { try await pool.submit { try await $0.work(value, milliseconds: 0)[0] } }
+                    group.addTask { try await pool.submit { try await $0.double(value) } }
                 }
                 return try await group.reduce(0, +)
             }
             #expect(sum == 2 * (0..<50).reduce(0, +), "round \(round)")
         }
         #expect(pool.callsInFlight == 0)
+        #expect(try await pool.submit { try await $0.callCount() } == 100 * 50)
         pool.shutdown()
         await cluster.shutdown()
     }
