@@ -97,15 +97,7 @@ struct ObjectTransferTests {
             let head = IncomingFrameHead(
                 kind: RuntimeMessage.Kind.objectChunk.rawValue, payloadPrefix: Array(payload.prefix(500)), payloadLength: payload.count)
             guard let placement = puller.placement(for: head, from: source) else { return puller.receive(chunk, from: source) }
-            payload.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let end = min(offset + pieceSize, bytes.count)
-                    placement.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
-                    offset = end
-                }
-            }
-            placement.finish()
+            placement.place(payload, inPiecesOf: pieceSize)
         }
     }
 

@@ -35,3 +35,19 @@ public protocol PayloadPlacement: AnyObject {
 /// connection's thread once the frame's first bytes are in, and only for a frame from the peer
 /// that authenticated on the connection.
 public typealias PayloadPlacer = @Sendable (_ head: IncomingFrameHead, _ source: PeerID) -> (any PayloadPlacement)?
+
+extension PayloadPlacement {
+    /// Writes all of `payload` in pieces of at most `pieceSize` bytes, then finishes, as a
+    /// connection that reads it in pieces would (for tests and the fuzz target).
+    func place(_ payload: [UInt8], inPiecesOf pieceSize: Int) {
+        payload.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(offset + max(pieceSize, 1), bytes.count)
+                write(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+                offset = end
+            }
+        }
+        finish()
+    }
+}

@@ -52,15 +52,7 @@ public enum WireFuzzing {
             let head = IncomingFrameHead(
                 kind: RuntimeMessage.Kind.objectChunk.rawValue, payloadPrefix: Array(payload.prefix(512)), payloadLength: payload.count)
             guard let placement = puller.placement(for: head, from: PeerID(1)) else { continue }
-            payload.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let end = min(offset + pieceSize, bytes.count)
-                    placement.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
-                    offset = end
-                }
-            }
-            placement.finish()
+            placement.place(payload, inPiecesOf: pieceSize)
         }
         puller.fail(first.id, ClusterError.shutDown)
     }
