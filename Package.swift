@@ -168,7 +168,8 @@ let package = Package(
             name: "IOTensorTests", dependencies: ["IOTensor"],
             exclude: ["Fixtures"]),
         .testTarget(
-            name: "iocomputeTests", dependencies: ["iocompute", "IONodes", "IOTransportTCP", .product(name: "Yams", package: "Yams")]),
+            name: "iocomputeTests",
+            dependencies: ["iocompute", "IONodes", "IOTransportTCP", "ClusterTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "IOServeTests", dependencies: ["IOServe", "IORuntime"]),
         .testTarget(
             name: "IOFederatedTests", dependencies: ["IOFederated", "IORuntime", "IOTensor", "IONN"], exclude: ["Fixtures"]),
@@ -195,7 +196,8 @@ let package = Package(
             dependencies: ["IORuntime", "IORuntimeTensor", "IOTensor", "IONN", "IOTrain", "IOTune", "IORL", "IOFederated"],
             path: "Tests/ClusterTestSupport"),
         .executableTarget(
-            name: "ClusterTestNode", dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP", "IONodes", "IOTune", "IOFederated"],
+            name: "ClusterTestNode",
+            dependencies: ["ClusterTestSupport", "IORuntime", "IOTransportTCP", "IONodes", "IOTune", "IOFederated"],
             path: "Tests/ClusterTestNode"),
         .testTarget(
             name: "IOClusterTests",

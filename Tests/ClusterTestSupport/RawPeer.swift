@@ -35,7 +35,7 @@ public struct RawPeer: Sendable {
     /// Reads one length-prefixed frame's body; `nil` when the other side closed (or nothing
     /// came within the receive timeout).
     public func readFrame() async -> [UInt8]? {
-        await offThePool { readFrameBlocking() }
+        await onOwnThread { readFrameBlocking() }
     }
 
     private func readFrameBlocking() -> [UInt8]? {
@@ -59,7 +59,7 @@ public struct RawPeer: Sendable {
 
     /// Reads until the other side closes (true) or the receive timeout passes (false).
     public func closedByPeer() async -> Bool {
-        await offThePool { closedByPeerBlocking() }
+        await onOwnThread { closedByPeerBlocking() }
     }
 
     private func closedByPeerBlocking() -> Bool {
@@ -67,18 +67,12 @@ public struct RawPeer: Sendable {
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count == 0 { return true }
+            if count < 0 && errno == EINTR { continue }  // a signal (a debugger attaching), not an answer
             if count < 0 { return errno == ECONNRESET }
         }
     }
 
     public func close() { _ = Glibc.close(descriptor) }
-}
-
-/// Runs `body` on a new thread and returns its result.
-func offThePool<R: Sendable>(_ body: @escaping @Sendable () -> R) async -> R {
-    await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: body()) }.start()
-    }
 }
 
 public func framed(_ body: [UInt8]) -> [UInt8] {

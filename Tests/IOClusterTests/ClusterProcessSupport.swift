@@ -55,18 +55,10 @@ enum ClusterProcess {
         return await condition()
     }
 
-    /// Runs ClusterTestNode with `arguments` and returns its output once it exits.
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: node)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    /// Runs ClusterTestNode with `arguments` and returns its output once it exits, waiting off
+    /// the cooperative pool (see ``onOwnThread(_:)``).
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await Program.run(URL(fileURLWithPath: node), arguments)
     }
 }
 

@@ -189,8 +189,8 @@ struct LocalProcessTests {
     }
 
     @Test("worker output reaches the driver; the default re-executes this program as the workers")
-    func reexecutesTheProgram() throws {
-        let (status, output) = try ClusterProcess.run(["reexec"])
+    func reexecutesTheProgram() async throws {
+        let (status, output) = try await ClusterProcess.run(["reexec"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("SQUARES 1 4 9 16 25 36 49 64 81 100"))
         #expect(output.contains("DRIVER") && output.contains("WORKERS 2"))
@@ -207,21 +207,25 @@ struct LocalProcessTests {
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var text = ""
         let handle = pipe.fileHandleForReading
-        while !text.contains("\n"), text.count < 10_000 {
-            let data = handle.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("WORKERS") }) {
-                text = String(line) + "\n"
+        // Read on a thread of its own: the driver prints its workers once they are up.
+        let text = try await onOwnThread { () -> String in
+            var text = ""
+            while !text.contains("\n"), text.count < 10_000 {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                text += String(decoding: data, as: UTF8.self)
+                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("WORKERS") }) {
+                    text = String(line) + "\n"
+                }
             }
+            return text
         }
         let pids =
             text.split(separator: "\n").first { $0.hasPrefix("WORKERS") }?.split(separator: " ").dropFirst().compactMap { Int($0) } ?? []
         #expect(pids.count == 2, "\(text)")
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await Program.waitForExit(of: process)
         #expect(await ClusterProcess.eventually { pids.allSatisfy(ClusterProcess.isGone) })
     }
 }

@@ -12,19 +12,19 @@ struct TuneProcessTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let (whole, interrupted) = (root + "/whole", root + "/interrupted")
 
-        let reference = try ClusterProcess.run(["tune", whole])
+        let reference = try await ClusterProcess.run(["tune", whole])
         #expect(reference.status == 0, "\(reference.output)")
         let expected = try #require(Self.table(in: reference.output), "\(reference.output)")
 
         // The same experiment, killed with SIGKILL once four trials have ended.
-        let killed = try ClusterProcess.run(["tune", interrupted, "die-after", "4"])
+        let killed = try await ClusterProcess.run(["tune", interrupted, "die-after", "4"])
         #expect(killed.status == SIGKILL && !killed.output.contains("TABLE"), "\(killed.output)")
         let ended = (0..<12).count { trial in
             ((try? Self.lines(interrupted, trial: trial)) ?? []).contains { $0.contains("\"kind\":\"ended\"") }
         }
         #expect(ended >= 4 && ended < 12)
 
-        let resumed = try ClusterProcess.run(["tune", interrupted, "resume"])
+        let resumed = try await ClusterProcess.run(["tune", interrupted, "resume"])
         #expect(resumed.status == 0, "\(resumed.output)")
         #expect(Self.table(in: resumed.output) == expected, "\(resumed.output)")
         // Trials that had ended were not run again.

@@ -1,3 +1,4 @@
+import ClusterTestSupport
 import Foundation
 import Testing
 
@@ -12,24 +13,16 @@ struct DemoCommandTests {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    /// Runs `program` (the built `iocompute` by default) to its end.
-    static func run(_ arguments: [String], program: URL = executable) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = program
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    /// Runs `program` (the built `iocompute` by default) to its end, waiting off the cooperative
+    /// pool (see ``onOwnThread(_:)``).
+    static func run(_ arguments: [String], program: URL = executable) async throws -> (status: Int32, output: String) {
+        try await Program.run(program, arguments)
     }
 
     @Test("the demo fits the breast-cancer data set above 90% held-out accuracy and runs its task graphs")
-    func demo() throws {
+    func demo() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.executable.path), "build iocompute first (swift build)")
-        let (status, output) = try Self.run(["demo"])
+        let (status, output) = try await Self.run(["demo"])
         #expect(status == 0, "\(output)")
         let summary = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("summary:") }))
         let percentages = summary.split(separator: " ").compactMap { word -> Double? in
@@ -60,8 +53,8 @@ struct DemoCommandTests {
     }
 
     @Test("a missing data file is a clear error and a non-zero exit, not a crash")
-    func missingData() throws {
-        let (status, output) = try Self.run(["demo", "--data", "/nonexistent/breast_cancer.csv"])
+    func missingData() async throws {
+        let (status, output) = try await Self.run(["demo", "--data", "/nonexistent/breast_cancer.csv"])
         #expect(status != 0)
         #expect(output.contains("no file at /nonexistent/breast_cancer.csv"), "\(output)")
     }

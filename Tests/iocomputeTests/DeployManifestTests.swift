@@ -43,8 +43,8 @@ struct DeployManifestTests {
     }
 
     @Test("every option the manifests pass to iocompute start exists")
-    func options() throws {
-        let help = try DemoCommandTests.run(["start", "--help"]).output
+    func options() async throws {
+        let help = try await DemoCommandTests.run(["start", "--help"]).output
         for file in ["head.yaml", "nodes.yaml"] {
             let options = try Self.arguments(file).filter { $0.hasPrefix("--") }
             #expect(!options.isEmpty)

@@ -1,3 +1,4 @@
+import ClusterTestSupport
 import Foundation
 import IONodes
 import Testing
@@ -58,11 +59,21 @@ struct NamespaceHosts {
         _ = try? Self.run(["ip", "netns", "del", bridge])
     }
 
+    /// Runs the `ip` command `arguments` to its end. It ends at once, so it blocks its thread;
+    /// commands that take a while go through ``runLong(_:)``.
     @discardableResult
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        var program = URL(fileURLWithPath: "/usr/sbin/" + arguments[0])
-        if !FileManager.default.isExecutableFile(atPath: program.path) { program = URL(fileURLWithPath: "/sbin/" + arguments[0]) }
-        return try DemoCommandTests.run(Array(arguments.dropFirst()), program: program)
+        try Program.runBlocking(program(arguments[0]), Array(arguments.dropFirst()))
+    }
+
+    /// Runs the command `arguments` (`ip netns exec …`) to its end, waiting off the cooperative pool.
+    static func runLong(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await Program.run(program(arguments[0]), Array(arguments.dropFirst()))
+    }
+
+    private static func program(_ name: String) -> URL {
+        let program = URL(fileURLWithPath: "/usr/sbin/" + name)
+        return FileManager.default.isExecutableFile(atPath: program.path) ? program : URL(fileURLWithPath: "/sbin/" + name)
     }
 
     static func check(_ arguments: [String]) throws {
@@ -87,15 +98,17 @@ struct MultiHostTests {
     }
 
     /// `iocompute ARGUMENTS` on host `index`, to its end.
-    private static func iocompute(_ hosts: NamespaceHosts, _ index: Int, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        try NamespaceHosts.run(["ip"] + hosts.on(index, [DemoCommandTests.executable.path] + arguments))
+    private static func iocompute(_ hosts: NamespaceHosts, _ index: Int, _ arguments: [String]) async throws -> (
+        status: Int32, output: String
+    ) {
+        try await NamespaceHosts.runLong(["ip"] + hosts.on(index, [DemoCommandTests.executable.path] + arguments))
     }
 
     private static func status(_ hosts: NamespaceHosts, stateDir: String, until ready: (ClusterSnapshot) -> Bool) async throws
         -> ClusterSnapshot
     {
         while true {
-            let (code, output) = try iocompute(hosts, 0, ["status", "--state-dir", stateDir, "--json"])
+            let (code, output) = try await iocompute(hosts, 0, ["status", "--state-dir", stateDir, "--json"])
             if code == 0, let snapshot = try? JSONDecoder().decode(ClusterSnapshot.self, from: Data(output.utf8)), ready(snapshot) {
                 return snapshot
             }
@@ -132,7 +145,7 @@ struct MultiHostTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         for index in 1...2 {
-            let issued = try Self.iocompute(
+            let issued = try await Self.iocompute(
                 hosts, 0,
                 [
                     "credentials", "issue", "--node", "node-\(index)", "--host", hosts.address(index), "--out", root + "/h\(index)",
@@ -172,7 +185,7 @@ struct MultiHostTests {
         }
         #expect(cut.nodes.filter { $0.state == .alive }.count == 2)
         _ = FileManager.default.createFile(atPath: gate, contents: nil)
-        job.process.waitUntilExit()
+        await Program.waitForExit(of: job.process)
         #expect(job.process.terminationStatus == 0, "\(job.output)")
         #expect(job.output.contains("ROUND 2 DONE") && job.output.contains("ALL OK"), "\(job.output)")
 

@@ -1,3 +1,4 @@
+import ClusterTestSupport
 import Foundation
 import IONodes
 import IOTransportTCP
@@ -32,8 +33,8 @@ final class Background: Sendable {
 @Suite("iocompute start, status and stop", .serialized, .timeLimit(.minutes(3)))
 struct NodeCommandTests {
     /// Runs `iocompute` to its end.
-    private static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try DemoCommandTests.run(arguments)
+    private static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await DemoCommandTests.run(arguments)
     }
 
     /// The cluster as `iocompute status --json` prints it, once it satisfies `ready` (the
@@ -41,7 +42,7 @@ struct NodeCommandTests {
     private static func status(_ address: String, stateDir: String, until ready: (ClusterSnapshot) -> Bool) async throws -> ClusterSnapshot
     {
         while true {
-            let (code, output) = try run(["status", "--address", address, "--state-dir", stateDir, "--json"])
+            let (code, output) = try await run(["status", "--address", address, "--state-dir", stateDir, "--json"])
             if code == 0, let snapshot = try? JSONDecoder().decode(ClusterSnapshot.self, from: Data(output.utf8)), ready(snapshot) {
                 return snapshot
             }
@@ -78,7 +79,7 @@ struct NodeCommandTests {
         #expect(head.output.contains("iocompute start --join \(address)"))
         #expect(!head.output.contains(token))
 
-        let issued = try Self.run(
+        let issued = try await Self.run(
             ["credentials", "issue", "--node", "node-b", "--host", "127.0.0.1", "--out", root + "/b", "--state-dir", root + "/head"])
         #expect(issued.status == 0, "\(issued.output)")
         let joinArguments = ["start", "--join", address, "--state-dir", root + "/b", "--cpus", "3", "--label", "zone=x"]
@@ -89,7 +90,7 @@ struct NodeCommandTests {
         #expect(b.announcement.resources["cpu"] == 3 && b.announcement.labels == ["zone": "x"] && b.announcement.host == "127.0.0.1")
         #expect(snapshot.nodes.count == 2 && snapshot.nodes.allSatisfy { $0.state == .alive })
         // The table for people names both nodes.
-        let table = try Self.run(["status", "--address", address, "--state-dir", root + "/b"])
+        let table = try await Self.run(["status", "--address", address, "--state-dir", root + "/b"])
         #expect(table.status == 0 && table.output.contains("2 of 2 nodes alive") && table.output.contains("node-b"))
 
         // Killed: dead at once (its connection closed). Started again: alive, a second join.
@@ -100,26 +101,26 @@ struct NodeCommandTests {
             Self.node("node-b", in: $0)?.state == .alive && Self.node("node-b", in: $0)?.joins == 2
         }
         // `stop` ends it cleanly: the head sees it leave.
-        let stopped = try Self.run(["stop", "--state-dir", root + "/b"])
+        let stopped = try await Self.run(["stop", "--state-dir", root + "/b"])
         #expect(stopped.status == 0 && stopped.output.contains("stopped"), "\(stopped.output)")
         snapshot = try await Self.status(address, stateDir: root + "/head") { Self.node("node-b", in: $0)?.state == .left }
 
         // A node with the wrong token, and one whose certificate another authority signed.
         try FileManager.default.copyItem(atPath: root + "/b", toPath: root + "/wrong-token")
         try PrivateFile.write(ClusterToken.generate().hexadecimal, to: root + "/wrong-token/token")
-        let wrongToken = try Self.run(["start", "--join", address, "--state-dir", root + "/wrong-token"])
+        let wrongToken = try await Self.run(["start", "--join", address, "--state-dir", root + "/wrong-token"])
         #expect(wrongToken.status != 0 && wrongToken.output.contains("handshake failed"), "\(wrongToken.output)")
         try ClusterAuthority.create().issue(node: "node-x").write(to: root + "/stranger")
         try PrivateFile.write(token, to: root + "/stranger/token")
-        let stranger = try Self.run(["start", "--join", address, "--state-dir", root + "/stranger"])
+        let stranger = try await Self.run(["start", "--join", address, "--state-dir", root + "/stranger"])
         #expect(stranger.status != 0, "\(stranger.output)")
         snapshot = try await Self.status(address, stateDir: root + "/head") { _ in true }
         // Neither got in: the head still lists its own node and node-b only.
         #expect(snapshot.nodes.count == 2 && !snapshot.nodes.contains { $0.announcement.name == "node-x" })
 
         // Stopping the head: nothing answers there any more, and status says so.
-        #expect(try Self.run(["stop", "--state-dir", root + "/head"]).status == 0)
-        let gone = try Self.run(["status", "--address", address, "--state-dir", root + "/b"])
+        #expect(try await Self.run(["stop", "--state-dir", root + "/head"]).status == 0)
+        let gone = try await Self.run(["status", "--address", address, "--state-dir", root + "/b"])
         #expect(gone.status != 0 && gone.output.contains("could not connect to \(address)"), "\(gone.output)")
     }
 
@@ -135,14 +136,14 @@ struct NodeCommandTests {
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             try await Task.sleep(for: .milliseconds(50))
         }
-        _ = try run(["credentials", "issue", "--node", "node-b", "--out", root + "/b", "--state-dir", root + "/head"])
+        _ = try await run(["credentials", "issue", "--node", "node-b", "--out", root + "/b", "--state-dir", root + "/head"])
         let node = try Background(["start", "--join", address, "--state-dir", root + "/b", "--cpus", "2"], log: root + "/b.log")
         _ = try await status(address, stateDir: root + "/head") { $0.nodes.count == 2 && $0.nodes.allSatisfy { $0.state == .alive } }
         return (head, node, address)
     }
 
-    private static func jobs(_ root: String) throws -> [JobSummary] {
-        let (code, output) = try run(["jobs", "--state-dir", root + "/head", "--json"])
+    private static func jobs(_ root: String) async throws -> [JobSummary] {
+        let (code, output) = try await run(["jobs", "--state-dir", root + "/head", "--json"])
         guard code == 0 else { return [] }
         return (try? JSONDecoder().decode([JobSummary].self, from: Data(output.utf8))) ?? []
     }
@@ -159,13 +160,13 @@ struct NodeCommandTests {
         }
         // The example estimates π with 4 workers spread over the two nodes.
         let example = DemoCommandTests.executable.deletingLastPathComponent().appendingPathComponent("MonteCarloPi").path
-        let job = try Self.run(["submit", "--state-dir", root + "/head", example, "8", "100000"])
+        let job = try await Self.run(["submit", "--state-dir", root + "/head", example, "8", "100000"])
         #expect(job.status == 0, "\(job.output)")
         #expect(job.output.contains("π ≈ 3.1"), "\(job.output)")
-        var jobs = try Self.jobs(root)
+        var jobs = try await Self.jobs(root)
         let first = try #require(jobs.first)
         #expect(jobs.count == 1 && first.state == .succeeded && first.ending == "exited with status 0")
-        let log = try Self.run(["logs", "--state-dir", root + "/head", first.job])
+        let log = try await Self.run(["logs", "--state-dir", root + "/head", first.job])
         #expect(log.status == 0 && log.output.contains("π ≈ 3.1"))
         // Both nodes fetched the example once, named by its hash.
         let (hash, _) = try ExecutableStore.digest(ofFile: example)
@@ -173,7 +174,7 @@ struct NodeCommandTests {
         #expect(FileManager.default.isExecutableFile(atPath: root + "/b/executables/\(hash)"))
 
         // A job that fails: submit exits with its status.
-        let failing = try Self.run(["submit", "--state-dir", root + "/head", "/bin/false"])
+        let failing = try await Self.run(["submit", "--state-dir", root + "/head", "/bin/false"])
         #expect(failing.status == 1, "\(failing.output)")
 
         // A job stopped while it runs: SIGTERM ends its driver, and submit reports it.
@@ -181,14 +182,14 @@ struct NodeCommandTests {
         defer { sleeper.kill() }
         var running: JobSummary?
         while running == nil {
-            running = try Self.jobs(root).first { $0.state == .running }
+            running = try await Self.jobs(root).first { $0.state == .running }
             try await Task.sleep(for: .milliseconds(50))
         }
-        let stop = try Self.run(["stop", "--state-dir", root + "/head", running!.job])
+        let stop = try await Self.run(["stop", "--state-dir", root + "/head", running!.job])
         #expect(stop.status == 0, "\(stop.output)")
-        sleeper.process.waitUntilExit()
+        await Program.waitForExit(of: sleeper.process)
         #expect(sleeper.process.terminationStatus == 128 + SIGTERM, "\(sleeper.output)")
-        jobs = try Self.jobs(root)
+        jobs = try await Self.jobs(root)
         #expect(jobs.first { $0.job == running!.job }?.state == .stopped)
         #expect(jobs.filter { $0.state == .failed }.count == 1)
 
@@ -200,17 +201,17 @@ struct NodeCommandTests {
         while !table.contains("tasks:") || table.contains("tasks: 0 running, 0 waiting, 0 finished") {
             try #require(long.process.isRunning, "the long job ended: \(long.output)")
             try await Task.sleep(for: .milliseconds(200))
-            table = try Self.run(["status", "--state-dir", root + "/head"]).output
+            table = try await Self.run(["status", "--state-dir", root + "/head"]).output
         }
         #expect(table.contains(" running, ") && table.contains("objects: ") && table.contains("in memory of"), "\(table)")
-        let longJob = try #require(try Self.jobs(root).first { $0.state == .running })
-        #expect(try Self.run(["stop", "--state-dir", root + "/head", longJob.job]).status == 0)
-        long.process.waitUntilExit()
+        let longJob = try #require(try await Self.jobs(root).first { $0.state == .running })
+        #expect(try await Self.run(["stop", "--state-dir", root + "/head", longJob.job]).status == 0)
+        await Program.waitForExit(of: long.process)
 
         // A program that is not there, and a head where nothing listens.
-        let missing = try Self.run(["submit", "--state-dir", root + "/head", root + "/no-such-program"])
+        let missing = try await Self.run(["submit", "--state-dir", root + "/head", root + "/no-such-program"])
         #expect(missing.status != 0 && missing.output.contains("is not an executable file"))
-        let nowhere = try Self.run(["submit", "--state-dir", root + "/head", "--address", "127.0.0.1:1", "/bin/true"])
+        let nowhere = try await Self.run(["submit", "--state-dir", root + "/head", "--address", "127.0.0.1:1", "/bin/true"])
         #expect(nowhere.status != 0 && nowhere.output.contains("could not connect to 127.0.0.1:1"))
     }
 }
