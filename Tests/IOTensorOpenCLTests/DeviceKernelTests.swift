@@ -91,7 +91,7 @@ struct DeviceKernelTests {
     func matrixProducts() throws {
         let chosen = check.backend.matrixProductKernel
         defer { check.backend.matrixProductKernel = chosen }
-        for kernel in [OpenCLBackend.MatrixProductKernel.rows, .tiled, .tiledWide] {
+        for kernel in [OpenCLBackend.MatrixProductKernel.rows, .tiled, .tiledWide, .tiledBySize] {
             check.backend.matrixProductKernel = kernel
             try matrixProducts(kernel)
         }

@@ -80,7 +80,7 @@ func verifyKernels(on device: Device, backend: OpenCLBackend) throws -> Int {
     }
     // Every kernel, whichever the device picks by default.
     let chosen = backend.matrixProductKernel
-    for kernel in [OpenCLBackend.MatrixProductKernel.tiled, .tiledWide, .rows] {
+    for kernel in [OpenCLBackend.MatrixProductKernel.tiled, .tiledWide, .tiledBySize, .rows] {
         backend.matrixProductKernel = kernel
         let a = try Tensor<Float>.randomNormal([1031, 257], seed: 13)
         let b = try Tensor<Float>.randomNormal([257, 511], seed: 14)

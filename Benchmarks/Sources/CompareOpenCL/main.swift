@@ -66,13 +66,16 @@ for n in gemmSizes where wanted("gemm_f32_\(n)") {
     let b = try Tensor<Float>.randomNormal([n, n], seed: 2).to(device)
     let seconds = try timed { keep(try a.matmul(b)) }
     report("gemm_f32_\(n)", 2 * Double(n * n * n) / seconds / 1e9, "GFLOP/s")
-    // On a GPU, the wide-tiled kernel too, so that one run tells which tiling suits the card.
+    // On a GPU, each tiling on its own too (the default picks one by size), so that one run
+    // tells which suits the card at which size.
     if let backend, backend.context.device.kind != .cpu {
         let chosen = backend.matrixProductKernel
-        backend.matrixProductKernel = .tiledWide
-        let wide = try timed { keep(try a.matmul(b)) }
+        for (kernel, name) in [(OpenCLBackend.MatrixProductKernel.tiled, "tiles64"), (.tiledWide, "tiles128")] {
+            backend.matrixProductKernel = kernel
+            let tiled = try timed { keep(try a.matmul(b)) }
+            report("gemm_f32_\(n)_\(name)", 2 * Double(n * n * n) / tiled / 1e9, "GFLOP/s")
+        }
         backend.matrixProductKernel = chosen
-        report("gemm_f32_\(n)_wide_tiles", 2 * Double(n * n * n) / wide / 1e9, "GFLOP/s")
     }
 }
 

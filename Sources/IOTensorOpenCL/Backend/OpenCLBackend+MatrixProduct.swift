@@ -1,4 +1,5 @@
-// Matrix products: the tiled kernel for GPUs, the register-blocked rows kernel for CPU devices.
+// Matrix products: kernels tiled in local memory for GPUs (64² or 128² tiles by the product's
+// size), the register-blocked rows kernel for CPU devices.
 import COpenCL
 import IOTensor
 
@@ -24,9 +25,11 @@ extension OpenCLBackend {
                 .buffer(try buffer(c.storage)), .value(Int64(c.offset)), .value(Int64(c.rowStride)), .value(Int64(c.batchStride)),
                 .value(Int32(product.accumulate ? 1 : 0)),
             ]
-        let kernel = matrixProductKernel
+        let kernel = Self.resolved(
+            matrixProductKernel, m: product.m, n: product.n, batch: product.batch, elementBytes: dtype.byteCount,
+            computeUnits: context.device.computeUnits, localMemory: context.device.localMemory)
         switch kernel {
-        case .tiled, .tiledWide:
+        case .tiled, .tiledWide, .tiledBySize:
             let tiling: MatrixProductSource.Tiling = kernel == .tiled ? .standard : .wide
             let side = tiling.side
             guard context.device.maximumWorkGroupSize >= side * side else {
@@ -88,10 +91,29 @@ extension OpenCLBackend {
         /// 64² tiles, 4² elements of C per work item.
         case tiled
         /// 128² tiles, 8² elements per work item: more arithmetic per load, for large products on
-        /// GPUs (not yet measured against `tiled` on one: `compare-opencl --large` reports both).
+        /// GPUs.
         case tiledWide
+        /// GPUs' default: ``tiledWide`` when the product gives every compute unit at least one
+        /// 128² tile, ``tiled`` when it is smaller. On an H200 (132 compute units) the wide
+        /// tiles ran 2048² products at 24.5 TFLOP/s against 18.6 and 8192² at 26.6 against 20.5,
+        /// but 1024² at 8.8 against 15.4: 64 tiles leave half the device idle.
+        case tiledBySize
         /// Rows of C per work item in vector registers, no local memory (CPU devices).
         case rows
+    }
+
+    /// The kernel `choice` launches for an `m`×`n` product of `elementBytes`-byte elements,
+    /// `batch` times, on a device of `computeUnits` and `localMemory` bytes of local memory:
+    /// ``MatrixProductKernel/tiledBySize`` becomes the tiling that fits the product's size (the
+    /// wide one only where its staged slices fit in local memory).
+    static func resolved(
+        _ choice: MatrixProductKernel, m: Int, n: Int, batch: Int, elementBytes: Int, computeUnits: Int, localMemory: Int
+    ) -> MatrixProductKernel {
+        guard choice == .tiledBySize else { return choice }
+        let wide = MatrixProductSource.Tiling.wide
+        guard wide.localBytes(elementBytes: elementBytes) <= localMemory else { return .tiled }
+        let wideTiles = (m + wide.tile - 1) / wide.tile * ((n + wide.tile - 1) / wide.tile) * max(batch, 1)
+        return wideTiles >= computeUnits ? .tiledWide : .tiled
     }
 
     /// On CPU devices, products of at least this many multiply-adds (M·N·K) pack their operands
@@ -101,10 +123,10 @@ extension OpenCLBackend {
         set { packingChoice.withLock { $0 = newValue } }
     }
 
-    /// The matrix-product kernel this backend launches: `.rows` on CPU devices, `.tiled` elsewhere.
-    /// Settable so that tests and benchmarks can run both on one device.
+    /// The matrix-product kernel this backend launches: `.rows` on CPU devices, `.tiledBySize`
+    /// elsewhere. Settable so that tests and benchmarks can run each on one device.
     public var matrixProductKernel: MatrixProductKernel {
-        get { kernelChoice.withLock { $0 } ?? (context.device.kind == .cpu ? .rows : .tiled) }
+        get { kernelChoice.withLock { $0 } ?? (context.device.kind == .cpu ? .rows : .tiledBySize) }
         set { kernelChoice.withLock { $0 = newValue } }
     }
 }

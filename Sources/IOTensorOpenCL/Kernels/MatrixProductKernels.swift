@@ -87,6 +87,10 @@ enum MatrixProductSource {
         let tileK = 16
         var side: Int { tile / workPerItem }
 
+        /// The local memory a work group stages its slices of A and B in (`As` and `Bs`, each
+        /// `tileK` × (`tile` + 1) elements).
+        func localBytes(elementBytes: Int) -> Int { 2 * tileK * (tile + 1) * elementBytes }
+
         /// 64² tiles, 4² per item: 16 accumulators per item.
         static let standard = Tiling(tile: 64, workPerItem: 4)
         /// 128² tiles, 8² per item: 64 accumulators per item, twice the arithmetic per load from
