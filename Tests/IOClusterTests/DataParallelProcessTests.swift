@@ -31,13 +31,10 @@ struct KilledRun {
         let store = CheckpointStore(directory: directory)
         // Watched from a thread of its own: the cooperative pool of a loaded test process can
         // wake seconds late, long enough for the whole run to end before the kill.
-        await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
-            Thread {
-                let watched = CheckpointStore(directory: directory)
-                while (try? watched.latest()) == nil { usleep(2_000) }
-                kill(pid_t(victim), SIGKILL)
-                finished.resume()
-            }.start()
+        await onOwnThread {
+            let watched = CheckpointStore(directory: directory)
+            while (try? watched.latest()) == nil { usleep(2_000) }
+            kill(pid_t(victim), SIGKILL)
         }
         return KilledRun(cluster: cluster, directory: directory, store: store, training: training)
     }

@@ -209,7 +209,7 @@ struct LocalProcessTests {
         try process.run()
         let handle = pipe.fileHandleForReading
         // Read on a thread of its own: the driver prints its workers once they are up.
-        let text = try await onOwnThread { () -> String in
+        let text = await onOwnThread { () -> String in
             var text = ""
             while !text.contains("\n"), text.count < 10_000 {
                 let data = handle.availableData
