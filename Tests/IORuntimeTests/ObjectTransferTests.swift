@@ -57,10 +57,13 @@ struct ObjectTransferTests {
     func longChecksum() {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let block = 3 * 4096
+        let (block, short) = (3 * 4096, 3 * 512)
         bytes.withUnsafeBytes { raw in
             for start in [0, 1, 3, 8] {
-                for length in [block - 1, block, block + 1, block + 8, 2 * block + 7, ObjectTransfer.chunkSize, 300_000 - 8] {
+                for length in [
+                    short - 1, short, short + 1, 2 * short + 9, block - 1, block, block + 1, block + 8, block + short + 5, 2 * block + 7,
+                    ObjectTransfer.chunkSize, 300_000 - 8,
+                ] {
                     let piece = UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])
                     #expect(
                         ObjectTransfer.checksum(piece) == iocompute_crc32c_portable(0, piece.baseAddress, piece.count),
@@ -71,6 +74,29 @@ struct ObjectTransferTests {
             let whole = iocompute_crc32c_portable(0, raw.baseAddress, raw.count)
             let first = iocompute_crc32c(0, raw.baseAddress, 100_003)
             #expect(iocompute_crc32c(first, raw.baseAddress! + 100_003, raw.count - 100_003) == whole)
+        }
+    }
+
+    @Test("copying with the CRC copies every byte, touches nothing past the end, and gives the table's CRC")
+    func checksumWhileCopying() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let (block, short) = (3 * 4096, 3 * 512)
+        bytes.withUnsafeBytes { raw in
+            for (start, target) in [(0, 0), (1, 0), (3, 5), (8, 1)] {
+                for length in [
+                    0, 1, 7, 9, short - 1, short, 2 * short + 3, block - 1, block, block + 13, block + short + 5, 2 * block + 7, 90_000,
+                ] {
+                    let source = UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])
+                    var destination = [UInt8](repeating: 0xA5, count: target + length + 16)
+                    let crc = destination.withUnsafeMutableBytes { out in
+                        iocompute_crc32c_copy(7, out.baseAddress! + target, source.baseAddress, length)
+                    }
+                    #expect(crc == iocompute_crc32c_portable(7, source.baseAddress, length), "\(length) bytes from \(start)")
+                    #expect(Array(destination[target..<(target + length)]) == Array(source), "\(length) bytes from \(start)")
+                    #expect(destination[..<target].allSatisfy { $0 == 0xA5 } && destination[(target + length)...].allSatisfy { $0 == 0xA5 })
+                }
+            }
         }
     }
 
@@ -200,8 +226,8 @@ struct ObjectTransferTests {
         let transport = InProcessTransport()
         let frames = Mutex<[WireFrame]>([])
         try await transport.register(.driver) { frame, _ in frames.withLock { $0.append(frame) } }
-        // Several checksum pieces and a partial one.
-        let bytes = (0..<(ObjectChunk.checksumPiece * 3 + 1234)).map { UInt8(truncatingIfNeeded: $0 &* 17 &+ 3) }
+        // Several blocks of three interleaved streams and a partial one.
+        let bytes = (0..<(3 * 3 * 4096 * 3 + 1234)).map { UInt8(truncatingIfNeeded: $0 &* 17 &+ 3) }
         let id = ObjectID(session: 1, sequence: 13)
         let chunk = ObjectChunk(id: id, typeName: "[UInt8]", totalCount: bytes.count, offset: 0, checksum: nil, bytes: ArraySlice(bytes))
         try chunk.send(through: transport, from: PeerID(1), to: .driver)

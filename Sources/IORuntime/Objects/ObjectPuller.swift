@@ -49,8 +49,7 @@ extension ObjectPuller.Transfer {
 }
 
 /// One chunk written straight into the buffer its object is assembled in, piece by piece as
-/// the connection reads it, each piece checksummed right after it is copied, while it is still
-/// in cache. The pull made room for the chunk and marked it arrived before the first piece, so
+/// the connection reads it, each piece checksummed in the same pass as its copy. The pull made room for the chunk and marked it arrived before the first piece, so
 /// no other chunk writes here; the placement holds the buffer, so the memory stays this pull's
 /// even when the pull fails or moves to another holder meanwhile.
 final class ChunkPlacement: PayloadPlacement {
@@ -85,8 +84,7 @@ final class ChunkPlacement: PayloadPlacement {
             return
         }
         let destination = buffer.base + header.offset + written
-        destination.copyMemory(from: base, byteCount: bytes.count)
-        checksum = iocompute_crc32c(checksum, destination, bytes.count)
+        checksum = iocompute_crc32c_copy(checksum, destination, base, bytes.count)
         written += bytes.count
     }
 

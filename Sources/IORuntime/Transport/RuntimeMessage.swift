@@ -229,8 +229,7 @@ struct ObjectChunk: Sendable {
 
     /// Sends the chunk through `transport` with its bytes copied once, straight into the
     /// connection's buffer, rather than into a frame first; a chunk without a checksum yet has
-    /// it computed piece by piece right behind the copy, while each piece is still in cache,
-    /// rather than in a pass of its own over memory.
+    /// it computed in the same pass as the copy, rather than in a pass of its own over memory.
     func send(through transport: any Transport, from source: PeerID, to destination: PeerID) throws {
         let kind = RuntimeMessage.Kind.objectChunk.rawValue
         guard givenChecksum == nil else {
@@ -244,23 +243,11 @@ struct ObjectChunk: Sendable {
         try bytes.withUnsafeBytes { body in
             try transport.send(kind: kind, payloadLength: header.count + body.count, from: source, to: destination) { payload in
                 header.withUnsafeBytes { payload.copyMemory(from: $0) }
-                let out = UnsafeMutableRawBufferPointer(rebasing: payload[header.count...])
-                var crc: UInt32 = 0
-                var offset = 0
-                while offset < body.count {
-                    let end = min(offset + Self.checksumPiece, body.count)
-                    let piece = UnsafeMutableRawBufferPointer(rebasing: out[offset..<end])
-                    piece.copyMemory(from: UnsafeRawBufferPointer(rebasing: body[offset..<end]))
-                    crc = iocompute_crc32c(crc, piece.baseAddress, piece.count)
-                    offset = end
-                }
+                let crc = iocompute_crc32c_copy(0, payload.baseAddress! + header.count, body.baseAddress, body.count)
                 payload.storeBytes(of: crc.littleEndian, toByteOffset: checksumAt, as: UInt32.self)
             }
         }
     }
-
-    /// How much of a chunk is copied before it is checksummed: small enough to stay in cache.
-    static let checksumPiece = 32 << 10
 }
 
 /// An object lent in shared memory: `byteCount` bytes of its encoding at the start of the
