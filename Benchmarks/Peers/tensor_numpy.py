@@ -53,6 +53,10 @@ if wanted("exp_f32_10M"):
     report("exp_f32_10M", elements / median_seconds(lambda: np.exp(x)) / 1e9, "Gelem/s")
 if wanted("sum_f32_10M"):
     report("sum_f32_10M", elements / median_seconds(lambda: x.sum()) / 1e9, "Gelem/s")
+if wanted("from_array_f32_10M"):
+    report("from_array_f32_10M", elements / median_seconds(lambda: np.array(x, copy=True)) / 1e9, "Gelem/s")
+if wanted("full_f32_10M"):
+    report("full_f32_10M", elements / median_seconds(lambda: np.full(elements, 1.5, dtype=np.float32)) / 1e9, "Gelem/s")
 if wanted("add_f32_64"):
     a = rng.uniform(0, 1, 64).astype(np.float32)
     b = rng.uniform(0, 1, 64).astype(np.float32)

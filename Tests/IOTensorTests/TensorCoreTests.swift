@@ -41,6 +41,26 @@ struct TensorCoreTests {
         #expect(view.scalars == [1, -7, 2, 4])
     }
 
+    @Test("a tensor of one value holds exactly that value's bits in every element, for every scalar width")
+    func repeatingEveryWidth() throws {
+        func check<Scalar: TensorScalar>(_ value: Scalar, count: Int) throws {
+            let tensor = try Tensor<Scalar>(repeating: value, shape: [count])
+            #expect(tensor.scalars == Array(repeating: value, count: count), "\(Scalar.self) × \(count)")
+        }
+        for count in [0, 1, 3, 17, 1_000_003] {
+            try check(true, count: count)
+            try check(UInt8(0xA5), count: count)
+            try check(Int32(-123_456_789), count: count)
+            try check(Int64.min + 5, count: count)
+            try check(Int.max - 9, count: count)
+            try check(Float(-0.0), count: count)
+            try check(Float(1.5e-40), count: count)  // subnormal: its bits, not a rounded value
+            try check(Double.pi, count: count)
+        }
+        let nan = try Tensor<Float>(repeating: Float(nan: 0x1234, signaling: false), shape: [5])
+        #expect(nan.scalars.allSatisfy { $0.bitPattern == Float(nan: 0x1234, signaling: false).bitPattern })
+    }
+
     @Test("creation helpers fill the expected values")
     func creation() throws {
         #expect(try Tensor<Double>.zeros([2, 3]).scalars == Array(repeating: 0, count: 6))

@@ -43,6 +43,17 @@ if wanted("add_f32_10M") { report("add_f32_10M", Double(elements) / (try medianS
 if wanted("mul_f32_10M") { report("mul_f32_10M", Double(elements) / (try medianSeconds { keep(try x * y) }) / 1e9, "Gelem/s") }
 if wanted("exp_f32_10M") { report("exp_f32_10M", Double(elements) / medianSeconds { keep(x.exp()) } / 1e9, "Gelem/s") }
 if wanted("sum_f32_10M") { report("sum_f32_10M", Double(elements) / medianSeconds { keep(x.sum()) } / 1e9, "Gelem/s") }
+if wanted("from_array_f32_10M") {
+    // A tensor made from an array of scalars (NumPy: an array copied from another).
+    let scalars = x.scalars
+    report("from_array_f32_10M", Double(elements) / medianSeconds { keep(Tensor<Float>(scalars)) } / 1e9, "Gelem/s")
+}
+if wanted("full_f32_10M") {
+    // A new tensor of one value (NumPy's `np.full`): memory a tensor's buffer cache may reuse.
+    report(
+        "full_f32_10M", Double(elements) / (try medianSeconds { keep(try Tensor<Float>(repeating: 1.5, shape: [elements])) }) / 1e9,
+        "Gelem/s")
+}
 
 if wanted("add_f32_64") {
     // Per-operation overhead: tiny tensors, where bookkeeping rather than arithmetic dominates.

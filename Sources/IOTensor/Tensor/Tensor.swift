@@ -154,7 +154,24 @@ extension Tensor {
     public init(repeating value: Scalar, shape: [Int]) throws(TensorError) {
         try Self.validate(shape: shape, operation: "Tensor(repeating:shape:)")
         self.init(uninitializedShape: shape)
-        basePointer.update(repeating: value, count: count)
+        Self.fill(basePointer, with: value, count: count)
+    }
+
+    /// Writes `value` to `count` elements from `base`. Scalars are plain bits, so the stores go
+    /// as fixed-width integers: a loop on `Scalar` itself (or `update(repeating:count:)`) runs
+    /// unspecialized when called from another module, one value-witness call per element.
+    static func fill(_ base: UnsafeMutablePointer<Scalar>, with value: Scalar, count: Int) {
+        let raw = UnsafeMutableRawPointer(base)
+        func bits<Bits: FixedWidthInteger>(_: Bits.Type) -> Bits {
+            Swift.withUnsafeBytes(of: value) { $0.loadUnaligned(as: Bits.self) }
+        }
+        switch (MemoryLayout<Scalar>.size, MemoryLayout<Scalar>.stride) {
+        case (1, 1): fillBits(raw, bits(UInt8.self), count)
+        case (2, 2): fillBits(raw, bits(UInt16.self), count)
+        case (4, 4): fillBits(raw, bits(UInt32.self), count)
+        case (8, 8): fillBits(raw, bits(UInt64.self), count)
+        default: base.update(repeating: value, count: count)
+        }
     }
 
     /// A contiguous tensor of the given shape whose elements `body` writes, in row-major order.
@@ -269,4 +286,10 @@ extension Tensor: Equatable {
             rhs.withUnsafeBufferPointer { b in a.elementsEqual(b) }
         }
     }
+}
+
+/// Stores `bits` `count` times from `raw`: outside `Tensor`'s generic context, so that each call
+/// is specialized for its integer type (a vectorized loop) even where the tensor's is not.
+private func fillBits<Bits: FixedWidthInteger>(_ raw: UnsafeMutableRawPointer, _ bits: Bits, _ count: Int) {
+    for index in 0..<count { raw.storeBytes(of: bits, toByteOffset: index &* MemoryLayout<Bits>.stride, as: Bits.self) }
 }
