@@ -5,13 +5,14 @@
 // padding count p < 64 (1 byte) and p zero bytes, then the row-major element bytes, which start
 // at a multiple of 64 bytes from the start of the encoding. An encoding in shared memory (a
 // page-aligned segment) thus holds aligned elements, and a tensor decoded from it borrows them
-// instead of copying. Elsewhere they are copied once each way. In process, tensors are passed by
-// reference and never encoded.
+// instead of copying. Elsewhere they are copied once each way; a tensor sent to another machine
+// in chunks is read from its own buffer (it lends its elements, `WireLendingSerializable`). In
+// process, tensors are passed by reference and never encoded.
 import IORuntime
 import IOTensor
 
 extension AnyTensor: TaskArgumentConvertible {}
-extension AnyTensor: WireSerializable {
+extension AnyTensor: WireLendingSerializable {
     public typealias ArgumentValue = AnyTensor
 
     public func encode(to encoder: inout WireEncoder) {
@@ -22,7 +23,9 @@ extension AnyTensor: WireSerializable {
         let padding = (Self.alignment - (encoder.count + 1) % Self.alignment) % Self.alignment
         encoder.write(UInt8(padding))
         for _ in 0..<padding { encoder.write(UInt8(0)) }
-        withUnsafeBytes { encoder.writeRawBytes($0) }
+        // The elements stay in the tensor's buffer, unchanged, while a copy of the tensor lives
+        // (a write to any copy copies the buffer first).
+        withUnsafeBytes { encoder.writeRawBytes($0, keptAliveBy: LentElements(tensor: self)) }
     }
 
     /// Where the elements start in an encoding, in bytes.
@@ -59,7 +62,7 @@ extension AnyTensor: WireSerializable {
 }
 
 extension Tensor: TaskArgumentConvertible {}
-extension Tensor: WireSerializable {
+extension Tensor: WireLendingSerializable {
     public typealias ArgumentValue = Tensor<Scalar>
 
     public func encode(to encoder: inout WireEncoder) { AnyTensor(self).encode(to: &encoder) }
@@ -75,4 +78,11 @@ extension Tensor: WireSerializable {
 
     public static var wireTypeName: String { "IOTensor.Tensor<\(Scalar.dtype)>" }
     public var wireByteCount: Int { count * MemoryLayout<Scalar>.stride + 32 }
+}
+
+/// Keeps a tensor, and so the buffer its encoding lends elements from, alive.
+private final class LentElements: Sendable {
+    let tensor: AnyTensor
+
+    init(tensor: AnyTensor) { self.tensor = tensor }
 }

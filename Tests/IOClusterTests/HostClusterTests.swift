@@ -90,6 +90,12 @@ struct HostClusterTests {
         #expect(try await tally.add(0) == 55)
         await #expect(throws: (any Error).self) { try await cluster.get(try await cluster.submit(F.fail, "on purpose")) }
 
+        // A tensor put on the driver goes to each node in chunks read from its own buffer.
+        let values = try Tensor<Float>(shape: [300_001], scalars: (0..<300_001).map { Float($0 % 1000) })
+        let put = try await cluster.put(values)
+        let sums = try await cluster.get(try await (0..<4).asyncMap { _ in try await cluster.submit(F.floatSum, put, options: spread) })
+        #expect(sums == Array(repeating: values.scalars.reduce(0.0) { $0 + Double($1) }, count: 4))
+
         // The driver reports its tasks, actors and objects to the head, for `iocompute status`.
         func load() -> JobLoad? { nodes.head.snapshot().loads.values.first }
         while (load()?.tasksFailed ?? 0) < 1 { try await Task.sleep(for: .milliseconds(50)) }

@@ -44,8 +44,9 @@ enum ObjectTransfer {
         }
     }
 
-    /// Sends `payload` in chunks: its bytes as they are held, a value encoded first (a large one
-    /// into memory kept for reuse rather than a fresh array; see ``AssemblyMemory``).
+    /// Sends `payload` in chunks: its bytes as they are held; a value that lends its large blocks
+    /// from them in place (``WireLendingSerializable``); any other value encoded first (a large
+    /// one into memory kept for reuse rather than a fresh array; see ``AssemblyMemory``).
     static func sendChunks(
         of id: ObjectID, payload: Payload, through sender: any MessageSending & ChunkSending, to destination: PeerID
     ) async throws {
@@ -56,7 +57,12 @@ enum ObjectTransfer {
             try await sendChunks(of: id, typeName: typeName, bytes: bytes, through: sender, to: destination)
         case .value(let value):
             let typeName = wireTypeName(of: value)
-            if let encoded = AssemblyMemory.encode(value) {
+            if value is any WireLendingSerializable {
+                let gathered = GatheredEncoding(value)
+                try await sendChunks(of: id, typeName: typeName, count: gathered.count, through: sender, to: destination) {
+                    gathered.chunk($0)
+                }
+            } else if let encoded = AssemblyMemory.encode(value) {
                 try await sendChunks(of: id, typeName: typeName, bytes: encoded, through: sender, to: destination)
             } else {
                 try await sendChunks(of: id, typeName: typeName, bytes: value.wireEncoded(), through: sender, to: destination)

@@ -86,6 +86,20 @@ public struct WireEncoder: Sendable {
         append(raw)
     }
 
+    /// Writes raw bytes with no length prefix that stay valid and unchanged for as long as
+    /// `owner` lives (a tensor's elements in its buffer). An object sent to another machine in
+    /// chunks is then read from them in place rather than first copied into an encoding of its
+    /// own (see ``WireLendingSerializable``); everywhere else this is ``writeRawBytes(_:)``.
+    public mutating func writeRawBytes(_ raw: UnsafeRawBufferPointer, keptAliveBy owner: any AnyObject & Sendable) {
+        if let sink, raw.count >= WireSink.batch {
+            finish()
+            sink.append(raw, keptAliveBy: owner)
+            flushed += raw.count
+        } else {
+            append(raw)
+        }
+    }
+
     /// Writes a length-prefixed block of bytes.
     public mutating func writeBlock(_ raw: UnsafeRawBufferPointer) {
         writeLength(raw.count)
@@ -110,4 +124,8 @@ class WireSink: @unchecked Sendable {
 
     /// Appends `raw` to the encoding.
     func append(_ raw: UnsafeRawBufferPointer) { fatalError("WireSink.append is abstract") }
+
+    /// Appends `raw`, which stays valid and unchanged while `owner` lives: copied, unless the
+    /// sink can keep a reference instead.
+    func append(_ raw: UnsafeRawBufferPointer, keptAliveBy owner: any AnyObject & Sendable) { append(raw) }
 }
