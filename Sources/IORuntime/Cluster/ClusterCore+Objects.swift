@@ -19,6 +19,7 @@ extension ClusterCore {
     func payload(of id: ObjectID, pinnedFor allowed: PinnedRead? = nil) async throws -> Payload {
         enum Lookup {
             case found(Payload)
+            case restored(Payload)
             case failed(any Error)
             case pending
             case remote(RemoteCopy)
@@ -38,9 +39,8 @@ extension ClusterCore {
                     return .found(payload)
                 case .spilled:
                     let restored = state.restore(id, spill: spill)
-                    state.enforce(capacity: configuration.objectStoreMemory, spill: spill)
                     switch restored {
-                    case .success(let payload): return .found(payload)
+                    case .success(let payload): return .restored(payload)
                     case .failure(let error): return .failed(error)
                     }
                 case .failed(let error): return .failed(error)
@@ -50,6 +50,9 @@ extension ClusterCore {
             }
             switch lookup {
             case .found(let payload): return payload
+            case .restored(let payload):
+                spillOverCapacity()  // It may have filled the store.
+                return payload
             case .failed(let error): throw error
             case .remote(let copy):
                 do {
@@ -123,6 +126,19 @@ extension ClusterCore {
 
     // MARK: Putting objects
 
+    /// Spills objects while the store holds more than its capacity: chosen under the lock,
+    /// written outside it, so that writing a large object to disk never stalls the scheduler,
+    /// and settled under it (see `CoreState.planSpills`).
+    func spillOverCapacity() {
+        let (jobs, before) = state.withLock { ($0.planSpills(capacity: configuration.objectStoreMemory), $0.storeSnapshot) }
+        guard !jobs.isEmpty else { return }
+        for job in jobs {
+            let written = Result { () throws(ClusterError) -> SpilledObject in try spill.write(job.id, job.payload) }
+            state.withLock { $0.settleSpill(job, written, spill: spill) }
+        }
+        metrics.observeStore(state.withLock { $0.storeSnapshot }, since: before)
+    }
+
     func put(_ value: any WireSerializable) throws(ClusterError) -> ObjectHandle {
         drainReleases()
         let id = ids.nextObject()
@@ -134,10 +150,10 @@ extension ClusterCore {
             state.objects[id] = ObjectEntry(state: .pending, handles: 1, flag: flag)
             var effects = Effects()
             state.seal(id, payload, location: nil, effects: &effects)
-            state.enforce(capacity: configuration.objectStoreMemory, spill: spill)
             return (before, state.storeSnapshot)
         }
         metrics.observeStore(store.1, since: store.0)
+        spillOverCapacity()
         return ObjectHandle(adopting: id, core: self, flag: flag)
     }
 

@@ -11,10 +11,10 @@ extension ClusterCore {
         let effects = state.withLock { state -> Effects in
             var effects = Effects()
             state.adoptPulled(id, payload, effects: &effects, spill: spill)
-            if effects.spillCandidates { state.enforce(capacity: configuration.objectStoreMemory, spill: spill) }
             return effects
         }
         perform(effects)
+        if effects.spillCandidates { spillOverCapacity() }
         return payload
     }
 

@@ -137,7 +137,6 @@ extension ClusterCore {
                 state.fail(task.result, CancellationError(), effects: &effects)
             }
             state.schedule(effects: &effects, spill: spill)
-            if effects.spillCandidates { state.enforce(capacity: configuration.objectStoreMemory, spill: spill) }
             return effects
         }
         if let timelineEvent {
@@ -147,6 +146,7 @@ extension ClusterCore {
         if let store { metrics.observeStore(store.after, since: store.before) }
         if let runningNow { metrics.running.record(runningNow) }
         perform(effects)
+        if effects.spillCandidates { spillOverCapacity() }
     }
 
     // MARK: Cancelling

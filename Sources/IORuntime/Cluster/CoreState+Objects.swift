@@ -117,29 +117,49 @@ extension CoreState {
         }
     }
 
-    /// Spills least recently used objects until memory use is under `capacity`.
-    mutating func enforce(capacity: Int, spill: SpillStore) {
-        while bytesInMemory > capacity {
-            var victim: (id: ObjectID, access: UInt64)?
-            for (id, entry) in objects {
-                guard case .ready = entry.state, entry.byteCount > 0 else { continue }
-                if victim == nil || entry.lastAccess < victim!.access { victim = (id, entry.lastAccess) }
-            }
-            guard let victim, var entry = objects[victim.id], case .ready(let payload) = entry.state else { return }
-            do {
-                let spilled = try spill.write(victim.id, payload)
-                bytesInMemory -= entry.byteCount
-                bytesSpilled += spilled.byteCount
-                spilledObjects += 1
-                totalSpills += 1
-                entry.state = .spilled(spilled)
-                entry.byteCount = 0
-                objects[victim.id] = entry
-            } catch {
-                // The disk refused: keep the object in memory rather than lose it.
-                Logger(label: "iocompute.objectstore").warning("could not spill \(victim.id): \(error); keeping it in memory")
+    /// Chooses least recently used objects to spill until memory use, less what is being
+    /// written already, is under `capacity`. The files are written outside the lock (see
+    /// `ClusterCore.spillOverCapacity`): each object stays readable in memory meanwhile.
+    mutating func planSpills(capacity: Int) -> [SpillJob] {
+        guard bytesInMemory - bytesBeingSpilled > capacity else { return [] }
+        var candidates: [(id: ObjectID, access: UInt64, byteCount: Int, payload: Payload)] = []
+        for (id, entry) in objects {
+            guard case .ready(let payload) = entry.state, entry.byteCount > 0, !spillsInFlight.contains(id) else { continue }
+            candidates.append((id, entry.lastAccess, entry.byteCount, payload))
+        }
+        candidates.sort { $0.access < $1.access }
+        var jobs: [SpillJob] = []
+        for candidate in candidates {
+            guard bytesInMemory - bytesBeingSpilled > capacity else { break }
+            spillsInFlight.insert(candidate.id)
+            bytesBeingSpilled += candidate.byteCount
+            jobs.append(SpillJob(id: candidate.id, payload: candidate.payload, byteCount: candidate.byteCount))
+        }
+        return jobs
+    }
+
+    /// Settles a spill written outside the lock: the object lives on disk from now on, unless it
+    /// was freed while its file was written (the file goes) or the write failed (it stays in
+    /// memory).
+    mutating func settleSpill(_ job: SpillJob, _ result: Result<SpilledObject, ClusterError>, spill: SpillStore) {
+        spillsInFlight.remove(job.id)
+        bytesBeingSpilled -= job.byteCount
+        switch result {
+        case .failure(let error):
+            // The disk refused: keep the object in memory rather than lose it.
+            Logger(label: "iocompute.objectstore").warning("could not spill \(job.id): \(error); keeping it in memory")
+        case .success(let spilled):
+            guard var entry = objects[job.id], case .ready = entry.state else {
+                spill.remove(spilled)
                 return
             }
+            bytesInMemory -= entry.byteCount
+            bytesSpilled += spilled.byteCount
+            spilledObjects += 1
+            totalSpills += 1
+            entry.state = .spilled(spilled)
+            entry.byteCount = 0
+            objects[job.id] = entry
         }
     }
 
@@ -176,4 +196,12 @@ extension CoreState {
 struct FreedObject {
     /// The worker that made it and keeps it (or the copy the driver pulled), if one does.
     let holder: Int?
+}
+
+/// An object chosen to go to disk, with its bytes as they were when it was chosen (objects
+/// never change).
+struct SpillJob {
+    let id: ObjectID
+    let payload: Payload
+    let byteCount: Int
 }

@@ -25,6 +25,11 @@ struct CoreState {
     var spilledObjects = 0
     var totalSpills = 0
     var totalRestores = 0
+    /// Objects chosen to spill whose files are being written, outside the lock; they stay
+    /// readable in memory until their writes are settled.
+    var spillsInFlight: Set<ObjectID> = []
+    /// Their bytes, still counted in `bytesInMemory`.
+    var bytesBeingSpilled = 0
     var submitted = 0
     var finished = 0
     var failed = 0
