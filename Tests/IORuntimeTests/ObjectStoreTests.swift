@@ -78,36 +78,57 @@ struct ObjectStoreTests {
         }
     }
 
-    @Test("a spill is written outside the store's lock: meanwhile the object stays readable and the store serves others")
-    func spillOutsideTheLock() async throws {
+    /// Runs `body` on a one-worker cluster that spills past 24 MiB into a fresh folder, with a
+    /// thread of its own for a put whose spill blocks in its write (the pool's threads stay free).
+    static func withSpillingCluster(_ body: (Cluster, _ folder: String, ThreadsExecutor) async throws -> Void) async throws {
         var template = Array("\(NSTemporaryDirectory())/iocompute-spill-test-XXXXXX".utf8CString)
         let folder = String(cString: try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }))
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var configuration = ClusterConfiguration.inProcess(
             workers: 1, resourcesPerWorker: [.cpu: 1], objectStoreMemory: 24 << 20, routesThroughCodec: false)
         configuration.spillDirectory = folder
-        // The put that spills blocks in its write: it runs on threads of its own, not the pool's.
         let threads = ThreadsExecutor(threads: 1)
         defer { threads.stop() }
-        try await withCluster(configuration, registry: Functions.registry) { cluster in
+        try await withCluster(configuration, registry: Functions.registry) { try await body($0, folder, threads) }
+    }
+
+    /// The read end of a named pipe made where an object's spill file goes: the spill's write
+    /// stops once the pipe is full, until it is read.
+    final class SpillPipe {
+        let path: String
+        private let reader: Int32
+        /// Everything read so far.
+        private(set) var received: [UInt8] = []
+        private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+
+        init(at path: String) {
+            self.path = path
+            #expect(mkfifo(path, 0o600) == 0)
+            reader = open(path, O_RDONLY | O_NONBLOCK)
+            #expect(reader >= 0)
+        }
+
+        deinit { close(reader) }
+
+        /// Reads what the writer put in, waiting up to 100 ms: the byte count, 0 once the writer
+        /// is done, -1 when nothing came.
+        func readSome() -> Int {
+            var poller = pollfd(fd: reader, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 100) > 0 else { return -1 }
+            let count = buffer.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
+            if count > 0 { received += buffer[0..<count] }
+            return count
+        }
+    }
+
+    @Test("a spill is written outside the store's lock: meanwhile the object stays readable and the store serves others")
+    func spillOutsideTheLock() async throws {
+        try await Self.withSpillingCluster { cluster, folder, threads in
             let first = try await cluster.put(Self.pattern(0))
             // The first object's file is a pipe: its spill stops once the pipe is full.
-            let path = "\(folder)/\(first.id)"
-            #expect(mkfifo(path, 0o600) == 0)
-            let reader = open(path, O_RDONLY | O_NONBLOCK)
-            #expect(reader >= 0)
-            defer { close(reader) }
+            let pipe = SpillPipe(at: "\(folder)/\(first.id)")
             let second = Task(executorPreference: threads) { try await cluster.put(Self.pattern(1)) }
-            var written: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
-            func readSome() -> Int {
-                var poller = pollfd(fd: reader, events: Int16(POLLIN), revents: 0)
-                guard poll(&poller, 1, 100) > 0 else { return -1 }
-                let count = chunk.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
-                if count > 0 { written += chunk[0..<count] }
-                return count
-            }
-            while written.isEmpty { _ = readSome() }
+            while pipe.received.isEmpty { _ = pipe.readSome() }
 
             // The writer waits for room in the pipe. The store answers, the object is still in
             // memory, intact, and another put goes in.
@@ -118,13 +139,13 @@ struct ObjectStoreTests {
             #expect(try await small.get() == [1, 2, 3])
 
             // Drained, the spill settles: the first object now lives on disk.
-            while readSome() != 0 {}
+            while pipe.readSome() != 0 {}
             _ = try await second.value
             let after = await cluster.status().objectStore
             #expect(after.spilledObjects == 1 && after.totalSpills == 1 && after.bytesInMemory <= 24 << 20)
             // Read back from what was written (the pipe holds nothing now: a file takes its place).
-            #expect(unlink(path) == 0)
-            #expect(FileManager.default.createFile(atPath: path, contents: Data(written)))
+            #expect(unlink(pipe.path) == 0)
+            #expect(FileManager.default.createFile(atPath: pipe.path, contents: Data(pipe.received)))
             #expect(try await first.get() == Self.pattern(0))
             #expect(await cluster.status().objectStore.totalRestores == 1)
         }
@@ -132,29 +153,11 @@ struct ObjectStoreTests {
 
     @Test("an object freed while its spill is written leaves no file behind")
     func freedWhileSpilling() async throws {
-        var template = Array("\(NSTemporaryDirectory())/iocompute-spill-test-XXXXXX".utf8CString)
-        let folder = String(cString: try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }))
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        var configuration = ClusterConfiguration.inProcess(
-            workers: 1, resourcesPerWorker: [.cpu: 1], objectStoreMemory: 24 << 20, routesThroughCodec: false)
-        configuration.spillDirectory = folder
-        let threads = ThreadsExecutor(threads: 1)
-        defer { threads.stop() }
-        try await withCluster(configuration, registry: Functions.registry) { cluster in
+        try await Self.withSpillingCluster { cluster, folder, threads in
             var first: ObjectRef<[UInt8]>? = try await cluster.put(Self.pattern(0))
-            let path = "\(folder)/\(first!.id)"
-            #expect(mkfifo(path, 0o600) == 0)
-            let reader = open(path, O_RDONLY | O_NONBLOCK)
-            #expect(reader >= 0)
-            defer { close(reader) }
+            let pipe = SpillPipe(at: "\(folder)/\(first!.id)")
             let second = Task(executorPreference: threads) { try await cluster.put(Self.pattern(1)) }
-            var buffer = [UInt8](repeating: 0, count: 1 << 16)
-            func readSome() -> Int {
-                var poller = pollfd(fd: reader, events: Int16(POLLIN), revents: 0)
-                guard poll(&poller, 1, 100) > 0 else { return -1 }
-                return buffer.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
-            }
-            while readSome() <= 0 {}
+            while pipe.readSome() <= 0 {}
             // Freed mid-write (status drains the release).
             first = nil
             var objects = await cluster.status().objectStore.objects
@@ -162,11 +165,11 @@ struct ObjectStoreTests {
                 try await Task.sleep(for: .milliseconds(5))
                 objects = await cluster.status().objectStore.objects
             }
-            while readSome() != 0 {}
+            while pipe.readSome() != 0 {}
             _ = try await second.value
             let after = await cluster.status().objectStore
             #expect(after.spilledObjects == 0 && after.bytesSpilled == 0 && after.objects == 1)
-            #expect(!FileManager.default.fileExists(atPath: path))
+            #expect(!FileManager.default.fileExists(atPath: pipe.path))
         }
     }
 
