@@ -144,16 +144,16 @@ extension ClusterCore {
         let id = ids.nextObject()
         let payload = storedPayload(value)
         let flag = SettleFlag()
-        let store = try state.withLock { (state) throws(ClusterError) -> (StoreSnapshot, StoreSnapshot) in
+        let store = try state.withLock { (state) throws(ClusterError) -> (StoreSnapshot, StoreSnapshot, overCapacity: Bool) in
             guard !state.isShutDown else { throw .shutDown }
             let before = state.storeSnapshot
             state.objects[id] = ObjectEntry(state: .pending, handles: 1, flag: flag)
             var effects = Effects()
             state.seal(id, payload, location: nil, effects: &effects)
-            return (before, state.storeSnapshot)
+            return (before, state.storeSnapshot, state.holdsMore(than: configuration.objectStoreMemory))
         }
         metrics.observeStore(store.1, since: store.0)
-        spillOverCapacity()
+        if store.overCapacity { spillOverCapacity() }
         return ObjectHandle(adopting: id, core: self, flag: flag)
     }
 

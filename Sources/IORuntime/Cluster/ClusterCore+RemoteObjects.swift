@@ -11,6 +11,7 @@ extension ClusterCore {
         let effects = state.withLock { state -> Effects in
             var effects = Effects()
             state.adoptPulled(id, payload, effects: &effects, spill: spill)
+            effects.spillCandidates = effects.spillCandidates && state.holdsMore(than: configuration.objectStoreMemory)
             return effects
         }
         perform(effects)

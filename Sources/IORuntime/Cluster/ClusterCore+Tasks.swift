@@ -137,6 +137,7 @@ extension ClusterCore {
                 state.fail(task.result, CancellationError(), effects: &effects)
             }
             state.schedule(effects: &effects, spill: spill)
+            effects.spillCandidates = effects.spillCandidates && state.holdsMore(than: configuration.objectStoreMemory)
             return effects
         }
         if let timelineEvent {

@@ -121,7 +121,7 @@ extension CoreState {
     /// written already, is under `capacity`. The files are written outside the lock (see
     /// `ClusterCore.spillOverCapacity`): each object stays readable in memory meanwhile.
     mutating func planSpills(capacity: Int) -> [SpillJob] {
-        guard bytesInMemory - bytesBeingSpilled > capacity else { return [] }
+        guard holdsMore(than: capacity) else { return [] }
         var candidates: [(id: ObjectID, access: UInt64, byteCount: Int, payload: Payload)] = []
         for (id, entry) in objects {
             guard case .ready(let payload) = entry.state, entry.byteCount > 0, !spillsInFlight.contains(id) else { continue }
@@ -130,13 +130,17 @@ extension CoreState {
         candidates.sort { $0.access < $1.access }
         var jobs: [SpillJob] = []
         for candidate in candidates {
-            guard bytesInMemory - bytesBeingSpilled > capacity else { break }
+            guard holdsMore(than: capacity) else { break }
             spillsInFlight.insert(candidate.id)
             bytesBeingSpilled += candidate.byteCount
             jobs.append(SpillJob(id: candidate.id, payload: candidate.payload, byteCount: candidate.byteCount))
         }
         return jobs
     }
+
+    /// Whether memory use, less what is being spilled already, is over `capacity`: checked under
+    /// the lock a caller holds anyway, so that only a store that must spill takes it again.
+    func holdsMore(than capacity: Int) -> Bool { bytesInMemory - bytesBeingSpilled > capacity }
 
     /// Settles a spill written outside the lock: the object lives on disk from now on, unless it
     /// was freed while its file was written (the file goes) or the write failed (it stays in
