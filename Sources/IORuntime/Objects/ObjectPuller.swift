@@ -49,9 +49,10 @@ extension ObjectPuller.Transfer {
 }
 
 /// One chunk written straight into the buffer its object is assembled in, piece by piece as
-/// the connection reads it, each piece checksummed in the same pass as its copy. The pull made room for the chunk and marked it arrived before the first piece, so
-/// no other chunk writes here; the placement holds the buffer, so the memory stays this pull's
-/// even when the pull fails or moves to another holder meanwhile.
+/// the connection reads it, each piece checksummed in the same pass as its copy. The pull made
+/// room for the chunk and marked it arrived before the first piece, so no other chunk writes
+/// here; the placement holds the buffer, so the memory stays this pull's even when the pull
+/// fails or moves to another holder meanwhile.
 final class ChunkPlacement: PayloadPlacement {
     private let puller: ObjectPuller
     let header: ObjectChunk.Header
