@@ -194,7 +194,8 @@ final class ObjectPuller: Sendable {
     /// cannot belong to the object fails the pull here, as it does there.
     func placement(for head: IncomingFrameHead, from source: PeerID) -> (any PayloadPlacement)? {
         guard head.kind == RuntimeMessage.Kind.objectChunk.rawValue, let header = ObjectChunk.header(from: head.payloadPrefix),
-            header.count >= 0, header.encodedLength + header.count == head.payloadLength
+            // Subtracted, not added: a count a peer made up near Int.max would overflow a sum.
+            header.count >= 0, head.payloadLength >= header.encodedLength, header.count == head.payloadLength - header.encodedLength
         else { return nil }
         enum Admission {
             case none
