@@ -18,12 +18,13 @@ enum ClusterProcess {
         workers: Int,
         heartbeat: HeartbeatPolicy = HeartbeatPolicy(interval: .milliseconds(200), missedHeartbeats: 5, timeout: .seconds(10)),
         resourcesPerWorker: ResourceSet = [.cpu: 1], sharedMemory: Bool = true, pipelinedTaskLimit: Duration? = nil,
-        workerArguments: [String] = ["worker"]
+        objectStoreMemory: Int? = nil, workerArguments: [String] = ["worker"]
     ) async throws -> Cluster {
         var configuration = ClusterConfiguration.localProcesses(
             workers: workers, resourcesPerWorker: resourcesPerWorker, heartbeat: heartbeat, workerExecutable: node,
             workerArguments: workerArguments, sharedMemory: sharedMemory)
         if let pipelinedTaskLimit { configuration.pipelinedTaskLimit = pipelinedTaskLimit }
+        if let objectStoreMemory { configuration.objectStoreMemory = objectStoreMemory }
         return try await Cluster.start(configuration, registry: ClusterTestFunctions.registry)
     }
 

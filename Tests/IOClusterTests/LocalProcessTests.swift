@@ -41,6 +41,24 @@ struct LocalProcessTests {
         await cluster.shutdown()
     }
 
+    @Test("spilled objects feed tasks in worker processes: a small one inline, a large one pulled from the driver's disk")
+    func spilledInputs() async throws {
+        // Chunks, not shared memory: the large object is read back from disk as the pull is served.
+        let cluster = try await ClusterProcess.start(workers: 1, sharedMemory: false, objectStoreMemory: 24 << 20)
+        defer { Task { await cluster.shutdown() } }
+        let small = try await cluster.put(try Tensor<Float>(shape: [1_000], scalars: (0..<1_000).map(Float.init)))
+        let largeScalars = (0..<(4 << 20)).map { Float($0 % 1_000) }
+        let large = try await cluster.put(try Tensor<Float>(shape: [4 << 20], scalars: largeScalars))
+        let kept = try await cluster.put(Tensor<Float>(repeating: 1, shape: [4 << 20]))
+        let spilled = await cluster.status().objectStore
+        #expect(spilled.spilledObjects == 2 && spilled.bytesInMemory <= 24 << 20)
+
+        #expect(try await cluster.get(try await cluster.submit(F.floatSum, small)) == 999.0 * 1_000 / 2)
+        #expect(try await cluster.get(try await cluster.submit(F.floatSum, large)) == largeScalars.reduce(0.0) { $0 + Double($1) })
+        #expect(try await cluster.get(try await cluster.submit(F.floatSum, kept)) == Double(4 << 20))
+        #expect(await cluster.status().objectStore.totalRestores >= 2)
+    }
+
     @Test("worker processes inherit no descriptor of the driver but their pipes")
     func noInheritedDescriptors() async throws {
         // A file opened without close-on-exec, as SwiftNIO opens its sockets.

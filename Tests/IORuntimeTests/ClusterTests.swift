@@ -51,10 +51,13 @@ enum Functions {
     }
 
     static let locate = RemoteFunction("locate") { (_: [UInt8], _: [UInt8]) async throws -> Int in TaskContext.worker ?? -1 }
+    /// The byte count of both inputs when they hold the same bytes, -1 otherwise.
+    static let sameBytes = RemoteFunction("sameBytes") { (a: [UInt8], b: [UInt8]) async throws -> Int in a == b ? a.count + b.count : -1 }
 
     static var registry: Registry {
         Registry().function(square).function(add).function(sum).function(label).function(fail).function(sleep)
             .function(spin).function(flaky).function(whereAmI).function(bytes).function(locate).function(gated)
+            .function(sameBytes)
     }
 }
 

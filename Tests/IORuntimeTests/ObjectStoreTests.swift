@@ -151,6 +151,111 @@ struct ObjectStoreTests {
         }
     }
 
+    /// A named pipe put where a spilled object's file was, holding back the restore that reads it
+    /// until the test feeds it the file's bytes.
+    final class RestorePipe {
+        let path: String
+        private let bytes: [UInt8]
+        private var writer: Int32 = -1
+
+        init(replacing path: String) throws {
+            self.path = path
+            bytes = Array(try #require(FileManager.default.contents(atPath: path)))
+            #expect(unlink(path) == 0)
+            #expect(mkfifo(path, 0o600) == 0)
+        }
+
+        deinit { if writer >= 0 { close(writer) } }
+
+        /// Waits until a restore has opened the pipe to read, and opens its writing end: the
+        /// restore then waits in its first read.
+        func waitForReader() async throws {
+            while writer < 0 {
+                writer = open(path, O_WRONLY | O_NONBLOCK)  // ENXIO until a reader has it open
+                if writer < 0 { try await Task.sleep(for: .milliseconds(5)) }
+            }
+            _ = fcntl(writer, F_SETFL, 0)  // blocking writes from here
+        }
+
+        /// Writes the file's bytes to the waiting restore and closes the pipe.
+        func feed() {
+            defer {
+                close(writer)
+                writer = -1
+            }
+            var written = 0
+            while written < bytes.count {
+                let count = bytes.withUnsafeBytes { write(writer, $0.baseAddress! + written, $0.count - written) }
+                if count < 0 && errno == EINTR { continue }
+                #expect(count > 0)
+                guard count > 0 else { return }
+                written += count
+            }
+        }
+    }
+
+    @Test("a spilled object is read back outside the store's lock: meanwhile the store serves others")
+    func restoreOutsideTheLock() async throws {
+        try await Self.withSpillingCluster { cluster, folder, threads in
+            let first = try await cluster.put(Self.pattern(0))
+            let second = try await cluster.put(Self.pattern(1))
+            #expect(await cluster.status().objectStore.spilledObjects == 1)
+            let pipe = try RestorePipe(replacing: "\(folder)/\(first.id)")
+            let reader = Task(executorPreference: threads) { try await first.get() }
+            try await pipe.waitForReader()
+
+            // The restore waits for the pipe. The store answers, and serves other objects.
+            let during = await cluster.status().objectStore
+            #expect(during.spilledObjects == 1 && during.totalRestores == 0)
+            #expect(try await second.get() == Self.pattern(1))
+            let small = try await cluster.put([1, 2, 3])
+            #expect(try await small.get() == [1, 2, 3])
+
+            pipe.feed()
+            #expect(try await reader.value == Self.pattern(0))
+            #expect(await cluster.status().objectStore.totalRestores == 1)
+        }
+    }
+
+    @Test("tasks given a spilled object wait for one read of it, outside the lock, then start")
+    func tasksWaitForRestores() async throws {
+        try await Self.withSpillingCluster { cluster, folder, threads in
+            let first = try await cluster.put(Self.pattern(0))
+            let second = try await cluster.put(Self.pattern(1))
+            #expect(await cluster.status().objectStore.spilledObjects == 1)
+            let pipe = try RestorePipe(replacing: "\(folder)/\(first.id)")
+            // The submit that starts the restore reads the file on its own thread.
+            let both = Task(executorPreference: threads) { try await cluster.submit(Functions.sameBytes, first, first) }
+            try await pipe.waitForReader()
+
+            // Another task given the same object joins the read under way; the store serves others.
+            let again = try await cluster.submit(Functions.sameBytes, first, first)
+            #expect(await cluster.status().objectStore.totalRestores == 0)
+            #expect(try await cluster.submit(Functions.sum, [1, 2]).get() == 3)
+
+            pipe.feed()
+            #expect(try await both.value.get() == 2 * (16 << 20))
+            #expect(try await again.get() == 2 * (16 << 20))
+            #expect(await cluster.status().objectStore.totalRestores == 1)
+            withExtendedLifetime(second) {}
+        }
+    }
+
+    @Test("a spilled object whose file cannot be read fails the tasks and readers waiting for it, and nothing else")
+    func failedRestores() async throws {
+        try await Self.withSpillingCluster { cluster, folder, _ in
+            let first = try await cluster.put(Self.pattern(0))
+            let second = try await cluster.put(Self.pattern(1))
+            #expect(await cluster.status().objectStore.spilledObjects == 1)
+            #expect(unlink("\(folder)/\(first.id)") == 0)
+            let task = try await cluster.submit(Functions.sameBytes, first, second)
+            await #expect(throws: ClusterError.self) { try await task.get() }
+            await #expect(throws: ClusterError.self) { try await first.get() }
+            #expect(try await second.get() == Self.pattern(1))
+            #expect(try await cluster.submit(Functions.sum, [1, 2]).get() == 3)
+        }
+    }
+
     @Test("an object freed while its spill is written leaves no file behind")
     func freedWhileSpilling() async throws {
         try await Self.withSpillingCluster { cluster, folder, threads in

@@ -40,12 +40,16 @@ extension ClusterCore {
         switch arguments {
         case .value(let payload): return .inline(payload)
         case .object(let id, _):
-            do {
-                _ = try await waitForSeal(id)
-            } catch is ObjectSealedElsewhere {
-                // Ready on the worker that made it: the actor's worker pulls it from there.
+            while true {
+                do {
+                    _ = try await waitForSeal(id)  // read back from disk if it was spilled
+                } catch is ObjectSealedElsewhere {
+                    // Ready on the worker that made it: the actor's worker pulls it from there.
+                }
+                let input = state.withLock { state in state.needsRestoreToStart(id) ? nil : state.input(id) }
+                // Spilled again since it was read back: read it back once more.
+                if let input { return try input.get() }
             }
-            return try state.withLock { $0.input(id, spill: spill) }.get()
         }
     }
 

@@ -19,7 +19,7 @@ extension ClusterCore {
     func payload(of id: ObjectID, pinnedFor allowed: PinnedRead? = nil) async throws -> Payload {
         enum Lookup {
             case found(Payload)
-            case restored(Payload)
+            case restoring(OneShot<Payload>, Effects)
             case failed(any Error)
             case pending
             case remote(RemoteCopy)
@@ -38,11 +38,10 @@ extension ClusterCore {
                     state.objects[id]?.lastAccess = now
                     return .found(payload)
                 case .spilled:
-                    let restored = state.restore(id, spill: spill)
-                    switch restored {
-                    case .success(let payload): return .restored(payload)
-                    case .failure(let error): return .failed(error)
-                    }
+                    let reader = OneShot<Payload>()
+                    var effects = Effects()
+                    state.awaitRestore(id, waiter: .reader(reader), effects: &effects)
+                    return .restoring(reader, effects)
                 case .failed(let error): return .failed(error)
                 case .pending: return .pending
                 case .remote(let copy): return .remote(copy)
@@ -50,9 +49,9 @@ extension ClusterCore {
             }
             switch lookup {
             case .found(let payload): return payload
-            case .restored(let payload):
-                spillOverCapacity()  // It may have filled the store.
-                return payload
+            case .restoring(let reader, let effects):
+                perform(effects)
+                return try await reader.value()
             case .failed(let error): throw error
             case .remote(let copy):
                 do {
@@ -72,6 +71,7 @@ extension ClusterCore {
 
     func waitForSeal(_ id: ObjectID) async throws -> Payload {
         let reader = OneShot<Payload>()
+        var effects = Effects()
         let immediate = state.withLock { state -> Result<Payload, any Error>? in
             guard let entry = state.objects[id] else { return .failure(ClusterError.objectLost(id)) }
             switch entry.state {
@@ -80,11 +80,14 @@ extension ClusterCore {
                 return nil
             case .ready(let payload): return .success(payload)
             case .failed(let error): return .failure(error)
-            case .spilled: return state.restore(id, spill: spill)
+            case .spilled:
+                state.awaitRestore(id, waiter: .reader(reader), effects: &effects)
+                return nil
             case .remote: return .failure(ObjectSealedElsewhere())
             }
         }
         if let immediate { return try immediate.get() }
+        perform(effects)
         // A cancelled reader stays in the entry's list until the object settles; resuming it
         // then is a no-op.
         return try await reader.value()
@@ -124,7 +127,24 @@ extension ClusterCore {
         }.get()
     }
 
-    // MARK: Putting objects
+    // MARK: Spilling and restoring
+
+    /// Reads spilled objects back from disk outside the lock, then settles each under it: its
+    /// readers resume and the tasks that waited for it start.
+    func restoreSpilled(_ restores: [(id: ObjectID, spilled: SpilledObject)]) {
+        for (id, spilled) in restores {
+            let read = Result { () throws(ClusterError) -> Payload in try spill.restore(id, spilled) }
+            let (effects, before, after, overCapacity) = state.withLock { state in
+                let before = state.storeSnapshot
+                var effects = Effects()
+                state.settleRestore(id, from: spilled, read, effects: &effects)
+                return (effects, before, state.storeSnapshot, state.holdsMore(than: configuration.objectStoreMemory))
+            }
+            metrics.observeStore(after, since: before)
+            perform(effects)
+            if overCapacity { spillOverCapacity() }  // The restored object may have filled the store.
+        }
+    }
 
     /// Spills objects while the store holds more than its capacity: chosen under the lock,
     /// written outside it, so that writing a large object to disk never stalls the scheduler,
@@ -138,6 +158,8 @@ extension ClusterCore {
         }
         metrics.observeStore(state.withLock { $0.storeSnapshot }, since: before)
     }
+
+    // MARK: Putting objects
 
     func put(_ value: any WireSerializable) throws(ClusterError) -> ObjectHandle {
         drainReleases()

@@ -58,7 +58,7 @@ extension ClusterCore {
             let task = state.tasks.remove(at: index).value
             state.failed += 1
             state.fail(task.result, error, effects: &effects)
-            state.schedule(effects: &effects, spill: spill)
+            state.schedule(effects: &effects)
             return effects
         }
         perform(effects)

@@ -21,7 +21,7 @@ extension ClusterCore {
         let effects = state.withLock { state -> Effects in
             var effects = Effects()
             state.removePlacementGroup(group.id)
-            state.schedule(effects: &effects, spill: spill)
+            state.schedule(effects: &effects)
             return effects
         }
         perform(effects)
@@ -52,7 +52,7 @@ extension ClusterCore {
             var effects = Effects()
             guard state.workers.indices.contains(worker) else { return effects }
             state.giveBack(resources, placement: placement, worker: worker)
-            state.schedule(effects: &effects, spill: spill)
+            state.schedule(effects: &effects)
             return effects
         }
         perform(effects)

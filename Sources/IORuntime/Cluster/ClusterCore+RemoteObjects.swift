@@ -10,7 +10,7 @@ extension ClusterCore {
         let payload = try await puller.pull(id, from: PeerID(UInt32(copy.worker + 1)), expectedBytes: copy.byteCount)
         let effects = state.withLock { state -> Effects in
             var effects = Effects()
-            state.adoptPulled(id, payload, effects: &effects, spill: spill)
+            state.adoptPulled(id, payload, effects: &effects)
             effects.spillCandidates = effects.spillCandidates && state.holdsMore(than: configuration.objectStoreMemory)
             return effects
         }

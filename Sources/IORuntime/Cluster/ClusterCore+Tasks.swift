@@ -54,7 +54,7 @@ extension ClusterCore {
             }
             state.tasks[taskID] = task
             if task.unresolved == 0 { state.makeReady(taskID) }
-            state.schedule(effects: &effects, spill: spill)
+            state.schedule(effects: &effects)
             return effects
         }
         metrics.submitted.increment()
@@ -136,7 +136,7 @@ extension ClusterCore {
                 state.failed += 1
                 state.fail(task.result, CancellationError(), effects: &effects)
             }
-            state.schedule(effects: &effects, spill: spill)
+            state.schedule(effects: &effects)
             effects.spillCandidates = effects.spillCandidates && state.holdsMore(than: configuration.objectStoreMemory)
             return effects
         }

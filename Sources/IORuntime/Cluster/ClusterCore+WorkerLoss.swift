@@ -9,7 +9,7 @@ extension ClusterCore {
     func workerLost(_ worker: Int, reason: String) {
         let effects = state.withLock { state -> Effects in
             var effects = Effects()
-            state.loseWorker(worker, reason: reason, effects: &effects, spill: spill, nextTaskID: ids.nextSequence)
+            state.loseWorker(worker, reason: reason, effects: &effects, nextTaskID: ids.nextSequence)
             return effects
         }
         puller.peerLost(PeerID(UInt32(worker + 1)))
@@ -33,7 +33,7 @@ extension ClusterCore {
             state.workers[worker].isAlive = true
             state.workers[worker].available = state.workers[worker].total
             state.workers[worker].running = 0
-            state.schedule(effects: &effects, spill: spill)
+            state.schedule(effects: &effects)
             return effects
         }
         perform(effects)

@@ -90,6 +90,7 @@ final class ClusterCore: Sendable {
                 }
             }
         }
+        if !effects.restores.isEmpty { restoreSpilled(effects.restores) }
     }
 
     // MARK: Status and shutdown

@@ -46,7 +46,7 @@ extension CoreState {
     }
 
     /// Keeps a pulled copy of a remote object in memory; tasks waiting for the pull may start.
-    mutating func adoptPulled(_ id: ObjectID, _ payload: Payload, effects: inout Effects, spill: SpillStore) {
+    mutating func adoptPulled(_ id: ObjectID, _ payload: Payload, effects: inout Effects) {
         guard let index = objects.index(forKey: id), case .remote = objects.values[index].state else { return }
         let dependents = objects.values[index].dependents
         objects.values[index].dependents = []
@@ -56,7 +56,7 @@ extension CoreState {
         bytesInMemory += payload.byteCount
         for dependent in dependents { inputBecameReady(dependent) }
         effects.spillCandidates = true
-        schedule(effects: &effects, spill: spill)
+        schedule(effects: &effects)
     }
 
     /// Fails `id` with `error`, and every task waiting on it, transitively.
@@ -96,24 +96,52 @@ extension CoreState {
 
     // MARK: Object memory
 
-    /// Reads a spilled object back into memory.
-    mutating func restore(_ id: ObjectID, spill: SpillStore) -> Result<Payload, any Error> {
-        guard var entry = objects[id], case .spilled(let spilled) = entry.state else {
-            return .failure(ClusterError.objectLost(id))
-        }
-        do {
-            let payload = try spill.restore(id, spilled)
+    /// Has spilled object `id` read back from disk outside the lock (see
+    /// `ClusterCore.restoreSpilled`), unless that is under way already; `waiter` (a reader) or
+    /// `dependent` (a task that needs it to start) is woken when it settles. Call only for a
+    /// spilled object.
+    mutating func awaitRestore(_ id: ObjectID, waiter: ObjectWaiter? = nil, dependent: UInt64? = nil, effects: inout Effects) {
+        guard let index = objects.index(forKey: id), case .spilled(let spilled) = objects.values[index].state else { return }
+        if let waiter { objects.values[index].waiters.append(waiter) }
+        if let dependent { objects.values[index].dependents.append(dependent) }
+        if restoresInFlight.insert(id).inserted { effects.restores.append((id, spilled)) }
+    }
+
+    /// Settles a restore read outside the lock. Read, the object is in memory again: its readers
+    /// have it and the tasks that waited for it are scheduled. A failed read fails them, and the
+    /// object stays on disk for a later read to try again. An object freed meanwhile is dropped.
+    mutating func settleRestore(
+        _ id: ObjectID, from spilled: SpilledObject, _ result: Result<Payload, ClusterError>, effects: inout Effects
+    ) {
+        restoresInFlight.remove(id)
+        guard let index = objects.index(forKey: id), case .spilled(let current) = objects.values[index].state,
+            current.path == spilled.path
+        else { return }
+        let waiters = objects.values[index].waiters
+        let dependents = objects.values[index].dependents
+        objects.values[index].waiters = []
+        objects.values[index].dependents = []
+        switch result {
+        case .success(let payload):
             bytesSpilled -= spilled.byteCount
             spilledObjects -= 1
             totalRestores += 1
-            entry.state = .ready(payload)
-            entry.byteCount = payload.byteCount
-            entry.lastAccess = tick()
-            bytesInMemory += entry.byteCount
-            objects[id] = entry
-            return .success(payload)
-        } catch {
-            return .failure(error)
+            objects.values[index].state = .ready(payload)
+            objects.values[index].byteCount = payload.byteCount
+            objects.values[index].lastAccess = tick()
+            bytesInMemory += payload.byteCount
+            for waiter in waiters { effects.resumptions.append((waiter, .success(payload))) }
+            for dependent in dependents { inputBecameReady(dependent) }
+            effects.spillCandidates = true
+            schedule(effects: &effects)
+        case .failure(let error):
+            for waiter in waiters { effects.resumptions.append((waiter, .failure(error))) }
+            for dependent in Set(dependents) {
+                guard let task = tasks.removeValue(forKey: dependent) else { continue }
+                for input in task.arguments.flatMap(\.objectIDs) { objects[input]?.dependents.removeAll { $0 == dependent } }
+                failed += 1
+                fail(task.result, error, effects: &effects)
+            }
         }
     }
 

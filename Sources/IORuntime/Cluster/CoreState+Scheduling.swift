@@ -5,7 +5,7 @@ extension CoreState {
     // MARK: Scheduling
 
     /// Places as many ready tasks as resources allow.
-    mutating func schedule(effects: inout Effects, spill: SpillStore) {
+    mutating func schedule(effects: inout Effects) {
         for key in Array(readyQueues.keys) {
             while let taskID = readyQueues[key]?.first {
                 guard let task = tasks[taskID] else {
@@ -21,10 +21,10 @@ extension CoreState {
                 }
                 if let worker = chooseWorker(for: task) {
                     readyQueues[key]?.removeFirst()
-                    start(taskID, on: worker, effects: &effects, spill: spill)
+                    start(taskID, on: worker, effects: &effects)
                 } else if let (worker, chain) = chooseChain(for: task, key: key) {
                     readyQueues[key]?.removeFirst()
-                    start(taskID, on: worker, behind: chain, effects: &effects, spill: spill)
+                    start(taskID, on: worker, behind: chain, effects: &effects)
                 } else {
                     break
                 }
@@ -94,7 +94,7 @@ extension CoreState {
 
     /// Sends task `taskID` to `worker`: to start now with resources taken here, or — `behind` one
     /// of the worker's chains — to start there when the last task of that chain ends.
-    mutating func start(_ taskID: UInt64, on worker: Int, behind chain: Int? = nil, effects: inout Effects, spill: SpillStore) {
+    mutating func start(_ taskID: UInt64, on worker: Int, behind chain: Int? = nil, effects: inout Effects) {
         guard let index = tasks.index(forKey: taskID) else { return }
         let task = tasks.values[index]
         // A gathered argument is assembled here from its parts, so parts kept by worker
@@ -106,13 +106,23 @@ extension CoreState {
                 return nil
             }
         }
-        if !remoteParts.isEmpty {
+        // Spilled inputs the task receives here are read back from disk first, outside the lock;
+        // the task waits for them in the same way.
+        let spilledInputs = task.arguments.flatMap { slot -> [ObjectID] in
+            switch slot {
+            case .value: return []
+            case .object(let id): return needsRestoreToStart(id) ? [id] : []
+            case .gathered(let ids, _): return ids.filter(needsRestoreToStart)
+            }
+        }
+        if !remoteParts.isEmpty || !spilledInputs.isEmpty {
             tasks.values[index].phase = .waitingForInputs
-            tasks.values[index].unresolved += remoteParts.count
+            tasks.values[index].unresolved += remoteParts.count + spilledInputs.count
             for (id, copy) in remoteParts {
                 objects[id]?.dependents.append(taskID)
                 effects.fetches.append((id, copy))
             }
+            for id in spilledInputs { awaitRestore(id, dependent: taskID, effects: &effects) }
             return
         }
         var arguments: [TaskInput] = []
@@ -121,11 +131,11 @@ extension CoreState {
             for slot in task.arguments {
                 switch slot {
                 case .value(let payload): arguments.append(.inline(payload))
-                case .object(let id): arguments.append(try input(id, spill: spill).get())
+                case .object(let id): arguments.append(try input(id).get())
                 case .gathered(let ids, let assemble):
                     var parts: [Payload] = []
                     parts.reserveCapacity(ids.count)
-                    for id in ids { parts.append(try readForTask(id, spill: spill).get()) }
+                    for id in ids { parts.append(try readForTask(id).get()) }
                     arguments.append(.inline(.value(try assemble(parts))))
                 }
             }
@@ -165,24 +175,38 @@ extension CoreState {
         post(.execute(worker: worker, assignment), effects: &effects)
     }
 
+    /// Whether a task given object `id` must wait for it to be read back from disk: a spilled
+    /// object it receives inline. A large one that a worker process pulls is read back when the
+    /// driver serves the pull.
+    func needsRestoreToStart(_ id: ObjectID) -> Bool {
+        guard case .spilled(let spilled) = objects[id]?.state else { return false }
+        return !(isNetwork && spilled.byteCount > ObjectTransfer.inlineLimit)
+    }
+
     /// How a starting task receives object `id`: inline, or — for a large object when workers
     /// are processes — as a reference the worker pulls.
-    mutating func input(_ id: ObjectID, spill: SpillStore) -> Result<TaskInput, any Error> {
-        if case .remote(let copy) = objects[id]?.state {
+    mutating func input(_ id: ObjectID) -> Result<TaskInput, any Error> {
+        switch objects[id]?.state {
+        case .remote(let copy):
             return .success(
                 .reference(
                     ObjectReference(
                         id: id, holder: PeerID(UInt32(copy.worker + 1)), typeName: copy.typeName, byteCount: copy.byteCount)))
+        case .spilled(let spilled) where isNetwork && spilled.byteCount > ObjectTransfer.inlineLimit:
+            return .success(
+                .reference(ObjectReference(id: id, holder: .driver, typeName: spilled.typeName, byteCount: spilled.byteCount)))
+        default: break
         }
-        return readForTask(id, spill: spill).map { payload in
+        return readForTask(id).map { payload in
             guard isNetwork, payload.byteCount > ObjectTransfer.inlineLimit else { return .inline(payload) }
             return .reference(
                 ObjectReference(id: id, holder: .driver, typeName: payload.typeName, byteCount: payload.byteCount))
         }
     }
 
-    /// An input's payload for a starting task, restoring it from disk if it was spilled.
-    mutating func readForTask(_ id: ObjectID, spill: SpillStore) -> Result<Payload, any Error> {
+    /// An input's payload for a starting task (one spilled was read back before the task
+    /// started: see `start`).
+    mutating func readForTask(_ id: ObjectID) -> Result<Payload, any Error> {
         guard let entry = objects[id] else { return .failure(ClusterError.objectLost(id)) }
         switch entry.state {
         case .ready(let payload):
@@ -190,7 +214,7 @@ extension CoreState {
             objects[id]?.lastAccess = now
             return .success(payload)
         case .spilled:
-            return restore(id, spill: spill)
+            return .failure(ClusterError.spillFailed(object: id, reason: "a task was about to start before it was read back from disk"))
         case .failed(let error):
             return .failure(error)
         case .pending, .remote:

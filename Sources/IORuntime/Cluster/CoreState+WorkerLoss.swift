@@ -4,7 +4,7 @@ extension CoreState {
     /// have retries left and fail with ``ClusterError/workerLost(worker:task:reason:)`` when not,
     /// and waiting tasks that no live worker could ever run fail too.
     mutating func loseWorker(
-        _ worker: Int, reason: String, effects: inout Effects, spill: SpillStore, nextTaskID: () -> UInt64
+        _ worker: Int, reason: String, effects: inout Effects, nextTaskID: () -> UInt64
     ) {
         guard workers.indices.contains(worker), workers[worker].isAlive else { return }
         workers[worker].isAlive = false
@@ -48,7 +48,7 @@ extension CoreState {
             failed += 1
             fail(task.result, error, effects: &effects)
         }
-        schedule(effects: &effects, spill: spill)
+        schedule(effects: &effects)
     }
 }
 

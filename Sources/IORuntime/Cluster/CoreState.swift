@@ -8,6 +8,8 @@ struct Effects {
     var spillCandidates = false
     /// Objects in worker processes the driver must pull before a task can start.
     var fetches: [(id: ObjectID, copy: RemoteCopy)] = []
+    /// Spilled objects to read back from disk, outside the lock, for a reader or a task.
+    var restores: [(id: ObjectID, spilled: SpilledObject)] = []
 }
 
 /// The owner's whole view of the cluster, guarded by `ClusterCore`'s lock. Every transition
@@ -30,6 +32,9 @@ struct CoreState {
     var spillsInFlight: Set<ObjectID> = []
     /// Their bytes, still counted in `bytesInMemory`.
     var bytesBeingSpilled = 0
+    /// Spilled objects being read back from disk, outside the lock; they stay spilled (and
+    /// gather readers and tasks waiting for them) until the read is settled.
+    var restoresInFlight: Set<ObjectID> = []
     var submitted = 0
     var finished = 0
     var failed = 0
