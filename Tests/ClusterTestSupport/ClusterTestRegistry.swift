@@ -34,6 +34,16 @@ public enum ClusterTestFunctions {
         return Int(getpid())
     }
 
+    /// The worker's `OPENBLAS_NUM_THREADS` and `OMP_NUM_THREADS` (-1 when unset), and the thread
+    /// count OpenBLAS took from them (-1 when the BLAS is not OpenBLAS).
+    public static let mathThreads = RemoteFunction("mathThreads") { (_: Int) async throws -> [Int] in
+        func variable(_ name: String) -> Int { getenv(name).flatMap { Int(String(cString: $0)) } ?? -1 }
+        typealias GetThreads = @convention(c) () -> Int32
+        let openBLAS = dlopen(nil, RTLD_NOW).flatMap { dlsym($0, "openblas_get_num_threads") }
+        let threads = openBLAS.map { Int(unsafeBitCast($0, to: GetThreads.self)()) } ?? -1
+        return [variable("OPENBLAS_NUM_THREADS"), variable("OMP_NUM_THREADS"), threads]
+    }
+
     public static let fail = RemoteFunction("fail") { (message: String) async throws -> Int in
         throw TestFailure(message: message)
     }
@@ -104,7 +114,7 @@ public enum ClusterTestFunctions {
         Registry()
             .function(square).function(slowSquare).function(processID).function(pulledCopies).function(fail).function(shout)
             .function(tensorSum).function(iota).function(floatSum).function(spin).function(bump)
-            .function(negateSum).function(boundDevices).function(openFiles)
+            .function(negateSum).function(boundDevices).function(openFiles).function(mathThreads)
             .actor(TallyActor.self) { system in TallyActor(actorSystem: system) }
             .actor(CollectiveRankActor.self) { system in CollectiveRankActor(actorSystem: system) }
             .actor(WeightsActor.self, arguments: Tensor<Float>.self) { system, weights in

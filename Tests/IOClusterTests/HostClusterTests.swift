@@ -85,6 +85,9 @@ struct HostClusterTests {
         let pids = Set(
             try await cluster.get(try await (0..<8).asyncMap { _ in try await cluster.submit(F.processID, 20, options: spread) }))
         #expect(pids.count == 2 && !pids.contains(Int(getpid())))
+        // A worker of one CPU starts one BLAS thread (unless the node agent's environment sets it).
+        let blasThreads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"].flatMap { Int($0) } ?? 1
+        #expect(try await cluster.get(try await cluster.submit(F.mathThreads, 0))[0] == blasThreads)
         let tally = try await cluster.spawn(TallyActor.self)
         for amount in 1...10 { _ = try await tally.add(amount) }
         #expect(try await tally.add(0) == 55)

@@ -59,6 +59,17 @@ struct LocalProcessTests {
         #expect(await cluster.status().objectStore.totalRestores >= 2)
     }
 
+    @Test("a worker's math libraries start as many threads as the CPUs it holds, unless the driver's environment says")
+    func mathThreadsFollowCPUs() async throws {
+        let cluster = try await ClusterProcess.start(workers: 1, resourcesPerWorker: [.cpu: 1])
+        defer { Task { await cluster.shutdown() } }
+        let threads = try await cluster.get(try await cluster.submit(F.mathThreads, 0))
+        func expected(_ name: String) -> Int { ProcessInfo.processInfo.environment[name].flatMap { Int($0) } ?? 1 }
+        #expect(threads[0] == expected("OPENBLAS_NUM_THREADS") && threads[1] == expected("OMP_NUM_THREADS"))
+        // OpenBLAS (when it is the BLAS) took the count: without it, one thread per core.
+        #expect(threads[2] == -1 || threads[2] == min(threads[0], ProcessInfo.processInfo.activeProcessorCount))
+    }
+
     @Test("worker processes inherit no descriptor of the driver but their pipes")
     func noInheritedDescriptors() async throws {
         // A file opened without close-on-exec, as SwiftNIO opens its sockets.

@@ -46,11 +46,11 @@ final class WorkerLauncher: Sendable {
             let variables = LocalProcessNetwork.Variable.self
             let child = try ChildProcess.spawn(
                 executable: executable, arguments: order.arguments,
-                environment: [
+                environment: WorkerThreads.environment(cpus: order.cpus).merging([
                     variables.worker: "\(order.peer)", variables.host: order.driverHost, variables.port: "\(order.driverPort)",
                     variables.parent: "\(getpid())", variables.tokenDescriptor: "3", variables.sharedMemory: "0",
                     variables.credentials: credentialsFolder, variables.devices: order.devices.map(String.init).joined(separator: ","),
-                ],
+                ]) { _, ours in ours },
                 secret: Array(order.token.utf8), name: "\(order.job)/worker-\(order.peer)",
                 lines: { [node] line in try? connection.send(.jobOutput(job: order.job, line: "(\(node)/worker-\(order.peer)) \(line)")) })
             let replaced = children.withLock { children in

@@ -83,6 +83,8 @@ struct LaunchOrder: Codable, Sendable, Equatable {
     var devices: [Int]
     /// Which start of this worker the order is (see `ControlMessage.launchWorkers`).
     var attempt: Int
+    /// The CPUs the worker holds: its math libraries start that many threads.
+    var cpus: Double
 }
 
 /// What a node needs to start a submitted job's driver.

@@ -17,7 +17,9 @@ extension ClusterConfiguration {
     ///   - stateDirectory: the folder with this machine's node certificate and the cluster token
     ///     (default: `$IOCOMPUTE_HOME`, else `~/.iocompute`).
     ///   - tokenFile: a file to read the cluster token from instead.
-    ///   - resourcesPerWorker: what each worker offers and takes from its node (`[.cpu: 1]`).
+    ///   - resourcesPerWorker: what each worker offers and takes from its node (`[.cpu: 1]`). A
+    ///     worker's BLAS (and OpenMP) start as many threads as it has CPUs, unless
+    ///     `OPENBLAS_NUM_THREADS` (or `OMP_NUM_THREADS`) is set where its node agent runs.
     ///   - workerExecutable: the program the workers run (this one by default).
     ///   - workerArguments: their arguments (this process's by default).
     ///   - startTimeout: how long the workers have to start and connect; generous, because a

@@ -154,7 +154,7 @@ extension HeadNode {
             let order = LaunchOrder(
                 job: job, executable: record.request.executable, arguments: record.request.arguments, peer: peer,
                 driverHost: record.request.driverHost, driverPort: record.request.driverPort, token: record.request.token,
-                devices: record.devices[peer] ?? [], attempt: attempt)
+                devices: record.devices[peer] ?? [], attempt: attempt, cpus: record.request.resources["cpu"] ?? 1)
             try transport.send(ControlMessage.launch(order).frame(), from: .driver, to: nodePeer)
         }
     }

@@ -20,7 +20,9 @@ extension ClusterConfiguration {
     ///
     /// - Parameters:
     ///   - workers: the number of worker processes.
-    ///   - resourcesPerWorker: what each offers (`[.cpu: 1]` by default).
+    ///   - resourcesPerWorker: what each offers (`[.cpu: 1]` by default). A worker's BLAS (and
+    ///     OpenMP) start as many threads as it has CPUs, unless `OPENBLAS_NUM_THREADS` (or
+    ///     `OMP_NUM_THREADS`) is set in this process's environment.
     ///   - objectStoreMemory: the driver's object store cap (2 GiB by default).
     ///   - spillDirectory: where the driver spills objects over the cap.
     ///   - heartbeat: how lost workers are detected.
@@ -40,7 +42,7 @@ extension ClusterConfiguration {
     ) -> ClusterConfiguration {
         let network = LocalProcessNetwork(
             executable: workerExecutable, arguments: workerArguments, startTimeout: startTimeout, transport: transport,
-            sharedMemory: sharedMemory)
+            sharedMemory: sharedMemory, cpusPerWorker: resourcesPerWorker[.cpu])
         return ClusterConfiguration(
             mode: .network(network), workers: workers, resourcesPerWorker: resourcesPerWorker,
             objectStoreMemory: objectStoreMemory, spillDirectory: spillDirectory, routesThroughCodec: true,
@@ -74,6 +76,8 @@ public struct LocalProcessNetwork: ClusterNetwork {
     let startTimeout: Duration
     let transport: TCPTransport.Configuration
     let sharedMemory: Bool
+    /// The CPUs each worker holds: its math libraries start that many threads (see `WorkerThreads`).
+    let cpusPerWorker: Double
 
     public func runWorkerIfLaunched(registry: Registry) async {
         await WorkerProcess.runIfLaunched(registry: registry, transport: transport)
@@ -122,11 +126,11 @@ public struct LocalProcessNetwork: ClusterNetwork {
     ) throws -> ChildProcess {
         try ChildProcess.spawn(
             executable: executable, arguments: arguments,
-            environment: [
+            environment: WorkerThreads.environment(cpus: cpusPerWorker).merging([
                 Variable.worker: "\(peer.rawValue)", Variable.port: "\(endpoint.port)", Variable.socket: endpoint.socket,
                 Variable.parent: "\(getpid())",
                 Variable.tokenDescriptor: "3", Variable.sharedMemory: sharedMemory ? "1" : "0",
-            ],
+            ]) { _, ours in ours },
             secret: Array(token.hexadecimal.utf8), name: "\(peer)")
     }
 
