@@ -24,7 +24,7 @@ public struct DeploymentOptions: Sendable {
 }
 
 /// A model served at `POST /<name>`: JSON requests decoded as a `Codable` type, gathered into
-/// batches, answered by the replicas of an ``ActorPool``, and encoded back as JSON.
+/// batches, answered by the replicas of an `ActorPool`, and encoded back as JSON.
 ///
 /// ```swift
 /// let replicas = try await ActorPool(cluster: cluster, of: DigitsModel.self, with: weights, size: 2)

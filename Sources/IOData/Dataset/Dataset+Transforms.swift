@@ -39,8 +39,11 @@ extension Dataset {
     /// process, up to `concurrency` batches at once.
     ///
     /// - Parameters:
+    ///   - size: the rows in each batch.
+    ///   - concurrency: how many batches are transformed at once.
     ///   - preservingOrder: whether results come out in the order of their batches (the
     ///     default), or as they finish.
+    ///   - transform: makes a batch's output rows from its rows.
     public func mapBatches<Output: Sendable>(
         size: Int, concurrency: Int = 1, preservingOrder: Bool = true,
         _ transform: @escaping @Sendable ([Element]) async throws -> [Output]

@@ -17,7 +17,7 @@ import IORuntime
 ///
 /// Closures given to `map`, `filter`, `flatMap` and the local `mapBatches` run in this process:
 /// Swift cannot send a closure to another process. Work that should run on the cluster goes
-/// through a registered ``RemoteFunction`` or an ``ActorPool`` (see
+/// through a registered `RemoteFunction` or an `ActorPool` (see
 /// ``mapBatches(size:function:on:maxInFlight:preservingOrder:options:)`` and
 /// ``mapBatches(size:using:preservingOrder:_:)``), which work the same on every kind of cluster.
 public struct Dataset<Element: Sendable>: Sendable {

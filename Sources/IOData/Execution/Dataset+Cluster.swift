@@ -21,8 +21,8 @@ extension Dataset where Element: WireSerializable {
     }
 
     /// Batches of `size` rows, each handed to a member of `pool` through `call` — batch inference
-    /// with a model each member loaded once (see ``ActorPool``). As many batches are in flight
-    /// as the pool can take at its largest (its members times ``ActorPool/maxInFlightPerActor``);
+    /// with a model each member loaded once (see `ActorPool`). As many batches are in flight
+    /// as the pool can take at its largest (its members times `ActorPool.maxInFlightPerActor`);
     /// a batch whose member dies runs again on another.
     ///
     /// ```swift

@@ -1,7 +1,9 @@
 extension Dataset {
     /// The rows in batches of `size` (the last may be shorter), as they stream.
     ///
-    /// - Parameter progress: a label to draw a progress bar with on standard error.
+    /// - Parameters:
+    ///   - size: the rows in each batch.
+    ///   - progress: a label to draw a progress bar with on standard error.
     public func batches(size: Int, progress: DatasetProgress? = nil) -> DatasetBatches<Element> {
         DatasetBatches(dataset: repartition(blockSize: size), progress: progress)
     }

@@ -96,7 +96,10 @@ extension Dataset where Element == [Float] {
 extension Dataset where Element == [Double] {
     /// The rows of numeric CSV files — plain or gzip-compressed — read one file at a time.
     ///
-    /// - Parameter headerLines: leading lines of each file to skip.
+    /// - Parameters:
+    ///   - files: the files' paths, read in this order.
+    ///   - headerLines: leading lines of each file to skip.
+    ///   - blockSize: the rows in each block the pipeline passes on.
     public static func csv(files: [String], headerLines: Int = 1, blockSize: Int = 1024) -> Dataset<[Double]> {
         reading(files: files, blockSize: blockSize) { path in
             let table: Tensor<Double>

@@ -11,7 +11,7 @@ import IOTensor
 /// ``EnvironmentCatalog`` builds `CartPole-v1` as `TimeLimit(CartPole(), maxSteps: 500)`.
 ///
 /// Resets draw each state variable uniformly from [−0.05, 0.05], as Gymnasium does, but from
-/// ``SplitMix64`` rather than NumPy's PCG64, so a seed gives a different (equally distributed)
+/// `SplitMix64` rather than NumPy's PCG64, so a seed gives a different (equally distributed)
 /// start than Gymnasium's; from the same state every step matches Gymnasium's.
 public struct CartPole: Environment {
     public static let gravity = 9.8

@@ -1,5 +1,5 @@
 /// Environments by name, so that env runners in any process of a cluster build the same ones
-/// (every process builds the same catalog, as it builds the same ``Registry``).
+/// (every process builds the same catalog, as it builds the same `Registry`).
 ///
 /// ```swift
 /// let catalog = EnvironmentCatalog.standard

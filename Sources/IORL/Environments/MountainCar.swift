@@ -7,7 +7,7 @@ import IOTensor
 /// Force 0.001, gravity 0.0025, velocity clipped to ±0.07, position to [−1.2, 0.6] (hitting the
 /// left wall stops the car). Every step costs 1; the episode terminates at the flag
 /// (``EnvironmentCatalog`` builds `MountainCar-v0` with a 200-step time limit). Resets place the
-/// car at rest, uniformly in [−0.6, −0.4], drawn with ``SplitMix64``.
+/// car at rest, uniformly in [−0.6, −0.4], drawn with `SplitMix64`.
 public struct MountainCar: Environment {
     public static let minPosition = -1.2
     public static let maxPosition = 0.6

@@ -7,7 +7,7 @@ import IOTensor
 /// g = 10, m = 1, l = 1, dt = 0.05; the angular velocity is clipped to ±8. The reward is
 /// −(θ² + 0.1·θ̇² + 0.001·u²) with θ normalised to [−π, π); episodes never terminate
 /// (``EnvironmentCatalog`` builds `Pendulum-v1` with a 200-step time limit). The observation is
-/// (cos θ, sin θ, θ̇). Resets draw θ from [−π, π] and θ̇ from [−1, 1] with ``SplitMix64``.
+/// (cos θ, sin θ, θ̇). Resets draw θ from [−π, π] and θ̇ from [−1, 1] with `SplitMix64`.
 ///
 /// The torque is computed in 32-bit floats where Gymnasium's is (the action is a float32
 /// array), and squared with libm's `powf` as NumPy does, so that rewards and states match

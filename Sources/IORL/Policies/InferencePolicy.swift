@@ -87,7 +87,7 @@ public struct InferencePolicy: Sendable {
     }
 
     /// The policy head's raw outputs (logits, Q-values or means), `count` rows of
-    /// ``PolicySpec/headSize``.
+    /// `PolicySpec.headSize`.
     public func head(_ observations: [Float], count: Int) throws -> [Float] { try actor.forward(observations, rows: count) }
 
     /// State values for a flat batch of observations.

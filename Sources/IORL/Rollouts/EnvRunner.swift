@@ -43,7 +43,7 @@ public struct RunnerConfiguration: Sendable, Equatable, WireCodable {
 /// An actor that steps a vector of environments with the current policy and returns what it
 /// saw as a ``Rollout`` — RLlib's env runner. Its environments keep their episodes going from one
 /// call to the next. Runners live wherever the cluster places them (in this process or a worker
-/// process); register them with ``IORuntime/Registry/environmentRunners(_:)``.
+/// process); register them with `Registry.environmentRunners(_:)`.
 public distributed actor EnvRunner {
     public typealias ActorSystem = ClusterActorSystem
 

@@ -9,7 +9,7 @@ import Synchronization
 /// (``publish(_:)``) and every call carries only its ``PublishedPolicy``; a runner reads the
 /// weights when their version is new to it.
 ///
-/// A runner whose worker dies is restarted by the runtime (``ActorOptions/maxRestarts``) and the
+/// A runner whose worker dies is restarted by the runtime (`ActorOptions.maxRestarts`) and the
 /// interrupted call is made again; a runner that is gone for good (out of restarts, or killed)
 /// is replaced by a new one from the same configuration. Either way the iteration gets its
 /// rollout and training goes on; ``replacements`` counts both.
@@ -30,7 +30,7 @@ public final class RunnerGroup: Sendable {
     ///
     /// - Throws: ``ReinforcementLearningError/invalidConfiguration(_:)`` for no runners or
     ///   environments; a spawn's error (an unknown environment, a policy that does not fit it,
-    ///   or a registry without ``IORuntime/Registry/environmentRunners(_:)``).
+    ///   or a registry without `Registry.environmentRunners(_:)`).
     public init(
         cluster: Cluster, environment: String, count: Int, environmentsPerRunner: Int, policy: PolicySpec, seed: UInt64,
         normalizesObservations: Bool = false, options: ActorOptions = ActorOptions(placement: .spread, maxRestarts: 2),
