@@ -140,6 +140,11 @@ extension Cluster {
 
     /// Stops an actor: it leaves the cluster, its resources return to its worker, and later calls
     /// throw ``ActorError/notFound(_:)``.
+    ///
+    /// In an in-process cluster that does not route through the codec, a reference already held
+    /// to an actor with one call at a time is the actor itself: Swift runs its calls directly,
+    /// without the cluster, so they still reach it after `kill`. Only references resolved
+    /// afterwards (by ``actor(named:as:)``) fail.
     public func kill<Act: DistributedActor>(_ actor: Act) where Act.ActorSystem == ClusterActorSystem {
         guard let hosted = core.actorHub.resign(actor.id) else { return }
         if core.router.isNetwork { core.router.send(.killActor(actor.id), toWorker: hosted.worker) }
