@@ -194,13 +194,23 @@ struct ObjectStoreTests {
         }
     }
 
-    @Test("a spilled object is read back outside the store's lock: meanwhile the store serves others")
-    func restoreOutsideTheLock() async throws {
-        try await Self.withSpillingCluster { cluster, folder, threads in
+    /// Runs `body` on a spilling cluster (see ``withSpillingCluster(_:)``) that holds two 16 MiB
+    /// objects: `first` spilled to `file`, `second` in memory.
+    static func withSpilledObject(
+        _ body: (Cluster, _ first: ObjectRef<[UInt8]>, _ second: ObjectRef<[UInt8]>, _ file: String, ThreadsExecutor) async throws -> Void
+    ) async throws {
+        try await withSpillingCluster { cluster, folder, threads in
             let first = try await cluster.put(Self.pattern(0))
             let second = try await cluster.put(Self.pattern(1))
             #expect(await cluster.status().objectStore.spilledObjects == 1)
-            let pipe = try RestorePipe(replacing: "\(folder)/\(first.id)")
+            try await body(cluster, first, second, "\(folder)/\(first.id)", threads)
+        }
+    }
+
+    @Test("a spilled object is read back outside the store's lock: meanwhile the store serves others")
+    func restoreOutsideTheLock() async throws {
+        try await Self.withSpilledObject { cluster, first, second, file, threads in
+            let pipe = try RestorePipe(replacing: file)
             let reader = Task(executorPreference: threads) { try await first.get() }
             try await pipe.waitForReader()
 
@@ -219,11 +229,8 @@ struct ObjectStoreTests {
 
     @Test("tasks given a spilled object wait for one read of it, outside the lock, then start")
     func tasksWaitForRestores() async throws {
-        try await Self.withSpillingCluster { cluster, folder, threads in
-            let first = try await cluster.put(Self.pattern(0))
-            let second = try await cluster.put(Self.pattern(1))
-            #expect(await cluster.status().objectStore.spilledObjects == 1)
-            let pipe = try RestorePipe(replacing: "\(folder)/\(first.id)")
+        try await Self.withSpilledObject { cluster, first, _, file, threads in
+            let pipe = try RestorePipe(replacing: file)
             // The submit that starts the restore reads the file on its own thread.
             let both = Task(executorPreference: threads) { try await cluster.submit(Functions.sameBytes, first, first) }
             try await pipe.waitForReader()
@@ -237,17 +244,13 @@ struct ObjectStoreTests {
             #expect(try await both.value.get() == 2 * (16 << 20))
             #expect(try await again.get() == 2 * (16 << 20))
             #expect(await cluster.status().objectStore.totalRestores == 1)
-            withExtendedLifetime(second) {}
         }
     }
 
     @Test("a spilled object whose file cannot be read fails the tasks and readers waiting for it, and nothing else")
     func failedRestores() async throws {
-        try await Self.withSpillingCluster { cluster, folder, _ in
-            let first = try await cluster.put(Self.pattern(0))
-            let second = try await cluster.put(Self.pattern(1))
-            #expect(await cluster.status().objectStore.spilledObjects == 1)
-            #expect(unlink("\(folder)/\(first.id)") == 0)
+        try await Self.withSpilledObject { cluster, first, second, file, _ in
+            #expect(unlink(file) == 0)
             let task = try await cluster.submit(Functions.sameBytes, first, second)
             await #expect(throws: ClusterError.self) { try await task.get() }
             await #expect(throws: ClusterError.self) { try await first.get() }
